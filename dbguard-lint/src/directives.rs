@@ -1,0 +1,115 @@
+//! `-- dbguard: ...` directives in the leading comment lines of a migration file.
+//!
+//! ```sql
+//! -- dbguard: preserves = users, orders
+//! -- dbguard: no-transaction
+//! CREATE INDEX CONCURRENTLY ...
+//! ```
+//! and, in a `down.sql` that cannot undo its `up`, an explicit marker with a reason:
+//! `-- dbguard: irreversible = "the dropped column's data is gone"`.
+//! Lint suppressions (`-- dbguard:allow ...`) share the prefix and are left to the linter.
+
+/// The directives found in one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directives {
+    /// Tables whose rows the migration must keep.
+    pub preserves: Vec<String>,
+    /// Run outside a transaction.
+    pub no_transaction: bool,
+    /// The down cannot revert the up, for this reason.
+    pub irreversible: Option<String>,
+}
+
+/// A directive that could not be read: its 1-based line and what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectiveError {
+    /// 1-based line in the file.
+    pub line: usize,
+    /// What is wrong and how to write it.
+    pub message: String,
+}
+
+/// The directive keys, for error messages.
+pub const KEYS: &[&str] = &["preserves = a, b", "no-transaction", "irreversible = \"reason\""];
+
+/// Reads directives from the comment lines at the top of `sql` (stops at the first line of SQL).
+///
+/// ```
+/// use dbguard_lint::directives::parse;
+/// let d = parse("-- dbguard: preserves = users, \"Orders\"\n-- dbguard: no-transaction\nSELECT 1;").unwrap();
+/// assert_eq!(d.preserves, ["users", "Orders"]);
+/// assert!(d.no_transaction);
+/// ```
+pub fn parse(sql: &str) -> Result<Directives, DirectiveError> {
+    let mut d = Directives::default();
+    for (i, line) in sql.trim_start_matches('\u{feff}').lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let Some(comment) = t.strip_prefix("--") else { break };
+        let Some(body) = comment.trim_start().strip_prefix("dbguard:") else { continue };
+        if body.starts_with("allow") {
+            continue; // a lint suppression, read by the linter
+        }
+        let err = |message: String| DirectiveError { line: i + 1, message };
+        let (key, value) = match body.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v.trim())),
+            None => (body.trim(), None),
+        };
+        match (key, value) {
+            ("preserves", Some(v)) => {
+                let tables: Vec<String> =
+                    v.split(',').map(|t| t.trim().trim_matches(['"', '`', '\'']).to_string()).collect();
+                if tables.iter().any(String::is_empty) {
+                    return Err(err(format!(
+                        "`preserves` lists an empty table name in `{t}`; write `-- dbguard: preserves = users, orders`"
+                    )));
+                }
+                d.preserves.extend(tables);
+            }
+            ("no-transaction", None) => d.no_transaction = true,
+            ("irreversible", Some(v)) => {
+                let reason = v.trim_matches('"').trim();
+                if reason.is_empty() {
+                    return Err(err("`irreversible` needs a reason: `-- dbguard: irreversible = \"why\"`".into()));
+                }
+                d.irreversible = Some(reason.to_string());
+            }
+            _ => {
+                return Err(err(format!(
+                    "unknown or malformed directive `{t}`; the directives are: {}",
+                    KEYS.iter().map(|k| format!("`-- dbguard: {k}`")).collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives_stop_at_the_first_statement() {
+        let d = parse("-- header\n\n-- dbguard: preserves = a\nSELECT 1;\n-- dbguard: no-transaction\n").unwrap();
+        assert_eq!(d.preserves, ["a"]);
+        assert!(!d.no_transaction);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse("-- x\n-- dbguard: preserve = users\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("preserves = a, b"), "{}", e.message);
+        assert_eq!(parse("-- dbguard: preserves = a,,b").unwrap_err().line, 1);
+        assert!(parse("-- dbguard: irreversible = \"\"").is_err());
+    }
+
+    #[test]
+    fn irreversible_and_suppressions() {
+        let d = parse("-- dbguard:allow drop-column reason=\"x\"\n-- dbguard: irreversible = \"data gone\"").unwrap();
+        assert_eq!(d.irreversible.as_deref(), Some("data gone"));
+    }
+}

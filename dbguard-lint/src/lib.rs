@@ -1,0 +1,21 @@
+//! The SQL engine shared by dbguard's runtime, proc-macros and command line.
+//!
+//! Pure: text in, results out, no I/O. This crate holds what must behave identically at compile
+//! time (in `#[migration]`), in CI (`cargo dbguard lint`) and at deploy (the migrator):
+//!
+//! - [`split`]: statements with exact positions, on a real SQL tokenizer;
+//! - [`version`]: migration names and the order they run in;
+//! - [`checksum`]: line-ending-proof checksums for drift detection;
+//! - [`directives`]: `-- dbguard: ...` comments;
+//! - [`placeholder`]: downs that only pretend to revert.
+
+#![warn(missing_docs)]
+
+pub mod checksum;
+mod dialect;
+pub mod directives;
+pub mod placeholder;
+pub mod split;
+pub mod version;
+
+pub use dialect::Dialect;

@@ -1,0 +1,98 @@
+//! Recognising a `down` that only pretends to revert.
+//!
+//! A down migration that is empty, only comments, `SELECT 1`, or a `TODO` gives a false sense of
+//! safety: the day it is needed, it does nothing. dbguard refuses such files unless they carry an
+//! explicit `-- dbguard: irreversible = "reason"` marker.
+
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+use crate::Dialect;
+use crate::split::split;
+
+/// Why a down is a placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    /// No SQL at all: empty, or only comments (`-- Not reversible`).
+    Empty,
+    /// A `TODO`/`FIXME` or a `previous_revision_id`-style stand-in in the SQL itself.
+    Todo,
+    /// Only statements that do nothing (`SELECT 1;`).
+    NoOp,
+}
+
+impl Placeholder {
+    /// A sentence describing the problem.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Placeholder::Empty => "is empty or only comments",
+            Placeholder::Todo => "is a placeholder (TODO/FIXME/previous_revision_id)",
+            Placeholder::NoOp => "only runs statements that change nothing (like `SELECT 1`)",
+        }
+    }
+}
+
+const STAND_INS: &[&str] = &["TODO", "FIXME", "PREVIOUS_REVISION_ID", "DOWN_REVISION"];
+
+/// Returns why `down` is a placeholder, or `None` for a real down.
+///
+/// ```
+/// use dbguard_lint::{placeholder::{check, Placeholder}, Dialect};
+/// assert_eq!(check("-- Not reversible\n", Dialect::Postgres), Some(Placeholder::Empty));
+/// assert_eq!(check("SELECT 1;", Dialect::Postgres), Some(Placeholder::NoOp));
+/// assert_eq!(check("DROP TABLE users; -- TODO: indexes", Dialect::Postgres), None);
+/// ```
+pub fn check(down: &str, dialect: Dialect) -> Option<Placeholder> {
+    let statements = split(down, dialect);
+    if statements.is_empty() {
+        return Some(Placeholder::Empty);
+    }
+    let parser_dialect = dialect.parser_dialect();
+    let mut all_noop = true;
+    for s in &statements {
+        let Ok(tokens) = Tokenizer::new(parser_dialect.as_ref(), s.text).tokenize() else {
+            all_noop = false;
+            continue;
+        };
+        let code: Vec<&Token> = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
+        let is_stand_in =
+            |t: &&Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && STAND_INS.iter().any(|s| w.value.eq_ignore_ascii_case(s)));
+        if code.iter().any(is_stand_in) {
+            return Some(Placeholder::Todo);
+        }
+        let is_select_literal = matches!(code.as_slice(),
+            [Token::Word(w), lit] if w.value.eq_ignore_ascii_case("SELECT")
+                && matches!(lit, Token::Number(..) | Token::SingleQuotedString(_)));
+        all_noop &= is_select_literal;
+    }
+    all_noop.then_some(Placeholder::NoOp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders() {
+        for (sql, want) in [
+            ("", Placeholder::Empty),
+            ("  \n/* nothing */\n-- Not reversible", Placeholder::Empty),
+            ("TODO", Placeholder::Todo),
+            ("SELECT previous_revision_id;", Placeholder::Todo),
+            ("select 1; SELECT 'nothing';", Placeholder::NoOp),
+        ] {
+            assert_eq!(check(sql, Dialect::Postgres), Some(want), "{sql:?}");
+        }
+    }
+
+    #[test]
+    fn real_downs_pass_even_with_words_in_strings_and_identifiers() {
+        for sql in [
+            "DROP TABLE users;",
+            "UPDATE t SET note = 'TODO';",
+            "ALTER TABLE t DROP COLUMN \"todo\";",
+            "SELECT 1; DROP TABLE t;",
+        ] {
+            assert_eq!(check(sql, Dialect::Postgres), None, "{sql}");
+        }
+    }
+}
