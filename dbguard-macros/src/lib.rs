@@ -1,1 +1,1 @@
-pub fn placeholder() {}
+//! Proc-macros for dbguard; use them through the `dbguard` crate.

@@ -1,1 +1,53 @@
+//! dbguard: migrations that cannot silently lose your data.
+//!
+//! A migrator for SQLite (embedded, the default), PostgreSQL and MySQL/MariaDB that keeps a
+//! version table with checksums, runs each migration atomically where the database allows and
+//! marks it dirty where it does not, refuses edited (drifted), missing and out-of-order
+//! migrations, and lets only one runner migrate a database at a time.
+//!
+//! ```no_run
+//! # async fn run() -> dbguard::Result<()> {
+//! use dbguard::{Database, Migrator};
+//!
+//! let migrator = Migrator::from_dir("migrations")?;
+//! let mut db = Database::connect("sqlite://app.db").await?;
+//! migrator.up(&mut db, None).await?;
+//! for entry in migrator.plan(&mut db).await?.entries {
+//!     println!("{} {} {:?}", entry.version, entry.name, entry.state);
+//! }
+//! # Ok(()) }
+//! ```
 
+#![warn(missing_docs)]
+
+mod backend;
+mod database;
+mod error;
+mod history;
+mod loader;
+mod lock;
+mod migration;
+mod migrator;
+mod plan;
+mod registry;
+mod schema;
+mod url;
+
+pub use database::Database;
+pub use error::{DriftInfo, Error, FailureOutcome, LoadError, MigrationFailure, Problem, Result};
+pub use history::{AppliedRow, LAYOUT, RowState};
+pub use loader::Loader;
+pub use migration::{Migration, Origin, Step, StepFn, StepFuture, Tx};
+pub use migrator::{Migrator, Repair, Report, StepReport};
+pub use plan::{Entry, EntryState, Plan};
+pub use registry::{Registration, registered};
+pub use schema::Schema;
+pub use url::{BackendKind, mask_url};
+
+/// The linter and SQL engine, re-exported.
+pub use dbguard_lint as lint;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+}

@@ -1,0 +1,71 @@
+//! MySQL and MariaDB.
+
+use super::{Backend, LockMethod, history_columns, quote_with};
+use crate::url::BackendKind;
+
+#[derive(Debug)]
+pub(crate) struct Mysql;
+
+/// Statements that commit the current transaction implicitly in MySQL, so a failure after them
+/// cannot be rolled back.
+const IMPLICIT_COMMIT: &[&str] = &["CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK", "UNLOCK", "INSTALL", "UNINSTALL", "ANALYZE", "OPTIMIZE", "REPAIR"];
+
+impl Backend for Mysql {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Mysql
+    }
+
+    fn quote(&self, ident: &str) -> String {
+        quote_with(ident, '`')
+    }
+
+    fn param(&self, _n: usize) -> String {
+        "?".into()
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        false
+    }
+
+    fn commits_implicitly(&self, keyword: &str) -> bool {
+        IMPLICIT_COMMIT.contains(&keyword)
+    }
+
+    fn history_ddl(&self, table: &str) -> String {
+        history_columns(self, table)
+    }
+
+    // GET_LOCK names are server-wide, so the name includes the database; the lock is released
+    // when the session ends. Names are limited to 64 characters.
+    fn lock_method(&self, key: &str) -> LockMethod {
+        let key = key.replace('\'', "''");
+        let name = format!("LEFT(CONCAT('dbguard:', DATABASE(), ':', '{key}'), 64)");
+        LockMethod::Sql {
+            acquire: format!("SELECT CAST(COALESCE(GET_LOCK({name}, 0), 0) AS SIGNED)"),
+            release: format!("SELECT CAST(COALESCE(RELEASE_LOCK({name}), 0) AS SIGNED)"),
+        }
+    }
+
+    fn introspection_queries(&self) -> &'static [&'static str] {
+        &[
+            "SELECT 'column', CAST(table_name AS CHAR), CAST(column_name AS CHAR), \
+             CAST(CONCAT(column_type, IF(is_nullable = 'YES', ' NULL', ' NOT NULL'), COALESCE(CONCAT(' DEFAULT ', column_default), ''), ' ', extra) AS CHAR) \
+             FROM information_schema.columns WHERE table_schema = DATABASE()",
+            "SELECT 'index', CAST(table_name AS CHAR), CAST(index_name AS CHAR), \
+             CAST(CONCAT(IF(non_unique = 0, 'UNIQUE ', ''), GROUP_CONCAT(column_name ORDER BY seq_in_index)) AS CHAR) \
+             FROM information_schema.statistics WHERE table_schema = DATABASE() GROUP BY table_name, index_name, non_unique",
+            "SELECT 'constraint', CAST(table_name AS CHAR), CAST(constraint_name AS CHAR), CAST(constraint_type AS CHAR) \
+             FROM information_schema.table_constraints WHERE table_schema = DATABASE()",
+            "SELECT 'view', CAST(table_name AS CHAR), CAST(table_name AS CHAR), CAST(view_definition AS CHAR) \
+             FROM information_schema.views WHERE table_schema = DATABASE()",
+            "SELECT 'trigger', CAST(event_object_table AS CHAR), CAST(trigger_name AS CHAR), CAST(action_statement AS CHAR) \
+             FROM information_schema.triggers WHERE trigger_schema = DATABASE()",
+            "SELECT 'routine', '', CAST(routine_name AS CHAR), CAST(MD5(COALESCE(routine_definition, '')) AS CHAR) \
+             FROM information_schema.routines WHERE routine_schema = DATABASE()",
+        ]
+    }
+
+    fn table_exists_sql(&self) -> String {
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".into()
+    }
+}

@@ -1,0 +1,106 @@
+//! SQLite: the embedded default, bundled through sqlx.
+
+use std::path::PathBuf;
+
+use super::{Backend, LockMethod, history_columns, quote_with};
+use crate::url::BackendKind;
+
+#[derive(Debug)]
+pub(crate) struct Sqlite {
+    /// The database file; `None` for in-memory databases.
+    path: Option<PathBuf>,
+}
+
+impl Sqlite {
+    pub(crate) fn from_url(url: &str) -> Self {
+        Sqlite { path: file_path(url) }
+    }
+}
+
+/// The file a `sqlite:` URL names (`sqlite://app.db`, `sqlite:app.db`, `sqlite:///abs/app.db`).
+pub(crate) fn file_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    let memory = path.is_empty() || path == ":memory:" || url.contains("mode=memory");
+    (!memory).then(|| PathBuf::from(path))
+}
+
+impl Backend for Sqlite {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Sqlite
+    }
+
+    fn quote(&self, ident: &str) -> String {
+        quote_with(ident, '"')
+    }
+
+    fn param(&self, n: usize) -> String {
+        format!("?{n}")
+    }
+
+    // IMMEDIATE takes the write lock up front, so a second writer waits on the busy timeout
+    // instead of failing halfway through with SQLITE_BUSY.
+    fn begin_statement(&self) -> &'static str {
+        "BEGIN IMMEDIATE"
+    }
+
+    fn history_ddl(&self, table: &str) -> String {
+        history_columns(self, table)
+    }
+
+    fn varchar(&self, _len: u32) -> String {
+        "TEXT".into()
+    }
+
+    fn lock_method(&self, _key: &str) -> LockMethod {
+        match &self.path {
+            Some(p) => {
+                let mut name = p.file_name().unwrap_or_default().to_os_string();
+                name.push(".dbguard.lock");
+                LockMethod::File(p.with_file_name(name))
+            }
+            None => LockMethod::None,
+        }
+    }
+
+    fn introspection_queries(&self) -> &'static [&'static str] {
+        &["SELECT type, tbl_name, name, COALESCE(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"]
+    }
+
+    fn table_exists_sql(&self) -> String {
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1".into()
+    }
+
+    fn driver_url(&self, url: &str) -> String {
+        // Create the file on first use, as `cargo dbguard up` promises.
+        if self.path.is_some() && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_paths_from_urls() {
+        assert_eq!(file_path("sqlite://app.db"), Some(PathBuf::from("app.db")));
+        assert_eq!(file_path("sqlite:app.db?mode=rwc"), Some(PathBuf::from("app.db")));
+        assert_eq!(file_path("sqlite:///tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(file_path("sqlite::memory:"), None);
+        assert_eq!(file_path("sqlite://"), None);
+    }
+
+    #[test]
+    fn lock_file_sits_beside_the_database() {
+        match Sqlite::from_url("sqlite:///tmp/d/app.db").lock_method("k") {
+            LockMethod::File(p) => assert_eq!(p, PathBuf::from("/tmp/d/app.db.dbguard.lock")),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! dbguard's errors. Each message says what happened, what was kept safe and what to run next,
+//! and none contains a password.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::migration::Origin;
+
+/// A `Result` with dbguard's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in dbguard.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Migrations could not be loaded; nothing was run.
+    #[error("{0}")]
+    Load(#[from] LoadError),
+
+    /// The database URL is malformed or names an unsupported database.
+    #[error("bad database URL `{url}`: {problem}\n  fix: use sqlite://path/to/file.db, postgres://user@host:5432/db or mysql://user@host:3306/db")]
+    BadUrl {
+        /// The URL, masked.
+        url: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// Could not connect.
+    #[error("cannot connect to {url}: {message}\n  nothing was changed.\n  next: check that the server is running and that user, host, port and database in the URL are right")]
+    Connect {
+        /// The URL, masked.
+        url: String,
+        /// The driver's message, scrubbed of secrets.
+        message: String,
+    },
+
+    /// A query of dbguard's own bookkeeping failed.
+    #[error("database error while {context} on {url}: {message}")]
+    Database {
+        /// What dbguard was doing.
+        context: String,
+        /// The URL, masked.
+        url: String,
+        /// The database's message, scrubbed of secrets.
+        message: String,
+    },
+
+    /// A migration step failed.
+    #[error("{0}")]
+    MigrationFailed(Box<MigrationFailure>),
+
+    /// An applied migration's text changed since it ran.
+    #[error("{}", drift_message(.0))]
+    Drift(Vec<DriftInfo>),
+
+    /// Applied migrations are no longer in the source.
+    #[error("the database has migrations applied that are not in the source: {}\n  nothing was run.\n  next: restore the missing files (check your branch), or allow missing migrations explicitly if they were removed on purpose",
+        .versions.iter().map(|(v, n)| format!("{v} ({n})")).collect::<Vec<_>>().join(", "))]
+    Missing {
+        /// Version and recorded name of each missing migration.
+        versions: Vec<(i64, String)>,
+    },
+
+    /// A migration failed partway without a transaction to undo it.
+    #[error("migration {version} ({name}) is dirty: it started at {since} and did not finish, and its changes could not be rolled back.\n  nothing else will run until this is resolved.\n  next: inspect the database and finish or undo that migration's changes by hand, then run `cargo dbguard repair {version} --mark-applied` (if it is now fully applied) or `cargo dbguard repair {version} --forget` (if it is fully undone)")]
+    Dirty {
+        /// The dirty migration's version.
+        version: i64,
+        /// Its name.
+        name: String,
+        /// When it started.
+        since: String,
+    },
+
+    /// Pending migrations sort before the newest applied one.
+    #[error("migration {version} ({name}) is pending but sorts before {highest}, the newest applied migration (a branch merged late?).\n  nothing was run.\n  next: give it a version after {highest}, or allow out-of-order migrations explicitly")]
+    OutOfOrder {
+        /// The pending version.
+        version: i64,
+        /// Its name.
+        name: String,
+        /// The newest applied version.
+        highest: i64,
+    },
+
+    /// Another runner held the migration lock for longer than the configured wait.
+    #[error("another dbguard runner has held the migration lock on {url} for over {}s; nothing was changed.\n  next: wait for it to finish (see `cargo dbguard status`), or raise the lock timeout; a crashed runner's lock is released by the database when its connection closes", waited.as_secs())]
+    LockTimeout {
+        /// The URL, masked.
+        url: String,
+        /// How long this runner waited.
+        waited: Duration,
+    },
+
+    /// A down was requested for a migration that declares itself irreversible.
+    #[error("migration {version} ({name}) cannot be reverted: {reason}.\n  nothing was reverted past it.\n  next: restore from a backup (`cargo dbguard backups list`), or choose a target at or after {version}")]
+    Irreversible {
+        /// Its version.
+        version: i64,
+        /// Its name.
+        name: String,
+        /// The reason it gives.
+        reason: String,
+    },
+
+    /// A target version that no migration has.
+    #[error("there is no migration {version}; the known versions are {known}.\n  nothing was changed")]
+    UnknownVersion {
+        /// The requested version.
+        version: i64,
+        /// A short list of known versions.
+        known: String,
+    },
+
+    /// The version table was written by a newer dbguard.
+    #[error("the table {table} was written by a newer dbguard (layout {found}; this one knows up to {known}).\n  nothing was changed.\n  next: upgrade dbguard to the version your deployment uses")]
+    LayoutTooNew {
+        /// The version table.
+        table: String,
+        /// Its layout.
+        found: i64,
+        /// The newest layout this build knows.
+        known: i64,
+    },
+
+    /// An operation is not allowed in the database's current state.
+    #[error("{0}")]
+    Refused(String),
+
+    /// An error raised by a Rust migration step.
+    #[error("{0}")]
+    Step(String),
+}
+
+impl Error {
+    /// An error for a Rust migration step to return.
+    pub fn step(message: impl Into<String>) -> Self {
+        Error::Step(message.into())
+    }
+}
+
+/// Details of a failed migration step.
+#[derive(Debug)]
+pub struct MigrationFailure {
+    /// The migration's version.
+    pub version: i64,
+    /// Its name.
+    pub name: String,
+    /// `up` or `down`.
+    pub direction: &'static str,
+    /// Where the step came from (file or Rust item).
+    pub location: String,
+    /// The 1-based index and line of the failing statement, and its text.
+    pub statement: Option<(usize, usize, String)>,
+    /// The database's message, scrubbed of secrets.
+    pub message: String,
+    /// What was kept safe.
+    pub outcome: FailureOutcome,
+}
+
+/// What state a failed migration left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// Rolled back in its transaction: the database is exactly as before this migration.
+    RolledBack,
+    /// Could not be rolled back; recorded as dirty.
+    Dirty,
+}
+
+impl fmt::Display for MigrationFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "migration {} ({}) failed during {}", self.version, self.name, self.direction)?;
+        match &self.statement {
+            Some((index, line, text)) => {
+                write!(f, " at statement {index}, line {line} of {}:\n    {}", self.location, excerpt(text))?
+            }
+            None => write!(f, " in {}", self.location)?,
+        }
+        write!(f, "\n  database said: {}", self.message)?;
+        match self.outcome {
+            FailureOutcome::RolledBack => write!(
+                f,
+                "\n  kept safe: the migration was rolled back; the database is exactly as before it (migrations applied earlier in this run stay applied).\n  next: fix the migration, then run `cargo dbguard up` again"
+            ),
+            FailureOutcome::Dirty => write!(
+                f,
+                "\n  kept safe: nothing after it ran; it is recorded as dirty because its changes could not be rolled back (no transaction).\n  next: inspect the database, finish or undo its changes by hand, then `cargo dbguard repair {} --mark-applied` or `--forget`",
+                self.version
+            ),
+        }
+    }
+}
+
+fn excerpt(text: &str) -> String {
+    let first: String = text.lines().take(3).collect::<Vec<_>>().join("\n    ");
+    let mut s: String = first.chars().take(300).collect();
+    if s.len() < text.trim_end().len() {
+        s.push_str(" ...");
+    }
+    s
+}
+
+/// An applied migration whose text changed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DriftInfo {
+    /// Its version.
+    pub version: i64,
+    /// Its name.
+    pub name: String,
+    /// The checksum recorded when it was applied.
+    pub applied_checksum: String,
+    /// The checksum of the text now.
+    pub current_checksum: String,
+    /// Where it is now.
+    pub location: String,
+}
+
+fn drift_message(drift: &[DriftInfo]) -> String {
+    let mut s = String::from("applied migrations were edited after they ran (drift):");
+    for d in drift {
+        s.push_str(&format!(
+            "\n  - {} ({}) in {}: applied with checksum {}, the file now has {}",
+            d.version, d.name, d.location, d.applied_checksum, d.current_checksum
+        ));
+    }
+    s.push_str("\n  nothing was run.\n  next: undo the edit (`git diff` / `git log -p` on the file) and put the change in a new migration; if the edit is harmless (a comment), allow drift explicitly");
+    s
+}
+
+/// Problems found while loading migrations; nothing was run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// Every problem found (loading does not stop at the first).
+    pub problems: Vec<Problem>,
+}
+
+/// One problem in one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// The 1-based line, where it is known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl Problem {
+    pub(crate) fn new(path: impl Into<PathBuf>, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Problem { path: path.into(), line: None, message: message.into(), fix: fix.into() }
+    }
+
+    pub(crate) fn at_line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(f, "{n} problem{} in the migrations; nothing was run:", if n == 1 { "" } else { "s" })?;
+        for p in &self.problems {
+            write!(f, "\n  {}", p.path.display())?;
+            if let Some(line) = p.line {
+                write!(f, ":{line}")?;
+            }
+            write!(f, ": {}\n    fix: {}", p.message, p.fix)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl Origin {
+    /// A short human location: the file (and line) a migration or step came from.
+    pub fn describe(&self, down: bool) -> String {
+        match self {
+            Origin::Files { up, down: d } => match (down, d) {
+                (true, Some(d)) => d.display().to_string(),
+                _ => up.display().to_string(),
+            },
+            Origin::Rust { file, line, module } => format!("{file}:{line} ({module})"),
+            Origin::Memory => "(built in code)".to_string(),
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The version table (`dbguard_schema_version` by default): what has been applied, when, by
+//! whom, with which checksum, and whether it finished.
+//!
+//! The table's own layout is versioned in `<table>_layout`, so a later dbguard can upgrade it in
+//! place and an older one refuses to touch a table it does not understand.
+
+use sqlx::{Executor, Row};
+
+use crate::database::{Database, Env};
+use crate::error::{Error, Result};
+
+/// The layout of the version table this build writes.
+pub const LAYOUT: i64 = 1;
+
+/// The state of a row in the version table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowState {
+    /// Ran to completion.
+    Applied,
+    /// Started and did not finish; its changes may be partial.
+    Dirty,
+    /// Recorded by `baseline` without running.
+    Baseline,
+}
+
+impl RowState {
+    fn as_str(self) -> &'static str {
+        match self {
+            RowState::Applied => "applied",
+            RowState::Dirty => "dirty",
+            RowState::Baseline => "baseline",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "applied" => RowState::Applied,
+            "baseline" => RowState::Baseline,
+            // Anything unexpected is treated as unfinished: the safe reading.
+            _ => RowState::Dirty,
+        }
+    }
+}
+
+/// One row of the version table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AppliedRow {
+    /// The migration's version.
+    pub version: i64,
+    /// Its name when it was applied.
+    pub name: String,
+    /// Its checksum when it was applied.
+    pub checksum: String,
+    /// Applied, dirty or baseline.
+    pub state: RowState,
+    /// When it started (UTC, RFC 3339).
+    pub applied_at: String,
+    /// How long it took.
+    pub execution_ms: i64,
+    /// `user@host` that ran it.
+    pub applied_by: String,
+    /// The dbguard version that ran it.
+    pub dbguard_version: String,
+}
+
+/// Reads and writes the version table on one connection.
+pub(crate) struct History<'a> {
+    pub table: &'a str,
+}
+
+impl History<'_> {
+    fn layout_table(&self) -> String {
+        format!("{}_layout", self.table)
+    }
+
+    /// Creates the tables if needed and checks (or upgrades) their layout.
+    pub async fn ensure(&self, db: &mut Database) -> Result<()> {
+        let ddl = db.env.backend.history_ddl(self.table);
+        db.execute(&ddl).await?;
+        let layout = db.quote(&self.layout_table());
+        db.execute(&format!("CREATE TABLE IF NOT EXISTS {layout} (layout BIGINT NOT NULL)")).await?;
+        let found = db.query_i64(&format!("SELECT COALESCE(MAX(layout), 0) FROM {layout}")).await?;
+        match found {
+            0 => {
+                db.execute(&format!("INSERT INTO {layout} (layout) VALUES ({LAYOUT})")).await?;
+            }
+            LAYOUT => {}
+            // Upgrades from older layouts go here as they are introduced.
+            n if n > LAYOUT => {
+                return Err(Error::LayoutTooNew { table: self.table.to_string(), found: n, known: LAYOUT });
+            }
+            _ => unreachable!("layouts start at 1"),
+        }
+        Ok(())
+    }
+
+    /// All rows, in no particular order. An absent table reads as empty.
+    pub async fn read(&self, db: &mut Database) -> Result<Vec<AppliedRow>> {
+        if !db.table_exists(self.table).await? {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT version, name, checksum, state, applied_at, execution_ms, applied_by, dbguard_version FROM {}",
+            db.quote(self.table)
+        );
+        let rows = db
+            .conn
+            .fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .await
+            .map_err(|e| db.db_error("reading the version table", e))?;
+        rows.iter()
+            .map(|r| {
+                Ok(AppliedRow {
+                    version: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    checksum: r.try_get(2)?,
+                    state: RowState::parse(&r.try_get::<String, _>(3)?),
+                    applied_at: r.try_get(4)?,
+                    execution_ms: r.try_get(5)?,
+                    applied_by: r.try_get(6)?,
+                    dbguard_version: r.try_get(7)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| db.db_error("reading the version table", e))
+    }
+
+    /// Inserts a row on the given connection (inside the caller's transaction, if any).
+    pub async fn insert(&self, env: &Env, conn: &mut sqlx::AnyConnection, row: &AppliedRow) -> Result<()> {
+        let b = &env.backend;
+        let sql = format!(
+            "INSERT INTO {} (version, name, checksum, state, applied_at, execution_ms, applied_by, dbguard_version) VALUES ({})",
+            b.quote(self.table),
+            (1..=8).map(|n| b.param(n)).collect::<Vec<_>>().join(", ")
+        );
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(row.version)
+            .bind(row.name.clone())
+            .bind(row.checksum.clone())
+            .bind(row.state.as_str())
+            .bind(row.applied_at.clone())
+            .bind(row.execution_ms)
+            .bind(row.applied_by.clone())
+            .bind(row.dbguard_version.clone());
+        conn.execute(q).await.map_err(|e| env.error("recording the migration in the version table", e))?;
+        Ok(())
+    }
+
+    /// Sets a row's state and duration.
+    pub async fn set_state(
+        &self,
+        env: &Env,
+        conn: &mut sqlx::AnyConnection,
+        version: i64,
+        state: RowState,
+        ms: i64,
+    ) -> Result<()> {
+        let b = &env.backend;
+        let sql = format!(
+            "UPDATE {} SET state = {}, execution_ms = {} WHERE version = {}",
+            b.quote(self.table),
+            b.param(1),
+            b.param(2),
+            b.param(3)
+        );
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(state.as_str()).bind(ms).bind(version);
+        conn.execute(q).await.map_err(|e| env.error("updating the migration's state", e))?;
+        Ok(())
+    }
+
+    /// Deletes a row (after a down, or when repairing).
+    pub async fn delete(&self, env: &Env, conn: &mut sqlx::AnyConnection, version: i64) -> Result<()> {
+        let b = &env.backend;
+        let sql = format!("DELETE FROM {} WHERE version = {}", b.quote(self.table), b.param(1));
+        conn.execute(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(version))
+            .await
+            .map_err(|e| env.error("removing the migration from the version table", e))?;
+        Ok(())
+    }
+}
+
+/// `user@host` of this process, for the `applied_by` column.
+pub(crate) fn applied_by() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into());
+    format!("{user}@{host}")
+}
+
+/// Now, in UTC, as RFC 3339 with milliseconds.
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -1,0 +1,309 @@
+//! Loading migrations from a directory of SQL files.
+//!
+//! Both common layouts are read, and may even be mixed:
+//! - diesel: `migrations/<version>_<name>/up.sql` + `down.sql` (+ optional `metadata.toml` with
+//!   `run_in_transaction = false`);
+//! - sqlx: `migrations/<version>_<name>.up.sql` + `<version>_<name>.down.sql`.
+//!
+//! Every problem in the directory is reported at once, each with its file, line and fix.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use dbguard_lint::version::{FileRole, MigrationName, parse_file_name, parse_migration_name};
+use dbguard_lint::{Dialect, directives, placeholder};
+
+use crate::error::{LoadError, Problem};
+use crate::migration::{Migration, Origin, Step};
+
+/// Reads a migrations directory.
+///
+/// ```no_run
+/// let migrations = dbguard::Loader::new().load("migrations")?;
+/// # Ok::<(), dbguard::LoadError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Loader {
+    accept_legacy_downs: bool,
+    dialect: Dialect,
+}
+
+/// The fix shown for a missing or placeholder down.
+const DOWN_FIX: &str = "write the SQL that reverts up.sql; if it truly cannot be reverted, say so with a first line `-- dbguard: irreversible = \"reason\"`";
+
+impl Loader {
+    /// A strict loader: every migration needs a real down.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Accepts existing empty or placeholder downs as irreversible instead of refusing them.
+    /// Meant for adopting dbguard on a project with history (reverting past such a migration
+    /// is still refused); new migrations should carry a real down or an explicit marker.
+    pub fn accept_legacy_downs(mut self, accept: bool) -> Self {
+        self.accept_legacy_downs = accept;
+        self
+    }
+
+    /// The dialect used to read the SQL (default PostgreSQL).
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+
+    /// Loads every migration under `dir`, in the order they run.
+    pub fn load(&self, dir: impl AsRef<Path>) -> Result<Vec<Migration>, LoadError> {
+        let dir = dir.as_ref();
+        let mut problems = Vec::new();
+        let entries = match std::fs::read_dir(dir) {
+            Ok(rd) => {
+                let mut v: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+                v.sort();
+                v
+            }
+            Err(e) => {
+                let fix = if e.kind() == std::io::ErrorKind::NotFound {
+                    "create it, point dbguard at the right directory (--migrations or DBGUARD_MIGRATIONS), or run `cargo dbguard init`"
+                } else {
+                    "check the directory's permissions"
+                };
+                return Err(LoadError {
+                    problems: vec![Problem::new(dir, format!("cannot read the migrations directory: {e}"), fix)],
+                });
+            }
+        };
+
+        // version -> files found for it
+        let mut found: BTreeMap<i64, Vec<Found>> = BTreeMap::new();
+        for path in entries {
+            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if file_name.starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                let looks_like_migration = path.join("up.sql").exists() || path.join("down.sql").exists();
+                match parse_migration_name(&file_name) {
+                    Ok(name) => found.entry(name.version).or_default().push(Found::Dir { path, name }),
+                    Err(e) if looks_like_migration => problems.push(Problem::new(&path, e.problem, e.fix)),
+                    Err(_) => {} // an unrelated folder (sql/ for macro files, say)
+                }
+                continue;
+            }
+            match parse_file_name(&file_name) {
+                Ok(Some((name, role))) => found.entry(name.version).or_default().push(Found::File { path, name, role }),
+                Ok(None) => {} // README.md, .gitkeep, ...
+                Err(e) => problems.push(Problem::new(&path, e.problem, e.fix)),
+            }
+        }
+
+        let mut migrations = Vec::new();
+        for (_, group) in found {
+            if let Some(m) = self.assemble(group, &mut problems) {
+                migrations.push(m);
+            }
+        }
+        if problems.is_empty() {
+            sort_and_check(&mut migrations)?;
+            Ok(migrations)
+        } else {
+            Err(LoadError { problems })
+        }
+    }
+
+    /// Builds one migration from the files found for one version.
+    fn assemble(&self, group: Vec<Found>, problems: &mut Vec<Problem>) -> Option<Migration> {
+        let mut up: Option<(PathBuf, &MigrationName)> = None;
+        let mut down: Option<PathBuf> = None;
+        let mut meta: Option<PathBuf> = None;
+        let mut sources: Vec<&Path> = Vec::new();
+        for f in &group {
+            match f {
+                Found::Dir { path, name } => {
+                    sources.push(path);
+                    up = Some((path.join("up.sql"), name));
+                    down = Some(path.join("down.sql"));
+                    meta = Some(path.join("metadata.toml")).filter(|p| p.exists());
+                }
+                Found::File { path, name, role } => match role {
+                    FileRole::Up => {
+                        sources.push(path);
+                        up = Some((path.clone(), name));
+                    }
+                    FileRole::Down => down = Some(path.clone()),
+                    FileRole::UpOnly => {
+                        sources.push(path);
+                        problems.push(Problem::new(
+                            path,
+                            "a migration without a down (sqlx's simple `<version>_<name>.sql` form)",
+                            format!("rename it to `{}_{}.up.sql` and add `{0}_{1}.down.sql` that reverts it", name.version_text, name.name),
+                        ));
+                        return None;
+                    }
+                },
+            }
+        }
+        if sources.len() > 1 {
+            let mut all = sources.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+            all.sort();
+            problems.push(Problem::new(
+                sources[1],
+                format!("duplicate version: {} all have the same version", all.join(" and ")),
+                "give one of them a new version (the next free number or a current timestamp)",
+            ));
+            return None;
+        }
+        let Some((up_path, name)) = up else {
+            let path = down.unwrap_or_default();
+            problems.push(Problem::new(&path, "a down migration without its up", "add the matching `.up.sql` file, or delete this one"));
+            return None;
+        };
+
+        let before = problems.len();
+        let up_sql = read_text(&up_path, problems);
+        let down_sql = match &down {
+            Some(p) if p.exists() => read_text(p, problems),
+            _ => {
+                let path = down.clone().unwrap_or_else(|| up_path.with_file_name("down.sql"));
+                problems.push(Problem::new(&path, "missing down migration", DOWN_FIX));
+                None
+            }
+        };
+        let (up_sql, down_sql) = (up_sql?, down_sql?);
+        let down_path = down.expect("down path is known when its text was read");
+
+        let up_directives = match directives::parse(&up_sql) {
+            Ok(d) => d,
+            Err(e) => {
+                problems.push(Problem::new(&up_path, e.message, "see docs/guide.md#directives").at_line(e.line));
+                directives::Directives::default()
+            }
+        };
+        if up_directives.irreversible.is_some() {
+            problems.push(Problem::new(&up_path, "`irreversible` belongs in the down file", "move the line into the down migration"));
+        }
+        let down_directives = match directives::parse(&down_sql) {
+            Ok(d) => d,
+            Err(e) => {
+                problems.push(Problem::new(&down_path, e.message, "see docs/guide.md#directives").at_line(e.line));
+                directives::Directives::default()
+            }
+        };
+        if !down_directives.preserves.is_empty() || down_directives.no_transaction {
+            problems.push(Problem::new(
+                &down_path,
+                "`preserves` and `no-transaction` are read from the up file and apply to both directions",
+                "move the line into the up migration",
+            ));
+        }
+
+        let down_step = if let Some(reason) = down_directives.irreversible {
+            Step::Irreversible { reason: reason.into(), text: down_sql.into() }
+        } else if let Some(kind) = placeholder::check(&down_sql, self.dialect) {
+            if self.accept_legacy_downs {
+                Step::Irreversible { reason: format!("its down {}", kind.describe()).into(), text: down_sql.into() }
+            } else {
+                problems.push(Problem::new(&down_path, format!("the down migration {}", kind.describe()), DOWN_FIX));
+                return None;
+            }
+        } else {
+            Step::Sql(down_sql.into())
+        };
+
+        let run_in_transaction = meta.as_deref().map_or(Some(true), |p| read_metadata(p, problems));
+        if problems.len() > before {
+            return None;
+        }
+        let mut m = Migration::new(name.version, name.name.clone(), Step::Sql(up_sql.into()), down_step)
+            .preserving(up_directives.preserves)
+            .with_origin(Origin::Files { up: up_path, down: Some(down_path) });
+        if up_directives.no_transaction || run_in_transaction == Some(false) {
+            m = m.without_transaction();
+        }
+        Some(m)
+    }
+}
+
+enum Found {
+    Dir { path: PathBuf, name: MigrationName },
+    File { path: PathBuf, name: MigrationName, role: FileRole },
+}
+
+fn read_text(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            let (message, fix) = if e.kind() == std::io::ErrorKind::NotFound {
+                (format!("missing file `{}`", path.file_name().unwrap_or_default().to_string_lossy()), "create it".to_string())
+            } else {
+                (format!("cannot read the file: {e}"), "check its permissions".to_string())
+            };
+            problems.push(Problem::new(path, message, fix));
+            return None;
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            problems.push(
+                Problem::new(path, "the file is not valid UTF-8", "re-save it as UTF-8 (iconv -f latin1 -t utf-8, or your editor's encoding menu)")
+                    .at_line(line),
+            );
+            None
+        }
+    }
+}
+
+/// diesel's `metadata.toml`: `run_in_transaction = false`.
+fn read_metadata(path: &Path, problems: &mut Vec<Problem>) -> Option<bool> {
+    let text = read_text(path, problems)?;
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+            let mut p = Problem::new(path, format!("not valid TOML: {}", e.message()), "write `run_in_transaction = false`");
+            p.line = line;
+            problems.push(p);
+            return None;
+        }
+    };
+    let mut run = Some(true);
+    for (key, value) in &table {
+        match (key.as_str(), value.as_bool()) {
+            ("run_in_transaction", Some(b)) => run = Some(b),
+            _ => {
+                problems.push(Problem::new(
+                    path,
+                    format!("unknown setting `{key} = {value}`"),
+                    "the only setting is `run_in_transaction = false` (true is the default)",
+                ));
+                run = None;
+            }
+        }
+    }
+    run
+}
+
+/// Sorts migrations into run order and refuses duplicate versions, naming both places.
+pub(crate) fn sort_and_check(migrations: &mut [Migration]) -> Result<(), LoadError> {
+    migrations.sort_by(|a, b| dbguard_lint::version::cmp_versions(a.version(), b.version()));
+    let mut problems = Vec::new();
+    for pair in migrations.windows(2) {
+        if pair[0].version() == pair[1].version() {
+            problems.push(Problem::new(
+                pair[1].origin().describe(false),
+                format!(
+                    "duplicate version {}: `{}` at {} and `{}` at {}",
+                    pair[0].version(),
+                    pair[0].name(),
+                    pair[0].origin().describe(false),
+                    pair[1].name(),
+                    pair[1].origin().describe(false)
+                ),
+                "give one of them a new version (the next free number or a current timestamp)",
+            ));
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(LoadError { problems }) }
+}

@@ -1,0 +1,460 @@
+//! The migrator: applies and reverts migrations under the version table, one runner at a time.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use dbguard_lint::version::cmp_versions;
+use sqlx::{AnyConnection, Connection};
+
+use crate::database::{Database, Env};
+use crate::error::{DriftInfo, Error, FailureOutcome, MigrationFailure, Result};
+use crate::history::{AppliedRow, History, RowState, applied_by, now};
+use crate::loader::{Loader, sort_and_check};
+use crate::lock::MigrationLock;
+use crate::migration::{Migration, Step, Tx};
+use crate::plan::{EntryState, Plan};
+
+/// Applies and reverts a project's migrations.
+///
+/// ```no_run
+/// # async fn run() -> dbguard::Result<()> {
+/// use dbguard::{Database, Migrator};
+/// let migrator = Migrator::from_dir("migrations")?;
+/// let mut db = Database::connect("sqlite://app.db").await?;
+/// let report = migrator.up(&mut db, None).await?;
+/// println!("applied {} migrations", report.applied.len());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Migrator {
+    migrations: Vec<Migration>,
+    table: String,
+    lock_timeout: Duration,
+    allow_drift: bool,
+    allow_missing: bool,
+    allow_out_of_order: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    /// Migrations applied, in order.
+    pub applied: Vec<StepReport>,
+    /// Migrations reverted, in order.
+    pub reverted: Vec<StepReport>,
+}
+
+/// One migration run by a [`Report`]'s run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StepReport {
+    /// Version.
+    pub version: i64,
+    /// Name.
+    pub name: String,
+    /// How long it took.
+    pub duration_ms: i64,
+}
+
+/// What `repair` does with a dirty migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repair {
+    /// Its changes are complete (you finished them by hand): record it as applied.
+    MarkApplied,
+    /// Its changes are undone: forget it, so that it runs again.
+    Forget,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    fn name(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+}
+
+impl Migrator {
+    /// A migrator over `migrations` (any order); refuses duplicate versions.
+    pub fn new(mut migrations: Vec<Migration>) -> Result<Self> {
+        sort_and_check(&mut migrations)?;
+        Ok(Migrator {
+            migrations,
+            table: "dbguard_schema_version".into(),
+            lock_timeout: Duration::from_secs(120),
+            allow_drift: false,
+            allow_missing: false,
+            allow_out_of_order: false,
+        })
+    }
+
+    /// A migrator over a directory of SQL migrations (strict loading).
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::new(Loader::new().load(dir)?)
+    }
+
+    /// A migrator over every `#[migration]` registered in this binary.
+    pub fn from_registry() -> Result<Self> {
+        Self::new(crate::registry::registered()?)
+    }
+
+    /// The version table's name (default `dbguard_schema_version`).
+    pub fn table(mut self, name: impl Into<String>) -> Self {
+        self.table = name.into();
+        self
+    }
+
+    /// How long to wait for another runner's lock (default 120 s).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Runs even when applied migrations were edited (default: refuse).
+    pub fn allow_drift(mut self, allow: bool) -> Self {
+        self.allow_drift = allow;
+        self
+    }
+
+    /// Runs even when applied migrations are missing from the source (default: refuse).
+    pub fn allow_missing(mut self, allow: bool) -> Self {
+        self.allow_missing = allow;
+        self
+    }
+
+    /// Applies pending migrations that sort before the newest applied one (default: refuse).
+    pub fn allow_out_of_order(mut self, allow: bool) -> Self {
+        self.allow_out_of_order = allow;
+        self
+    }
+
+    /// The migrations, in run order.
+    pub fn migrations(&self) -> &[Migration] {
+        &self.migrations
+    }
+
+    fn history(&self) -> History<'_> {
+        History { table: &self.table }
+    }
+
+    /// Sets the source against the database, read-only.
+    pub async fn plan(&self, db: &mut Database) -> Result<Plan> {
+        let rows = self.history().read(db).await?;
+        Ok(Plan::compute(&self.migrations, &rows))
+    }
+
+    /// Applies pending migrations up to and including `target` (all when `None`).
+    pub async fn up(&self, db: &mut Database, target: Option<i64>) -> Result<Report> {
+        if let Some(t) = target {
+            self.check_known(t)?;
+        }
+        self.locked(db, async |this, db, plan| {
+            this.refuse_unsafe(&plan)?;
+            let mut report = Report::default();
+            for entry in plan.pending() {
+                if target.is_some_and(|t| cmp_versions(entry.version, t).is_gt()) {
+                    break;
+                }
+                let m = this.get(entry.version);
+                let ms = this.run(db, m, Direction::Up).await?;
+                report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms: ms });
+            }
+            Ok(report)
+        })
+        .await
+    }
+
+    /// Reverts applied migrations newer than `target`, newest first. `0` reverts everything.
+    pub async fn down(&self, db: &mut Database, target: i64) -> Result<Report> {
+        if target != 0 {
+            self.check_known(target)?;
+        }
+        self.locked(db, async |this, db, plan| {
+            this.refuse_dirty(&plan)?;
+            let to_revert: Vec<_> = plan
+                .entries
+                .iter()
+                .rev()
+                .filter(|e| e.is_recorded() && (target == 0 || cmp_versions(e.version, target).is_gt()))
+                .collect();
+            // Check everything before reverting anything, so a refusal changes nothing.
+            let missing: Vec<_> =
+                to_revert.iter().filter(|e| e.state == EntryState::Missing).map(|e| (e.version, e.name.clone())).collect();
+            if !missing.is_empty() {
+                return Err(Error::Missing { versions: missing });
+            }
+            if !this.allow_drift {
+                this.refuse_drift(to_revert.iter().copied())?;
+            }
+            for e in &to_revert {
+                if let Step::Irreversible { reason, .. } = this.get(e.version).down() {
+                    return Err(Error::Irreversible { version: e.version, name: e.name.clone(), reason: reason.to_string() });
+                }
+            }
+            let mut report = Report::default();
+            for e in to_revert {
+                let m = this.get(e.version);
+                let ms = this.run(db, m, Direction::Down).await?;
+                report.reverted.push(StepReport { version: m.version(), name: m.name().into(), duration_ms: ms });
+            }
+            Ok(report)
+        })
+        .await
+    }
+
+    /// Marks an existing database as being at `version` without running anything: every
+    /// migration up to it is recorded as `baseline`. Only on a database with no history.
+    pub async fn baseline(&self, db: &mut Database, version: i64) -> Result<Report> {
+        self.check_known(version)?;
+        self.locked(db, async |this, db, plan| {
+            if let Some(v) = plan.current_version() {
+                return Err(Error::Refused(format!(
+                    "cannot baseline: the database already has migrations recorded (newest: {v}).\n  nothing was changed.\n  next: `cargo dbguard status` shows them; baseline is for databases that predate dbguard"
+                )));
+            }
+            let mut report = Report::default();
+            for m in this.migrations.iter().filter(|m| cmp_versions(m.version(), version).is_le()) {
+                let row = this.row(m, RowState::Baseline, now(), 0);
+                this.history().insert(&db.env, &mut db.conn, &row).await?;
+                report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms: 0 });
+            }
+            Ok(report)
+        })
+        .await
+    }
+
+    /// Resolves a dirty migration after it was finished or undone by hand.
+    pub async fn repair(&self, db: &mut Database, version: i64, action: Repair) -> Result<()> {
+        self.locked(db, async |this, db, plan| {
+            let entry = plan.entries.iter().find(|e| e.version == version && e.state == EntryState::Dirty).ok_or_else(|| {
+                Error::Refused(format!(
+                    "migration {version} is not dirty; nothing to repair.\n  next: `cargo dbguard status` shows each migration's state"
+                ))
+            })?;
+            let history = this.history();
+            match action {
+                Repair::Forget => history.delete(&db.env, &mut db.conn, version).await,
+                Repair::MarkApplied => {
+                    history.delete(&db.env, &mut db.conn, version).await?;
+                    let row = match this.migrations.iter().find(|m| m.version() == version) {
+                        Some(m) => this.row(m, RowState::Applied, now(), 0),
+                        None => AppliedRow { state: RowState::Applied, ..entry.applied.clone().expect("dirty entries are recorded") },
+                    };
+                    history.insert(&db.env, &mut db.conn, &row).await
+                }
+            }
+        })
+        .await
+    }
+
+    /// Takes the lock, makes sure the version table exists, computes the plan, runs `f`, and
+    /// releases the lock whatever `f` returned.
+    async fn locked<T>(
+        &self,
+        db: &mut Database,
+        f: impl AsyncFnOnce(&Self, &mut Database, Plan) -> Result<T>,
+    ) -> Result<T> {
+        let lock = MigrationLock::acquire(db, &self.table, self.lock_timeout).await?;
+        let result = async {
+            self.history().ensure(db).await?;
+            let plan = self.plan(db).await?;
+            f(self, db, plan).await
+        }
+        .await;
+        let released = lock.release(db).await;
+        let value = result?;
+        released?;
+        Ok(value)
+    }
+
+    fn get(&self, version: i64) -> &Migration {
+        self.migrations.iter().find(|m| m.version() == version).expect("plan entries in the source come from it")
+    }
+
+    fn check_known(&self, version: i64) -> Result<()> {
+        if self.migrations.iter().any(|m| m.version() == version) {
+            return Ok(());
+        }
+        let mut known: Vec<String> = self.migrations.iter().take(5).map(|m| m.version().to_string()).collect();
+        if self.migrations.len() > 5 {
+            known.push(format!("... {}", self.migrations.last().map_or(0, Migration::version)));
+        }
+        Err(Error::UnknownVersion { version, known: if known.is_empty() { "none".into() } else { known.join(", ") } })
+    }
+
+    fn refuse_dirty(&self, plan: &Plan) -> Result<()> {
+        match plan.in_state(EntryState::Dirty).next() {
+            Some(e) => Err(Error::Dirty {
+                version: e.version,
+                name: e.name.clone(),
+                since: e.applied.as_ref().map(|r| r.applied_at.clone()).unwrap_or_default(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn refuse_drift<'p>(&self, entries: impl Iterator<Item = &'p crate::plan::Entry>) -> Result<()> {
+        let drift: Vec<DriftInfo> = entries
+            .filter(|e| e.state == EntryState::Drifted)
+            .map(|e| DriftInfo {
+                version: e.version,
+                name: e.name.clone(),
+                applied_checksum: e.applied.as_ref().map(|r| r.checksum.clone()).unwrap_or_default(),
+                current_checksum: e.checksum.clone().unwrap_or_default(),
+                location: e.location.clone().unwrap_or_default(),
+            })
+            .collect();
+        if drift.is_empty() { Ok(()) } else { Err(Error::Drift(drift)) }
+    }
+
+    /// The checks before `up`: dirty, drift, missing, out of order.
+    fn refuse_unsafe(&self, plan: &Plan) -> Result<()> {
+        self.refuse_dirty(plan)?;
+        if !self.allow_drift {
+            self.refuse_drift(plan.entries.iter())?;
+        }
+        if !self.allow_missing {
+            let missing: Vec<_> = plan.in_state(EntryState::Missing).map(|e| (e.version, e.name.clone())).collect();
+            if !missing.is_empty() {
+                return Err(Error::Missing { versions: missing });
+            }
+        }
+        if !self.allow_out_of_order {
+            if let (Some(e), Some(highest)) = (plan.pending().find(|e| e.out_of_order), plan.current_version()) {
+                return Err(Error::OutOfOrder { version: e.version, name: e.name.clone(), highest });
+            }
+        }
+        Ok(())
+    }
+
+    fn row(&self, m: &Migration, state: RowState, applied_at: String, execution_ms: i64) -> AppliedRow {
+        AppliedRow {
+            version: m.version(),
+            name: m.name().to_string(),
+            checksum: m.checksum().to_string(),
+            state,
+            applied_at,
+            execution_ms,
+            applied_by: applied_by(),
+            dbguard_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// Runs one migration in one direction with its bookkeeping; returns its duration in ms.
+    ///
+    /// When the database can roll the whole step back, step and version row commit in one
+    /// transaction. Otherwise (non-transactional migrations; DDL on MySQL) the row is written
+    /// as dirty first, so a failure halfway is visible to every later run.
+    async fn run(&self, db: &mut Database, m: &Migration, dir: Direction) -> Result<i64> {
+        let Database { conn, env } = db;
+        let step = match dir {
+            Direction::Up => m.up(),
+            Direction::Down => m.down(),
+        };
+        let history = self.history();
+        let started = Instant::now();
+        let at = now();
+        let elapsed = || started.elapsed().as_millis() as i64;
+        let atomic = m.is_transactional() && rolls_back_completely(env, step);
+
+        if atomic {
+            let mut tx = conn.begin_with(env.backend.begin_statement()).await.map_err(|e| env.error("starting a transaction", e))?;
+            if let Err(f) = run_step(&mut tx, env, m, step, dir).await {
+                tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?;
+                return Err(f.into_error(FailureOutcome::RolledBack));
+            }
+            match dir {
+                Direction::Up => history.insert(env, &mut tx, &self.row(m, RowState::Applied, at, elapsed())).await?,
+                Direction::Down => history.delete(env, &mut tx, m.version()).await?,
+            }
+            tx.commit().await.map_err(|e| env.error("committing the migration", e))?;
+            return Ok(elapsed());
+        }
+
+        match dir {
+            Direction::Up => history.insert(env, conn, &self.row(m, RowState::Dirty, at, 0)).await?,
+            Direction::Down => history.set_state(env, conn, m.version(), RowState::Dirty, 0).await?,
+        }
+        let outcome = if m.is_transactional() {
+            // MySQL: DML in the step still rolls back; DDL committed itself already.
+            let mut tx = conn.begin_with(env.backend.begin_statement()).await.map_err(|e| env.error("starting a transaction", e))?;
+            let r = run_step(&mut tx, env, m, step, dir).await;
+            match r {
+                Ok(()) => tx.commit().await.map_err(|e| env.error("committing the migration", e))?,
+                Err(_) => tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?,
+            }
+            r
+        } else {
+            run_step(conn, env, m, step, dir).await
+        };
+        if let Err(f) = outcome {
+            return Err(f.into_error(FailureOutcome::Dirty));
+        }
+        match dir {
+            Direction::Up => history.set_state(env, conn, m.version(), RowState::Applied, elapsed()).await?,
+            Direction::Down => history.delete(env, conn, m.version()).await?,
+        }
+        Ok(elapsed())
+    }
+}
+
+/// Whether a failure of `step` inside a transaction leaves no trace on this database.
+fn rolls_back_completely(env: &Env, step: &Step) -> bool {
+    if env.backend.transactional_ddl() {
+        return true;
+    }
+    match step {
+        Step::Sql(sql) => dbguard_lint::split::split(sql, env.backend.kind().dialect())
+            .iter()
+            .all(|s| !env.backend.commits_implicitly(&s.first_keyword())),
+        // A Rust step may do anything; assume the worst.
+        Step::Rust { .. } | Step::Irreversible { .. } => false,
+    }
+}
+
+/// A failed step, before we know what its failure left behind.
+struct StepFailure {
+    failure: MigrationFailure,
+}
+
+impl StepFailure {
+    fn into_error(mut self, outcome: FailureOutcome) -> Error {
+        self.failure.outcome = outcome;
+        Error::MigrationFailed(Box::new(self.failure))
+    }
+}
+
+async fn run_step(conn: &mut AnyConnection, env: &Env, m: &Migration, step: &Step, dir: Direction) -> Result<(), StepFailure> {
+    use sqlx::Executor;
+    let fail = |statement, message: String| StepFailure {
+        failure: MigrationFailure {
+            version: m.version(),
+            name: m.name().to_string(),
+            direction: dir.name(),
+            location: m.origin().describe(dir == Direction::Down),
+            statement,
+            message,
+            outcome: FailureOutcome::RolledBack,
+        },
+    };
+    match step {
+        Step::Sql(sql) => {
+            for (i, s) in dbguard_lint::split::split(sql, env.backend.kind().dialect()).iter().enumerate() {
+                if let Err(e) = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(s.text.to_string()))).await {
+                    return Err(fail(Some((i + 1, s.line, s.text.to_string())), env.scrub(&e.to_string())));
+                }
+            }
+            Ok(())
+        }
+        Step::Rust { run, .. } => {
+            let mut tx = Tx::new(conn, env.backend.kind());
+            run(&mut tx).await.map_err(|e| fail(None, env.scrub(&e.to_string())))
+        }
+        Step::Irreversible { reason, .. } => Err(fail(None, format!("the step is irreversible: {reason}"))),
+    }
+}

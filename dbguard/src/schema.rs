@@ -1,0 +1,80 @@
+//! A database schema, introspected into a normalised, comparable form.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The schema of a database: one line per object (`kind table name: definition`), sorted, so
+/// two schemas compare equal exactly when they have the same tables, columns, indexes,
+/// constraints, views, triggers and functions. dbguard's own tables are left out.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Schema {
+    objects: BTreeSet<String>,
+}
+
+impl Schema {
+    pub(crate) fn from_objects(objects: Vec<[String; 4]>) -> Self {
+        let ours = |s: &str| {
+            let base = s.rsplit('.').next().unwrap_or(s).trim_matches('"');
+            base.starts_with("dbguard_")
+        };
+        let objects = objects
+            .into_iter()
+            .filter(|[_, table, name, _]| !ours(table) && !ours(name))
+            .map(|[kind, table, name, def]| format!("{kind} {table} {name}: {def}"))
+            .collect();
+        Schema { objects }
+    }
+
+    /// The objects, one normalised line each.
+    pub fn objects(&self) -> impl Iterator<Item = &str> {
+        self.objects.iter().map(String::as_str)
+    }
+
+    /// SHA-256 of the normalised schema.
+    pub fn fingerprint(&self) -> String {
+        let text: Vec<&str> = self.objects().collect();
+        dbguard_lint::checksum::checksum(&text.join("\n"), "")
+    }
+
+    /// Lines only in `self` (`+`) or only in `other` (`-`).
+    pub fn diff(&self, other: &Schema) -> Vec<String> {
+        let removed = other.objects.difference(&self.objects).map(|s| format!("- {s}"));
+        let added = self.objects.difference(&other.objects).map(|s| format!("+ {s}"));
+        removed.chain(added).collect()
+    }
+
+    /// Whether there is nothing but dbguard's own tables.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+impl fmt::Display for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for o in &self.objects {
+            writeln!(f, "{o}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(kind: &str, table: &str, name: &str, def: &str) -> [String; 4] {
+        [kind.into(), table.into(), name.into(), def.into()]
+    }
+
+    #[test]
+    fn leaves_out_dbguard_tables_and_diffs() {
+        let a = Schema::from_objects(vec![
+            obj("table", "users", "users", "CREATE TABLE users"),
+            obj("index", "public.dbguard_schema_version", "dbguard_schema_version_pkey", ""),
+        ]);
+        assert_eq!(a.objects().count(), 1);
+        let b = Schema::from_objects(vec![obj("table", "users", "users", "CREATE TABLE users (x)")]);
+        assert_eq!(a.diff(&b), ["- table users users: CREATE TABLE users (x)", "+ table users users: CREATE TABLE users"]);
+        assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+}

@@ -1,0 +1,151 @@
+//! Database URLs: which backend they name, and how to print them without their secrets.
+
+use std::fmt;
+
+/// The database families dbguard supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// SQLite, bundled: the embedded default.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
+}
+
+impl BackendKind {
+    /// Which backend a URL is for, from its scheme.
+    ///
+    /// ```
+    /// use dbguard::BackendKind;
+    /// assert_eq!(BackendKind::from_url("postgresql://u@h/db"), Some(BackendKind::Postgres));
+    /// assert_eq!(BackendKind::from_url("mariadb://root@h/db"), Some(BackendKind::Mysql));
+    /// assert_eq!(BackendKind::from_url("redis://h"), None);
+    /// ```
+    pub fn from_url(url: &str) -> Option<Self> {
+        let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(Self::Sqlite),
+            "postgres" | "postgresql" => Some(Self::Postgres),
+            "mysql" | "mariadb" => Some(Self::Mysql),
+            _ => None,
+        }
+    }
+
+    /// The dialect the linter and statement splitter use for this backend.
+    pub fn dialect(self) -> dbguard_lint::Dialect {
+        match self {
+            Self::Sqlite => dbguard_lint::Dialect::Sqlite,
+            Self::Postgres => dbguard_lint::Dialect::Postgres,
+            Self::Mysql => dbguard_lint::Dialect::Mysql,
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+            Self::Mysql => "MySQL",
+        })
+    }
+}
+
+/// Replaces the password in a URL (`user:secret@`, `?password=secret`) with `***`.
+///
+/// ```
+/// use dbguard::mask_url;
+/// assert_eq!(mask_url("postgres://app:s3cr%40t@db.internal:5432/shop"), "postgres://app:***@db.internal:5432/shop");
+/// assert_eq!(mask_url("mysql://db/shop?user=a&password=x"), "mysql://db/shop?user=a&password=***");
+/// assert_eq!(mask_url("sqlite://dbguard.db"), "sqlite://dbguard.db");
+/// ```
+pub fn mask_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let auth_start = scheme_end + 3;
+        let rest_end = out[auth_start..].find(['/', '?', '#']).map_or(out.len(), |i| auth_start + i);
+        if let Some(at) = out[auth_start..rest_end].rfind('@') {
+            let userinfo = &out[auth_start..auth_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                out.replace_range(auth_start + colon + 1..auth_start + at, "***");
+            }
+        }
+    }
+    for key in ["password=", "pass=", "sslpassword="] {
+        let mut from = 0;
+        while let Some(i) = out[from..].find(key) {
+            let start = from + i + key.len();
+            let boundary = start == key.len() || matches!(out.as_bytes()[start - key.len() - 1], b'?' | b'&');
+            let end = out[start..].find('&').map_or(out.len(), |j| start + j);
+            if boundary && end > start {
+                out.replace_range(start..end, "***");
+            }
+            from = start.min(out.len());
+        }
+    }
+    out
+}
+
+/// The password in a URL, percent-decoded, if it has one; used to scrub it from messages that
+/// a database driver may have built from the URL.
+pub(crate) fn password(url: &str) -> Option<String> {
+    let auth_start = url.find("://")? + 3;
+    let rest_end = url[auth_start..].find(['/', '?', '#']).map_or(url.len(), |i| auth_start + i);
+    let at = url[auth_start..rest_end].rfind('@')?;
+    let (_, pw) = url[auth_start..auth_start + at].split_once(':')?;
+    (!pw.is_empty()).then(|| percent_decode(pw))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Removes every trace of the URL's password from `text` (raw and percent-encoded).
+pub(crate) fn scrub(text: &str, url: &str) -> String {
+    let mut out = text.replace(url, &mask_url(url));
+    if let Some(pw) = password(url) {
+        if pw.len() >= 2 {
+            out = out.replace(&pw, "***");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords_in_all_positions() {
+        assert_eq!(mask_url("postgres://u:p@h/d?password=q&x=1"), "postgres://u:***@h/d?password=***&x=1");
+        assert_eq!(mask_url("postgres://u@h/d"), "postgres://u@h/d");
+        assert_eq!(mask_url("postgres://u:p:q@h@x/d"), "postgres://u:***@x/d");
+        assert_eq!(mask_url("mysql://h/d?mypassword=keep"), "mysql://h/d?mypassword=keep");
+    }
+
+    #[test]
+    fn scrubs_decoded_passwords_from_messages() {
+        let url = "postgres://app:s3cr%40t@h/d";
+        assert_eq!(password(url).as_deref(), Some("s3cr@t"));
+        let msg = format!("failed for {url}: auth s3cr@t rejected");
+        let clean = scrub(&msg, url);
+        assert!(!clean.contains("s3cr"), "{clean}");
+    }
+}
