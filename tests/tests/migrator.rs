@@ -1,0 +1,241 @@
+//! The migrator against real SQLite, PostgreSQL and MySQL: apply, idempotence, failure
+//! atomicity, drift, down, baseline.
+
+use dbguard::{BackendKind, EntryState, Error, FailureOutcome, Migrator, Repair};
+use dbguard_tests::{MigrationDir, TestDb, on_each_engine};
+
+fn three(dir: &MigrationDir) {
+    dir.add(
+        "1",
+        "create_a",
+        "CREATE TABLE a (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(20));\nINSERT INTO a (id, v) VALUES (1, 'x');\n",
+        "DROP TABLE a;\n",
+    );
+    dir.add("2", "create_b", "CREATE TABLE b (id BIGINT NOT NULL PRIMARY KEY);", "DROP TABLE b;");
+    dir.add("3", "add_w", "ALTER TABLE a ADD COLUMN w BIGINT;", "ALTER TABLE a DROP COLUMN w;");
+}
+
+fn versions(steps: &[dbguard::StepReport]) -> Vec<i64> {
+    steps.iter().map(|s| s.version).collect()
+}
+
+async fn up_applies_in_order_and_is_idempotent(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    let report = m.up(&mut db, None).await.unwrap();
+    assert_eq!(versions(&report.applied), [1, 2, 3]);
+
+    let plan = m.plan(&mut db).await.unwrap();
+    assert_eq!(plan.entries.len(), 3);
+    for (e, mig) in plan.entries.iter().zip(m.migrations()) {
+        assert_eq!(e.state, EntryState::Applied, "{e:?}");
+        let row = e.applied.as_ref().unwrap();
+        assert_eq!(row.checksum, mig.checksum());
+        assert!(row.applied_by.contains('@') && row.applied_at.ends_with('Z'), "{row:?}");
+        assert_eq!(row.dbguard_version, env!("CARGO_PKG_VERSION"));
+    }
+    assert!(plan.is_up_to_date());
+    assert!(m.up(&mut db, None).await.unwrap().applied.is_empty(), "second up is a no-op");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM a").await.unwrap(), 1);
+}
+on_each_engine!(up_applies_in_order_and_is_idempotent);
+
+async fn up_to_a_target_stops_there(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    assert_eq!(versions(&m.up(&mut db, Some(2)).await.unwrap().applied), [1, 2]);
+    assert_eq!(m.plan(&mut db).await.unwrap().pending().count(), 1);
+    assert!(matches!(m.up(&mut db, Some(7)).await, Err(Error::UnknownVersion { version: 7, .. })));
+}
+on_each_engine!(up_to_a_target_stops_there);
+
+async fn failing_migration_leaves_no_trace_or_is_dirty(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    let bad = "CREATE TABLE c (id BIGINT);\nINSERT INTO a (id, v) VALUES (2, 'y');\n\nINSERT INTO nope (id) VALUES (1);\n";
+    let bad_dir = dir.add("4", "breaks", bad, "DROP TABLE c;");
+    dir.add("5", "after", "CREATE TABLE e (id BIGINT);", "DROP TABLE e;");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(3)).await.unwrap();
+    let before = db.introspect().await.unwrap();
+
+    let err = m.up(&mut db, None).await.unwrap_err();
+    let Error::MigrationFailed(f) = &err else { panic!("{err}") };
+    assert_eq!((f.version, f.direction), (4, "up"));
+    let (index, line, text) = f.statement.clone().unwrap();
+    assert_eq!((index, line), (3, 4), "the third statement, on line 4");
+    assert!(text.starts_with("INSERT INTO nope"), "{text}");
+    let msg = err.to_string();
+    assert!(msg.contains("up.sql") && msg.contains("nope") && msg.contains("next:"), "{msg}");
+
+    let plan = m.plan(&mut db).await.unwrap();
+    let state = |v| plan.entries.iter().find(|e| e.version == v).unwrap().state;
+    assert_eq!((state(3), state(5)), (EntryState::Applied, EntryState::Pending));
+
+    if kind == BackendKind::Mysql {
+        // DDL committed itself: the migration is dirty and everything refuses until repaired.
+        assert_eq!(f.outcome, FailureOutcome::Dirty);
+        assert_eq!(state(4), EntryState::Dirty);
+        let again = m.up(&mut db, None).await.unwrap_err();
+        assert!(matches!(again, Error::Dirty { version: 4, .. }), "{again}");
+        assert!(again.to_string().contains("cargo dbguard repair 4"), "{again}");
+        // Undo by hand, fix the file, forget the dirty row, run again.
+        db.execute("DROP TABLE c").await.unwrap();
+        db.execute("DELETE FROM a WHERE id = 2").await.unwrap();
+        m.repair(&mut db, 4, Repair::Forget).await.unwrap();
+        std::fs::write(bad_dir.join("up.sql"), "CREATE TABLE c (id BIGINT);").unwrap();
+        let fixed = Migrator::from_dir(dir.path()).unwrap();
+        assert_eq!(versions(&fixed.up(&mut db, None).await.unwrap().applied), [4, 5]);
+    } else {
+        assert_eq!(f.outcome, FailureOutcome::RolledBack);
+        assert_eq!(state(4), EntryState::Pending);
+        assert_eq!(db.introspect().await.unwrap(), before, "the failed migration left no schema change");
+        assert_eq!(db.query_i64("SELECT COUNT(*) FROM a").await.unwrap(), 1, "its insert was rolled back");
+        assert!(msg.contains("rolled back"), "{msg}");
+    }
+}
+on_each_engine!(failing_migration_leaves_no_trace_or_is_dirty);
+
+async fn data_only_failure_rolls_back_everywhere(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    dir.add("4", "data", "INSERT INTO a (id, v) VALUES (2, 'y');\nINSERT INTO a (id, v) VALUES (1, 'duplicate');", "DELETE FROM a WHERE id = 2;");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    let err = m.up(&mut db, None).await.unwrap_err();
+    let Error::MigrationFailed(f) = &err else { panic!("{err}") };
+    assert_eq!(f.outcome, FailureOutcome::RolledBack, "no DDL: even MySQL rolls it back");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM a").await.unwrap(), 1);
+    assert_eq!(m.plan(&mut db).await.unwrap().pending().count(), 1);
+}
+on_each_engine!(data_only_failure_rolls_back_everywhere);
+
+async fn edited_migration_is_drift_but_line_endings_are_not(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    let mut db = t.connect().await;
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+
+    let up2 = dir.path().join("2_create_b/up.sql");
+    std::fs::write(&up2, "CREATE TABLE b (id BIGINT NOT NULL PRIMARY KEY, extra INT);").unwrap();
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    let Error::Drift(d) = &err else { panic!("{err}") };
+    assert_eq!(d.len(), 1);
+    assert_eq!((d[0].version, d[0].name.as_str()), (2, "create_b"));
+    assert_ne!(d[0].applied_checksum, d[0].current_checksum);
+    assert!(err.to_string().contains("2_create_b"), "names the file: {err}");
+    let allowed = Migrator::from_dir(dir.path()).unwrap().allow_drift(true);
+    assert!(allowed.up(&mut db, None).await.unwrap().applied.is_empty());
+
+    // A Windows checkout: CRLF, trailing spaces, a BOM. Not drift.
+    std::fs::write(&up2, "\u{feff}CREATE TABLE b (id BIGINT NOT NULL PRIMARY KEY);  \r\n\r\n").unwrap();
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    assert!(m.up(&mut db, None).await.unwrap().applied.is_empty());
+    assert!(m.plan(&mut db).await.unwrap().is_up_to_date());
+}
+on_each_engine!(edited_migration_is_drift_but_line_endings_are_not);
+
+async fn down_reverts_in_reverse_order_to_the_recorded_schema(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    let empty = db.introspect().await.unwrap();
+    m.up(&mut db, Some(1)).await.unwrap();
+    let at_one = db.introspect().await.unwrap();
+    m.up(&mut db, None).await.unwrap();
+    assert_ne!(db.introspect().await.unwrap(), at_one);
+
+    assert_eq!(versions(&m.down(&mut db, 1).await.unwrap().reverted), [3, 2]);
+    assert_eq!(db.introspect().await.unwrap(), at_one, "{:?}", db.introspect().await.unwrap().diff(&at_one));
+    assert_eq!(versions(&m.down(&mut db, 0).await.unwrap().reverted), [1]);
+    assert_eq!(db.introspect().await.unwrap(), empty);
+    assert_eq!(m.plan(&mut db).await.unwrap().pending().count(), 3);
+    // And back up again from scratch.
+    assert_eq!(versions(&m.up(&mut db, None).await.unwrap().applied), [1, 2, 3]);
+}
+on_each_engine!(down_reverts_in_reverse_order_to_the_recorded_schema);
+
+async fn irreversible_down_refuses_before_reverting_anything(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    dir.add("4", "lossy", "UPDATE a SET v = 'gone';", "-- dbguard: irreversible = \"the old values are gone\"\n");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, None).await.unwrap();
+    let err = m.down(&mut db, 0).await.unwrap_err();
+    assert!(matches!(&err, Error::Irreversible { version: 4, .. }), "{err}");
+    assert!(err.to_string().contains("the old values are gone"));
+    assert!(m.plan(&mut db).await.unwrap().is_up_to_date(), "nothing was reverted");
+    assert_eq!(versions(&m.down(&mut db, 4).await.unwrap().reverted), Vec::<i64>::new());
+}
+on_each_engine!(irreversible_down_refuses_before_reverting_anything);
+
+async fn baseline_records_without_running(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    // An existing database that already has what migrations 1 and 2 create.
+    db.execute("CREATE TABLE a (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(20))").await.unwrap();
+    db.execute("CREATE TABLE b (id BIGINT NOT NULL PRIMARY KEY)").await.unwrap();
+    assert_eq!(m.baseline(&mut db, 2).await.unwrap().applied.len(), 2);
+    let plan = m.plan(&mut db).await.unwrap();
+    let states: Vec<_> = plan.entries.iter().map(|e| e.state).collect();
+    assert_eq!(states, [EntryState::Baseline, EntryState::Baseline, EntryState::Pending]);
+    assert_eq!(versions(&m.up(&mut db, None).await.unwrap().applied), [3]);
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM a").await.unwrap(), 0, "migration 1's insert never ran");
+    assert!(matches!(m.baseline(&mut db, 2).await, Err(Error::Refused(_))));
+}
+on_each_engine!(baseline_records_without_running);
+
+async fn missing_and_out_of_order_are_refused(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    dir.add("1", "one", "CREATE TABLE one (id BIGINT);", "DROP TABLE one;");
+    dir.add("3", "three", "CREATE TABLE three (id BIGINT);", "DROP TABLE three;");
+    let mut db = t.connect().await;
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+
+    dir.add("2", "late_branch", "CREATE TABLE two (id BIGINT);", "DROP TABLE two;");
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    assert!(matches!(err, Error::OutOfOrder { version: 2, highest: 3, .. }), "{err}");
+    let m = Migrator::from_dir(dir.path()).unwrap().allow_out_of_order(true);
+    assert_eq!(versions(&m.up(&mut db, None).await.unwrap().applied), [2]);
+
+    std::fs::remove_dir_all(dir.path().join("3_three")).unwrap();
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    assert!(matches!(&err, Error::Missing { versions } if versions == &[(3, "three".to_string())]), "{err}");
+}
+on_each_engine!(missing_and_out_of_order_are_refused);
+
+async fn non_transactional_migration_failure_is_dirty(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    dir.add("4", "no_tx", "-- dbguard: no-transaction\nCREATE TABLE f (id BIGINT);\nSELECT * FROM nope;", "DROP TABLE f;");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    assert!(!m.migrations()[3].is_transactional());
+    let mut db = t.connect().await;
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(&err, Error::MigrationFailed(f) if f.outcome == FailureOutcome::Dirty), "{err}");
+    assert!(matches!(m.up(&mut db, None).await, Err(Error::Dirty { version: 4, .. })));
+    assert!(matches!(m.down(&mut db, 0).await, Err(Error::Dirty { version: 4, .. })), "down refuses too");
+    // Finished by hand: the rest of the statement's intent is already there.
+    m.repair(&mut db, 4, Repair::MarkApplied).await.unwrap();
+    assert!(m.plan(&mut db).await.unwrap().is_up_to_date());
+}
+on_each_engine!(non_transactional_migration_failure_is_dirty);
