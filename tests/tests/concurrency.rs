@@ -1,0 +1,149 @@
+//! Runners racing on one database: each migration applied exactly once, every runner succeeds,
+//! and a crashed runner's lock does not wedge the next one.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use dbguard::{BackendKind, EntryState, Error, Migrator};
+use dbguard_tests::{MigrationDir, TestDb, on_each_engine};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const RUNNER: &str = env!("CARGO_BIN_EXE_dbguard-runner");
+const MIGRATIONS: i64 = 6;
+
+/// Migrations that each log their run into `runs`, so a double application shows.
+fn logging_migrations() -> MigrationDir {
+    let dir = MigrationDir::new();
+    dir.add(
+        "1",
+        "runs",
+        "CREATE TABLE runs (migration BIGINT NOT NULL);\nINSERT INTO runs (migration) VALUES (1);",
+        "DROP TABLE runs;",
+    );
+    for v in 2..=MIGRATIONS {
+        dir.add(
+            &v.to_string(),
+            &format!("t{v}"),
+            &format!("CREATE TABLE t{v} (id BIGINT);\nINSERT INTO runs (migration) VALUES ({v});"),
+            &format!("DROP TABLE t{v};"),
+        );
+    }
+    dir
+}
+
+async fn assert_applied_exactly_once(t: &TestDb, dir: &MigrationDir) {
+    let mut db = t.connect().await;
+    let plan = Migrator::from_dir(dir.path()).unwrap().plan(&mut db).await.unwrap();
+    assert!(plan.is_up_to_date(), "{plan:?}");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM runs").await.unwrap(), MIGRATIONS, "one run logged per migration");
+    assert_eq!(db.query_i64("SELECT COUNT(DISTINCT migration) FROM runs").await.unwrap(), MIGRATIONS);
+}
+
+async fn eight_connections_race(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = logging_migrations();
+    let mut tasks = Vec::new();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+    for _ in 0..8 {
+        let (url, path, start) = (t.url.clone(), dir.path().to_path_buf(), start.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut db = dbguard::Database::connect(&url).await?;
+            start.wait().await; // all connected: go
+            let report = Migrator::from_dir(&path)?.up(&mut db, None).await?;
+            db.close().await?;
+            Ok::<_, Error>(report.applied.len() as i64)
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap().unwrap_or_else(|e| panic!("a runner failed: {e}"));
+    }
+    assert_eq!(total, MIGRATIONS, "the runners applied each migration once between them");
+    assert_applied_exactly_once(&t, &dir).await;
+}
+on_each_engine!(eight_connections_race);
+
+#[tokio::test]
+async fn eight_processes_race_on_one_sqlite_file() {
+    let t = TestDb::new(BackendKind::Sqlite).await.unwrap();
+    let dir = logging_migrations();
+    let start_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 1500;
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(RUNNER)
+                .arg(&t.url)
+                .arg(dir.path())
+                .env("DBGUARD_TEST_START_AT", start_at.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut applied = 0;
+    for child in children {
+        let out = child.wait_with_output().await.unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "a runner failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+        applied += stdout.trim().strip_prefix("applied ").unwrap().parse::<i64>().unwrap();
+    }
+    assert_eq!(applied, MIGRATIONS);
+    assert_applied_exactly_once(&t, &dir).await;
+}
+
+/// A runner killed while it holds the lock (inside migration 2) must not block the next run.
+async fn killed_runner_does_not_wedge_the_lock(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    dir.add("1", "first", "CREATE TABLE first (id BIGINT);", "DROP TABLE first;");
+    dir.add("3", "third", "CREATE TABLE third (id BIGINT);", "DROP TABLE third;");
+    let mut child = Command::new(RUNNER)
+        .args([t.url.as_str(), dir.path().to_str().unwrap(), "--sleepy", "2"])
+        .env("DBGUARD_TEST_SLEEP_SECS", "120")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap();
+    assert_eq!(line.as_deref(), Some("holding"));
+    child.kill().await.unwrap(); // SIGKILL: no cleanup of any kind runs
+
+    let mut db = t.connect().await;
+    let m = Migrator::from_dir(dir.path()).unwrap().lock_timeout(Duration::from_secs(30));
+    let result = m.up(&mut db, None).await;
+    if kind == BackendKind::Mysql {
+        // A Rust step cannot be rolled back on MySQL: the crash is visible as a dirty migration
+        // (the lock itself was released, or this would be a LockTimeout).
+        assert!(matches!(result, Err(Error::Dirty { version: 2, .. })), "{result:?}");
+    } else {
+        let report = result.unwrap();
+        assert_eq!(report.applied.iter().map(|s| s.version).collect::<Vec<_>>(), [3]);
+        let plan = m.plan(&mut db).await.unwrap();
+        assert!(plan.entries.iter().all(|e| e.state == EntryState::Applied), "{plan:?}");
+    }
+}
+on_each_engine!(killed_runner_does_not_wedge_the_lock);
+
+#[tokio::test]
+async fn a_held_lock_times_out_with_a_clear_error() {
+    let t = TestDb::new(BackendKind::Sqlite).await.unwrap();
+    let dir = MigrationDir::new();
+    dir.add("1", "first", "CREATE TABLE first (id BIGINT);", "DROP TABLE first;");
+    let mut child = Command::new(RUNNER)
+        .args([t.url.as_str(), dir.path().to_str().unwrap(), "--sleepy", "2"])
+        .env("DBGUARD_TEST_SLEEP_SECS", "120")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("holding"));
+    let mut db = t.connect().await;
+    let m = Migrator::from_dir(dir.path()).unwrap().lock_timeout(Duration::from_millis(300));
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(err, Error::LockTimeout { .. }), "{err}");
+    assert!(err.to_string().contains("nothing was changed"), "{err}");
+    child.kill().await.unwrap();
+}
