@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use dbguard::{Database, Error, Loader, Migrator, Plan, Repair, Report};
 
 #[derive(Parser, Debug)]
-#[command(name = "cargo dbguard", bin_name = "cargo dbguard", version, about = "Database migrations that cannot silently lose your data")]
+#[command(
+    name = "cargo dbguard",
+    bin_name = "cargo dbguard",
+    version,
+    about = "Database migrations that cannot silently lose your data"
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -19,7 +24,14 @@ struct Cli {
 #[derive(Args, Debug)]
 struct Global {
     /// Database URL (sqlite://file.db, postgres://..., mysql://...).
-    #[arg(long, short = 'd', env = "DATABASE_URL", default_value = "sqlite://dbguard.db", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        short = 'd',
+        env = "DATABASE_URL",
+        default_value = "sqlite://dbguard.db",
+        global = true,
+        hide_env_values = true
+    )]
     database: String,
     /// Directory of SQL migrations.
     #[arg(long, short = 'm', env = "DBGUARD_MIGRATIONS", default_value = "migrations", global = true)]
@@ -115,7 +127,8 @@ fn exit_code(e: &Error) -> u8 {
 async fn run(cli: Cli) -> dbguard::Result<()> {
     let g = &cli.global;
     let kind = dbguard::BackendKind::from_url(&g.database);
-    let loader = Loader::new().accept_legacy_downs(g.accept_legacy_downs).dialect(kind.map(|k| k.dialect()).unwrap_or_default());
+    let loader =
+        Loader::new().accept_legacy_downs(g.accept_legacy_downs).dialect(kind.map(|k| k.dialect()).unwrap_or_default());
     let migrator = Migrator::new(loader.load(&g.migrations)?)?
         .allow_drift(g.allow_drift)
         .allow_missing(g.allow_missing)
@@ -140,7 +153,10 @@ async fn run(cli: Cli) -> dbguard::Result<()> {
         Command::Repair { version, mark_applied, .. } => {
             let action = if mark_applied { Repair::MarkApplied } else { Repair::Forget };
             migrator.repair(&mut db, version, action).await?;
-            println!("migration {version}: {}", if mark_applied { "marked applied" } else { "forgotten; it will run again" });
+            println!(
+                "migration {version}: {}",
+                if mark_applied { "marked applied" } else { "forgotten; it will run again" }
+            );
         }
     }
     db.close().await

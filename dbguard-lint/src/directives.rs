@@ -47,8 +47,12 @@ pub fn parse(sql: &str) -> Result<Directives, DirectiveError> {
         if t.is_empty() {
             continue;
         }
-        let Some(comment) = t.strip_prefix("--") else { break };
-        let Some(body) = comment.trim_start().strip_prefix("dbguard:") else { continue };
+        let Some(comment) = t.strip_prefix("--") else {
+            break;
+        };
+        let Some(body) = comment.trim_start().strip_prefix("dbguard:") else {
+            continue;
+        };
         if body.starts_with("allow") {
             continue; // a lint suppression, read by the linter
         }

@@ -54,8 +54,7 @@ pub fn check(down: &str, dialect: Dialect) -> Option<Placeholder> {
             continue;
         };
         let code: Vec<&Token> = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
-        let is_stand_in =
-            |t: &&Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && STAND_INS.iter().any(|s| w.value.eq_ignore_ascii_case(s)));
+        let is_stand_in = |t: &&Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && STAND_INS.iter().any(|s| w.value.eq_ignore_ascii_case(s)));
         if code.iter().any(is_stand_in) {
             return Some(Placeholder::Todo);
         }

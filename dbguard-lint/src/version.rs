@@ -100,19 +100,13 @@ pub fn parse_migration_name(s: &str) -> Result<MigrationName, NameError> {
     let digits_end = |from: usize| from + b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
     let mut pos = digits_end(0);
     if pos == 0 {
-        return Err(NameError {
-            problem: format!("`{s}` does not start with a version number"),
-            fix: NAME_FIX.into(),
-        });
+        return Err(NameError { problem: format!("`{s}` does not start with a version number"), fix: NAME_FIX.into() });
     }
     // Further digit groups belong to the version when a whole group is followed by another
     // separator or the end (so `1_2fa` is version 1, name `2fa`). `-` always joins groups; `_`
     // only after a 4-digit year (`2026_05_27_120000_x`), so that `20_3_tables` keeps its name.
     let year_first = pos == 4;
-    while pos + 1 < b.len()
-        && (b[pos] == b'-' || (b[pos] == b'_' && year_first))
-        && b[pos + 1].is_ascii_digit()
-    {
+    while pos + 1 < b.len() && (b[pos] == b'-' || (b[pos] == b'_' && year_first)) && b[pos + 1].is_ascii_digit() {
         let end = digits_end(pos + 1);
         if end == b.len() || matches!(b[end], b'-' | b'_') {
             pos = end;
@@ -147,7 +141,9 @@ pub fn parse_migration_name(s: &str) -> Result<MigrationName, NameError> {
 /// assert!(parse_file_name("README.md").unwrap().is_none());
 /// ```
 pub fn parse_file_name(file: &str) -> Result<Option<(MigrationName, FileRole)>, NameError> {
-    let Some(stem) = file.strip_suffix(".sql") else { return Ok(None) };
+    let Some(stem) = file.strip_suffix(".sql") else {
+        return Ok(None);
+    };
     let (stem, role) = if let Some(s) = stem.strip_suffix(".up") {
         (s, FileRole::Up)
     } else if let Some(s) = stem.strip_suffix(".down") {
@@ -207,8 +203,17 @@ mod tests {
     #[test]
     fn ordering_is_total_and_consistent_with_digit_strings() {
         let vals = [
-            0, 1, 9, 10, 99_999, 10_000_000_000_000, 20170923182408, 201709231824081,
-            202605271200000000, 20260527120000, i64::MAX,
+            0,
+            1,
+            9,
+            10,
+            99_999,
+            10_000_000_000_000,
+            20170923182408,
+            201709231824081,
+            202605271200000000,
+            20260527120000,
+            i64::MAX,
         ];
         for a in vals {
             for b in vals {

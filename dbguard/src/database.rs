@@ -56,10 +56,8 @@ impl Database {
     /// created if it does not exist.
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
-        let backend = backend::for_url(url).ok_or_else(|| Error::BadUrl {
-            url: mask_url(url),
-            problem: "unknown or missing scheme".into(),
-        })?;
+        let backend = backend::for_url(url)
+            .ok_or_else(|| Error::BadUrl { url: mask_url(url), problem: "unknown or missing scheme".into() })?;
         let conn = AnyConnection::connect(&backend.driver_url(url))
             .await
             .map_err(|e| Error::Connect { url: mask_url(url), message: scrub(&e.to_string(), url) })?;
@@ -117,11 +115,8 @@ impl Database {
     pub async fn introspect(&mut self) -> Result<Schema> {
         let mut objects = Vec::new();
         for sql in self.env.backend.introspection_queries() {
-            let rows = self
-                .conn
-                .fetch_all(sqlx::raw_sql(*sql))
-                .await
-                .map_err(|e| self.db_error("reading the schema", e))?;
+            let rows =
+                self.conn.fetch_all(sqlx::raw_sql(*sql)).await.map_err(|e| self.db_error("reading the schema", e))?;
             for row in rows {
                 let get = |i| row.try_get::<String, _>(i).unwrap_or_default();
                 objects.push([get(0), get(1), get(2), get(3)]);
@@ -133,10 +128,11 @@ impl Database {
     /// Closes the connection.
     pub async fn close(self) -> Result<()> {
         let url = self.env.masked_url.clone();
-        self.conn
-            .close()
-            .await
-            .map_err(|e| Error::Database { context: "closing the connection".into(), url, message: e.to_string() })
+        self.conn.close().await.map_err(|e| Error::Database {
+            context: "closing the connection".into(),
+            url,
+            message: e.to_string(),
+        })
     }
 
     pub(crate) fn db_error(&self, context: &str, e: sqlx::Error) -> Error {

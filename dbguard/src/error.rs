@@ -19,7 +19,9 @@ pub enum Error {
     Load(#[from] LoadError),
 
     /// The database URL is malformed or names an unsupported database.
-    #[error("bad database URL `{url}`: {problem}\n  fix: use sqlite://path/to/file.db, postgres://user@host:5432/db or mysql://user@host:3306/db")]
+    #[error(
+        "bad database URL `{url}`: {problem}\n  fix: use sqlite://path/to/file.db, postgres://user@host:5432/db or mysql://user@host:3306/db"
+    )]
     BadUrl {
         /// The URL, masked.
         url: String,
@@ -28,7 +30,9 @@ pub enum Error {
     },
 
     /// Could not connect.
-    #[error("cannot connect to {url}: {message}\n  nothing was changed.\n  next: check that the server is running and that user, host, port and database in the URL are right")]
+    #[error(
+        "cannot connect to {url}: {message}\n  nothing was changed.\n  next: check that the server is running and that user, host, port and database in the URL are right"
+    )]
     Connect {
         /// The URL, masked.
         url: String,
@@ -64,7 +68,9 @@ pub enum Error {
     },
 
     /// A migration failed partway without a transaction to undo it.
-    #[error("migration {version} ({name}) is dirty: it started at {since} and did not finish, and its changes could not be rolled back.\n  nothing else will run until this is resolved.\n  next: inspect the database and finish or undo that migration's changes by hand, then run `cargo dbguard repair {version} --mark-applied` (if it is now fully applied) or `cargo dbguard repair {version} --forget` (if it is fully undone)")]
+    #[error(
+        "migration {version} ({name}) is dirty: it started at {since} and did not finish, and its changes could not be rolled back.\n  nothing else will run until this is resolved.\n  next: inspect the database and finish or undo that migration's changes by hand, then run `cargo dbguard repair {version} --mark-applied` (if it is now fully applied) or `cargo dbguard repair {version} --forget` (if it is fully undone)"
+    )]
     Dirty {
         /// The dirty migration's version.
         version: i64,
@@ -75,7 +81,9 @@ pub enum Error {
     },
 
     /// Pending migrations sort before the newest applied one.
-    #[error("migration {version} ({name}) is pending but sorts before {highest}, the newest applied migration (a branch merged late?).\n  nothing was run.\n  next: give it a version after {highest}, or allow out-of-order migrations explicitly")]
+    #[error(
+        "migration {version} ({name}) is pending but sorts before {highest}, the newest applied migration (a branch merged late?).\n  nothing was run.\n  next: give it a version after {highest}, or allow out-of-order migrations explicitly"
+    )]
     OutOfOrder {
         /// The pending version.
         version: i64,
@@ -95,7 +103,9 @@ pub enum Error {
     },
 
     /// A down was requested for a migration that declares itself irreversible.
-    #[error("migration {version} ({name}) cannot be reverted: {reason}.\n  nothing was reverted past it.\n  next: restore from a backup (`cargo dbguard backups list`), or choose a target at or after {version}")]
+    #[error(
+        "migration {version} ({name}) cannot be reverted: {reason}.\n  nothing was reverted past it.\n  next: restore from a backup (`cargo dbguard backups list`), or choose a target at or after {version}"
+    )]
     Irreversible {
         /// Its version.
         version: i64,
@@ -115,7 +125,9 @@ pub enum Error {
     },
 
     /// The version table was written by a newer dbguard.
-    #[error("the table {table} was written by a newer dbguard (layout {found}; this one knows up to {known}).\n  nothing was changed.\n  next: upgrade dbguard to the version your deployment uses")]
+    #[error(
+        "the table {table} was written by a newer dbguard (layout {found}; this one knows up to {known}).\n  nothing was changed.\n  next: upgrade dbguard to the version your deployment uses"
+    )]
     LayoutTooNew {
         /// The version table.
         table: String,

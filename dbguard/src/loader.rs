@@ -135,7 +135,10 @@ impl Loader {
                         problems.push(Problem::new(
                             path,
                             "a migration without a down (sqlx's simple `<version>_<name>.sql` form)",
-                            format!("rename it to `{}_{}.up.sql` and add `{0}_{1}.down.sql` that reverts it", name.version_text, name.name),
+                            format!(
+                                "rename it to `{}_{}.up.sql` and add `{0}_{1}.down.sql` that reverts it",
+                                name.version_text, name.name
+                            ),
                         ));
                         return None;
                     }
@@ -154,7 +157,11 @@ impl Loader {
         }
         let Some((up_path, name)) = up else {
             let path = down.unwrap_or_default();
-            problems.push(Problem::new(&path, "a down migration without its up", "add the matching `.up.sql` file, or delete this one"));
+            problems.push(Problem::new(
+                &path,
+                "a down migration without its up",
+                "add the matching `.up.sql` file, or delete this one",
+            ));
             return None;
         };
 
@@ -179,7 +186,11 @@ impl Loader {
             }
         };
         if up_directives.irreversible.is_some() {
-            problems.push(Problem::new(&up_path, "`irreversible` belongs in the down file", "move the line into the down migration"));
+            problems.push(Problem::new(
+                &up_path,
+                "`irreversible` belongs in the down file",
+                "move the line into the down migration",
+            ));
         }
         let down_directives = match directives::parse(&down_sql) {
             Ok(d) => d,
@@ -233,7 +244,10 @@ fn read_text(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
         Ok(b) => b,
         Err(e) => {
             let (message, fix) = if e.kind() == std::io::ErrorKind::NotFound {
-                (format!("missing file `{}`", path.file_name().unwrap_or_default().to_string_lossy()), "create it".to_string())
+                (
+                    format!("missing file `{}`", path.file_name().unwrap_or_default().to_string_lossy()),
+                    "create it".to_string(),
+                )
             } else {
                 (format!("cannot read the file: {e}"), "check its permissions".to_string())
             };
@@ -247,8 +261,12 @@ fn read_text(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
             problems.push(
-                Problem::new(path, "the file is not valid UTF-8", "re-save it as UTF-8 (iconv -f latin1 -t utf-8, or your editor's encoding menu)")
-                    .at_line(line),
+                Problem::new(
+                    path,
+                    "the file is not valid UTF-8",
+                    "re-save it as UTF-8 (iconv -f latin1 -t utf-8, or your editor's encoding menu)",
+                )
+                .at_line(line),
             );
             None
         }
@@ -262,7 +280,8 @@ fn read_metadata(path: &Path, problems: &mut Vec<Problem>) -> Option<bool> {
         Ok(t) => t,
         Err(e) => {
             let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
-            let mut p = Problem::new(path, format!("not valid TOML: {}", e.message()), "write `run_in_transaction = false`");
+            let mut p =
+                Problem::new(path, format!("not valid TOML: {}", e.message()), "write `run_in_transaction = false`");
             p.line = line;
             problems.push(p);
             return None;

@@ -183,8 +183,11 @@ impl Migrator {
                 .filter(|e| e.is_recorded() && (target == 0 || cmp_versions(e.version, target).is_gt()))
                 .collect();
             // Check everything before reverting anything, so a refusal changes nothing.
-            let missing: Vec<_> =
-                to_revert.iter().filter(|e| e.state == EntryState::Missing).map(|e| (e.version, e.name.clone())).collect();
+            let missing: Vec<_> = to_revert
+                .iter()
+                .filter(|e| e.state == EntryState::Missing)
+                .map(|e| (e.version, e.name.clone()))
+                .collect();
             if !missing.is_empty() {
                 return Err(Error::Missing { versions: missing });
             }
@@ -193,7 +196,11 @@ impl Migrator {
             }
             for e in &to_revert {
                 if let Step::Irreversible { reason, .. } = this.get(e.version).down() {
-                    return Err(Error::Irreversible { version: e.version, name: e.name.clone(), reason: reason.to_string() });
+                    return Err(Error::Irreversible {
+                        version: e.version,
+                        name: e.name.clone(),
+                        reason: reason.to_string(),
+                    });
                 }
             }
             let mut report = Report::default();
@@ -324,10 +331,10 @@ impl Migrator {
                 return Err(Error::Missing { versions: missing });
             }
         }
-        if !self.allow_out_of_order {
-            if let (Some(e), Some(highest)) = (plan.pending().find(|e| e.out_of_order), plan.current_version()) {
-                return Err(Error::OutOfOrder { version: e.version, name: e.name.clone(), highest });
-            }
+        if !self.allow_out_of_order
+            && let (Some(e), Some(highest)) = (plan.pending().find(|e| e.out_of_order), plan.current_version())
+        {
+            return Err(Error::OutOfOrder { version: e.version, name: e.name.clone(), highest });
         }
         Ok(())
     }
@@ -363,7 +370,10 @@ impl Migrator {
         let atomic = m.is_transactional() && rolls_back_completely(env, step);
 
         if atomic {
-            let mut tx = conn.begin_with(env.backend.begin_statement()).await.map_err(|e| env.error("starting a transaction", e))?;
+            let mut tx = conn
+                .begin_with(env.backend.begin_statement())
+                .await
+                .map_err(|e| env.error("starting a transaction", e))?;
             if let Err(f) = run_step(&mut tx, env, m, step, dir).await {
                 tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?;
                 return Err(f.into_error(FailureOutcome::RolledBack));
@@ -382,7 +392,10 @@ impl Migrator {
         }
         let outcome = if m.is_transactional() {
             // MySQL: DML in the step still rolls back; DDL committed itself already.
-            let mut tx = conn.begin_with(env.backend.begin_statement()).await.map_err(|e| env.error("starting a transaction", e))?;
+            let mut tx = conn
+                .begin_with(env.backend.begin_statement())
+                .await
+                .map_err(|e| env.error("starting a transaction", e))?;
             let r = run_step(&mut tx, env, m, step, dir).await;
             match r {
                 Ok(()) => tx.commit().await.map_err(|e| env.error("committing the migration", e))?,
@@ -429,7 +442,13 @@ impl StepFailure {
     }
 }
 
-async fn run_step(conn: &mut AnyConnection, env: &Env, m: &Migration, step: &Step, dir: Direction) -> Result<(), StepFailure> {
+async fn run_step(
+    conn: &mut AnyConnection,
+    env: &Env,
+    m: &Migration,
+    step: &Step,
+    dir: Direction,
+) -> Result<(), StepFailure> {
     use sqlx::Executor;
     let fail = |statement, message: String| StepFailure {
         failure: MigrationFailure {

@@ -166,7 +166,10 @@ mod tests {
     #[test]
     fn pending_before_the_newest_applied_is_out_of_order() {
         let ms = [mig(1, "a"), mig(2, "b"), mig(3, "c")];
-        let plan = Plan::compute(&ms, &[row(1, ms[0].checksum(), RowState::Applied), row(3, ms[2].checksum(), RowState::Applied)]);
+        let plan = Plan::compute(
+            &ms,
+            &[row(1, ms[0].checksum(), RowState::Applied), row(3, ms[2].checksum(), RowState::Applied)],
+        );
         let p: Vec<_> = plan.pending().map(|e| (e.version, e.out_of_order)).collect();
         assert_eq!(p, [(2, true)]);
     }

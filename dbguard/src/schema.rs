@@ -74,7 +74,10 @@ mod tests {
         ]);
         assert_eq!(a.objects().count(), 1);
         let b = Schema::from_objects(vec![obj("table", "users", "users", "CREATE TABLE users (x)")]);
-        assert_eq!(a.diff(&b), ["- table users users: CREATE TABLE users (x)", "+ table users users: CREATE TABLE users"]);
+        assert_eq!(
+            a.diff(&b),
+            ["- table users users: CREATE TABLE users (x)", "+ table users users: CREATE TABLE users"]
+        );
         assert_ne!(a.fingerprint(), b.fingerprint());
     }
 }

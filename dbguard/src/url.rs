@@ -104,12 +104,13 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -120,10 +121,11 @@ fn percent_decode(s: &str) -> String {
 /// Removes every trace of the URL's password from `text` (raw and percent-encoded).
 pub(crate) fn scrub(text: &str, url: &str) -> String {
     let mut out = text.replace(url, &mask_url(url));
-    if let Some(pw) = password(url) {
-        if pw.len() >= 2 {
-            out = out.replace(&pw, "***");
-        }
+    // A one-character "password" would mangle every message; the URL form is masked anyway.
+    if let Some(pw) = password(url)
+        && pw.len() >= 2
+    {
+        out = out.replace(&pw, "***");
     }
     out
 }

@@ -100,7 +100,9 @@ fn chrono_free_nonce() -> u32 {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some((base, name)) = self.admin.take() else { return };
+        let Some((base, name)) = self.admin.take() else {
+            return;
+        };
         let kind = self.kind;
         // Drop is not async: drop the database from a helper thread with its own runtime.
         let _ = std::thread::spawn(move || {

@@ -41,7 +41,9 @@ async fn assert_applied_exactly_once(t: &TestDb, dir: &MigrationDir) {
 }
 
 async fn eight_connections_race(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = logging_migrations();
     let mut tasks = Vec::new();
     let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
@@ -94,7 +96,9 @@ async fn eight_processes_race_on_one_sqlite_file() {
 
 /// A runner killed while it holds the lock (inside migration 2) must not block the next run.
 async fn killed_runner_does_not_wedge_the_lock(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = MigrationDir::new();
     dir.add("1", "first", "CREATE TABLE first (id BIGINT);", "DROP TABLE first;");
     dir.add("3", "third", "CREATE TABLE third (id BIGINT);", "DROP TABLE third;");

@@ -20,7 +20,9 @@ fn versions(steps: &[dbguard::StepReport]) -> Vec<i64> {
 }
 
 async fn up_applies_in_order_and_is_idempotent(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = MigrationDir::new();
     three(&dir);
     let m = Migrator::from_dir(dir.path()).unwrap();
@@ -44,7 +46,9 @@ async fn up_applies_in_order_and_is_idempotent(kind: BackendKind) {
 on_each_engine!(up_applies_in_order_and_is_idempotent);
 
 async fn up_to_a_target_stops_there(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = MigrationDir::new();
     three(&dir);
     let m = Migrator::from_dir(dir.path()).unwrap();
@@ -56,10 +60,13 @@ async fn up_to_a_target_stops_there(kind: BackendKind) {
 on_each_engine!(up_to_a_target_stops_there);
 
 async fn failing_migration_leaves_no_trace_or_is_dirty(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = MigrationDir::new();
     three(&dir);
-    let bad = "CREATE TABLE c (id BIGINT);\nINSERT INTO a (id, v) VALUES (2, 'y');\n\nINSERT INTO nope (id) VALUES (1);\n";
+    let bad =
+        "CREATE TABLE c (id BIGINT);\nINSERT INTO a (id, v) VALUES (2, 'y');\n\nINSERT INTO nope (id) VALUES (1);\n";
     let bad_dir = dir.add("4", "breaks", bad, "DROP TABLE c;");
     dir.add("5", "after", "CREATE TABLE e (id BIGINT);", "DROP TABLE e;");
     let m = Migrator::from_dir(dir.path()).unwrap();
@@ -105,10 +112,17 @@ async fn failing_migration_leaves_no_trace_or_is_dirty(kind: BackendKind) {
 on_each_engine!(failing_migration_leaves_no_trace_or_is_dirty);
 
 async fn data_only_failure_rolls_back_everywhere(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = MigrationDir::new();
     three(&dir);
-    dir.add("4", "data", "INSERT INTO a (id, v) VALUES (2, 'y');\nINSERT INTO a (id, v) VALUES (1, 'duplicate');", "DELETE FROM a WHERE id = 2;");
+    dir.add(
+        "4",
+        "data",
+        "INSERT INTO a (id, v) VALUES (2, 'y');\nINSERT INTO a (id, v) VALUES (1, 'duplicate');",
+        "DELETE FROM a WHERE id = 2;",
+    );
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
     let err = m.up(&mut db, None).await.unwrap_err();
@@ -120,7 +134,9 @@ async fn data_only_failure_rolls_back_everywhere(kind: BackendKind) {
 on_each_engine!(data_only_failure_rolls_back_everywhere);
 
 async fn edited_migration_is_drift_but_line_endings_are_not(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = MigrationDir::new();
     three(&dir);
     let mut db = t.connect().await;
@@ -146,7 +162,9 @@ async fn edited_migration_is_drift_but_line_endings_are_not(kind: BackendKind) {
 on_each_engine!(edited_migration_is_drift_but_line_endings_are_not);
 
 async fn down_reverts_in_reverse_order_to_the_recorded_schema(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = MigrationDir::new();
     three(&dir);
     let m = Migrator::from_dir(dir.path()).unwrap();
@@ -168,7 +186,9 @@ async fn down_reverts_in_reverse_order_to_the_recorded_schema(kind: BackendKind)
 on_each_engine!(down_reverts_in_reverse_order_to_the_recorded_schema);
 
 async fn irreversible_down_refuses_before_reverting_anything(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = MigrationDir::new();
     three(&dir);
     dir.add("4", "lossy", "UPDATE a SET v = 'gone';", "-- dbguard: irreversible = \"the old values are gone\"\n");
@@ -184,7 +204,9 @@ async fn irreversible_down_refuses_before_reverting_anything(kind: BackendKind) 
 on_each_engine!(irreversible_down_refuses_before_reverting_anything);
 
 async fn baseline_records_without_running(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = MigrationDir::new();
     three(&dir);
     let m = Migrator::from_dir(dir.path()).unwrap();
@@ -203,7 +225,9 @@ async fn baseline_records_without_running(kind: BackendKind) {
 on_each_engine!(baseline_records_without_running);
 
 async fn missing_and_out_of_order_are_refused(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = MigrationDir::new();
     dir.add("1", "one", "CREATE TABLE one (id BIGINT);", "DROP TABLE one;");
     dir.add("3", "three", "CREATE TABLE three (id BIGINT);", "DROP TABLE three;");
@@ -223,10 +247,17 @@ async fn missing_and_out_of_order_are_refused(kind: BackendKind) {
 on_each_engine!(missing_and_out_of_order_are_refused);
 
 async fn non_transactional_migration_failure_is_dirty(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
     let dir = MigrationDir::new();
     three(&dir);
-    dir.add("4", "no_tx", "-- dbguard: no-transaction\nCREATE TABLE f (id BIGINT);\nSELECT * FROM nope;", "DROP TABLE f;");
+    dir.add(
+        "4",
+        "no_tx",
+        "-- dbguard: no-transaction\nCREATE TABLE f (id BIGINT);\nSELECT * FROM nope;",
+        "DROP TABLE f;",
+    );
     let m = Migrator::from_dir(dir.path()).unwrap();
     assert!(!m.migrations()[3].is_transactional());
     let mut db = t.connect().await;

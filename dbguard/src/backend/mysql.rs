@@ -8,7 +8,22 @@ pub(crate) struct Mysql;
 
 /// Statements that commit the current transaction implicitly in MySQL, so a failure after them
 /// cannot be rolled back.
-const IMPLICIT_COMMIT: &[&str] = &["CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK", "UNLOCK", "INSTALL", "UNINSTALL", "ANALYZE", "OPTIMIZE", "REPAIR"];
+const IMPLICIT_COMMIT: &[&str] = &[
+    "CREATE",
+    "ALTER",
+    "DROP",
+    "RENAME",
+    "TRUNCATE",
+    "GRANT",
+    "REVOKE",
+    "LOCK",
+    "UNLOCK",
+    "INSTALL",
+    "UNINSTALL",
+    "ANALYZE",
+    "OPTIMIZE",
+    "REPAIR",
+];
 
 impl Backend for Mysql {
     fn kind(&self) -> BackendKind {

@@ -21,7 +21,9 @@ fn sleepy<'a>(_tx: &'a mut Tx<'_>) -> StepFuture<'a> {
 /// Races are only races if the runners start together: wait for DBGUARD_TEST_START_AT (Unix
 /// time in milliseconds), after connecting.
 async fn wait_for_start() {
-    let Some(at) = std::env::var("DBGUARD_TEST_START_AT").ok().and_then(|s| s.parse::<u128>().ok()) else { return };
+    let Some(at) = std::env::var("DBGUARD_TEST_START_AT").ok().and_then(|s| s.parse::<u128>().ok()) else {
+        return;
+    };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
     if at > now {
         tokio::time::sleep(std::time::Duration::from_millis((at - now) as u64)).await;
