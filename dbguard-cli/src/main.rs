@@ -139,13 +139,15 @@ async fn run(cli: Cli) -> dbguard::Result<()> {
         Command::Up { to } => {
             let report = migrator.up(&mut db, to).await?;
             print_report(&report, &db);
-            print_status(&migrator.plan(&mut db).await?, Format::Text);
+            if !report.applied.is_empty() {
+                print_status(&report.plan, Format::Text);
+            }
         }
         Command::Down { to } => {
             let report = migrator.down(&mut db, to).await?;
             print_report(&report, &db);
         }
-        Command::Status { format } => print_status(&migrator.plan(&mut db).await?, format),
+        Command::Status { format } => print_status(&migrator.status(&mut db).await?, format),
         Command::Baseline { version } => {
             let report = migrator.baseline(&mut db, version).await?;
             println!("recorded {} migrations as baseline at {version} on {}", report.applied.len(), db.url());
@@ -171,7 +173,14 @@ fn print_report(report: &Report, db: &Database) {
     }
     let (a, r) = (report.applied.len(), report.reverted.len());
     match (a, r) {
-        (0, 0) => println!("nothing to do: {} is up to date", db.url()),
+        (0, 0) => {
+            let newest = report.plan.current_version().map_or("none".to_string(), |v| v.to_string());
+            println!(
+                "nothing to do: {} is up to date ({} migrations, newest {newest})",
+                db.url(),
+                report.plan.entries.len()
+            )
+        }
         (a, 0) => println!("applied {a} migration{} to {}", plural(a), db.url()),
         (_, r) => println!("reverted {r} migration{} on {}", plural(r), db.url()),
     }
@@ -182,15 +191,26 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn print_status(plan: &Plan, format: Format) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")));
+        let json = serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        let _ = writeln!(out, "{json}");
         return;
     }
-    println!("{:<20} {:<10} {:<14} {:<26} name", "version", "state", "checksum", "applied at");
+    let _ = writeln!(out, "{:<20} {:<10} {:<14} {:<26} name", "version", "state", "checksum", "applied at");
     for e in &plan.entries {
-        let state = serde_json::to_value(e.state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let state = e.state.as_str();
         let checksum = e.checksum.as_deref().or(e.applied.as_ref().map(|r| r.checksum.as_str())).unwrap_or("");
         let at = e.applied.as_ref().map_or("", |r| r.applied_at.as_str());
-        println!("{:<20} {:<10} {:<14} {:<26} {}", e.version, state, &checksum[..checksum.len().min(12)], at, e.name);
+        let _ = writeln!(
+            out,
+            "{:<20} {:<10} {:<14} {:<26} {}",
+            e.version,
+            state,
+            &checksum[..checksum.len().min(12)],
+            at,
+            e.name
+        );
     }
 }

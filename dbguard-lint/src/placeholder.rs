@@ -42,6 +42,9 @@ const STAND_INS: &[&str] = &["TODO", "FIXME", "PREVIOUS_REVISION_ID", "DOWN_REVI
 /// assert_eq!(check("DROP TABLE users; -- TODO: indexes", Dialect::Postgres), None);
 /// ```
 pub fn check(down: &str, dialect: Dialect) -> Option<Placeholder> {
+    if obviously_real(down) {
+        return None;
+    }
     let statements = split(down, dialect);
     if statements.is_empty() {
         return Some(Placeholder::Empty);
@@ -66,9 +69,44 @@ pub fn check(down: &str, dialect: Dialect) -> Option<Placeholder> {
     all_noop.then_some(Placeholder::NoOp)
 }
 
+/// A cheap pre-check that spares tokenizing the common case (every project loads all its downs
+/// on every run): the first word is a statement keyword other than SELECT, and no stand-in word
+/// appears anywhere in the text. Such a down has a statement, not all of them are no-ops, and it
+/// cannot contain a stand-in token.
+fn obviously_real(down: &str) -> bool {
+    let first = crate::split::skip_space_and_comments(down);
+    let word_len = first.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(first.len());
+    if word_len == 0 || first[..word_len].eq_ignore_ascii_case("SELECT") {
+        return false;
+    }
+    let upper = down.to_ascii_uppercase();
+    !STAND_INS.iter().any(|s| upper.contains(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_path_agrees_with_the_tokenizer() {
+        for sql in [
+            "DROP TABLE t;",
+            "drop table todo_items;",
+            "/* x */ ALTER TABLE t DROP COLUMN c;",
+            "SELECT 1;",
+            "-- a\n",
+            "TODO",
+            ";",
+        ] {
+            let full = {
+                let statements = split(sql, Dialect::Postgres);
+                statements.is_empty() || sql.to_ascii_uppercase().contains("TODO") || sql.starts_with("SELECT")
+            };
+            assert!(!(obviously_real(sql) && full), "{sql}: the fast path must never skip a suspicious text");
+        }
+        assert!(obviously_real("DROP TABLE t;"));
+        assert_eq!(check("drop table todo_items;", Dialect::Postgres), None, "an identifier containing todo");
+    }
 
     #[test]
     fn placeholders() {

@@ -55,7 +55,7 @@ impl Statement<'_> {
     }
 }
 
-fn skip_space_and_comments(mut s: &str) -> &str {
+pub(crate) fn skip_space_and_comments(mut s: &str) -> &str {
     loop {
         s = s.trim_start();
         if let Some(r) = s.strip_prefix("--") {

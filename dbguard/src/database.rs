@@ -89,11 +89,11 @@ impl Database {
         Ok(done.rows_affected())
     }
 
-    /// Runs a query returning one integer (`SELECT COUNT(*) ...`).
+    /// Runs a query returning one integer (`SELECT COUNT(*) ...`). Unprepared: one round trip.
     pub async fn query_i64(&mut self, sql: &str) -> Result<i64> {
         let row = self
             .conn
-            .fetch_one(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())))
+            .fetch_one(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
             .await
             .map_err(|e| self.db_error("running a query", e))?;
         row.try_get::<i64, _>(0).map_err(|e| self.db_error("reading a query result", e))

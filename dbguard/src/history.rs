@@ -56,6 +56,14 @@ pub struct AppliedRow {
     pub state: RowState,
     /// When it started (UTC, RFC 3339).
     pub applied_at: String,
+    /// Who ran it, how long it took: read only where it is shown ([`crate::Migrator::status`]),
+    /// since every run reads the whole table and these columns cost time on large histories.
+    pub details: Option<RowDetails>,
+}
+
+/// The descriptive columns of a version-table row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowDetails {
     /// How long it took.
     pub execution_ms: i64,
     /// `user@host` that ran it.
@@ -74,13 +82,21 @@ impl History<'_> {
         format!("{}_layout", self.table)
     }
 
-    /// Creates the tables if needed and checks (or upgrades) their layout.
+    /// Creates the tables if needed and checks (or upgrades) their layout. In the steady state
+    /// this is one query: the layout is read first, and the tables are only created when that
+    /// read fails.
     pub async fn ensure(&self, db: &mut Database) -> Result<()> {
-        let ddl = db.env.backend.history_ddl(self.table);
-        db.execute(&ddl).await?;
         let layout = db.quote(&self.layout_table());
-        db.execute(&format!("CREATE TABLE IF NOT EXISTS {layout} (layout BIGINT NOT NULL)")).await?;
-        let found = db.query_i64(&format!("SELECT COALESCE(MAX(layout), 0) FROM {layout}")).await?;
+        let read = format!("SELECT COALESCE(MAX(layout), 0) FROM {layout}");
+        let found = match db.query_i64(&read).await {
+            Ok(n) => n,
+            Err(_) => {
+                let ddl = db.env.backend.history_ddl(self.table);
+                db.execute(&ddl).await?;
+                db.execute(&format!("CREATE TABLE IF NOT EXISTS {layout} (layout BIGINT NOT NULL)")).await?;
+                db.query_i64(&read).await?
+            }
+        };
         match found {
             0 => {
                 db.execute(&format!("INSERT INTO {layout} (layout) VALUES ({LAYOUT})")).await?;
@@ -95,18 +111,17 @@ impl History<'_> {
         Ok(())
     }
 
-    /// All rows, in no particular order. An absent table reads as empty.
-    pub async fn read(&self, db: &mut Database) -> Result<Vec<AppliedRow>> {
-        if !db.table_exists(self.table).await? {
+    /// All rows, in no particular order, with their details when `details` is set. An absent
+    /// table reads as empty (checked unless `ensured`, when [`History::ensure`] just ran).
+    pub async fn read(&self, db: &mut Database, details: bool, ensured: bool) -> Result<Vec<AppliedRow>> {
+        if !ensured && !db.table_exists(self.table).await? {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "SELECT version, name, checksum, state, applied_at, execution_ms, applied_by, dbguard_version FROM {}",
-            db.quote(self.table)
-        );
+        let extra = if details { ", execution_ms, applied_by, dbguard_version" } else { "" };
+        let sql = format!("SELECT version, name, checksum, state, applied_at{extra} FROM {}", db.quote(self.table));
         let rows = db
             .conn
-            .fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .fetch_all(sqlx::raw_sql(sqlx::AssertSqlSafe(sql)))
             .await
             .map_err(|e| db.db_error("reading the version table", e))?;
         rows.iter()
@@ -117,9 +132,15 @@ impl History<'_> {
                     checksum: r.try_get(2)?,
                     state: RowState::parse(&r.try_get::<String, _>(3)?),
                     applied_at: r.try_get(4)?,
-                    execution_ms: r.try_get(5)?,
-                    applied_by: r.try_get(6)?,
-                    dbguard_version: r.try_get(7)?,
+                    details: if details {
+                        Some(RowDetails {
+                            execution_ms: r.try_get(5)?,
+                            applied_by: r.try_get(6)?,
+                            dbguard_version: r.try_get(7)?,
+                        })
+                    } else {
+                        None
+                    },
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -134,15 +155,16 @@ impl History<'_> {
             b.quote(self.table),
             (1..=8).map(|n| b.param(n)).collect::<Vec<_>>().join(", ")
         );
+        let d = row.details.clone().unwrap_or_else(RowDetails::now);
         let q = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(row.version)
             .bind(row.name.clone())
             .bind(row.checksum.clone())
             .bind(row.state.as_str())
             .bind(row.applied_at.clone())
-            .bind(row.execution_ms)
-            .bind(row.applied_by.clone())
-            .bind(row.dbguard_version.clone());
+            .bind(d.execution_ms)
+            .bind(d.applied_by)
+            .bind(d.dbguard_version);
         conn.execute(q).await.map_err(|e| env.error("recording the migration in the version table", e))?;
         Ok(())
     }
@@ -180,8 +202,19 @@ impl History<'_> {
     }
 }
 
+impl RowDetails {
+    /// Details for a row this process writes now, taking `execution_ms` ms.
+    pub(crate) fn now_taking(execution_ms: i64) -> Self {
+        RowDetails { execution_ms, applied_by: applied_by(), dbguard_version: env!("CARGO_PKG_VERSION").to_string() }
+    }
+
+    fn now() -> Self {
+        Self::now_taking(0)
+    }
+}
+
 /// `user@host` of this process, for the `applied_by` column.
-pub(crate) fn applied_by() -> String {
+fn applied_by() -> String {
     let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
     let host = std::env::var("HOSTNAME")
         .ok()

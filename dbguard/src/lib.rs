@@ -35,7 +35,7 @@ mod url;
 
 pub use database::Database;
 pub use error::{DriftInfo, Error, FailureOutcome, LoadError, MigrationFailure, Problem, Result};
-pub use history::{AppliedRow, LAYOUT, RowState};
+pub use history::{AppliedRow, LAYOUT, RowDetails, RowState};
 pub use loader::Loader;
 pub use migration::{Migration, Origin, Step, StepFn, StepFuture, Tx};
 pub use migrator::{Migrator, Repair, Report, StepReport};

@@ -57,8 +57,15 @@ impl Loader {
         let mut problems = Vec::new();
         let entries = match std::fs::read_dir(dir) {
             Ok(rd) => {
-                let mut v: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-                v.sort();
+                // The entry's file type comes with the directory listing: no stat per file.
+                let mut v: Vec<_> = rd
+                    .filter_map(|e| e.ok())
+                    .map(|e| {
+                        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or_else(|_| e.path().is_dir());
+                        (e.file_name().to_string_lossy().into_owned(), e.path(), is_dir)
+                    })
+                    .collect();
+                v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
                 v
             }
             Err(e) => {
@@ -75,12 +82,11 @@ impl Loader {
 
         // version -> files found for it
         let mut found: BTreeMap<i64, Vec<Found>> = BTreeMap::new();
-        for path in entries {
-            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        for (file_name, path, is_dir) in entries {
             if file_name.starts_with('.') {
                 continue;
             }
-            if path.is_dir() {
+            if is_dir {
                 let looks_like_migration = path.join("up.sql").exists() || path.join("down.sql").exists();
                 match parse_migration_name(&file_name) {
                     Ok(name) => found.entry(name.version).or_default().push(Found::Dir { path, name }),
@@ -122,7 +128,7 @@ impl Loader {
                     sources.push(path);
                     up = Some((path.join("up.sql"), name));
                     down = Some(path.join("down.sql"));
-                    meta = Some(path.join("metadata.toml")).filter(|p| p.exists());
+                    meta = Some(path.join("metadata.toml"));
                 }
                 Found::File { path, name, role } => match role {
                     FileRole::Up => {
@@ -167,16 +173,11 @@ impl Loader {
 
         let before = problems.len();
         let up_sql = read_text(&up_path, problems);
-        let down_sql = match &down {
-            Some(p) if p.exists() => read_text(p, problems),
-            _ => {
-                let path = down.clone().unwrap_or_else(|| up_path.with_file_name("down.sql"));
-                problems.push(Problem::new(&path, "missing down migration", DOWN_FIX));
-                None
-            }
-        };
+        // Read without checking existence first: a missing file is reported by the read.
+        let down_path =
+            down.unwrap_or_else(|| up_path.with_file_name(format!("{}_{}.down.sql", name.version_text, name.name)));
+        let down_sql = read_text(&down_path, problems);
         let (up_sql, down_sql) = (up_sql?, down_sql?);
-        let down_path = down.expect("down path is known when its text was read");
 
         let up_directives = match directives::parse(&up_sql) {
             Ok(d) => d,
@@ -221,6 +222,7 @@ impl Loader {
         };
 
         let run_in_transaction = meta.as_deref().map_or(Some(true), |p| read_metadata(p, problems));
+
         if problems.len() > before {
             return None;
         }
@@ -240,10 +242,21 @@ enum Found {
 }
 
 fn read_text(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
-    let bytes = match std::fs::read(path) {
+    // Not std::fs::read: that stats the file first to size its buffer, one more system call
+    // per file on every run, and migration files are small.
+    let read = |p: &Path| -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut buf = Vec::with_capacity(2048);
+        std::fs::File::open(p)?.read_to_end(&mut buf)?;
+        Ok(buf)
+    };
+    let bytes = match read(path) {
         Ok(b) => b,
         Err(e) => {
-            let (message, fix) = if e.kind() == std::io::ErrorKind::NotFound {
+            let is_down = path.file_name().is_some_and(|n| n.to_string_lossy().ends_with("down.sql"));
+            let (message, fix) = if e.kind() == std::io::ErrorKind::NotFound && is_down {
+                ("missing down migration".to_string(), DOWN_FIX.to_string())
+            } else if e.kind() == std::io::ErrorKind::NotFound {
                 (
                     format!("missing file `{}`", path.file_name().unwrap_or_default().to_string_lossy()),
                     "create it".to_string(),
@@ -273,9 +286,12 @@ fn read_text(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
     }
 }
 
-/// diesel's `metadata.toml`: `run_in_transaction = false`.
+/// diesel's `metadata.toml`: `run_in_transaction = false`. A missing file means the default.
 fn read_metadata(path: &Path, problems: &mut Vec<Problem>) -> Option<bool> {
-    let text = read_text(path, problems)?;
+    let text = match std::fs::read_to_string(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(true),
+        _ => read_text(path, problems)?,
+    };
     let table: toml::Table = match text.parse() {
         Ok(t) => t,
         Err(e) => {

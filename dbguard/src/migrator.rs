@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Connection};
 
 use crate::database::{Database, Env};
 use crate::error::{DriftInfo, Error, FailureOutcome, MigrationFailure, Result};
-use crate::history::{AppliedRow, History, RowState, applied_by, now};
+use crate::history::{AppliedRow, History, RowDetails, RowState, now};
 use crate::loader::{Loader, sort_and_check};
 use crate::lock::MigrationLock;
 use crate::migration::{Migration, Step, Tx};
@@ -42,6 +42,8 @@ pub struct Report {
     pub applied: Vec<StepReport>,
     /// Migrations reverted, in order.
     pub reverted: Vec<StepReport>,
+    /// The state after the run (computed from what the run wrote, without reading again).
+    pub plan: Plan,
 }
 
 /// One migration run by a [`Report`]'s run.
@@ -142,9 +144,17 @@ impl Migrator {
         History { table: &self.table }
     }
 
-    /// Sets the source against the database, read-only.
+    /// Sets the source against the database, read-only. Rows carry no [`RowDetails`]; see
+    /// [`Migrator::status`] for those.
     pub async fn plan(&self, db: &mut Database) -> Result<Plan> {
-        let rows = self.history().read(db).await?;
+        let rows = self.history().read(db, false, false).await?;
+        Ok(Plan::compute(&self.migrations, &rows))
+    }
+
+    /// Like [`Migrator::plan`], with who applied each migration, when, with which dbguard and
+    /// how long it took.
+    pub async fn status(&self, db: &mut Database) -> Result<Plan> {
+        let rows = self.history().read(db, true, false).await?;
         Ok(Plan::compute(&self.migrations, &rows))
     }
 
@@ -156,14 +166,18 @@ impl Migrator {
         self.locked(db, async |this, db, plan| {
             this.refuse_unsafe(&plan)?;
             let mut report = Report::default();
+            let mut rows = plan.rows();
             for entry in plan.pending() {
                 if target.is_some_and(|t| cmp_versions(entry.version, t).is_gt()) {
                     break;
                 }
                 let m = this.get(entry.version);
-                let ms = this.run(db, m, Direction::Up).await?;
-                report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms: ms });
+                let row = this.run(db, m, Direction::Up).await?.expect("up records a row");
+                let duration_ms = row.details.as_ref().map_or(0, |d| d.execution_ms);
+                report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
+                rows.push(row);
             }
+            report.plan = Plan::compute(&this.migrations, &rows);
             Ok(report)
         })
         .await
@@ -204,11 +218,17 @@ impl Migrator {
                 }
             }
             let mut report = Report::default();
+            let started = Instant::now();
             for e in to_revert {
                 let m = this.get(e.version);
-                let ms = this.run(db, m, Direction::Down).await?;
-                report.reverted.push(StepReport { version: m.version(), name: m.name().into(), duration_ms: ms });
+                let step_started = started.elapsed();
+                this.run(db, m, Direction::Down).await?;
+                let duration_ms = (started.elapsed() - step_started).as_millis() as i64;
+                report.reverted.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
             }
+            let reverted: Vec<i64> = report.reverted.iter().map(|s| s.version).collect();
+            let rows: Vec<AppliedRow> = plan.rows().into_iter().filter(|r| !reverted.contains(&r.version)).collect();
+            report.plan = Plan::compute(&this.migrations, &rows);
             Ok(report)
         })
         .await
@@ -225,11 +245,14 @@ impl Migrator {
                 )));
             }
             let mut report = Report::default();
+            let mut rows = Vec::new();
             for m in this.migrations.iter().filter(|m| cmp_versions(m.version(), version).is_le()) {
                 let row = this.row(m, RowState::Baseline, now(), 0);
                 this.history().insert(&db.env, &mut db.conn, &row).await?;
                 report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms: 0 });
+                rows.push(row);
             }
+            report.plan = Plan::compute(&this.migrations, &rows);
             Ok(report)
         })
         .await
@@ -269,8 +292,8 @@ impl Migrator {
         let lock = MigrationLock::acquire(db, &self.table, self.lock_timeout).await?;
         let result = async {
             self.history().ensure(db).await?;
-            let plan = self.plan(db).await?;
-            f(self, db, plan).await
+            let rows = self.history().read(db, false, true).await?;
+            f(self, db, Plan::compute(&self.migrations, &rows)).await
         }
         .await;
         let released = lock.release(db).await;
@@ -346,18 +369,16 @@ impl Migrator {
             checksum: m.checksum().to_string(),
             state,
             applied_at,
-            execution_ms,
-            applied_by: applied_by(),
-            dbguard_version: env!("CARGO_PKG_VERSION").to_string(),
+            details: Some(RowDetails::now_taking(execution_ms)),
         }
     }
 
-    /// Runs one migration in one direction with its bookkeeping; returns its duration in ms.
+    /// Runs one migration in one direction with its bookkeeping; returns the row an `up` wrote.
     ///
     /// When the database can roll the whole step back, step and version row commit in one
     /// transaction. Otherwise (non-transactional migrations; DDL on MySQL) the row is written
     /// as dirty first, so a failure halfway is visible to every later run.
-    async fn run(&self, db: &mut Database, m: &Migration, dir: Direction) -> Result<i64> {
+    async fn run(&self, db: &mut Database, m: &Migration, dir: Direction) -> Result<Option<AppliedRow>> {
         let Database { conn, env } = db;
         let step = match dir {
             Direction::Up => m.up(),
@@ -378,16 +399,23 @@ impl Migrator {
                 tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?;
                 return Err(f.into_error(FailureOutcome::RolledBack));
             }
-            match dir {
-                Direction::Up => history.insert(env, &mut tx, &self.row(m, RowState::Applied, at, elapsed())).await?,
-                Direction::Down => history.delete(env, &mut tx, m.version()).await?,
-            }
+            let row = match dir {
+                Direction::Up => {
+                    let row = self.row(m, RowState::Applied, at, elapsed());
+                    history.insert(env, &mut tx, &row).await?;
+                    Some(row)
+                }
+                Direction::Down => {
+                    history.delete(env, &mut tx, m.version()).await?;
+                    None
+                }
+            };
             tx.commit().await.map_err(|e| env.error("committing the migration", e))?;
-            return Ok(elapsed());
+            return Ok(row);
         }
 
         match dir {
-            Direction::Up => history.insert(env, conn, &self.row(m, RowState::Dirty, at, 0)).await?,
+            Direction::Up => history.insert(env, conn, &self.row(m, RowState::Dirty, at.clone(), 0)).await?,
             Direction::Down => history.set_state(env, conn, m.version(), RowState::Dirty, 0).await?,
         }
         let outcome = if m.is_transactional() {
@@ -409,10 +437,16 @@ impl Migrator {
             return Err(f.into_error(FailureOutcome::Dirty));
         }
         match dir {
-            Direction::Up => history.set_state(env, conn, m.version(), RowState::Applied, elapsed()).await?,
-            Direction::Down => history.delete(env, conn, m.version()).await?,
+            Direction::Up => {
+                let ms = elapsed();
+                history.set_state(env, conn, m.version(), RowState::Applied, ms).await?;
+                Ok(Some(self.row(m, RowState::Applied, at, ms)))
+            }
+            Direction::Down => {
+                history.delete(env, conn, m.version()).await?;
+                Ok(None)
+            }
         }
-        Ok(elapsed())
     }
 }
 

@@ -58,6 +58,20 @@ pub struct Plan {
     pub entries: Vec<Entry>,
 }
 
+impl EntryState {
+    /// The lowercase name, as in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryState::Applied => "applied",
+            EntryState::Baseline => "baseline",
+            EntryState::Pending => "pending",
+            EntryState::Drifted => "drifted",
+            EntryState::Missing => "missing",
+            EntryState::Dirty => "dirty",
+        }
+    }
+}
+
 impl Plan {
     /// Sets `migrations` (already in run order) against the version table's `rows`.
     pub(crate) fn compute(migrations: &[Migration], rows: &[AppliedRow]) -> Plan {
@@ -102,6 +116,11 @@ impl Plan {
         Plan { entries }
     }
 
+    /// The version-table rows behind this plan.
+    pub(crate) fn rows(&self) -> Vec<AppliedRow> {
+        self.entries.iter().filter_map(|e| e.applied.clone()).collect()
+    }
+
     /// Entries in a given state.
     pub fn in_state(&self, state: EntryState) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(move |e| e.state == state)
@@ -134,9 +153,7 @@ mod tests {
             checksum: checksum.into(),
             state,
             applied_at: String::new(),
-            execution_ms: 0,
-            applied_by: String::new(),
-            dbguard_version: String::new(),
+            details: None,
         }
     }
 

@@ -30,15 +30,23 @@ async fn up_applies_in_order_and_is_idempotent(kind: BackendKind) {
     let report = m.up(&mut db, None).await.unwrap();
     assert_eq!(versions(&report.applied), [1, 2, 3]);
 
-    let plan = m.plan(&mut db).await.unwrap();
+    let plan = m.status(&mut db).await.unwrap();
     assert_eq!(plan.entries.len(), 3);
     for (e, mig) in plan.entries.iter().zip(m.migrations()) {
         assert_eq!(e.state, EntryState::Applied, "{e:?}");
         let row = e.applied.as_ref().unwrap();
         assert_eq!(row.checksum, mig.checksum());
-        assert!(row.applied_by.contains('@') && row.applied_at.ends_with('Z'), "{row:?}");
-        assert_eq!(row.dbguard_version, env!("CARGO_PKG_VERSION"));
+        let d = row.details.as_ref().unwrap();
+        assert!(d.applied_by.contains('@') && row.applied_at.ends_with('Z'), "{row:?}");
+        assert_eq!(d.dbguard_version, env!("CARGO_PKG_VERSION"));
     }
+    let key = |p: &dbguard::Plan| -> Vec<_> {
+        p.entries
+            .iter()
+            .map(|e| (e.version, e.state, e.applied.as_ref().map(|r| (r.checksum.clone(), r.applied_at.clone()))))
+            .collect()
+    };
+    assert_eq!(key(&report.plan), key(&plan), "the in-memory plan after the run matches a fresh read");
     assert!(plan.is_up_to_date());
     assert!(m.up(&mut db, None).await.unwrap().applied.is_empty(), "second up is a no-op");
     assert_eq!(db.query_i64("SELECT COUNT(*) FROM a").await.unwrap(), 1);
@@ -270,3 +278,17 @@ async fn non_transactional_migration_failure_is_dirty(kind: BackendKind) {
     assert!(m.plan(&mut db).await.unwrap().is_up_to_date());
 }
 on_each_engine!(non_transactional_migration_failure_is_dirty);
+
+async fn version_table_from_a_newer_dbguard_is_left_alone(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(1)).await.unwrap();
+    db.execute("UPDATE dbguard_schema_version_layout SET layout = 99").await.unwrap();
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(err, Error::LayoutTooNew { found: 99, known: dbguard::LAYOUT, .. }), "{err}");
+    assert_eq!(m.plan(&mut db).await.unwrap().pending().count(), 2, "nothing ran");
+}
+on_each_engine!(version_table_from_a_newer_dbguard_is_left_alone);
