@@ -17,15 +17,6 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    pub(crate) fn parser_dialect(self) -> Box<dyn sqlparser::dialect::Dialect> {
-        use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect, SQLiteDialect};
-        match self {
-            Dialect::Postgres => Box::new(PostgreSqlDialect {}),
-            Dialect::Mysql => Box::new(MySqlDialect {}),
-            Dialect::Sqlite => Box::new(SQLiteDialect {}),
-        }
-    }
-
     /// The lowercase name used in configuration and output.
     pub fn name(self) -> &'static str {
         match self {

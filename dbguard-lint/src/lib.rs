@@ -14,6 +14,7 @@
 pub mod checksum;
 mod dialect;
 pub mod directives;
+pub mod lexer;
 pub mod placeholder;
 pub mod split;
 pub mod version;

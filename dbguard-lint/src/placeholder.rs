@@ -4,9 +4,8 @@
 //! safety: the day it is needed, it does nothing. dbguard refuses such files unless they carry an
 //! explicit `-- dbguard: irreversible = "reason"` marker.
 
-use sqlparser::tokenizer::{Token, Tokenizer};
-
 use crate::Dialect;
+use crate::lexer::{Kind, Lexer};
 use crate::split::split;
 
 /// Why a down is a placeholder.
@@ -49,21 +48,14 @@ pub fn check(down: &str, dialect: Dialect) -> Option<Placeholder> {
     if statements.is_empty() {
         return Some(Placeholder::Empty);
     }
-    let parser_dialect = dialect.parser_dialect();
     let mut all_noop = true;
     for s in &statements {
-        let Ok(tokens) = Tokenizer::new(parser_dialect.as_ref(), s.text).tokenize() else {
-            all_noop = false;
-            continue;
-        };
-        let code: Vec<&Token> = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
-        let is_stand_in = |t: &&Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && STAND_INS.iter().any(|s| w.value.eq_ignore_ascii_case(s)));
-        if code.iter().any(is_stand_in) {
+        let code: Vec<_> = Lexer::new(s.text, dialect).filter(|t| !t.is_trivia()).collect();
+        if code.iter().any(|t| t.kind == Kind::Word && STAND_INS.iter().any(|w| t.is_word(s.text, w))) {
             return Some(Placeholder::Todo);
         }
         let is_select_literal = matches!(code.as_slice(),
-            [Token::Word(w), lit] if w.value.eq_ignore_ascii_case("SELECT")
-                && matches!(lit, Token::Number(..) | Token::SingleQuotedString(_)));
+            [select, lit] if select.is_word(s.text, "SELECT") && matches!(lit.kind, Kind::Number | Kind::String));
         all_noop &= is_select_literal;
     }
     all_noop.then_some(Placeholder::NoOp)

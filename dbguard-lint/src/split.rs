@@ -1,15 +1,14 @@
 //! Splitting a migration file into statements with exact positions.
 //!
 //! The migrator runs statements one at a time so that a failure names the statement and its
-//! line; the linter reports findings at statement positions. The tokenizer is sqlparser's, so
-//! semicolons inside strings, comments, quoted identifiers and dollar-quoted bodies never split.
-//! `BEGIN ... END` blocks (SQLite triggers, MySQL procedures, `BEGIN ATOMIC`) stay whole, and
-//! MySQL client `DELIMITER` lines are honoured as the `mysql` client does.
-
-use sqlparser::keywords::Keyword;
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+//! line; the linter reports findings at statement positions. Splitting runs on the
+//! [`lexer`](crate::lexer), so semicolons inside strings, comments, quoted identifiers and
+//! dollar-quoted bodies never split. `BEGIN ... END` blocks (SQLite triggers, MySQL procedures,
+//! `BEGIN ATOMIC`) stay whole, and MySQL client `DELIMITER` lines are honoured as the `mysql`
+//! client does. One pass, linear in the input.
 
 use crate::Dialect;
+use crate::lexer::{Kind, Lexer, Token};
 
 /// One statement of a SQL text. Positions are 1-based; `text` excludes the terminating
 /// delimiter and surrounding whitespace and comments.
@@ -27,8 +26,8 @@ pub struct Statement<'a> {
     pub end_line: usize,
     /// Column of the character after the last one.
     pub end_column: usize,
-    /// False when the tokenizer could not read this part (an unterminated string, say): the
-    /// text is then one unsplit chunk, kept whole so that nothing is ever skipped.
+    /// False for text the lexer could not read to its end (an unterminated string, say): it is
+    /// kept as one chunk, so that nothing is ever skipped.
     pub tokenized: bool,
 }
 
@@ -80,11 +79,12 @@ pub(crate) fn skip_space_and_comments(mut s: &str) -> &str {
 /// ```
 pub fn split(sql: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     let mut out = Vec::new();
+    let mut pos = Positions::new(sql);
     for seg in delimiter_segments(sql, dialect) {
         if seg.delimiter == ";" {
-            split_tokens(sql, seg.start, seg.end, dialect, &mut out);
+            split_tokens(sql, seg.start, seg.end, dialect, &mut pos, &mut out);
         } else {
-            split_custom(sql, seg.start, seg.end, seg.delimiter, &mut out);
+            split_custom(sql, seg.start, seg.end, seg.delimiter, &mut pos, &mut out);
         }
     }
     out
@@ -106,7 +106,7 @@ fn delimiter_segments(sql: &str, dialect: Dialect) -> Vec<Segment<'_>> {
         let mut pos = 0;
         for line in sql.split_inclusive('\n') {
             let t = line.trim();
-            let is_directive = t.len() > 10 && t[..10].eq_ignore_ascii_case("DELIMITER ");
+            let is_directive = t.len() > 10 && t.is_char_boundary(10) && t[..10].eq_ignore_ascii_case("DELIMITER ");
             if is_directive {
                 segs.push(Segment { start, end: pos, delimiter });
                 delimiter = t[10..].trim();
@@ -119,129 +119,117 @@ fn delimiter_segments(sql: &str, dialect: Dialect) -> Vec<Segment<'_>> {
     segs
 }
 
-fn split_custom<'a>(sql: &'a str, start: usize, end: usize, delim: &str, out: &mut Vec<Statement<'a>>) {
+fn split_custom<'a>(
+    sql: &'a str,
+    start: usize,
+    end: usize,
+    delim: &str,
+    pos: &mut Positions<'a>,
+    out: &mut Vec<Statement<'a>>,
+) {
     let mut from = start;
     while from < end {
         let to = sql[from..end].find(delim).map_or(end, |i| from + i);
-        push_trimmed(sql, from, to, false, out);
+        let raw = &sql[from..to];
+        let lead = raw.len() - skip_space_and_comments(raw).len();
+        let text_end = from + lead + raw[lead..].trim_end().len();
+        push(sql, from + lead, text_end, false, pos, out);
         from = to + delim.len();
     }
 }
 
-fn split_tokens<'a>(sql: &'a str, start: usize, end: usize, dialect: Dialect, out: &mut Vec<Statement<'a>>) {
-    let part = &sql[start..end];
-    let parser_dialect = dialect.parser_dialect();
-    let tokens = match Tokenizer::new(parser_dialect.as_ref(), part).with_unescape(false).tokenize_with_location() {
-        Ok(t) => t,
-        Err(_) => {
-            // Never drop text we cannot read: hand it on whole.
-            push_trimmed(sql, start, end, false, out);
-            return;
-        }
-    };
-    let mut cursor = Cursor::new(part);
-    let offsets: Vec<usize> = tokens.iter().map(|t| start + cursor.offset(t)).collect();
-    let next_offset = |i: usize| offsets.get(i + 1).copied().unwrap_or(end);
-
-    let mut first: Option<usize> = None; // first significant token of the current statement
-    let mut last = 0; // last significant token
+fn split_tokens<'a>(
+    sql: &'a str,
+    start: usize,
+    end: usize,
+    dialect: Dialect,
+    pos: &mut Positions<'a>,
+    out: &mut Vec<Statement<'a>>,
+) {
+    let mut lexer = Lexer::at(&sql[..end], start, dialect);
+    let mut first: Option<usize> = None; // start of the current statement's first token
+    let mut last_end = 0; // end of its last significant token
     let mut depth = 0usize;
-    for (i, tok) in tokens.iter().enumerate() {
-        match &tok.token {
-            Token::Whitespace(_) | Token::EOF => continue,
-            Token::SemiColon if depth == 0 => {
+    while let Some(tok) = lexer.next() {
+        match tok.kind {
+            Kind::Whitespace | Kind::LineComment | Kind::BlockComment => continue,
+            Kind::Unterminated => {
+                push(sql, first.unwrap_or(tok.start), sql[..end].trim_end().len(), false, pos, out);
+                return;
+            }
+            Kind::Semicolon if depth == 0 => {
                 if let Some(f) = first.take() {
-                    push_trimmed(sql, offsets[f], next_offset(last), true, out);
+                    push(sql, f, last_end, true, pos, out);
                 }
                 continue;
             }
-            Token::Word(w) => match w.keyword {
+            Kind::Word => {
+                let w = tok.text(sql);
                 // A leading BEGIN is a transaction statement; elsewhere it opens a block body.
-                Keyword::BEGIN if first.is_some() && w.quote_style.is_none() => depth += 1,
-                Keyword::CASE if w.quote_style.is_none() => depth += 1,
-                Keyword::END if depth > 0 && w.quote_style.is_none() && !closes_other_block(&tokens[i + 1..]) => {
-                    depth -= 1
+                if (w.eq_ignore_ascii_case("BEGIN") && first.is_some()) || w.eq_ignore_ascii_case("CASE") {
+                    depth += 1;
+                } else if depth > 0 && w.eq_ignore_ascii_case("END") && !closes_other_block(sql, lexer.clone()) {
+                    depth -= 1;
                 }
-                _ => {}
-            },
+            }
             _ => {}
         }
-        first.get_or_insert(i);
-        last = i;
+        first.get_or_insert(tok.start);
+        last_end = tok.end;
     }
     if let Some(f) = first {
-        push_trimmed(sql, offsets[f], next_offset(last), true, out);
+        push(sql, f, last_end, true, pos, out);
     }
 }
 
 /// `END IF`, `END LOOP`, ... close blocks that did not open with BEGIN or CASE.
-fn closes_other_block(rest: &[TokenWithSpan]) -> bool {
-    let next = rest.iter().find(|t| !matches!(t.token, Token::Whitespace(_)));
-    matches!(next, Some(TokenWithSpan { token: Token::Word(w), .. })
-        if w.quote_style.is_none() && ["IF", "LOOP", "WHILE", "REPEAT", "FOR"].iter().any(|k| w.value.eq_ignore_ascii_case(k)))
+fn closes_other_block(sql: &str, rest: Lexer<'_>) -> bool {
+    let next: Option<Token> = rest.into_iter().find(|t| !t.is_trivia());
+    next.is_some_and(|t| ["IF", "LOOP", "WHILE", "REPEAT", "FOR"].iter().any(|k| t.is_word(sql, k)))
 }
 
-/// Pushes `sql[from..to]` without surrounding whitespace and comments, if anything is left.
-fn push_trimmed<'a>(sql: &'a str, from: usize, to: usize, tokenized: bool, out: &mut Vec<Statement<'a>>) {
-    let raw = &sql[from..to];
-    let lead = raw.len() - skip_space_and_comments(raw).len();
-    let text = raw[lead..].trim_end();
-    if text.is_empty() {
+fn push<'a>(
+    sql: &'a str,
+    from: usize,
+    to: usize,
+    tokenized: bool,
+    pos: &mut Positions<'a>,
+    out: &mut Vec<Statement<'a>>,
+) {
+    if to <= from {
         return;
     }
-    let offset = from + lead;
-    let (line, column) = line_col(sql, offset);
-    let (end_line, end_column) = line_col(sql, offset + text.len());
-    out.push(Statement { text, offset, line, column, end_line, end_column, tokenized });
+    let (line, column) = pos.at(from);
+    let (end_line, end_column) = pos.at(to);
+    out.push(Statement { text: &sql[from..to], offset: from, line, column, end_line, end_column, tokenized });
 }
 
-/// 1-based line and character column of a byte offset.
-pub fn line_col(sql: &str, offset: usize) -> (usize, usize) {
-    let before = &sql[..offset];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
-}
-
-/// Turns the tokenizer's line/column locations into byte offsets, moving forward only, so a
-/// whole file costs one pass even when it is a single long line.
-struct Cursor<'a> {
-    text: &'a str,
+/// Line and column of byte offsets requested in increasing order: one pass over the input in
+/// all, even when it is a single long line.
+struct Positions<'a> {
+    src: &'a str,
     byte: usize,
-    line: u64,
-    column: u64,
+    line: usize,
+    column: usize,
 }
 
-impl<'a> Cursor<'a> {
-    fn new(text: &'a str) -> Self {
-        Cursor { text, byte: 0, line: 1, column: 1 }
+impl<'a> Positions<'a> {
+    fn new(src: &'a str) -> Self {
+        Positions { src, byte: 0, line: 1, column: 1 }
     }
 
-    fn offset(&mut self, tok: &TokenWithSpan) -> usize {
-        let target = tok.span.start;
-        if target.line == 0 {
-            return self.text.len(); // EOF and synthetic tokens carry an empty location
-        }
-        while self.line < target.line {
-            match self.text[self.byte..].find('\n') {
-                Some(i) => {
-                    self.byte += i + 1;
-                    self.line += 1;
-                    self.column = 1;
-                }
-                None => return self.text.len(),
+    fn at(&mut self, offset: usize) -> (usize, usize) {
+        debug_assert!(offset >= self.byte, "positions are requested in order");
+        for c in self.src[self.byte..offset].chars() {
+            if c == '\n' {
+                self.line += 1;
+                self.column = 1;
+            } else {
+                self.column += 1;
             }
         }
-        let mut chars = self.text[self.byte..].char_indices();
-        while self.column < target.column {
-            match chars.next() {
-                Some((_, c)) => {
-                    self.column += 1;
-                    self.byte += c.len_utf8();
-                }
-                None => break,
-            }
-        }
-        self.byte
+        self.byte = offset;
+        (self.line, self.column)
     }
 }
 
@@ -301,11 +289,20 @@ mod tests {
 
     #[test]
     fn unreadable_text_is_kept_not_skipped() {
-        let sql = "SELECT 1; SELECT 'unterminated";
+        let sql = "SELECT 1; SELECT 'unterminated; DROP TABLE x;";
         let s = split(sql, Dialect::Postgres);
-        assert_eq!(s.len(), 1);
-        assert!(!s[0].tokenized);
-        assert_eq!(s[0].text, sql);
+        assert_eq!(s.len(), 2);
+        assert!(s[0].tokenized && !s[1].tokenized);
+        assert_eq!(s[1].text, "SELECT 'unterminated; DROP TABLE x;");
+    }
+
+    #[test]
+    fn linear_on_many_statements_in_one_line() {
+        // Quadratic position tracking would take minutes here.
+        let sql = "SELECT 1;".repeat(200_000);
+        let s = split(&sql, Dialect::Postgres);
+        assert_eq!(s.len(), 200_000);
+        assert_eq!((s[199_999].line, s[199_999].column), (1, 9 * 199_999 + 1));
     }
 
     #[test]
