@@ -94,14 +94,9 @@ async fn eight_processes_race_on_one_sqlite_file() {
     assert_applied_exactly_once(&t, &dir).await;
 }
 
-/// A runner killed while it holds the lock (inside migration 2) must not block the next run.
-async fn killed_runner_does_not_wedge_the_lock(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else {
-        return;
-    };
-    let dir = MigrationDir::new();
-    dir.add("1", "first", "CREATE TABLE first (id BIGINT);", "DROP TABLE first;");
-    dir.add("3", "third", "CREATE TABLE third (id BIGINT);", "DROP TABLE third;");
+/// Starts a runner process that applies the directory plus a Rust migration 2 that sleeps,
+/// and returns once that runner holds the lock (inside migration 2).
+async fn runner_holding_the_lock(t: &TestDb, dir: &MigrationDir) -> tokio::process::Child {
     let mut child = Command::new(RUNNER)
         .args([t.url.as_str(), dir.path().to_str().unwrap(), "--sleepy", "2"])
         .env("DBGUARD_TEST_SLEEP_SECS", "120")
@@ -112,6 +107,18 @@ async fn killed_runner_does_not_wedge_the_lock(kind: BackendKind) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await.unwrap().unwrap();
     assert_eq!(line.as_deref(), Some("holding"));
+    child
+}
+
+/// A runner killed while it holds the lock (inside migration 2) must not block the next run.
+async fn killed_runner_does_not_wedge_the_lock(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else {
+        return;
+    };
+    let dir = MigrationDir::new();
+    dir.add("1", "first", "CREATE TABLE first (id BIGINT);", "DROP TABLE first;");
+    dir.add("3", "third", "CREATE TABLE third (id BIGINT);", "DROP TABLE third;");
+    let mut child = runner_holding_the_lock(&t, &dir).await;
     child.kill().await.unwrap(); // SIGKILL: no cleanup of any kind runs
 
     let mut db = t.connect().await;
@@ -135,15 +142,7 @@ async fn a_held_lock_times_out_with_a_clear_error() {
     let t = TestDb::new(BackendKind::Sqlite).await.unwrap();
     let dir = MigrationDir::new();
     dir.add("1", "first", "CREATE TABLE first (id BIGINT);", "DROP TABLE first;");
-    let mut child = Command::new(RUNNER)
-        .args([t.url.as_str(), dir.path().to_str().unwrap(), "--sleepy", "2"])
-        .env("DBGUARD_TEST_SLEEP_SECS", "120")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("holding"));
+    let mut child = runner_holding_the_lock(&t, &dir).await;
     let mut db = t.connect().await;
     let m = Migrator::from_dir(dir.path()).unwrap().lock_timeout(Duration::from_millis(300));
     let err = m.up(&mut db, None).await.unwrap_err();

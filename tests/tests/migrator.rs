@@ -15,6 +15,14 @@ fn three(dir: &MigrationDir) {
     dir.add("3", "add_w", "ALTER TABLE a ADD COLUMN w BIGINT;", "ALTER TABLE a DROP COLUMN w;");
 }
 
+/// A fresh database and a directory with the three standard migrations.
+async fn with_three(kind: BackendKind) -> Option<(TestDb, MigrationDir)> {
+    let t = TestDb::new(kind).await?;
+    let dir = MigrationDir::new();
+    three(&dir);
+    Some((t, dir))
+}
+
 fn versions(steps: &[dbguard::StepReport]) -> Vec<i64> {
     steps.iter().map(|s| s.version).collect()
 }
@@ -280,9 +288,7 @@ async fn non_transactional_migration_failure_is_dirty(kind: BackendKind) {
 on_each_engine!(non_transactional_migration_failure_is_dirty);
 
 async fn version_table_from_a_newer_dbguard_is_left_alone(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
-    let dir = MigrationDir::new();
-    three(&dir);
+    let Some((t, dir)) = with_three(kind).await else { return };
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
     m.up(&mut db, Some(1)).await.unwrap();
