@@ -28,11 +28,7 @@ fn versions(steps: &[dbguard::StepReport]) -> Vec<i64> {
 }
 
 async fn up_applies_in_order_and_is_idempotent(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else {
-        return;
-    };
-    let dir = MigrationDir::new();
-    three(&dir);
+    let Some((t, dir)) = with_three(kind).await else { return };
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
     let report = m.up(&mut db, None).await.unwrap();
@@ -62,11 +58,7 @@ async fn up_applies_in_order_and_is_idempotent(kind: BackendKind) {
 on_each_engine!(up_applies_in_order_and_is_idempotent);
 
 async fn up_to_a_target_stops_there(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else {
-        return;
-    };
-    let dir = MigrationDir::new();
-    three(&dir);
+    let Some((t, dir)) = with_three(kind).await else { return };
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
     assert_eq!(versions(&m.up(&mut db, Some(2)).await.unwrap().applied), [1, 2]);
@@ -76,11 +68,7 @@ async fn up_to_a_target_stops_there(kind: BackendKind) {
 on_each_engine!(up_to_a_target_stops_there);
 
 async fn failing_migration_leaves_no_trace_or_is_dirty(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else {
-        return;
-    };
-    let dir = MigrationDir::new();
-    three(&dir);
+    let Some((t, dir)) = with_three(kind).await else { return };
     let bad =
         "CREATE TABLE c (id BIGINT);\nINSERT INTO a (id, v) VALUES (2, 'y');\n\nINSERT INTO nope (id) VALUES (1);\n";
     let bad_dir = dir.add("4", "breaks", bad, "DROP TABLE c;");
@@ -128,11 +116,7 @@ async fn failing_migration_leaves_no_trace_or_is_dirty(kind: BackendKind) {
 on_each_engine!(failing_migration_leaves_no_trace_or_is_dirty);
 
 async fn data_only_failure_rolls_back_everywhere(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else {
-        return;
-    };
-    let dir = MigrationDir::new();
-    three(&dir);
+    let Some((t, dir)) = with_three(kind).await else { return };
     dir.add(
         "4",
         "data",
@@ -150,11 +134,7 @@ async fn data_only_failure_rolls_back_everywhere(kind: BackendKind) {
 on_each_engine!(data_only_failure_rolls_back_everywhere);
 
 async fn edited_migration_is_drift_but_line_endings_are_not(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else {
-        return;
-    };
-    let dir = MigrationDir::new();
-    three(&dir);
+    let Some((t, dir)) = with_three(kind).await else { return };
     let mut db = t.connect().await;
     Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
 
@@ -178,11 +158,7 @@ async fn edited_migration_is_drift_but_line_endings_are_not(kind: BackendKind) {
 on_each_engine!(edited_migration_is_drift_but_line_endings_are_not);
 
 async fn down_reverts_in_reverse_order_to_the_recorded_schema(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else {
-        return;
-    };
-    let dir = MigrationDir::new();
-    three(&dir);
+    let Some((t, dir)) = with_three(kind).await else { return };
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
     let empty = db.introspect().await.unwrap();
@@ -202,11 +178,7 @@ async fn down_reverts_in_reverse_order_to_the_recorded_schema(kind: BackendKind)
 on_each_engine!(down_reverts_in_reverse_order_to_the_recorded_schema);
 
 async fn irreversible_down_refuses_before_reverting_anything(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else {
-        return;
-    };
-    let dir = MigrationDir::new();
-    three(&dir);
+    let Some((t, dir)) = with_three(kind).await else { return };
     dir.add("4", "lossy", "UPDATE a SET v = 'gone';", "-- dbguard: irreversible = \"the old values are gone\"\n");
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
@@ -220,11 +192,7 @@ async fn irreversible_down_refuses_before_reverting_anything(kind: BackendKind) 
 on_each_engine!(irreversible_down_refuses_before_reverting_anything);
 
 async fn baseline_records_without_running(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else {
-        return;
-    };
-    let dir = MigrationDir::new();
-    three(&dir);
+    let Some((t, dir)) = with_three(kind).await else { return };
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
     // An existing database that already has what migrations 1 and 2 create.
@@ -263,11 +231,7 @@ async fn missing_and_out_of_order_are_refused(kind: BackendKind) {
 on_each_engine!(missing_and_out_of_order_are_refused);
 
 async fn non_transactional_migration_failure_is_dirty(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else {
-        return;
-    };
-    let dir = MigrationDir::new();
-    three(&dir);
+    let Some((t, dir)) = with_three(kind).await else { return };
     dir.add(
         "4",
         "no_tx",
