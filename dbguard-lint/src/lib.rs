@@ -7,16 +7,25 @@
 //! - [`version`]: migration names and the order they run in;
 //! - [`checksum`]: line-ending-proof checksums for drift detection;
 //! - [`directives`]: `-- dbguard: ...` comments;
-//! - [`placeholder`]: downs that only pretend to revert.
+//! - [`placeholder`]: downs that only pretend to revert;
+//! - the linter: [`lint_sql`], [`lint_migration`] and the [`rules`], one file per rule.
 
 #![warn(missing_docs)]
 
 pub mod checksum;
 mod dialect;
 pub mod directives;
+mod engine;
+mod finding;
 pub mod lexer;
 pub mod placeholder;
+mod position;
+pub mod rules;
 pub mod split;
+pub mod stmt;
+pub mod suppress;
 pub mod version;
 
 pub use dialect::Dialect;
+pub use engine::{MigrationFiles, duplicate_versions, fails, lint_migration, lint_sql};
+pub use finding::{Finding, Severity, Summary};

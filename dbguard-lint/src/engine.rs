@@ -1,0 +1,321 @@
+//! Running the rules over files and migrations.
+
+use std::collections::HashSet;
+
+use crate::finding::{Finding, Severity};
+use crate::lexer::Kind;
+use crate::position::LineIndex;
+use crate::rules::{self, FileContext, Hit, RuleInfo, migration as m};
+use crate::split::split;
+use crate::stmt::Stmt;
+use crate::suppress::{self, Suppression};
+use crate::{Dialect, directives, placeholder};
+
+/// Lints one SQL file: every statement against every rule for its dialect, then inline
+/// suppressions. Findings are sorted by position.
+///
+/// ```
+/// use dbguard_lint::{lint_sql, Dialect};
+/// let findings = lint_sql("up.sql", "ALTER TABLE users DROP COLUMN email;", Dialect::Postgres);
+/// assert_eq!(findings[0].rule, "drop-column");
+/// assert_eq!((findings[0].line, findings[0].column), (1, 19));
+/// ```
+pub fn lint_sql(file: &str, sql: &str, dialect: Dialect) -> Vec<Finding> {
+    lint_with_context(file, sql, dialect, FileContext::default())
+}
+
+fn lint_with_context(file: &str, sql: &str, dialect: Dialect, mut cx: FileContext) -> Vec<Finding> {
+    let index = LineIndex::new(sql);
+    let statements = split(sql, dialect);
+    let starts: Vec<usize> = statements.iter().map(|s| s.offset).collect();
+    // (statement index, finding) before suppressions
+    let mut found: Vec<(usize, Finding)> = Vec::new();
+    for (k, st) in statements.iter().enumerate() {
+        let s = Stmt::new(st.text, st.offset, dialect);
+        let mut run = |s: &Stmt, cx: &FileContext| {
+            for rule in rules::statement_rules() {
+                let info = rule.info();
+                if !info.applies_to(dialect) {
+                    continue;
+                }
+                let mut hits = Vec::new();
+                rule.check(s, cx, &mut hits);
+                found.extend(hits.into_iter().map(|h| (k, finding(file, &index, info, s, h))));
+            }
+        };
+        run(&s, &cx);
+        // DO blocks run their statements now; function and trigger bodies run later, if ever.
+        if s.is(0, "DO") {
+            for inner in do_block_statements(&s) {
+                run(&inner, &cx);
+            }
+        }
+        remember(&s, &mut cx);
+    }
+    apply_suppressions(file, sql, dialect, &index, &starts, found)
+}
+
+/// Builds a finding from a rule's hit.
+fn finding(file: &str, index: &LineIndex, info: &RuleInfo, s: &Stmt, h: Hit) -> Finding {
+    let (start, end) = s.span(h.first, h.last);
+    let (line, column) = index.at(start);
+    let (end_line, end_column) = index.at(end);
+    Finding {
+        rule: info.id.to_string(),
+        severity: info.severity,
+        file: file.to_string(),
+        line,
+        column,
+        end_line,
+        end_column,
+        message: h.message,
+        help: info.help.to_string(),
+        docs: info.docs(),
+        table: h.table,
+    }
+}
+
+/// A finding not tied to a statement rule (migration-level, suppressions).
+fn meta(info: &RuleInfo, file: &str, pos: (usize, usize), end: (usize, usize), message: String) -> Finding {
+    Finding {
+        rule: info.id.to_string(),
+        severity: info.severity,
+        file: file.to_string(),
+        line: pos.0,
+        column: pos.1,
+        end_line: end.0,
+        end_column: end.1,
+        message,
+        help: info.help.to_string(),
+        docs: info.docs(),
+        table: None,
+    }
+}
+
+/// The statements inside `DO $$ ... $$`: each starts after the body's start, a `;`, or a
+/// PL/pgSQL block word (BEGIN, THEN, ELSE, LOOP), and ends at the next `;`.
+fn do_block_statements<'a>(s: &Stmt<'a>) -> Vec<Stmt<'a>> {
+    let Some(body) = s.tokens.iter().find(|t| t.kind == Kind::DollarString) else { return Vec::new() };
+    let raw = body.text(s.text);
+    let tag = raw[1..].find('$').map_or(1, |i| i + 2);
+    if raw.len() < 2 * tag {
+        return Vec::new();
+    }
+    let inner = &raw[tag..raw.len() - tag];
+    let base = s.offset + body.start + tag;
+    let block = Stmt::new(inner, base, s.dialect);
+    let mut out = Vec::new();
+    let mut start: Option<usize> = Some(0);
+    // Inside a control head (`IF cond THEN`, `WHILE cond LOOP`): no statement until it ends.
+    let mut in_head = false;
+    for (i, t) in block.tokens.iter().enumerate() {
+        let word = |k: &[&str]| k.iter().any(|k| block.is(i, k));
+        if t.kind == Kind::Semicolon {
+            if let Some(from) = start.take().filter(|&f| f < i && !in_head) {
+                let text = &inner[block.tokens[from].start..block.tokens[i - 1].end];
+                out.push(Stmt::new(text, base + block.tokens[from].start, s.dialect));
+            }
+            (start, in_head) = (Some(i + 1), false);
+        } else if in_head && word(&["THEN", "LOOP"]) {
+            (start, in_head) = (Some(i + 1), false);
+        } else if start == Some(i) && word(&["BEGIN", "THEN", "ELSE", "LOOP", "DECLARE", "EXCEPTION"]) {
+            start = Some(i + 1);
+        } else if start == Some(i) && word(&["IF", "ELSIF", "WHILE", "FOR", "WHEN"]) {
+            (start, in_head) = (None, true);
+        }
+    }
+    out.retain(|st| !st.tokens.is_empty());
+    out
+}
+
+/// Records what a statement creates and drops, for the statements after it.
+fn remember(s: &Stmt, cx: &mut FileContext) {
+    let e = effects(s);
+    for t in e.created_tables {
+        cx.dropped.remove(&t);
+        cx.created.insert(t);
+    }
+    for t in e.dropped_tables {
+        cx.created.remove(&t);
+        cx.dropped.insert(t);
+    }
+}
+
+/// What one statement creates or drops (tables, and columns as `table.column`).
+#[derive(Default)]
+struct Effects {
+    created_tables: Vec<String>,
+    dropped_tables: Vec<String>,
+    added_columns: Vec<String>,
+    dropped_columns: Vec<String>,
+}
+
+fn effects(s: &Stmt) -> Effects {
+    let mut e = Effects::default();
+    if s.is(0, "CREATE") {
+        if let Some(t) = (1..4).find(|&i| s.is(i, "TABLE")) {
+            let i = if s.seq(t + 1, &["IF", "NOT", "EXISTS"]) { t + 4 } else { t + 1 };
+            e.created_tables.extend(s.name(i).map(|(n, _)| n));
+        }
+    } else if s.starts(&["DROP", "TABLE"]) {
+        e.dropped_tables.extend(rules::dropped_names(s, 2).into_iter().map(|(n, _, _)| n));
+    } else if let Some((table, from)) = rules::alter_table(s) {
+        for part in s.top_level_parts(from) {
+            let i = part.start;
+            let c = if s.is(i + 1, "COLUMN") { i + 2 } else { i + 1 };
+            let c = if s.seq(c, &["IF", "EXISTS"]) || s.seq(c, &["IF", "NOT"]) {
+                c + if s.is(c + 1, "NOT") { 3 } else { 2 }
+            } else {
+                c
+            };
+            let column = s.name(c).map(|(n, _)| format!("{table}.{n}"));
+            if s.is(i, "ADD")
+                && !["CONSTRAINT", "INDEX", "KEY", "PRIMARY", "FOREIGN", "UNIQUE", "CHECK"]
+                    .iter()
+                    .any(|k| s.is(i + 1, k))
+            {
+                e.added_columns.extend(column);
+            } else if s.is(i, "DROP") && (s.is(i + 1, "COLUMN") || !s.is(i + 1, "CONSTRAINT")) {
+                e.dropped_columns.extend(column);
+            }
+        }
+    }
+    e
+}
+
+fn apply_suppressions(
+    file: &str,
+    sql: &str,
+    dialect: Dialect,
+    index: &LineIndex,
+    starts: &[usize],
+    found: Vec<(usize, Finding)>,
+) -> Vec<Finding> {
+    let sups = suppress::parse(sql, dialect);
+    let target = |s: &Suppression| starts.partition_point(|&o| o < s.end);
+    let mut used: HashSet<(usize, String)> = HashSet::new();
+    let mut out: Vec<Finding> = found
+        .into_iter()
+        .filter(|(k, f)| {
+            let by = sups
+                .iter()
+                .position(|s| s.reason.is_some() && s.rules.contains(&f.rule) && (s.file || target(s) == *k));
+            if let Some(i) = by {
+                used.insert((i, f.rule.clone()));
+            }
+            by.is_none()
+        })
+        .map(|(_, f)| f)
+        .collect();
+    for (i, s) in sups.iter().enumerate() {
+        let (pos, end) = (index.at(s.start), index.at(s.end));
+        if s.reason.is_none() {
+            let msg = format!("this suppression of {} gives no reason, so it suppresses nothing", s.rules.join(", "));
+            out.push(meta(&m::SUPPRESSION_WITHOUT_REASON, file, pos, end, msg));
+        }
+        for r in &s.rules {
+            if rules::info(r).is_none() {
+                out.push(meta(&m::UNKNOWN_RULE, file, pos, end, format!("`{r}` is not a dbguard rule")));
+            } else if s.reason.is_some() && !used.contains(&(i, r.clone())) {
+                out.push(meta(
+                    &m::UNUSED_SUPPRESSION,
+                    file,
+                    pos,
+                    end,
+                    format!("`{r}` is allowed here but nothing triggers it"),
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
+    out
+}
+
+/// One migration's files, for [`lint_migration`].
+#[derive(Debug, Clone, Copy)]
+pub struct MigrationFiles<'a> {
+    /// The up file's name and text.
+    pub up: (&'a str, &'a str),
+    /// The down file's name and text, if there is one.
+    pub down: Option<(&'a str, &'a str)>,
+}
+
+/// Lints a migration: its up (every rule), its down (what the up created may be dropped
+/// there), and the pair: a missing or placeholder down, and a down that does not drop what
+/// the up creates.
+pub fn lint_migration(files: MigrationFiles<'_>, dialect: Dialect) -> Vec<Finding> {
+    let (up_file, up_sql) = files.up;
+    let mut out = lint_sql(up_file, up_sql, dialect);
+    let up_effects: Vec<(usize, Effects)> =
+        split(up_sql, dialect).iter().map(|st| (st.offset, effects(&Stmt::new(st.text, st.offset, dialect)))).collect();
+    let Some((down_file, down_sql)) = files.down else {
+        out.push(meta(&m::MISSING_DOWN, up_file, (1, 1), (1, 1), format!("{up_file} has no down migration")));
+        return out;
+    };
+    let irreversible = directives::parse(down_sql).is_ok_and(|d| d.irreversible.is_some());
+    if irreversible {
+        return out;
+    }
+    if let Some(kind) = placeholder::check(down_sql, dialect) {
+        out.push(meta(
+            &m::PLACEHOLDER_DOWN,
+            down_file,
+            (1, 1),
+            (1, 1),
+            format!("the down migration {}", kind.describe()),
+        ));
+        return out;
+    }
+    // The down may drop what the up created.
+    let mut cx = FileContext::default();
+    for (_, e) in &up_effects {
+        cx.created.extend(e.created_tables.iter().cloned());
+    }
+    let added: Vec<&String> = up_effects.iter().flat_map(|(_, e)| &e.added_columns).collect();
+    let down_findings = lint_with_context(down_file, down_sql, dialect, cx);
+    let down_effects: Vec<Effects> =
+        split(down_sql, dialect).iter().map(|st| effects(&Stmt::new(st.text, st.offset, dialect))).collect();
+    let dropped_tables: HashSet<&String> = down_effects.iter().flat_map(|e| &e.dropped_tables).collect();
+    let dropped_columns: HashSet<&String> = down_effects.iter().flat_map(|e| &e.dropped_columns).collect();
+    // Dropping a column the up added is its revert, not data loss.
+    out.extend(
+        down_findings
+            .into_iter()
+            .filter(|f| !(f.rule == "drop-column" && added.iter().any(|c| f.message.contains(&format!("`{c}`"))))),
+    );
+    let index = LineIndex::new(up_sql);
+    for (offset, e) in &up_effects {
+        let pos = index.at(*offset);
+        for t in e.created_tables.iter().filter(|t| !dropped_tables.contains(t)) {
+            let msg = format!("the up creates table `{t}` but the down does not drop it");
+            out.push(meta(&m::DOWN_DOES_NOT_REVERT, up_file, pos, pos, msg));
+        }
+        for c in e.added_columns.iter().filter(|c| !dropped_columns.contains(c)) {
+            let table = c.split('.').next().unwrap_or_default().to_string();
+            if !dropped_tables.contains(&table) {
+                let msg = format!("the up adds column `{c}` but the down does not drop it");
+                out.push(meta(&m::DOWN_DOES_NOT_REVERT, up_file, pos, pos, msg));
+            }
+        }
+    }
+    out
+}
+
+/// `duplicate-version` findings for migrations (version, file) that share a version.
+pub fn duplicate_versions(migrations: &[(i64, &str)]) -> Vec<Finding> {
+    let mut sorted: Vec<_> = migrations.to_vec();
+    sorted.sort();
+    sorted
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| {
+            let msg = format!("version {} is used by both {} and {}", w[0].0, w[0].1, w[1].1);
+            meta(&m::DUPLICATE_VERSION, w[1].1, (1, 1), (1, 1), msg)
+        })
+        .collect()
+}
+
+/// Whether any finding is an error (or any at all, with `warnings_as_errors`).
+pub fn fails(findings: &[Finding], warnings_as_errors: bool) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error || warnings_as_errors)
+}

@@ -1,0 +1,62 @@
+//! What the linter reports.
+
+use serde::{Deserialize, Serialize};
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth a look; does not fail `cargo dbguard lint` unless `--warnings-as-errors`.
+    Warning,
+    /// Loses data or breaks a safety rule: fails the lint, and the `#[migration]` macro refuses
+    /// it unless allowed with a reason.
+    Error,
+}
+
+/// One problem found in one place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The rule's kebab-case id, e.g. `drop-table`.
+    pub rule: String,
+    /// Error or warning.
+    pub severity: Severity,
+    /// The file (as given to the linter).
+    pub file: String,
+    /// 1-based line of the start of the offending part.
+    pub line: usize,
+    /// 1-based column (in characters) of its start.
+    pub column: usize,
+    /// Line of its end.
+    pub end_line: usize,
+    /// Column just after its end.
+    pub end_column: usize,
+    /// What is wrong, with names.
+    pub message: String,
+    /// The safer way.
+    pub help: String,
+    /// The rule's documentation page.
+    pub docs: String,
+    /// The table the statement destroys or rewrites, for rules that have one (the runtime
+    /// snapshots it before the migration runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+}
+
+/// Counts of findings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Error-level findings.
+    pub errors: usize,
+    /// Warning-level findings.
+    pub warnings: usize,
+    /// Files linted.
+    pub files: usize,
+}
+
+impl Summary {
+    /// Counts `findings` over `files` files.
+    pub fn of(findings: &[Finding], files: usize) -> Self {
+        let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+        Summary { errors, warnings: findings.len() - errors, files }
+    }
+}

@@ -1,0 +1,68 @@
+//! `delete-without-where`: a `DELETE` with no `WHERE` deletes every row.
+
+use super::{Category, FileContext, Hit, RuleInfo};
+use crate::finding::Severity;
+use crate::stmt::Stmt;
+
+pub static INFO: RuleInfo = RuleInfo {
+    id: "delete-without-where",
+    severity: Severity::Error,
+    category: Category::DataLoss,
+    summary: "DELETE without WHERE deletes every row of the table",
+    help: "add a WHERE clause that selects only the rows to delete; if emptying the table is intended, allow it with a reason",
+    dialects: &[],
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>) {
+        let v = s.main_verb();
+        if !s.is(v, "DELETE") || s.find_top(v, "WHERE").is_some() {
+            return;
+        }
+        let mut i = v + 1;
+        if s.is(i, "FROM") {
+            i += 1;
+        }
+        if s.is(i, "ONLY") {
+            i += 1;
+        }
+        let Some((name, next)) = s.name(i) else { return };
+        if !cx.created.contains(&name) {
+            hits.push(
+                Hit::new(v, next - 1, format!("deletes every row of `{name}`: there is no WHERE clause")).on(name),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_util::check;
+
+    #[test]
+    fn finds_unbounded_deletes() {
+        check(
+            "delete-without-where",
+            &[
+                "DELETE FROM users",
+                "delete from users using orders",
+                "WITH x AS (SELECT id FROM t WHERE a) DELETE FROM t",
+                "DELETE FROM t WHERE_NOT_A_KEYWORD",
+                "DELETE FROM t -- WHERE id = 1",
+            ],
+            &[
+                "DELETE FROM users WHERE id = 1",
+                "DELETE FROM users\n  WHERE\n    id IN (SELECT id FROM old)",
+                "WITH x AS (DELETE FROM t WHERE a RETURNING id) SELECT * FROM x",
+                "SELECT 'DELETE FROM users'",
+                "CREATE TABLE t (id int); DELETE FROM t",
+            ],
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! The lint rules: one file per rule, each with its tests, and a page in `docs/rules/<id>.md`.
+
+use std::collections::HashSet;
+
+use crate::Dialect;
+use crate::finding::Severity;
+use crate::stmt::Stmt;
+
+mod add_column_volatile_default;
+mod add_foreign_key_without_not_valid;
+mod add_not_null_column_without_default;
+mod alter_column_type;
+mod create_index_not_concurrently;
+mod delete_without_where;
+mod drop_column;
+mod drop_database;
+mod drop_schema;
+mod drop_table;
+mod drop_view;
+mod recreate_table;
+mod rename_column;
+mod rename_table;
+mod set_not_null;
+mod truncate;
+mod update_without_where;
+
+/// What a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    /// Rows or whole tables can be lost.
+    DataLoss,
+    /// Running application code breaks.
+    Compatibility,
+    /// PostgreSQL takes a lock that blocks reads or writes for long.
+    LockSafety,
+    /// The migration itself is incomplete.
+    Migration,
+    /// A problem with a suppression comment.
+    Suppression,
+}
+
+/// A rule's description.
+#[derive(Debug, serde::Serialize)]
+pub struct RuleInfo {
+    /// Kebab-case id, used in suppressions and configuration.
+    pub id: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// Category.
+    pub category: Category,
+    /// One line: what it finds.
+    pub summary: &'static str,
+    /// The safer way.
+    pub help: &'static str,
+    /// Dialects it applies to (empty: all).
+    #[serde(skip)]
+    pub dialects: &'static [Dialect],
+}
+
+impl RuleInfo {
+    /// The documentation page of this rule, relative to the repository.
+    pub fn docs(&self) -> String {
+        format!("docs/rules/{}.md", self.id)
+    }
+
+    /// Whether the rule applies to `dialect`.
+    pub fn applies_to(&self, dialect: Dialect) -> bool {
+        self.dialects.is_empty() || self.dialects.contains(&dialect)
+    }
+}
+
+/// What a rule found in a statement: tokens `first..=last` of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// First offending token.
+    pub first: usize,
+    /// Last offending token.
+    pub last: usize,
+    /// The message, naming what is affected.
+    pub message: String,
+    /// The table destroyed or rewritten, if any.
+    pub table: Option<String>,
+}
+
+impl Hit {
+    pub(crate) fn new(first: usize, last: usize, message: impl Into<String>) -> Self {
+        Hit { first, last, message: message.into(), table: None }
+    }
+
+    pub(crate) fn on(mut self, table: impl Into<String>) -> Self {
+        self.table = Some(table.into());
+        self
+    }
+}
+
+/// What earlier statements of the same file did: rules about existing tables skip tables the
+/// file itself creates, and `recreate-table` pairs a DROP with a later CREATE.
+#[derive(Debug, Default)]
+pub struct FileContext {
+    /// Tables created earlier in the file.
+    pub created: HashSet<String>,
+    /// Tables dropped earlier in the file.
+    pub dropped: HashSet<String>,
+}
+
+/// A statement-level rule.
+pub trait Rule: Sync {
+    /// Its description.
+    fn info(&self) -> &'static RuleInfo;
+    /// Adds what it finds in `s` to `hits`.
+    fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>);
+}
+
+static STATEMENT_RULES: [&dyn Rule; 18] = [
+    &drop_table::Rule,
+    &drop_database::Rule,
+    &drop_schema::Rule,
+    &truncate::Rule,
+    &delete_without_where::Rule,
+    &update_without_where::Rule,
+    &drop_column::Rule,
+    &recreate_table::Rule,
+    &alter_column_type::Rule,
+    &drop_view::Rule,
+    &drop_view::MATERIALIZED,
+    &rename_table::Rule,
+    &rename_column::Rule,
+    &add_not_null_column_without_default::Rule,
+    &create_index_not_concurrently::Rule,
+    &add_foreign_key_without_not_valid::Rule,
+    &set_not_null::Rule,
+    &add_column_volatile_default::Rule,
+];
+
+/// Every statement-level rule.
+pub fn statement_rules() -> &'static [&'static dyn Rule] {
+    &STATEMENT_RULES
+}
+
+/// Migration-level rules, checked by [`crate::lint_migration`] and [`crate::duplicate_versions`].
+pub mod migration {
+    use super::{Category, RuleInfo};
+    use crate::finding::Severity::{Error, Warning};
+
+    /// `missing-down`.
+    pub static MISSING_DOWN: RuleInfo = RuleInfo {
+        id: "missing-down",
+        severity: Error,
+        category: Category::Migration,
+        summary: "a migration has no down",
+        help: "write the SQL that reverts the up; if it truly cannot be reverted, mark the down with `-- dbguard: irreversible = \"reason\"`",
+        dialects: &[],
+    };
+    /// `placeholder-down`.
+    pub static PLACEHOLDER_DOWN: RuleInfo = RuleInfo {
+        id: "placeholder-down",
+        severity: Error,
+        category: Category::Migration,
+        summary: "a down that is empty, only comments, a TODO, a stand-in or a no-op",
+        help: "write the SQL that reverts the up, or mark it `-- dbguard: irreversible = \"reason\"` so nobody relies on it",
+        dialects: &[],
+    };
+    /// `duplicate-version`.
+    pub static DUPLICATE_VERSION: RuleInfo = RuleInfo {
+        id: "duplicate-version",
+        severity: Error,
+        category: Category::Migration,
+        summary: "two migrations share a version",
+        help: "give one of them a new version (the next free number or a current timestamp)",
+        dialects: &[],
+    };
+    /// `down-does-not-revert`.
+    pub static DOWN_DOES_NOT_REVERT: RuleInfo = RuleInfo {
+        id: "down-does-not-revert",
+        severity: Warning,
+        category: Category::Migration,
+        summary: "the up creates a table or column that the down does not drop",
+        help: "make the down drop what the up creates, so that up-down-up leaves the same schema",
+        dialects: &[],
+    };
+    /// `suppression-without-reason`.
+    pub static SUPPRESSION_WITHOUT_REASON: RuleInfo = RuleInfo {
+        id: "suppression-without-reason",
+        severity: Error,
+        category: Category::Suppression,
+        summary: "a `dbguard:allow` comment gives no reason",
+        help: "say why it is safe: `-- dbguard:allow drop-column reason=\"moved to contacts in v5\"`",
+        dialects: &[],
+    };
+    /// `unknown-rule`.
+    pub static UNKNOWN_RULE: RuleInfo = RuleInfo {
+        id: "unknown-rule",
+        severity: Error,
+        category: Category::Suppression,
+        summary: "a suppression names a rule that does not exist",
+        help: "use one of the rule ids in docs/rules/ (e.g. drop-table, drop-column)",
+        dialects: &[],
+    };
+    /// `unused-suppression`.
+    pub static UNUSED_SUPPRESSION: RuleInfo = RuleInfo {
+        id: "unused-suppression",
+        severity: Warning,
+        category: Category::Suppression,
+        summary: "a suppression that suppresses nothing",
+        help: "remove it, or move it directly above the statement it is meant for",
+        dialects: &[],
+    };
+
+    /// All of them.
+    pub static ALL: [&RuleInfo; 7] = [
+        &MISSING_DOWN,
+        &PLACEHOLDER_DOWN,
+        &DUPLICATE_VERSION,
+        &DOWN_DOES_NOT_REVERT,
+        &SUPPRESSION_WITHOUT_REASON,
+        &UNKNOWN_RULE,
+        &UNUSED_SUPPRESSION,
+    ];
+}
+
+/// Every rule's description, statement-level and migration-level.
+pub fn all() -> Vec<&'static RuleInfo> {
+    statement_rules().iter().map(|r| r.info()).chain(migration::ALL.iter().copied()).collect()
+}
+
+/// A rule's description by id.
+pub fn info(id: &str) -> Option<&'static RuleInfo> {
+    all().into_iter().find(|r| r.id == id)
+}
+
+/// For rules that name the table an `ALTER TABLE [IF EXISTS] [ONLY] name` statement changes:
+/// the table and the index of the first action.
+pub(crate) fn alter_table(s: &Stmt) -> Option<(String, usize)> {
+    if !s.starts(&["ALTER", "TABLE"]) {
+        return None;
+    }
+    let mut i = 2;
+    if s.seq(i, &["IF", "EXISTS"]) {
+        i += 2;
+    }
+    if s.is(i, "ONLY") {
+        i += 1;
+    }
+    s.name(i)
+}
+
+/// The names after `from` in `DROP <kind> [IF EXISTS] a, b [CASCADE]`, with their token ranges.
+/// A name that cannot be read still yields one entry (the rest of the statement), so that a
+/// DROP is never skipped for want of a name.
+pub(crate) fn dropped_names(s: &Stmt, from: usize) -> Vec<(String, usize, usize)> {
+    let mut i = from;
+    if s.seq(i, &["IF", "EXISTS"]) {
+        i += 2;
+    }
+    let mut out = Vec::new();
+    while let Some((name, next)) = s.name(i) {
+        out.push((name, i, next - 1));
+        if s.tok(next) != "," {
+            break;
+        }
+        i = next + 1;
+    }
+    if out.is_empty() {
+        let last = s.tokens.len().saturating_sub(1);
+        out.push((s.text[s.tokens.get(i).map_or(s.text.len(), |t| t.start)..].trim().to_string(), i, last));
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use crate::{Dialect, lint_sql};
+
+    /// The messages of `rule`'s findings in `sql`.
+    pub fn hits(rule: &str, sql: &str, dialect: Dialect) -> Vec<String> {
+        lint_sql("test.sql", sql, dialect).into_iter().filter(|f| f.rule == rule).map(|f| f.message).collect()
+    }
+
+    /// Asserts `rule` fires on every `bad` and on no `good` statement, in all three dialects.
+    pub fn check(rule: &str, bad: &[&str], good: &[&str]) {
+        for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+            for sql in bad {
+                assert!(!hits(rule, sql, d).is_empty(), "{rule} should fire on {sql:?} ({d:?})");
+            }
+            for sql in good {
+                assert!(hits(rule, sql, d).is_empty(), "{rule} should not fire on {sql:?} ({d:?})");
+            }
+        }
+    }
+}

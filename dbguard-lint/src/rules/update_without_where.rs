@@ -1,0 +1,54 @@
+//! `update-without-where`: an `UPDATE` with no `WHERE` rewrites every row.
+
+use super::{Category, FileContext, Hit, RuleInfo};
+use crate::finding::Severity;
+use crate::stmt::Stmt;
+
+pub static INFO: RuleInfo = RuleInfo {
+    id: "update-without-where",
+    severity: Severity::Error,
+    category: Category::DataLoss,
+    summary: "UPDATE without WHERE overwrites a column in every row",
+    help: "add a WHERE clause that selects only the rows to change; a backfill of every row is fine once allowed with a reason",
+    dialects: &[],
+};
+
+pub struct Rule;
+
+impl super::Rule for Rule {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>) {
+        let v = s.main_verb();
+        if !s.is(v, "UPDATE") || s.find_top(v, "WHERE").is_some() {
+            return;
+        }
+        let i = if s.is(v + 1, "ONLY") { v + 2 } else { v + 1 };
+        let Some((name, next)) = s.name(i) else { return };
+        if !cx.created.contains(&name) {
+            hits.push(
+                Hit::new(v, next - 1, format!("overwrites every row of `{name}`: there is no WHERE clause")).on(name),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_util::check;
+
+    #[test]
+    fn finds_unbounded_updates() {
+        check(
+            "update-without-where",
+            &["UPDATE users SET email = NULL", "UPDATE t SET a = (SELECT b FROM u WHERE u.id = 1)"],
+            &[
+                "UPDATE users SET email = NULL WHERE id = 1",
+                "SELECT 1 FROM t FOR UPDATE",
+                "CREATE TABLE t (a int); UPDATE t SET a = 1",
+            ],
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! A token view of one statement, with the helpers rules need.
+
+use crate::Dialect;
+use crate::lexer::{Kind, Lexer, Token};
+
+/// One statement, as its significant tokens (no whitespace or comments).
+pub struct Stmt<'a> {
+    /// The statement's text.
+    pub text: &'a str,
+    /// Byte offset of `text` in the file.
+    pub offset: usize,
+    /// Its significant tokens; offsets relative to `text`.
+    pub tokens: Vec<Token>,
+    /// The dialect.
+    pub dialect: Dialect,
+}
+
+impl<'a> Stmt<'a> {
+    /// Lexes a statement.
+    pub fn new(text: &'a str, offset: usize, dialect: Dialect) -> Self {
+        let tokens = Lexer::new(text, dialect).filter(|t| !t.is_trivia()).collect();
+        Stmt { text, offset, tokens, dialect }
+    }
+
+    /// Whether token `i` is the unquoted keyword `kw`.
+    pub fn is(&self, i: usize, kw: &str) -> bool {
+        self.tokens.get(i).is_some_and(|t| t.is_word(self.text, kw))
+    }
+
+    /// Whether the tokens from `i` are the keywords `kws`, in order.
+    pub fn seq(&self, i: usize, kws: &[&str]) -> bool {
+        kws.iter().enumerate().all(|(k, kw)| self.is(i + k, kw))
+    }
+
+    /// Whether the statement starts with `kws`.
+    pub fn starts(&self, kws: &[&str]) -> bool {
+        self.seq(0, kws)
+    }
+
+    /// The text of token `i`.
+    pub fn tok(&self, i: usize) -> &'a str {
+        self.tokens.get(i).map_or("", |t| t.text(self.text))
+    }
+
+    /// Parenthesis depth before each token.
+    pub fn depths(&self) -> Vec<usize> {
+        let mut d = 0usize;
+        self.tokens
+            .iter()
+            .map(|t| {
+                let here = d;
+                match t.kind {
+                    Kind::LParen => d += 1,
+                    Kind::RParen => d = d.saturating_sub(1),
+                    _ => {}
+                }
+                if t.kind == Kind::RParen { d } else { here }
+            })
+            .collect()
+    }
+
+    /// The first token at parenthesis depth 0, at or after `from`, that is the keyword `kw`.
+    pub fn find_top(&self, from: usize, kw: &str) -> Option<usize> {
+        let depths = self.depths();
+        (from..self.tokens.len()).find(|&i| depths[i] == 0 && self.is(i, kw))
+    }
+
+    /// The index of the statement's main verb: the first token, or after a `WITH` list of
+    /// common table expressions, the first top-level SELECT/INSERT/UPDATE/DELETE/MERGE.
+    pub fn main_verb(&self) -> usize {
+        if !self.is(0, "WITH") {
+            return 0;
+        }
+        let depths = self.depths();
+        (1..self.tokens.len())
+            .find(|&i| {
+                depths[i] == 0 && ["SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"].iter().any(|k| self.is(i, k))
+            })
+            .unwrap_or(0)
+    }
+
+    /// A possibly qualified name starting at token `i` (`a`, `"A"`, `s.t`, `` `db`.`t` ``):
+    /// its last part normalised (quotes removed; unquoted names lowercased, as PostgreSQL folds
+    /// them) and the index after it. `None` if token `i` is not a name.
+    pub fn name(&self, i: usize) -> Option<(String, usize)> {
+        let mut j = i;
+        let mut last = None;
+        loop {
+            let t = self.tokens.get(j)?;
+            let part = match t.kind {
+                Kind::Word => t.text(self.text).to_ascii_lowercase(),
+                Kind::QuotedIdent | Kind::String if t.end - t.start >= 2 => unquote(t.text(self.text)),
+                _ => return last.map(|n| (n, j)),
+            };
+            last = Some(part);
+            j += 1;
+            if self.tok(j) == "." {
+                j += 1;
+            } else {
+                return last.map(|n| (n, j));
+            }
+        }
+    }
+
+    /// Splits the tokens from `from` to the end into top-level comma-separated parts
+    /// (the actions of an `ALTER TABLE`), as index ranges.
+    pub fn top_level_parts(&self, from: usize) -> Vec<std::ops::Range<usize>> {
+        let depths = self.depths();
+        let mut parts = Vec::new();
+        let mut start = from;
+        for i in from..self.tokens.len() {
+            if depths[i] == 0 && self.tok(i) == "," {
+                parts.push(start..i);
+                start = i + 1;
+            }
+        }
+        if start < self.tokens.len() {
+            parts.push(start..self.tokens.len());
+        }
+        parts
+    }
+
+    /// Byte range in the file covering tokens `first..=last`.
+    pub fn span(&self, first: usize, last: usize) -> (usize, usize) {
+        let last = last.min(self.tokens.len().saturating_sub(1));
+        let start = self.tokens.get(first).map_or(0, |t| t.start);
+        let end = self.tokens.get(last).map_or(self.text.len(), |t| t.end);
+        (self.offset + start, self.offset + end.max(start))
+    }
+}
+
+/// Removes identifier or string quotes, undoubling embedded quotes.
+pub fn unquote(s: &str) -> String {
+    let (open, close) = match s.as_bytes().first() {
+        Some(b'[') => ('[', ']'),
+        Some(&q) => (q as char, q as char),
+        None => return String::new(),
+    };
+    let inner = s.strip_prefix(open).and_then(|r| r.strip_suffix(close)).unwrap_or(s);
+    if open == close { inner.replace(&format!("{close}{close}"), &close.to_string()) } else { inner.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_main_verbs() {
+        let s = Stmt::new("DROP TABLE public.\"Users\", `x`", 0, Dialect::Postgres);
+        assert_eq!(s.name(2), Some(("Users".to_string(), 5)));
+        let w = Stmt::new("WITH old AS (SELECT id FROM t WHERE x) DELETE FROM t USING old", 0, Dialect::Postgres);
+        assert!(w.is(w.main_verb(), "DELETE"));
+        assert_eq!(w.find_top(0, "WHERE"), None, "the WHERE is inside the CTE");
+        let parts = Stmt::new("ALTER TABLE t DROP a, ADD b numeric(10, 2)", 0, Dialect::Postgres).top_level_parts(3);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(unquote("\"a\"\"b\""), "a\"b");
+        assert_eq!(unquote("[x y]"), "x y");
+    }
+}

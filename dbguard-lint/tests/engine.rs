@@ -1,0 +1,103 @@
+//! The engine on the tricky cases: DO blocks, function bodies, DELIMITER, suppressions,
+//! migration pairs.
+
+use dbguard_lint::{Dialect, MigrationFiles, Severity, duplicate_versions, fails, lint_migration, lint_sql};
+
+fn rules(sql: &str, d: Dialect) -> Vec<String> {
+    lint_sql("f.sql", sql, d).into_iter().map(|f| f.rule).collect()
+}
+
+#[test]
+fn do_blocks_run_now_and_are_linted() {
+    let sql = "DO $$\nBEGIN\n  IF true THEN\n    DELETE FROM users;\n  ELSE\n    UPDATE t SET a = 1 WHERE b;\n  END IF;\n  FOR r IN SELECT 1 LOOP TRUNCATE logs; END LOOP;\nEND\n$$;";
+    let f = lint_sql("f.sql", sql, Dialect::Postgres);
+    let got: Vec<_> = f.iter().map(|f| (f.rule.as_str(), f.line, f.column)).collect();
+    assert_eq!(got, [("delete-without-where", 4, 5), ("truncate", 8, 26)]);
+}
+
+#[test]
+fn function_and_trigger_bodies_run_later_and_are_not() {
+    let sql = "CREATE FUNCTION purge() RETURNS trigger AS $body$\nBEGIN\n  DELETE FROM sessions;\n  DROP TABLE tmp;\n  RETURN NULL;\nEND;\n$body$ LANGUAGE plpgsql;\nCREATE TRIGGER t AFTER TRUNCATE ON users EXECUTE FUNCTION purge();";
+    assert!(rules(sql, Dialect::Postgres).is_empty(), "{:?}", rules(sql, Dialect::Postgres));
+}
+
+#[test]
+fn mysql_delimiter_procedures_are_one_statement() {
+    let sql =
+        "DELIMITER //\nCREATE PROCEDURE p() BEGIN DELETE FROM t WHERE id = 1; END//\nDELIMITER ;\nDELETE FROM audit;";
+    assert_eq!(rules(sql, Dialect::Mysql), ["delete-without-where"]);
+}
+
+#[test]
+fn keywords_in_strings_comments_and_identifiers_are_not_statements() {
+    let sql = "/* DROP TABLE a; /* nested DROP TABLE b; */ TRUNCATE c; */\nINSERT INTO log (msg) VALUES ('DROP TABLE users; DELETE FROM x');\nSELECT \"delete\", drop_table FROM `truncate`;";
+    assert!(rules(sql, Dialect::Postgres).is_empty());
+    // SQLite does not nest comments: there, `TRUNCATE c;` is outside the comment and runs.
+    assert_eq!(rules(&sql.replace('`', "\""), Dialect::Sqlite), ["truncate"]);
+}
+
+#[test]
+fn findings_point_at_the_offending_part() {
+    let f = &lint_sql("up.sql", "ALTER TABLE users\n  ADD COLUMN x int,\n  DROP COLUMN email;", Dialect::Postgres)[0];
+    assert_eq!((f.line, f.column, f.end_line, f.end_column), (3, 3, 3, 20));
+    assert_eq!(f.table.as_deref(), Some("users"));
+    assert_eq!(f.docs, "docs/rules/drop-column.md");
+    assert!(f.help.contains("later release"));
+}
+
+#[test]
+fn suppressions_need_a_reason_and_a_known_rule_and_a_use() {
+    let allowed =
+        "-- dbguard:allow drop-column reason=\"moved to contacts in v5\"\nALTER TABLE users DROP COLUMN email;";
+    assert!(rules(allowed, Dialect::Postgres).is_empty());
+
+    let no_reason = "-- dbguard:allow drop-column\nALTER TABLE users DROP COLUMN email;";
+    assert_eq!(rules(no_reason, Dialect::Postgres), ["suppression-without-reason", "drop-column"]);
+
+    let unknown = "-- dbguard:allow drop-colum reason=\"typo\"\nALTER TABLE users DROP COLUMN email;";
+    assert_eq!(rules(unknown, Dialect::Postgres), ["unknown-rule", "drop-column"]);
+
+    let unused = "-- dbguard:allow truncate reason=\"not needed\"\nALTER TABLE users DROP COLUMN email;";
+    let f = lint_sql("f.sql", unused, Dialect::Postgres);
+    assert_eq!(
+        f.iter().map(|f| (f.rule.as_str(), f.severity)).collect::<Vec<_>>(),
+        [("unused-suppression", Severity::Warning), ("drop-column", Severity::Error)]
+    );
+
+    // Only the next statement is covered, unless the whole file is.
+    let next_only = "-- dbguard:allow drop-table reason=\"old\"\nDROP TABLE a;\nDROP TABLE b;";
+    assert_eq!(rules(next_only, Dialect::Postgres), ["drop-table"]);
+    let file = "DROP TABLE a;\n-- dbguard:allow-file drop-table reason=\"retiring the legacy schema\"\nDROP TABLE b;";
+    assert!(rules(file, Dialect::Postgres).is_empty());
+}
+
+#[test]
+fn migration_pairs() {
+    let up = "CREATE TABLE contacts (id int);\nALTER TABLE users ADD COLUMN phone text;";
+    let lint = |down: Option<&str>| -> Vec<String> {
+        let files = MigrationFiles { up: ("up.sql", up), down: down.map(|d| ("down.sql", d)) };
+        lint_migration(files, Dialect::Postgres).into_iter().map(|f| format!("{} {}", f.rule, f.message)).collect()
+    };
+    // A proper down: dropping what the up created is its revert, not data loss.
+    assert_eq!(lint(Some("ALTER TABLE users DROP COLUMN phone;\nDROP TABLE contacts;")), Vec::<String>::new());
+    assert_eq!(lint(None), ["missing-down up.sql has no down migration"]);
+    assert_eq!(lint(Some("-- Not reversible")), ["placeholder-down the down migration is empty or only comments"]);
+    assert!(lint(Some("-- dbguard: irreversible = \"contacts are exported\"\n")).is_empty());
+    assert_eq!(
+        lint(Some("DROP TABLE contacts;")),
+        ["down-does-not-revert the up adds column `users.phone` but the down does not drop it"]
+    );
+    // A down that drops something the up did not create is still data loss.
+    let f = lint(Some("ALTER TABLE users DROP COLUMN phone;\nDROP TABLE contacts;\nDROP TABLE users;"));
+    assert_eq!(f, ["drop-table drops table `users` and every row in it"]);
+}
+
+#[test]
+fn duplicate_versions_and_exit_policy() {
+    let d = duplicate_versions(&[(1, "1_a/up.sql"), (2, "2_b/up.sql"), (1, "0001_c.up.sql")]);
+    assert_eq!(d.len(), 1);
+    assert!(d[0].message.contains("0001_c.up.sql") && d[0].message.contains("1_a/up.sql"));
+    let warn = lint_sql("f.sql", "ALTER TABLE t RENAME TO u", Dialect::Postgres);
+    assert!(!fails(&warn, false) && fails(&warn, true));
+    assert!(fails(&lint_sql("f.sql", "TRUNCATE t", Dialect::Postgres), false));
+}
