@@ -108,8 +108,8 @@ impl<'a> Stmt<'a> {
         let depths = self.depths();
         let mut parts = Vec::new();
         let mut start = from;
-        for i in from..self.tokens.len() {
-            if depths[i] == 0 && self.tok(i) == "," {
+        for (i, depth) in depths.iter().enumerate().skip(from) {
+            if *depth == 0 && self.tok(i) == "," {
                 parts.push(start..i);
                 start = i + 1;
             }
