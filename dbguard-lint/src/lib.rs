@@ -20,6 +20,7 @@ mod finding;
 pub mod lexer;
 pub mod placeholder;
 mod position;
+pub mod render;
 pub mod rules;
 pub mod split;
 pub mod stmt;

@@ -101,3 +101,16 @@ fn duplicate_versions_and_exit_policy() {
     assert!(!fails(&warn, false) && fails(&warn, true));
     assert!(fails(&lint_sql("f.sql", "TRUNCATE t", Dialect::Postgres), false));
 }
+
+#[test]
+fn every_rule_has_a_docs_page() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/rules");
+    let index = std::fs::read_to_string(docs.join("README.md")).unwrap();
+    for rule in dbguard_lint::rules::all() {
+        let page = std::fs::read_to_string(docs.join(format!("{}.md", rule.id)))
+            .unwrap_or_else(|_| panic!("docs/rules/{}.md is missing", rule.id));
+        assert!(page.starts_with(&format!("# {}\n", rule.id)), "{}", rule.id);
+        assert!(index.contains(&format!("[`{}`]({}.md)", rule.id, rule.id)), "{} missing from the index", rule.id);
+    }
+    assert_eq!(dbguard_lint::rules::all().len(), 25);
+}
