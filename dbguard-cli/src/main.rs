@@ -75,6 +75,22 @@ enum Command {
     },
     /// Record an existing database as being at VERSION without running anything.
     Baseline { version: i64 },
+    /// Lint migration files or directories for destructive SQL (default: the migrations directory).
+    Lint {
+        /// Files or migration directories.
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
+        /// SQL dialect (default: from the database URL, else postgres).
+        #[arg(long, value_enum)]
+        dialect: Option<DialectArg>,
+        /// Fail on warnings too.
+        #[arg(long)]
+        warnings_as_errors: bool,
+        /// Threads (default: the number of CPUs).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Resolve a dirty migration after finishing or undoing its changes by hand.
     Repair {
         version: i64,
@@ -85,6 +101,21 @@ enum Command {
         #[arg(long)]
         forget: bool,
     },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LintFormat {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum DialectArg {
+    Postgres,
+    Mysql,
+    Sqlite,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +138,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Lint { paths, format, dialect, warnings_as_errors, jobs } = &cli.command {
+        return lint(&cli.global, paths, *format, *dialect, *warnings_as_errors, *jobs);
+    }
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -152,6 +186,7 @@ async fn run(cli: Cli) -> dbguard::Result<()> {
             let report = migrator.baseline(&mut db, version).await?;
             println!("recorded {} migrations as baseline at {version} on {}", report.applied.len(), db.url());
         }
+        Command::Lint { .. } => unreachable!("lint runs without a database"),
         Command::Repair { version, mark_applied, .. } => {
             let action = if mark_applied { Repair::MarkApplied } else { Repair::Forget };
             migrator.repair(&mut db, version, action).await?;
@@ -162,6 +197,46 @@ async fn run(cli: Cli) -> dbguard::Result<()> {
         }
     }
     db.close().await
+}
+
+/// `lint`: exit 0 clean, 1 error-level findings (or warnings with --warnings-as-errors),
+/// 2 when it could not run.
+fn lint(
+    g: &Global,
+    paths: &[PathBuf],
+    format: LintFormat,
+    dialect: Option<DialectArg>,
+    strict: bool,
+    jobs: Option<usize>,
+) -> ExitCode {
+    use dbguard::lint::{Dialect, render};
+    let dialect = match dialect {
+        Some(DialectArg::Postgres) => Dialect::Postgres,
+        Some(DialectArg::Mysql) => Dialect::Mysql,
+        Some(DialectArg::Sqlite) => Dialect::Sqlite,
+        None => dbguard::BackendKind::from_url(&g.database).map_or(Dialect::Postgres, |k| k.dialect()),
+    };
+    let paths = if paths.is_empty() { vec![g.migrations.clone()] } else { paths.to_vec() };
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let report = match dbguard::lint_paths(&paths, dialect, jobs) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let out = match format {
+        LintFormat::Text => {
+            use std::io::IsTerminal;
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            render::text(&report.findings, &report.summary, &|f: &str| std::fs::read_to_string(f).ok(), color)
+        }
+        LintFormat::Json => render::json(&report.findings, &report.summary) + "\n",
+        LintFormat::Sarif => render::sarif(&report.findings) + "\n",
+        LintFormat::Github => render::github(&report.findings),
+    };
+    print!("{out}");
+    if dbguard::lint::fails(&report.findings, strict) { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 fn print_report(report: &Report, db: &Database) {

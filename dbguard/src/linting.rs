@@ -1,0 +1,138 @@
+//! Linting files and migration directories from disk: pairs each up with its down (both
+//! layouts), reports duplicate versions, and lints files in parallel.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use dbguard_lint::version::{FileRole, parse_file_name, parse_migration_name};
+use dbguard_lint::{Dialect, Finding, MigrationFiles, Summary};
+
+use crate::error::{LoadError, Problem};
+
+/// What linting found.
+#[derive(Debug, Default)]
+pub struct LintReport {
+    /// Every finding, sorted by file and position.
+    pub findings: Vec<Finding>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+/// One unit of work: a migration pair or a lone SQL file.
+enum Unit {
+    Migration { up: PathBuf, down: Option<PathBuf> },
+    File(PathBuf),
+}
+
+/// Lints `paths` (files, or migration directories in either layout) with `jobs` threads.
+/// Errors only when a path cannot be read; everything wrong *in* the SQL is a finding.
+pub fn lint_paths(paths: &[PathBuf], dialect: Dialect, jobs: usize) -> Result<LintReport, LoadError> {
+    let mut units = Vec::new();
+    let mut versions: Vec<(i64, String)> = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            collect_dir(path, &mut units, &mut versions, &mut problems);
+        } else if path.is_file() {
+            units.push(Unit::File(path.clone()));
+        } else {
+            problems.push(Problem::new(path, "no such file or directory", "check the path"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(LoadError { problems });
+    }
+    let chunk = units.len().div_ceil(jobs.max(1)).max(1);
+    let results: Vec<Result<Vec<Finding>, Problem>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = units
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|u| lint_unit(u, dialect)).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let mut findings = Vec::new();
+    for r in results {
+        match r {
+            Ok(f) => findings.extend(f),
+            Err(p) => problems.push(p),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(LoadError { problems });
+    }
+    let refs: Vec<(i64, &str)> = versions.iter().map(|(v, f)| (*v, f.as_str())).collect();
+    findings.extend(dbguard_lint::duplicate_versions(&refs));
+    findings.sort_by(|a, b| (&a.file, a.line, a.column, &a.rule).cmp(&(&b.file, b.line, b.column, &b.rule)));
+    let files = units.iter().map(|u| if let Unit::Migration { down: Some(_), .. } = u { 2 } else { 1 }).sum();
+    Ok(LintReport { summary: Summary::of(&findings, files), findings })
+}
+
+fn collect_dir(dir: &Path, units: &mut Vec<Unit>, versions: &mut Vec<(i64, String)>, problems: &mut Vec<Problem>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        problems.push(Problem::new(dir, "cannot read the directory", "check its permissions"));
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    // sqlx layout: version -> (up, down)
+    let mut pairs: BTreeMap<String, (Option<PathBuf>, Option<PathBuf>)> = BTreeMap::new();
+    for p in entries {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            if p.join("up.sql").exists() {
+                if let Ok(m) = parse_migration_name(&name) {
+                    versions.push((m.version, p.join("up.sql").display().to_string()));
+                }
+                let down = Some(p.join("down.sql")).filter(|d| d.exists());
+                units.push(Unit::Migration { up: p.join("up.sql"), down });
+            }
+            continue;
+        }
+        match parse_file_name(&name) {
+            Ok(Some((m, role))) => {
+                let e = pairs.entry(format!("{}_{}", m.version_text, m.name)).or_default();
+                if role == FileRole::Down {
+                    e.1 = Some(p);
+                } else {
+                    versions.push((m.version, p.display().to_string()));
+                    e.0 = Some(p);
+                }
+            }
+            Ok(None) => {}
+            Err(_) if name.ends_with(".sql") => units.push(Unit::File(p)),
+            Err(_) => {}
+        }
+    }
+    for (_, (up, down)) in pairs {
+        match (up, down) {
+            (Some(up), down) => units.push(Unit::Migration { up, down }),
+            (None, Some(down)) => units.push(Unit::File(down)),
+            (None, None) => {}
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, Problem> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Problem::new(path, format!("cannot read the file: {e}"), "check that it exists, is readable and is UTF-8")
+    })
+}
+
+fn lint_unit(unit: &Unit, dialect: Dialect) -> Result<Vec<Finding>, Problem> {
+    match unit {
+        Unit::File(p) => Ok(dbguard_lint::lint_sql(&p.display().to_string(), &read(p)?, dialect)),
+        Unit::Migration { up, down } => {
+            let (up_name, up_sql) = (up.display().to_string(), read(up)?);
+            let down = match down {
+                Some(d) => Some((d.display().to_string(), read(d)?)),
+                None => None,
+            };
+            let files =
+                MigrationFiles { up: (&up_name, &up_sql), down: down.as_ref().map(|(n, s)| (n.as_str(), s.as_str())) };
+            Ok(dbguard_lint::lint_migration(files, dialect))
+        }
+    }
+}
