@@ -218,7 +218,7 @@ fn lint(
     };
     let paths = if paths.is_empty() { vec![g.migrations.clone()] } else { paths.to_vec() };
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let report = match dbguard::lint_paths(&paths, dialect, jobs) {
+    let report = match dbguard::lint_paths(&paths, dialect, jobs, &dbguard::lint::LintConfig::default()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod checksum;
+pub mod config;
 mod dialect;
 pub mod directives;
 mod engine;
@@ -27,6 +28,7 @@ pub mod stmt;
 pub mod suppress;
 pub mod version;
 
+pub use config::LintConfig;
 pub use dialect::Dialect;
 pub use engine::{MigrationFiles, duplicate_versions, fails, lint_migration, lint_sql};
 pub use finding::{Finding, Severity, Summary};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use dbguard_lint::version::{FileRole, parse_file_name, parse_migration_name};
-use dbguard_lint::{Dialect, Finding, MigrationFiles, Summary};
+use dbguard_lint::{Dialect, Finding, LintConfig, MigrationFiles, Summary};
 
 use crate::error::{LoadError, Problem};
 
@@ -24,9 +24,15 @@ enum Unit {
     File(PathBuf),
 }
 
-/// Lints `paths` (files, or migration directories in either layout) with `jobs` threads.
+/// Lints `paths` (files, or migration directories in either layout) with `jobs` threads,
+/// under `config` (excluded paths and migrations up to `start_after` are skipped).
 /// Errors only when a path cannot be read; everything wrong *in* the SQL is a finding.
-pub fn lint_paths(paths: &[PathBuf], dialect: Dialect, jobs: usize) -> Result<LintReport, LoadError> {
+pub fn lint_paths(
+    paths: &[PathBuf],
+    dialect: Dialect,
+    jobs: usize,
+    config: &LintConfig,
+) -> Result<LintReport, LoadError> {
     let mut units = Vec::new();
     let mut versions: Vec<(i64, String)> = Vec::new();
     let mut problems = Vec::new();
@@ -42,6 +48,13 @@ pub fn lint_paths(paths: &[PathBuf], dialect: Dialect, jobs: usize) -> Result<Li
     if !problems.is_empty() {
         return Err(LoadError { problems });
     }
+    units.retain(|u| {
+        let path = match u {
+            Unit::Migration { up, .. } => up,
+            Unit::File(p) => p,
+        };
+        !config.excludes(&path.display().to_string()) && !unit_version(path).is_some_and(|v| config.skips_version(v))
+    });
     let chunk = units.len().div_ceil(jobs.max(1)).max(1);
     let results: Vec<Result<Vec<Finding>, Problem>> = std::thread::scope(|scope| {
         let handles: Vec<_> = units
@@ -62,6 +75,7 @@ pub fn lint_paths(paths: &[PathBuf], dialect: Dialect, jobs: usize) -> Result<Li
     }
     let refs: Vec<(i64, &str)> = versions.iter().map(|(v, f)| (*v, f.as_str())).collect();
     findings.extend(dbguard_lint::duplicate_versions(&refs));
+    let mut findings = config.apply(findings);
     findings.sort_by(|a, b| (&a.file, a.line, a.column, &a.rule).cmp(&(&b.file, b.line, b.column, &b.rule)));
     let files = units.iter().map(|u| if let Unit::Migration { down: Some(_), .. } = u { 2 } else { 1 }).sum();
     Ok(LintReport { summary: Summary::of(&findings, files), findings })
@@ -113,6 +127,16 @@ fn collect_dir(dir: &Path, units: &mut Vec<Unit>, versions: &mut Vec<(i64, Strin
             (None, None) => {}
         }
     }
+}
+
+/// The version of a migration file (`.../<v>_<name>/up.sql` or `<v>_<name>.up.sql`).
+fn unit_version(path: &Path) -> Option<i64> {
+    let name = path.file_name()?.to_string_lossy();
+    if name == "up.sql" || name == "down.sql" {
+        let dir = path.parent()?.file_name()?.to_string_lossy().into_owned();
+        return parse_migration_name(&dir).ok().map(|m| m.version);
+    }
+    parse_file_name(&name).ok().flatten().map(|(m, _)| m.version)
 }
 
 fn read(path: &Path) -> Result<String, Problem> {
