@@ -225,17 +225,26 @@ fn lint(
             return ExitCode::from(2);
         }
     };
-    let out = match format {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = match format {
         LintFormat::Text => {
             use std::io::IsTerminal;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            render::text(&report.findings, &report.summary, &|f: &str| std::fs::read_to_string(f).ok(), color)
+            let text =
+                render::text(&report.findings, &report.summary, &|f: &str| std::fs::read_to_string(f).ok(), color);
+            out.write_all(text.as_bytes())
         }
-        LintFormat::Json => render::json(&report.findings, &report.summary) + "\n",
-        LintFormat::Sarif => render::sarif(&report.findings) + "\n",
-        LintFormat::Github => render::github(&report.findings),
+        LintFormat::Json => {
+            render::write_json(&mut out, &report.findings, &report.summary).and_then(|()| writeln!(out))
+        }
+        LintFormat::Sarif => writeln!(out, "{}", render::sarif(&report.findings)),
+        LintFormat::Github => report.findings.iter().try_for_each(|f| out.write_all(render::github_line(f).as_bytes())),
     };
-    print!("{out}");
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        eprintln!("error: cannot write the report: {e}");
+        return ExitCode::from(2);
+    }
     if dbguard::lint::fails(&report.findings, strict) { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 

@@ -6,7 +6,7 @@ use crate::finding::{Finding, Severity};
 use crate::lexer::Kind;
 use crate::position::LineIndex;
 use crate::rules::{self, FileContext, Hit, RuleInfo, migration as m};
-use crate::split::split;
+use crate::split::{for_each_statement, split};
 use crate::stmt::Stmt;
 use crate::suppress::{self, Suppression};
 use crate::{Dialect, directives, placeholder};
@@ -25,13 +25,18 @@ pub fn lint_sql(file: &str, sql: &str, dialect: Dialect) -> Vec<Finding> {
 }
 
 fn lint_with_context(file: &str, sql: &str, dialect: Dialect, mut cx: FileContext) -> Vec<Finding> {
-    let index = LineIndex::new(sql);
-    let statements = split(sql, dialect);
-    let starts: Vec<usize> = statements.iter().map(|s| s.offset).collect();
+    let mut starts: Vec<usize> = Vec::new();
     // (statement index, finding) before suppressions
     let mut found: Vec<(usize, Finding)> = Vec::new();
-    for (k, st) in statements.iter().enumerate() {
-        let s = Stmt::new(st.text, st.offset, dialect);
+    for_each_statement(sql, dialect, &mut |st, toks| {
+        let k = starts.len();
+        starts.push(st.offset);
+        let base = Base { text: st.text, offset: st.offset, line: st.line, column: st.column };
+        let s = if st.tokenized {
+            Stmt::from_tokens(st.text, st.offset, toks.to_vec(), dialect)
+        } else {
+            Stmt::new(st.text, st.offset, dialect)
+        };
         let mut run = |s: &Stmt, cx: &FileContext| {
             for rule in rules::statement_rules() {
                 let info = rule.info();
@@ -40,7 +45,7 @@ fn lint_with_context(file: &str, sql: &str, dialect: Dialect, mut cx: FileContex
                 }
                 let mut hits = Vec::new();
                 rule.check(s, cx, &mut hits);
-                found.extend(hits.into_iter().map(|h| (k, finding(file, &index, info, s, h))));
+                found.extend(hits.into_iter().map(|h| (k, finding(file, base, info, s, h))));
             }
         };
         run(&s, &cx);
@@ -51,15 +56,40 @@ fn lint_with_context(file: &str, sql: &str, dialect: Dialect, mut cx: FileContex
             }
         }
         remember(&s, &mut cx);
+    });
+    apply_suppressions(file, sql, dialect, &starts, found)
+}
+
+/// Where a statement starts, for positions of findings inside it.
+#[derive(Clone, Copy)]
+struct Base<'a> {
+    text: &'a str,
+    offset: usize,
+    line: usize,
+    column: usize,
+}
+
+impl Base<'_> {
+    /// Line and column of byte `offset` (in the file) inside this statement: a scan of the
+    /// statement only, so no index of the whole file is kept.
+    fn at(&self, offset: usize) -> (usize, usize) {
+        let (mut line, mut column) = (self.line, self.column);
+        for c in self.text[..offset.saturating_sub(self.offset).min(self.text.len())].chars() {
+            if c == '\n' {
+                (line, column) = (line + 1, 1);
+            } else {
+                column += 1;
+            }
+        }
+        (line, column)
     }
-    apply_suppressions(file, sql, dialect, &index, &starts, found)
 }
 
 /// Builds a finding from a rule's hit.
-fn finding(file: &str, index: &LineIndex, info: &RuleInfo, s: &Stmt, h: Hit) -> Finding {
+fn finding(file: &str, base: Base, info: &RuleInfo, s: &Stmt, h: Hit) -> Finding {
     let (start, end) = s.span(h.first, h.last);
-    let (line, column) = index.at(start);
-    let (end_line, end_column) = index.at(end);
+    let (line, column) = base.at(start);
+    let (end_line, end_column) = base.at(end);
     Finding {
         rule: info.id.to_string(),
         severity: info.severity,
@@ -187,11 +217,16 @@ fn apply_suppressions(
     file: &str,
     sql: &str,
     dialect: Dialect,
-    index: &LineIndex,
     starts: &[usize],
     found: Vec<(usize, Finding)>,
 ) -> Vec<Finding> {
     let sups = suppress::parse(sql, dialect);
+    if sups.is_empty() {
+        let mut out: Vec<Finding> = found.into_iter().map(|(_, f)| f).collect();
+        out.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
+        return out;
+    }
+    let index = LineIndex::new(sql);
     let target = |s: &Suppression| starts.partition_point(|&o| o < s.end);
     let mut used: HashSet<(usize, String)> = HashSet::new();
     let mut out: Vec<Finding> = found
@@ -283,7 +318,7 @@ pub fn lint_migration(files: MigrationFiles<'_>, dialect: Dialect) -> Vec<Findin
             .into_iter()
             .filter(|f| !(f.rule == "drop-column" && added.iter().any(|c| f.message.contains(&format!("`{c}`"))))),
     );
-    let index = LineIndex::new(up_sql);
+    let index = LineIndex::new(up_sql); // migration files are small
     for (offset, e) in &up_effects {
         let pos = index.at(*offset);
         for t in e.created_tables.iter().filter(|t| !dropped_tables.contains(t)) {

@@ -56,14 +56,20 @@ fn span(src: &str, f: &Finding) -> Option<std::ops::Range<usize>> {
     Some(start..end.max(start))
 }
 
+#[derive(serde::Serialize)]
+struct JsonOut<'a> {
+    findings: &'a [Finding],
+    summary: &'a Summary,
+}
+
 /// `{"findings": [...], "summary": {...}}`, pretty-printed, stable keys (see docs/cli.md).
 pub fn json(findings: &[Finding], summary: &Summary) -> String {
-    #[derive(serde::Serialize)]
-    struct Out<'a> {
-        findings: &'a [Finding],
-        summary: &'a Summary,
-    }
-    serde_json::to_string_pretty(&Out { findings, summary }).expect("findings serialize")
+    serde_json::to_string_pretty(&JsonOut { findings, summary }).expect("findings serialize")
+}
+
+/// [`json`], written to `w` as it is produced (no copy of the whole output in memory).
+pub fn write_json(w: impl std::io::Write, findings: &[Finding], summary: &Summary) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(w, &JsonOut { findings, summary }).map_err(std::io::Error::other)
 }
 
 /// A SARIF 2.1.0 log for GitHub code scanning and other SARIF consumers.
@@ -132,11 +138,15 @@ fn sarif_level(s: Severity) -> serde_json::Value {
 
 /// GitHub Actions workflow commands: one `::error` / `::warning` line per finding.
 pub fn github(findings: &[Finding]) -> String {
+    findings.iter().map(github_line).collect()
+}
+
+/// One GitHub Actions workflow command.
+pub fn github_line(f: &Finding) -> String {
     let data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
     let prop = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
-    findings
-        .iter()
-        .map(|f| {
+    {
+        {
             let kind = if f.severity == Severity::Error { "error" } else { "warning" };
             format!(
                 "::{kind} file={},line={},col={},endLine={},endColumn={},title={}::{} ({})\n",
@@ -149,6 +159,6 @@ pub fn github(findings: &[Finding]) -> String {
                 data(&f.message),
                 data(&f.help)
             )
-        })
-        .collect()
+        }
+    }
 }

@@ -79,15 +79,22 @@ pub(crate) fn skip_space_and_comments(mut s: &str) -> &str {
 /// ```
 pub fn split(sql: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     let mut out = Vec::new();
+    for_each_statement(sql, dialect, &mut |st, _| out.push(st));
+    out
+}
+
+/// Calls `sink` with each statement, in order, and its significant tokens (offsets relative to
+/// the statement's text; empty for statements that are not `tokenized`). Streaming: memory
+/// stays bounded by the largest statement, and the linter need not lex everything twice.
+pub(crate) fn for_each_statement<'a>(sql: &'a str, dialect: Dialect, sink: &mut dyn FnMut(Statement<'a>, &[Token])) {
     let mut pos = Positions::new(sql);
     for seg in delimiter_segments(sql, dialect) {
         if seg.delimiter == ";" {
-            split_tokens(sql, seg.start, seg.end, dialect, &mut pos, &mut out);
+            split_tokens(sql, seg.start, seg.end, dialect, &mut pos, sink);
         } else {
-            split_custom(sql, seg.start, seg.end, seg.delimiter, &mut pos, &mut out);
+            split_custom(sql, seg.start, seg.end, seg.delimiter, &mut pos, sink);
         }
     }
-    out
 }
 
 struct Segment<'a> {
@@ -119,21 +126,16 @@ fn delimiter_segments(sql: &str, dialect: Dialect) -> Vec<Segment<'_>> {
     segs
 }
 
-fn split_custom<'a>(
-    sql: &'a str,
-    start: usize,
-    end: usize,
-    delim: &str,
-    pos: &mut Positions<'a>,
-    out: &mut Vec<Statement<'a>>,
-) {
+type Sink<'s, 'a> = &'s mut dyn FnMut(Statement<'a>, &[Token]);
+
+fn split_custom<'a>(sql: &'a str, start: usize, end: usize, delim: &str, pos: &mut Positions<'a>, sink: Sink<'_, 'a>) {
     let mut from = start;
     while from < end {
         let to = sql[from..end].find(delim).map_or(end, |i| from + i);
         let raw = &sql[from..to];
         let lead = raw.len() - skip_space_and_comments(raw).len();
         let text_end = from + lead + raw[lead..].trim_end().len();
-        push(sql, from + lead, text_end, false, pos, out);
+        emit(sql, from + lead, text_end, false, pos, sink, &mut Vec::new());
         from = to + delim.len();
     }
 }
@@ -144,9 +146,10 @@ fn split_tokens<'a>(
     end: usize,
     dialect: Dialect,
     pos: &mut Positions<'a>,
-    out: &mut Vec<Statement<'a>>,
+    sink: Sink<'_, 'a>,
 ) {
     let mut lexer = Lexer::at(&sql[..end], start, dialect);
+    let mut current: Vec<Token> = Vec::new(); // the statement's significant tokens, reused
     let mut first: Option<usize> = None; // start of the current statement's first token
     let mut last_end = 0; // end of its last significant token
     let mut depth = 0usize;
@@ -154,12 +157,13 @@ fn split_tokens<'a>(
         match tok.kind {
             Kind::Whitespace | Kind::LineComment | Kind::BlockComment => continue,
             Kind::Unterminated => {
-                push(sql, first.unwrap_or(tok.start), sql[..end].trim_end().len(), false, pos, out);
+                current.clear();
+                emit(sql, first.unwrap_or(tok.start), sql[..end].trim_end().len(), false, pos, sink, &mut current);
                 return;
             }
             Kind::Semicolon if depth == 0 => {
                 if let Some(f) = first.take() {
-                    push(sql, f, last_end, true, pos, out);
+                    emit(sql, f, last_end, true, pos, sink, &mut current);
                 }
                 continue;
             }
@@ -176,9 +180,10 @@ fn split_tokens<'a>(
         }
         first.get_or_insert(tok.start);
         last_end = tok.end;
+        current.push(tok);
     }
     if let Some(f) = first {
-        push(sql, f, last_end, true, pos, out);
+        emit(sql, f, last_end, true, pos, sink, &mut current);
     }
 }
 
@@ -188,20 +193,26 @@ fn closes_other_block(sql: &str, rest: Lexer<'_>) -> bool {
     next.is_some_and(|t| ["IF", "LOOP", "WHILE", "REPEAT", "FOR"].iter().any(|k| t.is_word(sql, k)))
 }
 
-fn push<'a>(
+/// Hands `sql[from..to]` and its tokens (made relative to it) to the sink, and clears them.
+fn emit<'a>(
     sql: &'a str,
     from: usize,
     to: usize,
     tokenized: bool,
     pos: &mut Positions<'a>,
-    out: &mut Vec<Statement<'a>>,
+    sink: Sink<'_, 'a>,
+    tokens: &mut Vec<Token>,
 ) {
-    if to <= from {
-        return;
+    if to > from {
+        let (line, column) = pos.at(from);
+        let (end_line, end_column) = pos.at(to);
+        for t in tokens.iter_mut() {
+            (t.start, t.end) = (t.start - from, t.end - from);
+        }
+        let st = Statement { text: &sql[from..to], offset: from, line, column, end_line, end_column, tokenized };
+        sink(st, tokens);
     }
-    let (line, column) = pos.at(from);
-    let (end_line, end_column) = pos.at(to);
-    out.push(Statement { text: &sql[from..to], offset: from, line, column, end_line, end_column, tokenized });
+    tokens.clear();
 }
 
 /// Line and column of byte offsets requested in increasing order: one pass over the input in
@@ -294,6 +305,30 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert!(s[0].tokenized && !s[1].tokenized);
         assert_eq!(s[1].text, "SELECT 'unterminated; DROP TABLE x;");
+    }
+
+    #[test]
+    fn tokens_handed_back_equal_lexing_each_statement() {
+        let sqls = [
+            "SELECT 1; DROP TABLE \"a;b\"; /* c */ DELETE FROM t WHERE x = 'y;z'",
+            "CREATE TRIGGER t BEGIN UPDATE a SET b = CASE WHEN 1 THEN 2 END; END; SELECT 'x",
+            "DELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\nDELIMITER ;\nSELECT 2;",
+        ];
+        for sql in sqls {
+            for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+                let mut seen = Vec::new();
+                for_each_statement(sql, d, &mut |s, t| {
+                    if s.tokenized {
+                        let fresh: Vec<Token> = Lexer::new(s.text, d).filter(|t| !t.is_trivia()).collect();
+                        assert_eq!(t, fresh.as_slice(), "{sql:?} {d:?}");
+                    } else {
+                        assert!(t.is_empty());
+                    }
+                    seen.push(s);
+                });
+                assert_eq!(seen, split(sql, d));
+            }
+        }
     }
 
     #[test]

@@ -13,13 +13,35 @@ pub struct Stmt<'a> {
     pub tokens: Vec<Token>,
     /// The dialect.
     pub dialect: Dialect,
+    /// Parenthesis depth before each token.
+    depths: Vec<usize>,
 }
 
 impl<'a> Stmt<'a> {
     /// Lexes a statement.
     pub fn new(text: &'a str, offset: usize, dialect: Dialect) -> Self {
         let tokens = Lexer::new(text, dialect).filter(|t| !t.is_trivia()).collect();
-        Stmt { text, offset, tokens, dialect }
+        Self::from_tokens(text, offset, tokens, dialect)
+    }
+
+    /// A statement from tokens already lexed (offsets relative to `text`).
+    pub fn from_tokens(text: &'a str, offset: usize, tokens: Vec<Token>, dialect: Dialect) -> Self {
+        let mut d = 0usize;
+        let depths = tokens
+            .iter()
+            .map(|t| match t.kind {
+                Kind::LParen => {
+                    d += 1;
+                    d - 1
+                }
+                Kind::RParen => {
+                    d = d.saturating_sub(1);
+                    d
+                }
+                _ => d,
+            })
+            .collect();
+        Stmt { text, offset, tokens, dialect, depths }
     }
 
     /// Whether token `i` is the unquoted keyword `kw`.
@@ -42,21 +64,9 @@ impl<'a> Stmt<'a> {
         self.tokens.get(i).map_or("", |t| t.text(self.text))
     }
 
-    /// Parenthesis depth before each token.
-    pub fn depths(&self) -> Vec<usize> {
-        let mut d = 0usize;
-        self.tokens
-            .iter()
-            .map(|t| {
-                let here = d;
-                match t.kind {
-                    Kind::LParen => d += 1,
-                    Kind::RParen => d = d.saturating_sub(1),
-                    _ => {}
-                }
-                if t.kind == Kind::RParen { d } else { here }
-            })
-            .collect()
+    /// Parenthesis depth of each token (a parenthesis has the depth outside it).
+    pub fn depths(&self) -> &[usize] {
+        &self.depths
     }
 
     /// The first token at parenthesis depth 0, at or after `from`, that is the keyword `kw`.
