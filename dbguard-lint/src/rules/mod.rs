@@ -12,16 +12,23 @@ mod add_not_null_column_without_default;
 mod alter_column_type;
 mod create_index_not_concurrently;
 mod delete_without_where;
+mod down_does_not_revert;
 mod drop_column;
 mod drop_database;
 mod drop_schema;
 mod drop_table;
 mod drop_view;
+mod duplicate_version;
+mod missing_down;
+mod placeholder_down;
 mod recreate_table;
 mod rename_column;
 mod rename_table;
 mod set_not_null;
+mod suppression_without_reason;
 mod truncate;
+mod unknown_rule;
+mod unused_suppression;
 mod update_without_where;
 
 /// What a rule is about.
@@ -138,74 +145,17 @@ pub fn statement_rules() -> &'static [&'static dyn Rule] {
     &STATEMENT_RULES
 }
 
-/// Migration-level rules, checked by [`crate::lint_migration`] and [`crate::duplicate_versions`].
+/// Migration-level and suppression rules (their descriptions; the engine applies them).
 pub mod migration {
-    use super::{Category, RuleInfo};
-    use crate::finding::Severity::{Error, Warning};
+    pub use super::down_does_not_revert::INFO as DOWN_DOES_NOT_REVERT;
+    pub use super::duplicate_version::INFO as DUPLICATE_VERSION;
+    pub use super::missing_down::INFO as MISSING_DOWN;
+    pub use super::placeholder_down::INFO as PLACEHOLDER_DOWN;
+    pub use super::suppression_without_reason::INFO as SUPPRESSION_WITHOUT_REASON;
+    pub use super::unknown_rule::INFO as UNKNOWN_RULE;
+    pub use super::unused_suppression::INFO as UNUSED_SUPPRESSION;
 
-    /// `missing-down`.
-    pub static MISSING_DOWN: RuleInfo = RuleInfo {
-        id: "missing-down",
-        severity: Error,
-        category: Category::Migration,
-        summary: "a migration has no down",
-        help: "write the SQL that reverts the up; if it truly cannot be reverted, mark the down with `-- dbguard: irreversible = \"reason\"`",
-        dialects: &[],
-    };
-    /// `placeholder-down`.
-    pub static PLACEHOLDER_DOWN: RuleInfo = RuleInfo {
-        id: "placeholder-down",
-        severity: Error,
-        category: Category::Migration,
-        summary: "a down that is empty, only comments, a TODO, a stand-in or a no-op",
-        help: "write the SQL that reverts the up, or mark it `-- dbguard: irreversible = \"reason\"` so nobody relies on it",
-        dialects: &[],
-    };
-    /// `duplicate-version`.
-    pub static DUPLICATE_VERSION: RuleInfo = RuleInfo {
-        id: "duplicate-version",
-        severity: Error,
-        category: Category::Migration,
-        summary: "two migrations share a version",
-        help: "give one of them a new version (the next free number or a current timestamp)",
-        dialects: &[],
-    };
-    /// `down-does-not-revert`.
-    pub static DOWN_DOES_NOT_REVERT: RuleInfo = RuleInfo {
-        id: "down-does-not-revert",
-        severity: Warning,
-        category: Category::Migration,
-        summary: "the up creates a table or column that the down does not drop",
-        help: "make the down drop what the up creates, so that up-down-up leaves the same schema",
-        dialects: &[],
-    };
-    /// `suppression-without-reason`.
-    pub static SUPPRESSION_WITHOUT_REASON: RuleInfo = RuleInfo {
-        id: "suppression-without-reason",
-        severity: Error,
-        category: Category::Suppression,
-        summary: "a `dbguard:allow` comment gives no reason",
-        help: "say why it is safe: `-- dbguard:allow drop-column reason=\"moved to contacts in v5\"`",
-        dialects: &[],
-    };
-    /// `unknown-rule`.
-    pub static UNKNOWN_RULE: RuleInfo = RuleInfo {
-        id: "unknown-rule",
-        severity: Error,
-        category: Category::Suppression,
-        summary: "a suppression names a rule that does not exist",
-        help: "use one of the rule ids in docs/rules/ (e.g. drop-table, drop-column)",
-        dialects: &[],
-    };
-    /// `unused-suppression`.
-    pub static UNUSED_SUPPRESSION: RuleInfo = RuleInfo {
-        id: "unused-suppression",
-        severity: Warning,
-        category: Category::Suppression,
-        summary: "a suppression that suppresses nothing",
-        help: "remove it, or move it directly above the statement it is meant for",
-        dialects: &[],
-    };
+    use super::RuleInfo;
 
     /// All of them.
     pub static ALL: [&RuleInfo; 7] = [

@@ -1,0 +1,28 @@
+//! `missing-down`: a migration has no down (checked by `lint_migration`).
+
+use super::{Category, RuleInfo};
+use crate::finding::Severity;
+
+/// The rule's description.
+pub static INFO: RuleInfo = RuleInfo {
+    id: "missing-down",
+    severity: Severity::Error,
+    category: Category::Migration,
+    summary: "a migration has no down",
+    help: "write the SQL that reverts the up; if it truly cannot be reverted, mark the down with `-- dbguard: irreversible = \"reason\"`",
+    dialects: &[],
+};
+
+#[cfg(test)]
+mod tests {
+    use crate::{Dialect, MigrationFiles, lint_migration};
+
+    #[test]
+    fn a_migration_without_down() {
+        let f = lint_migration(
+            MigrationFiles { up: ("up.sql", "CREATE TABLE t (id int);"), down: None },
+            Dialect::Postgres,
+        );
+        assert_eq!(f.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), ["missing-down"]);
+    }
+}

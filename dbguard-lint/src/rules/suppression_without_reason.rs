@@ -1,0 +1,25 @@
+//! `suppression-without-reason`: a `dbguard:allow` comment gives no reason (checked when suppressions are applied).
+
+use super::{Category, RuleInfo};
+use crate::finding::Severity;
+
+/// The rule's description.
+pub static INFO: RuleInfo = RuleInfo {
+    id: "suppression-without-reason",
+    severity: Severity::Error,
+    category: Category::Suppression,
+    summary: "a `dbguard:allow` comment gives no reason",
+    help: "say why it is safe: `-- dbguard:allow drop-column reason=\"moved to contacts in v5\"`",
+    dialects: &[],
+};
+
+#[cfg(test)]
+mod tests {
+    use crate::{Dialect, lint_sql};
+
+    #[test]
+    fn no_reason() {
+        let f = lint_sql("f.sql", "-- dbguard:allow truncate\nTRUNCATE t;", Dialect::Postgres);
+        assert_eq!(f.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), ["suppression-without-reason", "truncate"]);
+    }
+}

@@ -1,0 +1,25 @@
+//! `unknown-rule`: a suppression names a rule that does not exist (checked when suppressions are applied).
+
+use super::{Category, RuleInfo};
+use crate::finding::Severity;
+
+/// The rule's description.
+pub static INFO: RuleInfo = RuleInfo {
+    id: "unknown-rule",
+    severity: Severity::Error,
+    category: Category::Suppression,
+    summary: "a suppression names a rule that does not exist",
+    help: "use one of the rule ids in docs/rules/ (e.g. drop-table, drop-column)",
+    dialects: &[],
+};
+
+#[cfg(test)]
+mod tests {
+    use crate::{Dialect, lint_sql};
+
+    #[test]
+    fn typo_in_a_rule_id() {
+        let f = lint_sql("f.sql", "-- dbguard:allow trunacte reason=\"x\"\nSELECT 1;", Dialect::Postgres);
+        assert_eq!(f.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), ["unknown-rule"]);
+    }
+}
