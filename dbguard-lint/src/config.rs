@@ -75,7 +75,7 @@ impl LintConfig {
             .into_iter()
             .filter(|f| self.runs(&f.rule))
             .map(|mut f| {
-                if let Some(s) = self.severity.get(&f.rule) {
+                if let Some(s) = self.severity.get(&*f.rule) {
                     f.severity = *s;
                 }
                 f
@@ -96,10 +96,7 @@ mod tests {
         );
         cfg.validate().unwrap();
         let f = cfg.apply(lint_sql("f.sql", "TRUNCATE t; ALTER TABLE a RENAME TO b;", Dialect::Postgres));
-        assert_eq!(
-            f.iter().map(|f| (f.rule.as_str(), f.severity)).collect::<Vec<_>>(),
-            [("rename-table", Severity::Error)]
-        );
+        assert_eq!(f.iter().map(|f| (&*f.rule, f.severity)).collect::<Vec<_>>(), [("rename-table", Severity::Error)]);
         assert!(cfg.excludes("./migrations/legacy/1_x/up.sql") && !cfg.excludes("migrations/2_y/up.sql"));
         assert!(
             cfg.skips_version(20231231000000)

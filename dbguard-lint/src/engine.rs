@@ -21,43 +21,194 @@ use crate::{Dialect, directives, placeholder};
 /// assert_eq!((findings[0].line, findings[0].column), (1, 19));
 /// ```
 pub fn lint_sql(file: &str, sql: &str, dialect: Dialect) -> Vec<Finding> {
-    lint_with_context(file, sql, dialect, FileContext::default())
+    let mut linter = Linter::new(file, dialect);
+    linter.feed(sql, true);
+    linter.finish()
 }
 
-fn lint_with_context(file: &str, sql: &str, dialect: Dialect, mut cx: FileContext) -> Vec<Finding> {
-    let mut starts: Vec<usize> = Vec::new();
-    // (statement index, finding) before suppressions
-    let mut found: Vec<(usize, Finding)> = Vec::new();
-    for_each_statement(sql, dialect, &mut |st, toks| {
-        let k = starts.len();
-        starts.push(st.offset);
-        let base = Base { text: st.text, offset: st.offset, line: st.line, column: st.column };
-        let s = if st.tokenized {
-            Stmt::from_tokens(st.text, st.offset, toks.to_vec(), dialect)
-        } else {
-            Stmt::new(st.text, st.offset, dialect)
-        };
-        let mut run = |s: &Stmt, cx: &FileContext| {
-            for rule in rules::statement_rules() {
-                let info = rule.info();
-                if !info.applies_to(dialect) {
-                    continue;
-                }
-                let mut hits = Vec::new();
-                rule.check(s, cx, &mut hits);
-                found.extend(hits.into_iter().map(|h| (k, finding(file, base, info, s, h))));
+/// Lints SQL read from `reader` without holding the whole text: it is read in chunks and each
+/// statement is linted once its delimiter has been read. MySQL text is read whole, since a
+/// `DELIMITER` line changes how everything after it splits.
+pub fn lint_reader(file: &str, mut reader: impl std::io::Read, dialect: Dialect) -> std::io::Result<Vec<Finding>> {
+    const CHUNK: usize = 64 * 1024;
+    let mut linter = Linter::new(file, dialect);
+    let mut text = String::new();
+    let mut pending: Vec<u8> = Vec::new(); // bytes of a character cut by the chunk boundary
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = reader.read(&mut chunk)?;
+        pending.extend_from_slice(&chunk[..n]);
+        let valid = match std::str::from_utf8(&pending) {
+            Ok(t) => t.len(),
+            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
+            Err(e) => {
+                let line =
+                    text.matches('\n').count() + pending[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("not UTF-8 (around line {line} of the part still unread)"),
+                ));
             }
         };
-        run(&s, &cx);
-        // DO blocks run their statements now; function and trigger bodies run later, if ever.
-        if s.is(0, "DO") {
-            for inner in do_block_statements(&s) {
-                run(&inner, &cx);
+        text.push_str(std::str::from_utf8(&pending[..valid]).expect("checked above"));
+        pending.drain(..valid);
+        let eof = n == 0;
+        if eof || dialect != Dialect::Mysql {
+            let consumed = linter.feed(&text, eof);
+            text.drain(..consumed);
+        }
+        if eof {
+            return Ok(linter.finish());
+        }
+    }
+}
+
+/// A suppression comment and the line and column of its start and end.
+struct Placed {
+    sup: Suppression,
+    start: (usize, usize),
+    end: (usize, usize),
+}
+
+/// Lints a file fed in pieces: the engine behind [`lint_sql`] and [`lint_reader`].
+struct Linter<'f> {
+    file: &'f str,
+    dialect: Dialect,
+    cx: FileContext,
+    /// Absolute start of every statement, to know which statement a suppression covers.
+    starts: Vec<usize>,
+    /// Findings, and the statement each belongs to.
+    found: Vec<Finding>,
+    found_in: Vec<u32>,
+    /// Suppressions, with absolute ranges.
+    sups: Vec<Placed>,
+    /// Absolute offset, line and column of the next byte not linted yet.
+    consumed: usize,
+    line: usize,
+    column: usize,
+}
+
+impl<'f> Linter<'f> {
+    fn new(file: &'f str, dialect: Dialect) -> Self {
+        Self::with_context(file, dialect, FileContext::default())
+    }
+
+    fn with_context(file: &'f str, dialect: Dialect, cx: FileContext) -> Self {
+        Linter {
+            file,
+            dialect,
+            cx,
+            starts: Vec::new(),
+            found: Vec::new(),
+            found_in: Vec::new(),
+            sups: Vec::new(),
+            consumed: 0,
+            line: 1,
+            column: 1,
+        }
+    }
+
+    /// Lints the statements of `text` (the file from the first byte not linted yet) that are
+    /// complete: all of them at `eof`, otherwise those whose delimiter is in `text`. Returns how
+    /// many bytes of `text` were linted; the rest must be fed again, with more after it.
+    fn feed(&mut self, text: &str, eof: bool) -> usize {
+        let dialect = self.dialect;
+        let mut cut = if eof { text.len() } else { 0 };
+        let (base_offset, file) = (self.consumed, self.file);
+        let (cx, starts, found, found_in) = (&mut self.cx, &mut self.starts, &mut self.found, &mut self.found_in);
+        for_each_statement(text, dialect, (self.line, self.column), &mut |st, toks, terminated| {
+            if !eof {
+                match terminated {
+                    Some(end) => cut = end,
+                    None => return, // not complete yet: fed again with the next chunk
+                }
+            }
+            let k = starts.len() as u32;
+            let offset = base_offset + st.offset;
+            starts.push(offset);
+            let base = Base { text: st.text, offset, line: st.line, column: st.column };
+            let s = if st.tokenized {
+                Stmt::from_tokens(st.text, offset, toks.to_vec(), dialect)
+            } else {
+                Stmt::new(st.text, offset, dialect)
+            };
+            let mut run = |s: &Stmt, cx: &FileContext| {
+                for rule in rules::statement_rules() {
+                    let info = rule.info();
+                    if !info.applies_to(dialect) {
+                        continue;
+                    }
+                    let mut hits = Vec::new();
+                    rule.check(s, cx, &mut hits);
+                    for h in hits {
+                        found.push(finding(file, base, info, s, h));
+                        found_in.push(k);
+                    }
+                }
+            };
+            run(&s, cx);
+            // DO blocks run their statements now; function and trigger bodies run later, if ever.
+            if s.is(0, "DO") {
+                for inner in do_block_statements(&s) {
+                    run(&inner, cx);
+                }
+            }
+            remember(&s, cx);
+        });
+        // Suppression comments in the part linted, with their positions.
+        let region = &text[..cut];
+        let mut pos = crate::split::Positions { src: region, byte: 0, line: self.line, column: self.column };
+        for mut sup in suppress::parse(region, dialect) {
+            let (start, end) = (pos.at(sup.start), pos.at(sup.end));
+            sup.start += base_offset;
+            sup.end += base_offset;
+            self.sups.push(Placed { sup, start, end });
+        }
+        (self.line, self.column) = pos.at(cut);
+        self.consumed += cut;
+        cut
+    }
+
+    /// Applies the suppressions and returns the findings sorted by position.
+    fn finish(self) -> Vec<Finding> {
+        let Linter { file, starts, found, found_in, sups, .. } = self;
+        let target = |s: &Suppression| starts.partition_point(|&o| o < s.end) as u32;
+        let mut used: HashSet<(usize, String)> = HashSet::new();
+        let mut k = found_in.into_iter();
+        let mut out = found;
+        if !sups.is_empty() {
+            out.retain(|f| {
+                let stmt = k.next().unwrap_or_default();
+                let by = sups.iter().position(|Placed { sup: s, .. }| {
+                    s.reason.is_some() && s.rules.iter().any(|r| *r == f.rule) && (s.file || target(s) == stmt)
+                });
+                if let Some(i) = by {
+                    used.insert((i, f.rule.to_string()));
+                }
+                by.is_none()
+            });
+        }
+        for (i, Placed { sup: s, start: pos, end }) in sups.iter().enumerate() {
+            if s.reason.is_none() {
+                let msg =
+                    format!("this suppression of {} gives no reason, so it suppresses nothing", s.rules.join(", "));
+                out.push(meta(&m::SUPPRESSION_WITHOUT_REASON, file, *pos, *end, msg));
+            }
+            for r in &s.rules {
+                if rules::info(r).is_none() {
+                    out.push(meta(&m::UNKNOWN_RULE, file, *pos, *end, format!("`{r}` is not a dbguard rule")));
+                } else if s.reason.is_some() && !used.contains(&(i, r.clone())) {
+                    let msg = format!("`{r}` is allowed here but nothing triggers it");
+                    out.push(meta(&m::UNUSED_SUPPRESSION, file, *pos, *end, msg));
+                }
             }
         }
-        remember(&s, &mut cx);
-    });
-    apply_suppressions(file, sql, dialect, &starts, found)
+        // Unstable: no scratch buffer; the key is complete enough to be deterministic.
+        out.sort_unstable_by(|a, b| {
+            (a.line, a.column, &a.rule, &a.message).cmp(&(b.line, b.column, &b.rule, &b.message))
+        });
+        out
+    }
 }
 
 /// Where a statement starts, for positions of findings inside it.
@@ -86,12 +237,12 @@ impl Base<'_> {
 }
 
 /// Builds a finding from a rule's hit.
-fn finding(file: &str, base: Base, info: &RuleInfo, s: &Stmt, h: Hit) -> Finding {
+fn finding(file: &str, base: Base, info: &'static RuleInfo, s: &Stmt, h: Hit) -> Finding {
     let (start, end) = s.span(h.first, h.last);
     let (line, column) = base.at(start);
     let (end_line, end_column) = base.at(end);
     Finding {
-        rule: info.id.to_string(),
+        rule: info.id.into(),
         severity: info.severity,
         file: file.to_string(),
         line,
@@ -99,16 +250,16 @@ fn finding(file: &str, base: Base, info: &RuleInfo, s: &Stmt, h: Hit) -> Finding
         end_line,
         end_column,
         message: h.message,
-        help: info.help.to_string(),
-        docs: info.docs(),
+        help: info.help.into(),
+        docs: info.docs_static().into(),
         table: h.table,
     }
 }
 
 /// A finding not tied to a statement rule (migration-level, suppressions).
-fn meta(info: &RuleInfo, file: &str, pos: (usize, usize), end: (usize, usize), message: String) -> Finding {
+fn meta(info: &'static RuleInfo, file: &str, pos: (usize, usize), end: (usize, usize), message: String) -> Finding {
     Finding {
-        rule: info.id.to_string(),
+        rule: info.id.into(),
         severity: info.severity,
         file: file.to_string(),
         line: pos.0,
@@ -116,8 +267,8 @@ fn meta(info: &RuleInfo, file: &str, pos: (usize, usize), end: (usize, usize), m
         end_line: end.0,
         end_column: end.1,
         message,
-        help: info.help.to_string(),
-        docs: info.docs(),
+        help: info.help.into(),
+        docs: info.docs_static().into(),
         table: None,
     }
 }
@@ -213,59 +364,6 @@ fn effects(s: &Stmt) -> Effects {
     e
 }
 
-fn apply_suppressions(
-    file: &str,
-    sql: &str,
-    dialect: Dialect,
-    starts: &[usize],
-    found: Vec<(usize, Finding)>,
-) -> Vec<Finding> {
-    let sups = suppress::parse(sql, dialect);
-    if sups.is_empty() {
-        let mut out: Vec<Finding> = found.into_iter().map(|(_, f)| f).collect();
-        out.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
-        return out;
-    }
-    let index = LineIndex::new(sql);
-    let target = |s: &Suppression| starts.partition_point(|&o| o < s.end);
-    let mut used: HashSet<(usize, String)> = HashSet::new();
-    let mut out: Vec<Finding> = found
-        .into_iter()
-        .filter(|(k, f)| {
-            let by = sups
-                .iter()
-                .position(|s| s.reason.is_some() && s.rules.contains(&f.rule) && (s.file || target(s) == *k));
-            if let Some(i) = by {
-                used.insert((i, f.rule.clone()));
-            }
-            by.is_none()
-        })
-        .map(|(_, f)| f)
-        .collect();
-    for (i, s) in sups.iter().enumerate() {
-        let (pos, end) = (index.at(s.start), index.at(s.end));
-        if s.reason.is_none() {
-            let msg = format!("this suppression of {} gives no reason, so it suppresses nothing", s.rules.join(", "));
-            out.push(meta(&m::SUPPRESSION_WITHOUT_REASON, file, pos, end, msg));
-        }
-        for r in &s.rules {
-            if rules::info(r).is_none() {
-                out.push(meta(&m::UNKNOWN_RULE, file, pos, end, format!("`{r}` is not a dbguard rule")));
-            } else if s.reason.is_some() && !used.contains(&(i, r.clone())) {
-                out.push(meta(
-                    &m::UNUSED_SUPPRESSION,
-                    file,
-                    pos,
-                    end,
-                    format!("`{r}` is allowed here but nothing triggers it"),
-                ));
-            }
-        }
-    }
-    out.sort_by(|a, b| (a.line, a.column, &a.rule).cmp(&(b.line, b.column, &b.rule)));
-    out
-}
-
 /// One migration's files, for [`lint_migration`].
 #[derive(Debug, Clone, Copy)]
 pub struct MigrationFiles<'a> {
@@ -307,7 +405,9 @@ pub fn lint_migration(files: MigrationFiles<'_>, dialect: Dialect) -> Vec<Findin
         cx.created.extend(e.created_tables.iter().cloned());
     }
     let added: Vec<&String> = up_effects.iter().flat_map(|(_, e)| &e.added_columns).collect();
-    let down_findings = lint_with_context(down_file, down_sql, dialect, cx);
+    let mut down_linter = Linter::with_context(down_file, dialect, cx);
+    down_linter.feed(down_sql, true);
+    let down_findings = down_linter.finish();
     let down_effects: Vec<Effects> =
         split(down_sql, dialect).iter().map(|st| effects(&Stmt::new(st.text, st.offset, dialect))).collect();
     let dropped_tables: HashSet<&String> = down_effects.iter().flat_map(|e| &e.dropped_tables).collect();

@@ -19,16 +19,16 @@ pub fn text(findings: &[Finding], summary: &Summary, source: &dyn Fn(&str) -> Op
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
         };
-        let title = level.primary_title(&f.message).id(&f.rule);
+        let title = level.primary_title(&f.message).id(&*f.rule);
         let first = match src.and_then(|s| span(s, f).map(|r| (s, r))) {
             Some((s, range)) => title.element(
-                Snippet::source(s).path(&f.file).annotation(AnnotationKind::Primary.span(range).label(f.rule.as_str())),
+                Snippet::source(s).path(&f.file).annotation(AnnotationKind::Primary.span(range).label(&*f.rule)),
             ),
             None => title.element(annotate_snippets::Origin::path(&f.file).line(f.line).char_column(f.column)),
         };
         let report = [
             first,
-            Group::with_title(Level::HELP.secondary_title(&f.help)),
+            Group::with_title(Level::HELP.secondary_title(&*f.help)),
             Group::with_title(Level::NOTE.secondary_title(format!("see {}", f.docs))),
         ];
         out.push_str(&renderer.render(&report));

@@ -79,15 +79,17 @@ pub(crate) fn skip_space_and_comments(mut s: &str) -> &str {
 /// ```
 pub fn split(sql: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     let mut out = Vec::new();
-    for_each_statement(sql, dialect, &mut |st, _| out.push(st));
+    for_each_statement(sql, dialect, (1, 1), &mut |st, _, _| out.push(st));
     out
 }
 
-/// Calls `sink` with each statement, in order, and its significant tokens (offsets relative to
-/// the statement's text; empty for statements that are not `tokenized`). Streaming: memory
-/// stays bounded by the largest statement, and the linter need not lex everything twice.
-pub(crate) fn for_each_statement<'a>(sql: &'a str, dialect: Dialect, sink: &mut dyn FnMut(Statement<'a>, &[Token])) {
-    let mut pos = Positions::new(sql);
+/// Calls `sink` with each statement, in order, its significant tokens (offsets relative to the
+/// statement's text; empty for statements that are not `tokenized`), and the offset just after
+/// its delimiter (`None` when the text ended before one). `start` is the line and column of
+/// `sql`'s first character, for text that continues a file. Streaming: memory stays bounded by
+/// the largest statement, and the linter need not lex everything twice.
+pub(crate) fn for_each_statement<'a>(sql: &'a str, dialect: Dialect, start: (usize, usize), sink: Sink<'_, 'a>) {
+    let mut pos = Positions { src: sql, byte: 0, line: start.0, column: start.1 };
     for seg in delimiter_segments(sql, dialect) {
         if seg.delimiter == ";" {
             split_tokens(sql, seg.start, seg.end, dialect, &mut pos, sink);
@@ -126,7 +128,7 @@ fn delimiter_segments(sql: &str, dialect: Dialect) -> Vec<Segment<'_>> {
     segs
 }
 
-type Sink<'s, 'a> = &'s mut dyn FnMut(Statement<'a>, &[Token]);
+type Sink<'s, 'a> = &'s mut dyn FnMut(Statement<'a>, &[Token], Option<usize>);
 
 fn split_custom<'a>(sql: &'a str, start: usize, end: usize, delim: &str, pos: &mut Positions<'a>, sink: Sink<'_, 'a>) {
     let mut from = start;
@@ -135,7 +137,8 @@ fn split_custom<'a>(sql: &'a str, start: usize, end: usize, delim: &str, pos: &m
         let raw = &sql[from..to];
         let lead = raw.len() - skip_space_and_comments(raw).len();
         let text_end = from + lead + raw[lead..].trim_end().len();
-        emit(sql, from + lead, text_end, false, pos, sink, &mut Vec::new());
+        let terminated = (to < end).then_some(to + delim.len());
+        emit(sql, from + lead, text_end, false, terminated, pos, sink, &mut Vec::new());
         from = to + delim.len();
     }
 }
@@ -158,12 +161,21 @@ fn split_tokens<'a>(
             Kind::Whitespace | Kind::LineComment | Kind::BlockComment => continue,
             Kind::Unterminated => {
                 current.clear();
-                emit(sql, first.unwrap_or(tok.start), sql[..end].trim_end().len(), false, pos, sink, &mut current);
+                emit(
+                    sql,
+                    first.unwrap_or(tok.start),
+                    sql[..end].trim_end().len(),
+                    false,
+                    None,
+                    pos,
+                    sink,
+                    &mut current,
+                );
                 return;
             }
             Kind::Semicolon if depth == 0 => {
                 if let Some(f) = first.take() {
-                    emit(sql, f, last_end, true, pos, sink, &mut current);
+                    emit(sql, f, last_end, true, Some(tok.end), pos, sink, &mut current);
                 }
                 continue;
             }
@@ -183,7 +195,7 @@ fn split_tokens<'a>(
         current.push(tok);
     }
     if let Some(f) = first {
-        emit(sql, f, last_end, true, pos, sink, &mut current);
+        emit(sql, f, last_end, true, None, pos, sink, &mut current);
     }
 }
 
@@ -194,11 +206,13 @@ fn closes_other_block(sql: &str, rest: Lexer<'_>) -> bool {
 }
 
 /// Hands `sql[from..to]` and its tokens (made relative to it) to the sink, and clears them.
+#[allow(clippy::too_many_arguments)] // the splitter's state, passed down one level
 fn emit<'a>(
     sql: &'a str,
     from: usize,
     to: usize,
     tokenized: bool,
+    terminated: Option<usize>,
     pos: &mut Positions<'a>,
     sink: Sink<'_, 'a>,
     tokens: &mut Vec<Token>,
@@ -210,26 +224,22 @@ fn emit<'a>(
             (t.start, t.end) = (t.start - from, t.end - from);
         }
         let st = Statement { text: &sql[from..to], offset: from, line, column, end_line, end_column, tokenized };
-        sink(st, tokens);
+        sink(st, tokens, terminated);
     }
     tokens.clear();
 }
 
 /// Line and column of byte offsets requested in increasing order: one pass over the input in
 /// all, even when it is a single long line.
-struct Positions<'a> {
-    src: &'a str,
-    byte: usize,
-    line: usize,
-    column: usize,
+pub(crate) struct Positions<'a> {
+    pub src: &'a str,
+    pub byte: usize,
+    pub line: usize,
+    pub column: usize,
 }
 
 impl<'a> Positions<'a> {
-    fn new(src: &'a str) -> Self {
-        Positions { src, byte: 0, line: 1, column: 1 }
-    }
-
-    fn at(&mut self, offset: usize) -> (usize, usize) {
+    pub fn at(&mut self, offset: usize) -> (usize, usize) {
         debug_assert!(offset >= self.byte, "positions are requested in order");
         for c in self.src[self.byte..offset].chars() {
             if c == '\n' {
@@ -317,7 +327,7 @@ mod tests {
         for sql in sqls {
             for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
                 let mut seen = Vec::new();
-                for_each_statement(sql, d, &mut |s, t| {
+                for_each_statement(sql, d, (1, 1), &mut |s, t, _| {
                     if s.tokenized {
                         let fresh: Vec<Token> = Lexer::new(s.text, d).filter(|t| !t.is_trivia()).collect();
                         assert_eq!(t, fresh.as_slice(), "{sql:?} {d:?}");

@@ -4,14 +4,14 @@
 use dbguard_lint::{Dialect, MigrationFiles, Severity, duplicate_versions, fails, lint_migration, lint_sql};
 
 fn rules(sql: &str, d: Dialect) -> Vec<String> {
-    lint_sql("f.sql", sql, d).into_iter().map(|f| f.rule).collect()
+    lint_sql("f.sql", sql, d).into_iter().map(|f| f.rule.into_owned()).collect()
 }
 
 #[test]
 fn do_blocks_run_now_and_are_linted() {
     let sql = "DO $$\nBEGIN\n  IF true THEN\n    DELETE FROM users;\n  ELSE\n    UPDATE t SET a = 1 WHERE b;\n  END IF;\n  FOR r IN SELECT 1 LOOP TRUNCATE logs; END LOOP;\nEND\n$$;";
     let f = lint_sql("f.sql", sql, Dialect::Postgres);
-    let got: Vec<_> = f.iter().map(|f| (f.rule.as_str(), f.line, f.column)).collect();
+    let got: Vec<_> = f.iter().map(|f| (&*f.rule, f.line, f.column)).collect();
     assert_eq!(got, [("delete-without-where", 4, 5), ("truncate", 8, 26)]);
 }
 
@@ -60,7 +60,7 @@ fn suppressions_need_a_reason_and_a_known_rule_and_a_use() {
     let unused = "-- dbguard:allow truncate reason=\"not needed\"\nALTER TABLE users DROP COLUMN email;";
     let f = lint_sql("f.sql", unused, Dialect::Postgres);
     assert_eq!(
-        f.iter().map(|f| (f.rule.as_str(), f.severity)).collect::<Vec<_>>(),
+        f.iter().map(|f| (&*f.rule, f.severity)).collect::<Vec<_>>(),
         [("unused-suppression", Severity::Warning), ("drop-column", Severity::Error)]
     );
 

@@ -63,9 +63,12 @@ pub fn lint_paths(
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     });
-    let mut findings = Vec::new();
+    // The first unit's findings become the result and the others are appended: linting one
+    // large file moves nothing, and peak memory stays at one copy of the findings.
+    let mut findings: Vec<Finding> = Vec::new();
     for r in results {
         match r {
+            Ok(f) if findings.is_empty() => findings = f,
             Ok(f) => findings.extend(f),
             Err(p) => problems.push(p),
         }
@@ -76,7 +79,10 @@ pub fn lint_paths(
     let refs: Vec<(i64, &str)> = versions.iter().map(|(v, f)| (*v, f.as_str())).collect();
     findings.extend(dbguard_lint::duplicate_versions(&refs));
     let mut findings = config.apply(findings);
-    findings.sort_by(|a, b| (&a.file, a.line, a.column, &a.rule).cmp(&(&b.file, b.line, b.column, &b.rule)));
+    // Unstable: no scratch buffer; the key is complete enough to be deterministic.
+    findings.sort_unstable_by(|a, b| {
+        (&a.file, a.line, a.column, &a.rule, &a.message).cmp(&(&b.file, b.line, b.column, &b.rule, &b.message))
+    });
     let files = units.iter().map(|u| if let Unit::Migration { down: Some(_), .. } = u { 2 } else { 1 }).sum();
     Ok(LintReport { summary: Summary::of(&findings, files), findings })
 }
@@ -139,15 +145,22 @@ fn unit_version(path: &Path) -> Option<i64> {
     parse_file_name(&name).ok().flatten().map(|(m, _)| m.version)
 }
 
+fn unreadable(path: &Path, e: std::io::Error) -> Problem {
+    Problem::new(path, format!("cannot read the file: {e}"), "check that it exists, is readable and is UTF-8")
+}
+
 fn read(path: &Path) -> Result<String, Problem> {
-    std::fs::read_to_string(path).map_err(|e| {
-        Problem::new(path, format!("cannot read the file: {e}"), "check that it exists, is readable and is UTF-8")
-    })
+    std::fs::read_to_string(path).map_err(|e| unreadable(path, e))
 }
 
 fn lint_unit(unit: &Unit, dialect: Dialect) -> Result<Vec<Finding>, Problem> {
     match unit {
-        Unit::File(p) => Ok(dbguard_lint::lint_sql(&p.display().to_string(), &read(p)?, dialect)),
+        Unit::File(p) => {
+            // Streamed: a large file is never held whole.
+            let file = std::fs::File::open(p).map_err(|e| unreadable(p, e))?;
+            dbguard_lint::lint_reader(&p.display().to_string(), std::io::BufReader::new(file), dialect)
+                .map_err(|e| unreadable(p, e))
+        }
         Unit::Migration { up, down } => {
             let (up_name, up_sql) = (up.display().to_string(), read(up)?);
             let down = match down {

@@ -12,7 +12,7 @@ fn write(dir: &Path, rel: &str, text: &str) {
 
 fn rules(dir: &Path, cfg: &LintConfig, jobs: usize) -> Vec<String> {
     let r = dbguard::lint_paths(&[dir.to_path_buf()], Dialect::Postgres, jobs, cfg).unwrap();
-    r.findings.into_iter().map(|f| f.rule).collect()
+    r.findings.into_iter().map(|f| f.rule.into_owned()).collect()
 }
 
 #[test]

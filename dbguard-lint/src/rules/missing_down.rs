@@ -23,6 +23,6 @@ mod tests {
             MigrationFiles { up: ("up.sql", "CREATE TABLE t (id int);"), down: None },
             Dialect::Postgres,
         );
-        assert_eq!(f.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), ["missing-down"]);
+        assert_eq!(f.iter().map(|f| &*f.rule).collect::<Vec<_>>(), ["missing-down"]);
     }
 }

@@ -71,6 +71,15 @@ impl RuleInfo {
         format!("docs/rules/{}.md", self.id)
     }
 
+    /// [`RuleInfo::docs`], built once for all rules, so findings can borrow it.
+    pub(crate) fn docs_static(&self) -> &'static str {
+        use std::collections::HashMap;
+        use std::sync::OnceLock;
+        static PAGES: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
+        let pages = PAGES.get_or_init(|| all().into_iter().map(|r| (r.id, r.docs())).collect());
+        pages.get(self.id).map_or("docs/rules/README.md", String::as_str)
+    }
+
     /// Whether the rule applies to `dialect`.
     pub fn applies_to(&self, dialect: Dialect) -> bool {
         self.dialects.is_empty() || self.dialects.contains(&dialect)

@@ -24,7 +24,7 @@ mod tests {
                 MigrationFiles { up: ("up.sql", "SELECT 1;"), down: Some(("down.sql", down)) },
                 Dialect::Postgres,
             );
-            assert_eq!(f.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), ["placeholder-down"], "{down:?}");
+            assert_eq!(f.iter().map(|f| &*f.rule).collect::<Vec<_>>(), ["placeholder-down"], "{down:?}");
         }
         let marked = "-- dbguard: irreversible = \"the data is gone\"";
         assert!(

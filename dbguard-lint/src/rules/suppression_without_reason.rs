@@ -20,6 +20,6 @@ mod tests {
     #[test]
     fn no_reason() {
         let f = lint_sql("f.sql", "-- dbguard:allow truncate\nTRUNCATE t;", Dialect::Postgres);
-        assert_eq!(f.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), ["suppression-without-reason", "truncate"]);
+        assert_eq!(f.iter().map(|f| &*f.rule).collect::<Vec<_>>(), ["suppression-without-reason", "truncate"]);
     }
 }

@@ -20,6 +20,6 @@ mod tests {
     #[test]
     fn typo_in_a_rule_id() {
         let f = lint_sql("f.sql", "-- dbguard:allow trunacte reason=\"x\"\nSELECT 1;", Dialect::Postgres);
-        assert_eq!(f.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), ["unknown-rule"]);
+        assert_eq!(f.iter().map(|f| &*f.rule).collect::<Vec<_>>(), ["unknown-rule"]);
     }
 }

@@ -20,6 +20,6 @@ mod tests {
     #[test]
     fn nothing_to_suppress() {
         let f = lint_sql("f.sql", "-- dbguard:allow truncate reason=\"x\"\nSELECT 1;", Dialect::Postgres);
-        assert_eq!(f.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(), ["unused-suppression"]);
+        assert_eq!(f.iter().map(|f| &*f.rule).collect::<Vec<_>>(), ["unused-suppression"]);
     }
 }
