@@ -5,6 +5,9 @@
 #
 #   bench/migrate.sh [N]     (N migrations, default 500)
 #
+# BENCH_PG_SYNC_OFF=1 sets synchronous_commit = off on the PostgreSQL bench databases (for every
+# tool alike): fresh runs then measure the migrators' own work instead of this VM's fsync noise.
+#
 # PostgreSQL runs use sslmode=disable for every tool: on loopback a TLS handshake (which sqlx
 # attempts by default and refinery does not) would dominate and compare encryption, not migrators.
 #
@@ -60,6 +63,7 @@ for engine in sqlite postgres; do
       db="dbguard_bench_$t"
       url="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
       reset="psql -h 127.0.0.1 -U postgres -d postgres -qAt -c 'DROP DATABASE IF EXISTS $db WITH (FORCE)' -c 'CREATE DATABASE $db'"
+      if [ "${BENCH_PG_SYNC_OFF:-0}" = 1 ]; then reset="$reset -c 'ALTER DATABASE $db SET synchronous_commit = off'"; fi
     fi
     fresh+=(--prepare "sh -c \"$reset\"" -n "$t" "$(cmd "$t" "$url")")
     noop+=(-n "$t" "$(cmd "$t" "$url")")
