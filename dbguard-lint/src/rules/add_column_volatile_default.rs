@@ -1,7 +1,7 @@
 //! `add-column-volatile-default` (PostgreSQL): a column added with a volatile default
 //! (`random()`, `gen_random_uuid()`, `clock_timestamp()`) rewrites the whole table under lock.
 
-use super::{Category, FileContext, Hit, RuleInfo, alter_table};
+use super::{Category, FileContext, Hit, RuleInfo, altered_existing_table};
 use crate::finding::Severity;
 use crate::stmt::Stmt;
 
@@ -33,11 +33,8 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>) {
-        let Some((table, from)) = alter_table(s) else { return };
-        if cx.created.contains(&table) {
-            return;
-        }
-        for part in s.top_level_parts(from) {
+        let Some((table, parts)) = altered_existing_table(s, cx) else { return };
+        for part in parts {
             let i = part.start;
             let Some(d) = part.clone().find(|&j| s.is(j, "DEFAULT")) else { continue };
             if s.is(i, "ADD") && (d + 1..part.end).any(|j| VOLATILE.iter().any(|f| s.is(j, f))) {

@@ -1,7 +1,7 @@
 //! `add-foreign-key-without-not-valid` (PostgreSQL): adding a foreign key checks every row while
 //! holding a lock on both tables.
 
-use super::{Category, FileContext, Hit, RuleInfo, alter_table};
+use super::{Category, FileContext, Hit, RuleInfo, altered_existing_table};
 use crate::finding::Severity;
 use crate::stmt::Stmt;
 
@@ -22,11 +22,8 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>) {
-        let Some((table, from)) = alter_table(s) else { return };
-        if cx.created.contains(&table) {
-            return;
-        }
-        for part in s.top_level_parts(from) {
+        let Some((table, parts)) = altered_existing_table(s, cx) else { return };
+        for part in parts {
             let i = part.start;
             let fk = s.is(i, "ADD") && part.clone().any(|j| s.seq(j, &["FOREIGN", "KEY"]) || s.is(j, "REFERENCES"));
             let not_valid = part.clone().any(|j| s.seq(j, &["NOT", "VALID"]));

@@ -1,7 +1,7 @@
 //! `alter-column-type`: changing a column's type converts every value, and may truncate,
 //! round or reject them.
 
-use super::{Category, FileContext, Hit, RuleInfo, alter_table};
+use super::{Category, FileContext, Hit, RuleInfo, altered_existing_table};
 use crate::finding::Severity;
 use crate::stmt::Stmt;
 
@@ -22,11 +22,8 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>) {
-        let Some((table, from)) = alter_table(s) else { return };
-        if cx.created.contains(&table) {
-            return;
-        }
-        for part in s.top_level_parts(from) {
+        let Some((table, parts)) = altered_existing_table(s, cx) else { return };
+        for part in parts {
             let i = part.start;
             // PostgreSQL: ALTER [COLUMN] c [SET DATA] TYPE t; MySQL: MODIFY [COLUMN] c t, CHANGE [COLUMN] a b t.
             let col = if s.is(i, "ALTER") {

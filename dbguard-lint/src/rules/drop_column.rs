@@ -1,6 +1,6 @@
 //! `drop-column`: `ALTER TABLE ... DROP COLUMN` deletes a column's data in every row.
 
-use super::{Category, FileContext, Hit, RuleInfo, alter_table};
+use super::{Category, FileContext, Hit, RuleInfo, altered_existing_table};
 use crate::finding::Severity;
 use crate::stmt::Stmt;
 
@@ -38,11 +38,8 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>) {
-        let Some((table, from)) = alter_table(s) else { return };
-        if cx.created.contains(&table) {
-            return;
-        }
-        for part in s.top_level_parts(from) {
+        let Some((table, parts)) = altered_existing_table(s, cx) else { return };
+        for part in parts {
             let i = part.start;
             if !s.is(i, "DROP") || NOT_A_COLUMN.iter().any(|k| s.is(i + 1, k)) {
                 continue;

@@ -204,6 +204,13 @@ pub(crate) fn alter_table(s: &Stmt) -> Option<(String, usize)> {
     s.name(i)
 }
 
+/// For rules about changing existing tables: the table an `ALTER TABLE` changes and its
+/// top-level actions, unless the same file created the table (it holds no data yet).
+pub(crate) fn altered_existing_table(s: &Stmt, cx: &FileContext) -> Option<(String, Vec<std::ops::Range<usize>>)> {
+    let (table, from) = alter_table(s)?;
+    (!cx.created.contains(&table)).then(|| (table, s.top_level_parts(from)))
+}
+
 /// The names after `from` in `DROP <kind> [IF EXISTS] a, b [CASCADE]`, with their token ranges.
 /// A name that cannot be read still yields one entry (the rest of the statement), so that a
 /// DROP is never skipped for want of a name.

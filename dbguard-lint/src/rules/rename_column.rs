@@ -1,6 +1,6 @@
 //! `rename-column`: renaming a column breaks every query that uses the old name.
 
-use super::{Category, FileContext, Hit, RuleInfo, alter_table};
+use super::{Category, FileContext, Hit, RuleInfo, altered_existing_table};
 use crate::finding::Severity;
 use crate::stmt::Stmt;
 
@@ -21,11 +21,8 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>) {
-        let Some((table, from)) = alter_table(s) else { return };
-        if cx.created.contains(&table) {
-            return;
-        }
-        for part in s.top_level_parts(from) {
+        let Some((table, parts)) = altered_existing_table(s, cx) else { return };
+        for part in parts {
             let i = part.start;
             let renamed = if s.is(i, "RENAME") && !s.is(i + 1, "TO") {
                 let c = if s.is(i + 1, "COLUMN") { i + 2 } else { i + 1 };
