@@ -179,3 +179,24 @@ fn no_panic_on_odd_file_system_entries() {
     assert!(msg.contains("1_a/down.sql"), "{msg}");
     assert!(msg.contains("2_"), "{msg}");
 }
+
+#[test]
+fn scaffold_templates_load_only_once_filled_in() {
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/sql");
+    let d = tempfile::tempdir().unwrap();
+    for f in ["up.sql", "down.sql"] {
+        let text =
+            std::fs::read_to_string(templates.join(f)).unwrap().replace("{{version}}", "1").replace("{{name}}", "x");
+        write(d.path(), &format!("1_x/{f}"), text);
+    }
+    // A fresh down is a placeholder: refused until written.
+    let msg = problems(d.path());
+    assert!(
+        msg.starts_with("1 problem") && msg.contains("down.sql: the down migration is empty or only comments"),
+        "{msg}"
+    );
+    let down = d.path().join("1_x/down.sql");
+    let filled = std::fs::read_to_string(&down).unwrap() + "DROP TABLE x;\n";
+    std::fs::write(&down, filled).unwrap();
+    assert_eq!(Loader::new().load(d.path()).unwrap().len(), 1, "the template's comments are valid directives-wise");
+}

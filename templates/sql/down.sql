@@ -1,0 +1,3 @@
+-- Revert {{version}}_{{name}}: undo exactly what up.sql does, in reverse order.
+-- If it cannot be undone, replace these lines with this one (without the leading "-- "):
+-- -- dbguard: irreversible = "why, and where the data can be recovered from"
