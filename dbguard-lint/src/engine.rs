@@ -350,11 +350,7 @@ fn effects(s: &Stmt) -> Effects {
                 c
             };
             let column = s.name(c).map(|(n, _)| format!("{table}.{n}"));
-            if s.is(i, "ADD")
-                && !["CONSTRAINT", "INDEX", "KEY", "PRIMARY", "FOREIGN", "UNIQUE", "CHECK"]
-                    .iter()
-                    .any(|k| s.is(i + 1, k))
-            {
+            if rules::adds_column(s, i) {
                 e.added_columns.extend(column);
             } else if s.is(i, "DROP") && (s.is(i + 1, "COLUMN") || !s.is(i + 1, "CONSTRAINT")) {
                 e.dropped_columns.extend(column);

@@ -2,7 +2,7 @@
 //! table with rows (PostgreSQL, SQLite) or silently fills it with zero values (MySQL), and
 //! breaks inserts from code that does not know the column yet.
 
-use super::{Category, FileContext, Hit, RuleInfo, altered_existing_table};
+use super::{Category, FileContext, Hit, RuleInfo, adds_column, altered_existing_table};
 use crate::finding::Severity;
 use crate::stmt::Stmt;
 
@@ -26,11 +26,7 @@ impl super::Rule for Rule {
         let Some((table, parts)) = altered_existing_table(s, cx) else { return };
         for part in parts {
             let i = part.start;
-            if !s.is(i, "ADD")
-                || ["CONSTRAINT", "INDEX", "KEY", "PRIMARY", "FOREIGN", "UNIQUE", "CHECK"]
-                    .iter()
-                    .any(|k| s.is(i + 1, k))
-            {
+            if !adds_column(s, i) {
                 continue;
             }
             let not_null = part.clone().any(|j| s.seq(j, &["NOT", "NULL"]));

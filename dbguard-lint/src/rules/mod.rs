@@ -204,6 +204,13 @@ pub(crate) fn alter_table(s: &Stmt) -> Option<(String, usize)> {
     s.name(i)
 }
 
+/// Whether the ALTER TABLE action at token `i` adds a column (`ADD [COLUMN] c ...`), not a
+/// constraint or an index.
+pub(crate) fn adds_column(s: &Stmt, i: usize) -> bool {
+    s.is(i, "ADD")
+        && !["CONSTRAINT", "INDEX", "KEY", "PRIMARY", "FOREIGN", "UNIQUE", "CHECK"].iter().any(|k| s.is(i + 1, k))
+}
+
 /// For rules about changing existing tables: the table an `ALTER TABLE` changes and its
 /// top-level actions, unless the same file created the table (it holds no data yet).
 pub(crate) fn altered_existing_table(s: &Stmt, cx: &FileContext) -> Option<(String, Vec<std::ops::Range<usize>>)> {
