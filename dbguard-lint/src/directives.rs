@@ -14,6 +14,8 @@
 pub struct Directives {
     /// Tables whose rows the migration must keep.
     pub preserves: Vec<String>,
+    /// Tables whose row count must not change at all (a subset of nothing else: listed apart).
+    pub preserves_exactly: Vec<String>,
     /// Run outside a transaction.
     pub no_transaction: bool,
     /// The down cannot revert the up, for this reason.
@@ -30,7 +32,8 @@ pub struct DirectiveError {
 }
 
 /// The directive keys, for error messages.
-pub const KEYS: &[&str] = &["preserves = a, b", "no-transaction", "irreversible = \"reason\""];
+pub const KEYS: &[&str] =
+    &["preserves = a, b", "preserves-exactly = a, b", "no-transaction", "irreversible = \"reason\""];
 
 /// Reads directives from the comment lines at the top of `sql` (stops at the first line of SQL).
 ///
@@ -62,15 +65,15 @@ pub fn parse(sql: &str) -> Result<Directives, DirectiveError> {
             None => (body.trim(), None),
         };
         match (key, value) {
-            ("preserves", Some(v)) => {
+            (key @ ("preserves" | "preserves-exactly"), Some(v)) => {
                 let tables: Vec<String> =
                     v.split(',').map(|t| t.trim().trim_matches(['"', '`', '\'']).to_string()).collect();
                 if tables.iter().any(String::is_empty) {
                     return Err(err(format!(
-                        "`preserves` lists an empty table name in `{t}`; write `-- dbguard: preserves = users, orders`"
+                        "`{key}` lists an empty table name in `{t}`; write `-- dbguard: {key} = users, orders`"
                     )));
                 }
-                d.preserves.extend(tables);
+                if key == "preserves" { d.preserves.extend(tables) } else { d.preserves_exactly.extend(tables) }
             }
             ("no-transaction", None) => d.no_transaction = true,
             ("irreversible", Some(v)) => {

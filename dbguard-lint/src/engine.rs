@@ -26,6 +26,30 @@ pub fn lint_sql(file: &str, sql: &str, dialect: Dialect) -> Vec<Finding> {
     linter.finish()
 }
 
+/// The tables `sql` destroys or rewrites (drops, truncates, empties, overwrites, drops a column
+/// of, changes a column type of), each with the rule that found it, in statement order and
+/// without repeats. Suppressions are ignored: an allowed `DROP TABLE` still destroys the table,
+/// and the runtime snapshots what these name before running the SQL.
+///
+/// ```
+/// use dbguard_lint::{destroyed_tables, Dialect};
+/// let t = destroyed_tables("-- dbguard:allow drop-table reason: merged\nDROP TABLE legacy; DELETE FROM Users;", Dialect::Postgres);
+/// assert_eq!(t, [("drop-table".to_string(), "legacy".to_string()), ("delete-without-where".to_string(), "users".to_string())]);
+/// ```
+pub fn destroyed_tables(sql: &str, dialect: Dialect) -> Vec<(String, String)> {
+    let mut linter = Linter::new("", dialect);
+    linter.feed(sql, true);
+    let mut out: Vec<(String, String)> = Vec::new();
+    for f in linter.found {
+        if let Some(table) = f.table
+            && !out.iter().any(|(r, t)| *r == f.rule && *t == table)
+        {
+            out.push((f.rule.into_owned(), table));
+        }
+    }
+    out
+}
+
 /// Lints SQL read from `reader` without holding the whole text: it is read in chunks and each
 /// statement is linted once its delimiter has been read. MySQL text is read whole, since a
 /// `DELIMITER` line changes how everything after it splits.

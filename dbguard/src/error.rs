@@ -137,6 +137,14 @@ pub enum Error {
         known: i64,
     },
 
+    /// A migration step would have lost rows of a table it preserves; it did not stand.
+    #[error("{0}")]
+    RowsLost(Box<RowsLost>),
+
+    /// A configured backup could not be taken; nothing was run.
+    #[error("{0}")]
+    Backup(String),
+
     /// An operation is not allowed in the database's current state.
     #[error("{0}")]
     Refused(String),
@@ -212,6 +220,77 @@ fn excerpt(text: &str) -> String {
         s.push_str(" ...");
     }
     s
+}
+
+/// A migration that would have lost preserved rows, and what dbguard did about it.
+#[derive(Debug)]
+pub struct RowsLost {
+    /// The migration's version.
+    pub version: i64,
+    /// Its name.
+    pub name: String,
+    /// `up` or `down`.
+    pub direction: &'static str,
+    /// Each preserved table that lost rows.
+    pub losses: Vec<crate::guard::Loss>,
+    /// What was done.
+    pub outcome: LossOutcome,
+}
+
+/// How a migration that lost preserved rows was undone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LossOutcome {
+    /// Rolled back in its transaction: nothing changed.
+    RolledBack,
+    /// The step could not be rolled back (MySQL DDL, or a non-transactional migration): the
+    /// tables were restored from these snapshots, and the migration is recorded as dirty.
+    Restored {
+        /// `table <- snapshot` descriptions.
+        restored: Vec<String>,
+    },
+    /// Restoring failed too; the snapshots are intact.
+    RestoreFailed {
+        /// The snapshots to restore from, by table.
+        snapshots: Vec<String>,
+        /// Why the restore failed.
+        message: String,
+    },
+}
+
+impl fmt::Display for RowsLost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what: Vec<String> = self
+            .losses
+            .iter()
+            .map(|l| match l.after {
+                None => format!("removed {} of {} rows from {} (the table would be gone)", l.before, l.before, l.table),
+                Some(n) if n < l.before => format!("removed {} of {} rows from {}", l.before - n, l.before, l.table),
+                Some(n) => {
+                    format!("changed the row count of {} from {} to {n} (it is preserved exactly)", l.table, l.before)
+                }
+            })
+            .collect();
+        let verb = if self.direction == "down" { "reverting migration" } else { "migration" };
+        write!(f, "{verb} {} ({}) would have {}", self.version, self.name, what.join(", and "))?;
+        match &self.outcome {
+            LossOutcome::RolledBack => write!(
+                f,
+                "; rolled back, nothing changed.\n  next: if the rows should go, say so: remove the table from `preserves` (or write the data somewhere else first) in a new migration"
+            ),
+            LossOutcome::Restored { restored } => write!(
+                f,
+                "; its changes could not be rolled back, so the rows were restored from snapshots ({}).\n  the migration is recorded as dirty: its other changes may stand.\n  next: check the schema, undo what is left of the migration by hand, then `cargo dbguard repair {} --forget`",
+                restored.join(", "),
+                self.version
+            ),
+            LossOutcome::RestoreFailed { snapshots, message } => write!(
+                f,
+                "; its changes could not be rolled back, and restoring failed: {message}.\n  kept safe: the snapshots are intact ({}).\n  next: `cargo dbguard restore <ID>` for each, then `cargo dbguard repair {} --forget`",
+                snapshots.join(", "),
+                self.version
+            ),
+        }
+    }
 }
 
 /// An applied migration whose text changed.

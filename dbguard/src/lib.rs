@@ -21,8 +21,13 @@
 #![warn(missing_docs)]
 
 mod backend;
+mod backups;
+mod catalog;
 mod database;
+mod dump;
 mod error;
+pub mod file_backup;
+mod guard;
 mod history;
 mod linting;
 mod loader;
@@ -32,10 +37,18 @@ mod migrator;
 mod plan;
 mod registry;
 mod schema;
+mod snapshot;
 mod url;
 
+pub use backups::Backups;
+pub use catalog::{CATALOG, SnapshotInfo};
 pub use database::Database;
-pub use error::{DriftInfo, Error, FailureOutcome, LoadError, MigrationFailure, Problem, Result};
+pub use dump::DumpPolicy;
+pub use error::{
+    DriftInfo, Error, FailureOutcome, LoadError, LossOutcome, MigrationFailure, Problem, Result, RowsLost,
+};
+pub use file_backup::{FileBackup, FileBackupPolicy};
+pub use guard::Loss;
 pub use history::{AppliedRow, LAYOUT, RowDetails, RowState};
 pub use linting::{LintReport, lint_paths};
 pub use loader::Loader;
@@ -44,6 +57,7 @@ pub use migrator::{Migrator, Repair, Report, StepReport};
 pub use plan::{Entry, EntryState, Plan};
 pub use registry::{Registration, registered};
 pub use schema::Schema;
+pub use snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification};
 pub use url::{BackendKind, mask_url};
 
 /// The linter and SQL engine, re-exported.

@@ -53,18 +53,19 @@ impl Loader {
 
     /// Loads every migration under `dir`, in the order they run.
     pub fn load(&self, dir: impl AsRef<Path>) -> Result<Vec<Migration>, LoadError> {
-        let dir = dir.as_ref();
+        self.load_from(&Disk, dir.as_ref())
+    }
+
+    /// Loads migrations embedded at compile time (by `embed_migrations!`): `files` pairs each
+    /// path under `dir` with its text. The rules are those of [`Loader::load`].
+    pub fn load_embedded(&self, dir: &str, files: &[(&str, &str)]) -> Result<Vec<Migration>, LoadError> {
+        self.load_from(&Embedded(files), Path::new(dir))
+    }
+
+    fn load_from(&self, src: &dyn Source, dir: &Path) -> Result<Vec<Migration>, LoadError> {
         let mut problems = Vec::new();
-        let entries = match std::fs::read_dir(dir) {
-            Ok(rd) => {
-                // The entry's file type comes with the directory listing: no stat per file.
-                let mut v: Vec<_> = rd
-                    .filter_map(|e| e.ok())
-                    .map(|e| {
-                        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or_else(|_| e.path().is_dir());
-                        (e.file_name().to_string_lossy().into_owned(), e.path(), is_dir)
-                    })
-                    .collect();
+        let entries = match src.list(dir) {
+            Ok(mut v) => {
                 v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
                 v
             }
@@ -87,7 +88,7 @@ impl Loader {
                 continue;
             }
             if is_dir {
-                let looks_like_migration = path.join("up.sql").exists() || path.join("down.sql").exists();
+                let looks_like_migration = src.exists(&path.join("up.sql")) || src.exists(&path.join("down.sql"));
                 match parse_migration_name(&file_name) {
                     Ok(name) => found.entry(name.version).or_default().push(Found::Dir { path, name }),
                     Err(e) if looks_like_migration => problems.push(Problem::new(&path, e.problem, e.fix)),
@@ -104,7 +105,7 @@ impl Loader {
 
         let mut migrations = Vec::new();
         for (_, group) in found {
-            if let Some(m) = self.assemble(group, &mut problems) {
+            if let Some(m) = self.assemble(src, group, &mut problems) {
                 migrations.push(m);
             }
         }
@@ -117,7 +118,7 @@ impl Loader {
     }
 
     /// Builds one migration from the files found for one version.
-    fn assemble(&self, group: Vec<Found>, problems: &mut Vec<Problem>) -> Option<Migration> {
+    fn assemble(&self, src: &dyn Source, group: Vec<Found>, problems: &mut Vec<Problem>) -> Option<Migration> {
         let mut up: Option<(PathBuf, &MigrationName)> = None;
         let mut down: Option<PathBuf> = None;
         let mut meta: Option<PathBuf> = None;
@@ -172,11 +173,11 @@ impl Loader {
         };
 
         let before = problems.len();
-        let up_sql = read_text(&up_path, problems);
+        let up_sql = read_text(src, &up_path, problems);
         // Read without checking existence first: a missing file is reported by the read.
         let down_path =
             down.unwrap_or_else(|| up_path.with_file_name(format!("{}_{}.down.sql", name.version_text, name.name)));
-        let down_sql = read_text(&down_path, problems);
+        let down_sql = read_text(src, &down_path, problems);
         let (up_sql, down_sql) = (up_sql?, down_sql?);
 
         let up_directives = match directives::parse(&up_sql) {
@@ -200,7 +201,10 @@ impl Loader {
                 directives::Directives::default()
             }
         };
-        if !down_directives.preserves.is_empty() || down_directives.no_transaction {
+        if !down_directives.preserves.is_empty()
+            || !down_directives.preserves_exactly.is_empty()
+            || down_directives.no_transaction
+        {
             problems.push(Problem::new(
                 &down_path,
                 "`preserves` and `no-transaction` are read from the up file and apply to both directions",
@@ -221,13 +225,14 @@ impl Loader {
             Step::Sql(down_sql.into())
         };
 
-        let run_in_transaction = meta.as_deref().map_or(Some(true), |p| read_metadata(p, problems));
+        let run_in_transaction = meta.as_deref().map_or(Some(true), |p| read_metadata(src, p, problems));
 
         if problems.len() > before {
             return None;
         }
         let mut m = Migration::new(name.version, name.name.clone(), Step::Sql(up_sql.into()), down_step)
             .preserving(up_directives.preserves)
+            .preserving_exactly(up_directives.preserves_exactly)
             .with_origin(Origin::Files { up: up_path, down: Some(down_path) });
         if up_directives.no_transaction || run_in_transaction == Some(false) {
             m = m.without_transaction();
@@ -241,16 +246,76 @@ enum Found {
     File { path: PathBuf, name: MigrationName, role: FileRole },
 }
 
-fn read_text(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
+/// Where migration files come from: the disk, or texts embedded at compile time.
+trait Source {
+    /// The entries of `dir`: name, path, whether it is a directory.
+    fn list(&self, dir: &Path) -> std::io::Result<Vec<(String, PathBuf, bool)>>;
+    fn exists(&self, path: &Path) -> bool;
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+}
+
+struct Disk;
+
+impl Source for Disk {
+    fn list(&self, dir: &Path) -> std::io::Result<Vec<(String, PathBuf, bool)>> {
+        // The entry's file type comes with the directory listing: no stat per file.
+        Ok(std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok())
+            .map(|e| {
+                let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or_else(|_| e.path().is_dir());
+                (e.file_name().to_string_lossy().into_owned(), e.path(), is_dir)
+            })
+            .collect())
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+
     // Not std::fs::read: that stats the file first to size its buffer, one more system call
     // per file on every run, and migration files are small.
-    let read = |p: &Path| -> std::io::Result<Vec<u8>> {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
         use std::io::Read;
         let mut buf = Vec::with_capacity(2048);
-        std::fs::File::open(p)?.read_to_end(&mut buf)?;
+        std::fs::File::open(path)?.read_to_end(&mut buf)?;
         Ok(buf)
-    };
-    let bytes = match read(path) {
+    }
+}
+
+/// Files embedded by `embed_migrations!`: (path, text) pairs.
+struct Embedded<'a>(&'a [(&'a str, &'a str)]);
+
+impl Source for Embedded<'_> {
+    fn list(&self, dir: &Path) -> std::io::Result<Vec<(String, PathBuf, bool)>> {
+        let mut out: Vec<(String, PathBuf, bool)> = Vec::new();
+        for (path, _) in self.0 {
+            let Ok(rest) = Path::new(path).strip_prefix(dir) else { continue };
+            let mut parts = rest.components();
+            let Some(first) = parts.next() else { continue };
+            let name = first.as_os_str().to_string_lossy().into_owned();
+            let is_dir = parts.next().is_some();
+            if !out.iter().any(|(n, _, _)| *n == name) {
+                out.push((name.clone(), dir.join(&name), is_dir));
+            }
+        }
+        Ok(out)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.0.iter().any(|(p, _)| Path::new(p) == path)
+    }
+
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.0
+            .iter()
+            .find(|(p, _)| Path::new(p) == path)
+            .map(|(_, text)| text.as_bytes().to_vec())
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+}
+
+fn read_text(src: &dyn Source, path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
+    let bytes = match src.read(path) {
         Ok(b) => b,
         Err(e) => {
             let is_down = path.file_name().is_some_and(|n| n.to_string_lossy().ends_with("down.sql"));
@@ -287,11 +352,11 @@ fn read_text(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
 }
 
 /// diesel's `metadata.toml`: `run_in_transaction = false`. A missing file means the default.
-fn read_metadata(path: &Path, problems: &mut Vec<Problem>) -> Option<bool> {
-    let text = match std::fs::read_to_string(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(true),
-        _ => read_text(path, problems)?,
-    };
+fn read_metadata(src: &dyn Source, path: &Path, problems: &mut Vec<Problem>) -> Option<bool> {
+    if !src.exists(path) {
+        return Some(true);
+    }
+    let text = read_text(src, path, problems)?;
     let table: toml::Table = match text.parse() {
         Ok(t) => t,
         Err(e) => {

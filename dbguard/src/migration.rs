@@ -108,6 +108,7 @@ pub struct Migration {
     up: Step,
     down: Step,
     preserves: Vec<String>,
+    exact: Vec<String>,
     transactional: bool,
     checksum: String,
     origin: Origin,
@@ -123,6 +124,7 @@ impl Migration {
             up,
             down,
             preserves: Vec::new(),
+            exact: Vec::new(),
             transactional: true,
             checksum,
             origin: Origin::Memory,
@@ -146,6 +148,23 @@ impl Migration {
         S: Into<String>,
     {
         self.preserves.extend(tables.into_iter().map(Into::into));
+        self
+    }
+
+    /// Declares tables whose row count this migration must leave exactly as it was: no rows
+    /// removed, and none added either.
+    pub fn preserving_exactly<I, S>(mut self, tables: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for t in tables {
+            let t = t.into();
+            if !self.preserves.contains(&t) {
+                self.preserves.push(t.clone());
+            }
+            self.exact.push(t);
+        }
         self
     }
 
@@ -184,9 +203,13 @@ impl Migration {
     pub fn down(&self) -> &Step {
         &self.down
     }
-    /// The tables whose rows must survive.
+    /// The tables whose rows must survive (including those preserved exactly).
     pub fn preserves(&self) -> &[String] {
         &self.preserves
+    }
+    /// The tables whose row count must not change at all.
+    pub fn preserves_exactly(&self) -> &[String] {
+        &self.exact
     }
     /// Whether it runs in a transaction.
     pub fn is_transactional(&self) -> bool {

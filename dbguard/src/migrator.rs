@@ -6,8 +6,12 @@ use std::time::{Duration, Instant};
 use dbguard_lint::version::cmp_versions;
 use sqlx::{AnyConnection, Connection};
 
-use crate::database::{Database, Env};
-use crate::error::{DriftInfo, Error, FailureOutcome, MigrationFailure, Result};
+use crate::catalog::SnapshotInfo;
+use crate::database::{Database, Env, Session};
+use crate::dump::DumpPolicy;
+use crate::error::{DriftInfo, Error, FailureOutcome, LossOutcome, MigrationFailure, Result, RowsLost};
+use crate::file_backup::{self, FileBackup, FileBackupPolicy};
+use crate::guard::{self, Protect};
 use crate::history::{AppliedRow, History, RowDetails, RowState, now};
 use crate::loader::{Loader, sort_and_check};
 use crate::lock::MigrationLock;
@@ -33,6 +37,8 @@ pub struct Migrator {
     allow_drift: bool,
     allow_missing: bool,
     allow_out_of_order: bool,
+    file_backups: FileBackupPolicy,
+    dump: Option<DumpPolicy>,
 }
 
 /// What a run did.
@@ -44,6 +50,12 @@ pub struct Report {
     pub reverted: Vec<StepReport>,
     /// The state after the run (computed from what the run wrote, without reading again).
     pub plan: Plan,
+    /// Table snapshots taken before the steps that preserve or destroy tables.
+    pub snapshots: Vec<SnapshotInfo>,
+    /// The SQLite file backup taken before the run.
+    pub file_backup: Option<FileBackup>,
+    /// The dump taken before the run (PostgreSQL/MySQL, when configured).
+    pub dump: Option<std::path::PathBuf>,
 }
 
 /// One migration run by a [`Report`]'s run.
@@ -92,6 +104,8 @@ impl Migrator {
             allow_drift: false,
             allow_missing: false,
             allow_out_of_order: false,
+            file_backups: FileBackupPolicy::default(),
+            dump: None,
         })
     }
 
@@ -135,6 +149,24 @@ impl Migrator {
         self
     }
 
+    /// SQLite file backups before each run with work to do (default: on, keep 10).
+    pub fn file_backups(mut self, policy: FileBackupPolicy) -> Self {
+        self.file_backups = policy;
+        self
+    }
+
+    /// Dumps a PostgreSQL or MySQL database with `pg_dump`/`mysqldump` before each run with work
+    /// to do. If the tool is missing or fails, nothing runs.
+    pub fn dump_before_runs(mut self, policy: DumpPolicy) -> Self {
+        self.dump = Some(policy);
+        self
+    }
+
+    /// The backup API with this migrator's lock.
+    pub fn backups(&self) -> crate::Backups {
+        crate::Backups::new().lock(self.table.clone(), self.lock_timeout)
+    }
+
     /// The migrations, in run order.
     pub fn migrations(&self) -> &[Migration] {
         &self.migrations
@@ -167,12 +199,14 @@ impl Migrator {
             this.refuse_unsafe(&plan)?;
             let mut report = Report::default();
             let mut rows = plan.rows();
-            for entry in plan.pending() {
-                if target.is_some_and(|t| cmp_versions(entry.version, t).is_gt()) {
-                    break;
-                }
+            let todo: Vec<_> =
+                plan.pending().take_while(|e| target.is_none_or(|t| cmp_versions(e.version, t).is_le())).collect();
+            if !todo.is_empty() {
+                this.back_up(db, "pre-up", &mut report).await?;
+            }
+            for entry in todo {
                 let m = this.get(entry.version);
-                let row = this.run(db, m, Direction::Up).await?.expect("up records a row");
+                let row = this.run(db, m, Direction::Up, &mut report).await?.expect("up records a row");
                 let duration_ms = row.details.as_ref().map_or(0, |d| d.execution_ms);
                 report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
                 rows.push(row);
@@ -218,11 +252,14 @@ impl Migrator {
                 }
             }
             let mut report = Report::default();
+            if !to_revert.is_empty() {
+                this.back_up(db, "pre-down", &mut report).await?;
+            }
             let started = Instant::now();
             for e in to_revert {
                 let m = this.get(e.version);
                 let step_started = started.elapsed();
-                this.run(db, m, Direction::Down).await?;
+                this.run(db, m, Direction::Down, &mut report).await?;
                 let duration_ms = (started.elapsed() - step_started).as_millis() as i64;
                 report.reverted.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
             }
@@ -302,6 +339,21 @@ impl Migrator {
         Ok(value)
     }
 
+    /// The whole-database backup before a run with work to do: a verified SQLite file backup,
+    /// or a dump when configured. Failing to take it stops the run before anything changed.
+    async fn back_up(&self, db: &mut Database, why: &str, report: &mut Report) -> Result<()> {
+        if self.file_backups.enabled
+            && let Some(file) = db.env.backend.file().map(Path::to_path_buf)
+        {
+            report.file_backup =
+                Some(file_backup::create(&mut db.session(), &file, why, self.file_backups.keep).await?);
+        }
+        if let Some(policy) = &self.dump {
+            report.dump = Some(crate::dump::create(&db.env, policy, why)?);
+        }
+        Ok(())
+    }
+
     fn get(&self, version: i64) -> &Migration {
         self.migrations.iter().find(|m| m.version() == version).expect("plan entries in the source come from it")
     }
@@ -378,7 +430,13 @@ impl Migrator {
     /// When the database can roll the whole step back, step and version row commit in one
     /// transaction. Otherwise (non-transactional migrations; DDL on MySQL) the row is written
     /// as dirty first, so a failure halfway is visible to every later run.
-    async fn run(&self, db: &mut Database, m: &Migration, dir: Direction) -> Result<Option<AppliedRow>> {
+    async fn run(
+        &self,
+        db: &mut Database,
+        m: &Migration,
+        dir: Direction,
+        report: &mut Report,
+    ) -> Result<Option<AppliedRow>> {
         let Database { conn, env } = db;
         let step = match dir {
             Direction::Up => m.up(),
@@ -389,16 +447,42 @@ impl Migrator {
         let at = now();
         let elapsed = || started.elapsed().as_millis() as i64;
         let atomic = m.is_transactional() && rolls_back_completely(env, step);
+        let protect = Protect::for_step(m, step, env.backend.kind().dialect());
+        let lost = |losses, outcome| {
+            Error::RowsLost(Box::new(RowsLost {
+                version: m.version(),
+                name: m.name().to_string(),
+                direction: dir.name(),
+                losses,
+                outcome,
+            }))
+        };
+        // Snapshots live in the migration's transaction where DDL is transactional (so a
+        // rolled-back migration leaves none behind); elsewhere they must be committed first.
+        let snapshot_inside = atomic && env.backend.transactional_ddl();
+        let mut taken = guard::Taken::default();
+        if !protect.is_empty() && !snapshot_inside {
+            taken = guard::before(&mut Session { env, conn }, &protect, m.version()).await?;
+        }
 
         if atomic {
             let mut tx = conn
                 .begin_with(env.backend.begin_statement())
                 .await
                 .map_err(|e| env.error("starting a transaction", e))?;
+            if !protect.is_empty() && snapshot_inside {
+                taken = guard::before(&mut Session { env, conn: &mut tx }, &protect, m.version()).await?;
+            }
             if let Err(f) = run_step(&mut tx, env, m, step, dir).await {
                 tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?;
                 return Err(f.into_error(FailureOutcome::RolledBack));
             }
+            let losses = guard::losses(&mut Session { env, conn: &mut tx }, &taken.counted).await?;
+            if !losses.is_empty() {
+                tx.rollback().await.map_err(|e| env.error("rolling back the migration", e))?;
+                return Err(lost(losses, LossOutcome::RolledBack));
+            }
+            report.snapshots.extend(taken.snapshots);
             let row = match dir {
                 Direction::Up => {
                     let row = self.row(m, RowState::Applied, at, elapsed());
@@ -433,8 +517,14 @@ impl Migrator {
         } else {
             run_step(conn, env, m, step, dir).await
         };
+        report.snapshots.extend(taken.snapshots.iter().cloned());
         if let Err(f) = outcome {
             return Err(f.into_error(FailureOutcome::Dirty));
+        }
+        let mut s = Session { env, conn };
+        let losses = guard::losses(&mut s, &taken.counted).await?;
+        if !losses.is_empty() {
+            return Err(lost(losses.clone(), restore_lost(&mut s, &losses, &taken.snapshots).await));
         }
         match dir {
             Direction::Up => {
@@ -448,6 +538,25 @@ impl Migrator {
             }
         }
     }
+}
+
+/// Puts back the rows of each table that lost them, from the snapshot taken before the step.
+async fn restore_lost(s: &mut Session<'_>, losses: &[guard::Loss], snapshots: &[SnapshotInfo]) -> LossOutcome {
+    let mut restored = Vec::new();
+    for loss in losses {
+        let Some(snap) = snapshots.iter().find(|sn| sn.source_table == loss.table) else { continue };
+        let opts = crate::snapshot::RestoreOptions { drop_unmapped_columns: true, ..Default::default() };
+        match crate::snapshot::restore(s, snap, &opts).await {
+            Ok(r) => restored.push(format!("{} <- snapshot {} ({}, {} rows)", r.table, snap.id, snap.location, r.rows)),
+            Err(e) => {
+                return LossOutcome::RestoreFailed {
+                    snapshots: snapshots.iter().map(|sn| format!("{}: snapshot {}", sn.source_table, sn.id)).collect(),
+                    message: e.to_string(),
+                };
+            }
+        }
+    }
+    LossOutcome::Restored { restored }
 }
 
 /// Whether a failure of `step` inside a transaction leaves no trace on this database.

@@ -28,6 +28,16 @@ pub(crate) enum LockMethod {
     None,
 }
 
+/// How a backend computes an order-independent checksum of a table's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ContentHash {
+    /// One query returning one text, `count:sum`, computed by the server.
+    Aggregate(String),
+    /// A query returning one text per row, hashed and summed by dbguard (SQLite has no hash
+    /// function; it runs in-process, so streaming the rows costs no network).
+    RowTexts(String),
+}
+
 /// The database-specific parts of dbguard.
 pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> BackendKind;
@@ -72,10 +82,54 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// A query with one parameter (the table name) that returns a row when the table exists.
     fn table_exists_sql(&self) -> String;
 
+    /// The longest identifier the database accepts, in bytes.
+    fn max_identifier_len(&self) -> usize {
+        63
+    }
+
+    /// Statements that copy table `src` into a new table `dest` (both quoted) with every row,
+    /// as fast as the database's own `CREATE TABLE ... AS SELECT`. The last one's rows-affected
+    /// is the number of rows copied.
+    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
+        vec![format!("CREATE TABLE {dest} AS SELECT * FROM {src}")]
+    }
+
+    /// A query with one parameter (a table name) returning its column names in order.
+    fn columns_sql(&self) -> String;
+
+    /// How to checksum the given (quoted) columns of a (quoted) table.
+    fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash;
+
+    /// Statements that turn foreign-key enforcement off and back on around a restore, so that
+    /// emptying a table does not cascade into others. The first pair runs outside the
+    /// transaction, the second inside it.
+    fn without_foreign_keys(&self) -> ForeignKeys {
+        ForeignKeys::default()
+    }
+
+    /// The database file, for backends that keep one (SQLite).
+    fn file(&self) -> Option<&std::path::Path> {
+        None
+    }
+
+    /// The command-line dump tool for this database (`pg_dump`, `mysqldump`).
+    fn dump_tool(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The connection URL to hand to the driver.
     fn driver_url(&self, url: &str) -> String {
         url.to_string()
     }
+}
+
+/// Statements that suspend foreign-key enforcement during a restore.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ForeignKeys {
+    /// Run before the transaction, and after it.
+    pub session: Option<(&'static str, &'static str)>,
+    /// Run first inside the transaction (scoped to it).
+    pub in_transaction: Option<&'static str>,
 }
 
 /// The backend for a URL.

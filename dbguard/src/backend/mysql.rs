@@ -1,6 +1,6 @@
 //! MySQL and MariaDB.
 
-use super::{Backend, LockMethod, history_columns, quote_with};
+use super::{Backend, ContentHash, ForeignKeys, LockMethod, history_columns, quote_with};
 use crate::url::BackendKind;
 
 #[derive(Debug)]
@@ -80,7 +80,43 @@ impl Backend for Mysql {
         ]
     }
 
+    fn max_identifier_len(&self) -> usize {
+        64
+    }
+
+    // `LIKE` + `INSERT` keeps the indexes and AUTO_INCREMENT, so a table dropped by a
+    // non-transactional migration comes back usable, not only its rows.
+    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
+        vec![format!("CREATE TABLE {dest} LIKE {src}"), format!("INSERT INTO {dest} SELECT * FROM {src}")]
+    }
+
+    fn columns_sql(&self) -> String {
+        "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position"
+            .into()
+    }
+
+    fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash {
+        let quoted: Vec<String> = cols.iter().map(|c| format!("QUOTE({c})")).collect();
+        let row =
+            if cols.is_empty() { "''".to_string() } else { format!("CONCAT_WS(CHAR(31), {})", quoted.join(", ")) };
+        ContentHash::Aggregate(format!(
+            "SELECT CAST(CONCAT(COUNT(*), ':', COALESCE(SUM(CAST(CONV(LEFT(SHA2({row}, 256), 15), 16, 10) AS DECIMAL(40))), 0)) AS CHAR) FROM {table}"
+        ))
+    }
+
+    fn without_foreign_keys(&self) -> ForeignKeys {
+        ForeignKeys {
+            session: Some(("SET FOREIGN_KEY_CHECKS = 0", "SET FOREIGN_KEY_CHECKS = 1")),
+            in_transaction: None,
+        }
+    }
+
+    fn dump_tool(&self) -> Option<&'static str> {
+        Some("mysqldump")
+    }
+
     fn table_exists_sql(&self) -> String {
-        "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".into()
+        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".into()
     }
 }

@@ -1,6 +1,6 @@
 //! PostgreSQL.
 
-use super::{Backend, LockMethod, history_columns, quote_with};
+use super::{Backend, ContentHash, ForeignKeys, LockMethod, history_columns, quote_with};
 use crate::url::BackendKind;
 
 #[derive(Debug)]
@@ -68,8 +68,36 @@ impl Backend for Postgres {
         ]
     }
 
+    // `AS TABLE` keeps every column's type (numeric precision, timestamptz, arrays, enums).
+    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
+        vec![format!("CREATE TABLE {dest} AS TABLE {src}")]
+    }
+
+    fn columns_sql(&self) -> String {
+        "SELECT column_name::text FROM information_schema.columns \
+         WHERE table_name = $1 AND table_schema = current_schema() ORDER BY ordinal_position"
+            .into()
+    }
+
+    fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash {
+        let row = if cols.is_empty() { "''".to_string() } else { format!("ROW({})::text", cols.join(", ")) };
+        ContentHash::Aggregate(format!(
+            "SELECT (COUNT(*)::text || ':' || COALESCE(SUM((hashtextextended({row}, 0) >> 4)::numeric + 576460752303423488), 0)::text) FROM {table}"
+        ))
+    }
+
+    // session_replication_role = replica skips foreign-key triggers (and their cascades) for
+    // this transaction only; it needs a superuser or the table's owner with that privilege.
+    fn without_foreign_keys(&self) -> ForeignKeys {
+        ForeignKeys { session: None, in_transaction: Some("SET LOCAL session_replication_role = replica") }
+    }
+
+    fn dump_tool(&self) -> Option<&'static str> {
+        Some("pg_dump")
+    }
+
     fn table_exists_sql(&self) -> String {
-        "SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY (current_schemas(false))".into()
+        "SELECT tablename::text FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = current_schema()".into()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Backend, LockMethod, history_columns, quote_with};
+use super::{Backend, ContentHash, ForeignKeys, LockMethod, history_columns, quote_with};
 use crate::url::BackendKind;
 
 #[derive(Debug)]
@@ -69,7 +69,40 @@ impl Backend for Sqlite {
     }
 
     fn table_exists_sql(&self) -> String {
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1".into()
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1".into()
+    }
+
+    fn max_identifier_len(&self) -> usize {
+        128
+    }
+
+    // An empty CREATE TABLE AS gives the same column declarations; the INSERT then reports the
+    // rows it copied (a CREATE TABLE AS reports none) and takes SQLite's bulk-transfer path.
+    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
+        vec![
+            format!("CREATE TABLE {dest} AS SELECT * FROM {src} WHERE 0"),
+            format!("INSERT INTO {dest} SELECT * FROM {src}"),
+        ]
+    }
+
+    fn columns_sql(&self) -> String {
+        "SELECT name FROM pragma_table_info(?1) ORDER BY cid".into()
+    }
+
+    // quote() keeps the storage class apart (1 vs '1' vs X'31'), as a dump would.
+    fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash {
+        let quoted: Vec<String> = cols.iter().map(|c| format!("quote({c})")).collect();
+        let row = if cols.is_empty() { "''".to_string() } else { quoted.join(" || char(31) || ") };
+        ContentHash::RowTexts(format!("SELECT {row} FROM {table}"))
+    }
+
+    // `PRAGMA foreign_keys` is a no-op inside a transaction, so it brackets it.
+    fn without_foreign_keys(&self) -> ForeignKeys {
+        ForeignKeys { session: Some(("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON")), in_transaction: None }
+    }
+
+    fn file(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
     }
 
     fn driver_url(&self, url: &str) -> String {

@@ -1,0 +1,108 @@
+//! The row guard around each migration step: snapshot what the step may destroy, count the
+//! tables it must preserve, and find what it lost.
+
+use crate::catalog::SnapshotInfo;
+use crate::database::Session;
+use crate::error::Result;
+use crate::migration::{Migration, Step};
+use crate::snapshot::{self, reason};
+
+/// What one step must protect.
+#[derive(Debug, Default)]
+pub(crate) struct Protect {
+    /// Declared preserved tables, and whether their count must stay exactly the same.
+    preserved: Vec<(String, bool)>,
+    /// Tables the linter finds the step destroys or rewrites.
+    destroyed: Vec<String>,
+}
+
+impl Protect {
+    pub fn for_step(m: &Migration, step: &Step, dialect: dbguard_lint::Dialect) -> Self {
+        let preserved = m.preserves().iter().map(|t| (t.clone(), m.preserves_exactly().contains(t))).collect();
+        let mut destroyed: Vec<String> = Vec::new();
+        if let Step::Sql(sql) = step {
+            for (_, table) in dbguard_lint::destroyed_tables(sql, dialect) {
+                if !destroyed.contains(&table) {
+                    destroyed.push(table);
+                }
+            }
+        }
+        Protect { preserved, destroyed }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.preserved.is_empty() && self.destroyed.is_empty()
+    }
+
+    /// Every table to snapshot, each once, preserved ones first.
+    fn tables(&self) -> impl Iterator<Item = (&str, &'static str)> {
+        let preserved = self.preserved.iter().map(|(t, _)| (t.as_str(), reason::PRESERVES));
+        let destroyed = self
+            .destroyed
+            .iter()
+            .filter(|t| !self.preserved.iter().any(|(p, _)| p.eq_ignore_ascii_case(t)))
+            .map(|t| (t.as_str(), reason::DESTRUCTIVE));
+        preserved.chain(destroyed)
+    }
+}
+
+/// A preserved table's count before the step.
+#[derive(Debug, Clone)]
+pub(crate) struct Counted {
+    table: String,
+    before: i64,
+    exact: bool,
+}
+
+/// Rows a step took from a preserved table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Loss {
+    /// The table.
+    pub table: String,
+    /// Rows before the step.
+    pub before: i64,
+    /// Rows after it; `None` when the table no longer exists.
+    pub after: Option<i64>,
+    /// Whether the table was preserved exactly (any change in count is a loss).
+    pub exact: bool,
+}
+
+/// What [`before`] did: the snapshots taken and the counts to compare with afterwards.
+#[derive(Debug, Default)]
+pub(crate) struct Taken {
+    pub snapshots: Vec<SnapshotInfo>,
+    pub counted: Vec<Counted>,
+}
+
+/// Snapshots every existing table the step may destroy or must preserve; a snapshot's row
+/// count is the preserved table's count before the step (no second scan).
+pub(crate) async fn before(s: &mut Session<'_>, protect: &Protect, version: i64) -> Result<Taken> {
+    let mut taken = Taken::default();
+    for (table, why) in protect.tables() {
+        if !s.table_exists(table).await? {
+            continue; // created later in the step, or already gone: nothing to keep
+        }
+        let snap = snapshot::take(s, table, Some(version), why).await?;
+        if let Some((_, exact)) = protect.preserved.iter().find(|(t, _)| t == table) {
+            taken.counted.push(Counted { table: table.to_string(), before: snap.row_count, exact: *exact });
+        }
+        taken.snapshots.push(snap);
+    }
+    Ok(taken)
+}
+
+/// The preserved tables that lost rows (or changed count, when exact).
+pub(crate) async fn losses(s: &mut Session<'_>, counted: &[Counted]) -> Result<Vec<Loss>> {
+    let mut out = Vec::new();
+    for c in counted {
+        let after = if s.table_exists(&c.table).await? { Some(s.count(&c.table).await?) } else { None };
+        let lost = match after {
+            None => true,
+            Some(n) => n < c.before || (c.exact && n != c.before),
+        };
+        if lost {
+            out.push(Loss { table: c.table.clone(), before: c.before, after, exact: c.exact });
+        }
+    }
+    Ok(out)
+}
