@@ -3,7 +3,8 @@
 //! backups with retention, dumps.
 
 use dbguard::{
-    BackendKind, Backups, Database, Error, FileBackupPolicy, LossOutcome, Migrator, PrunePolicy, RestoreOptions,
+    BackendKind, Backups, Database, DumpPolicy, Error, FileBackupPolicy, LossOutcome, Migrator, PrunePolicy,
+    RestoreOptions,
 };
 use dbguard_tests::{MigrationDir, TestDb, on_each_engine};
 
@@ -316,3 +317,32 @@ async fn catalog_listing(kind: BackendKind) {
     });
 }
 on_each_engine!(catalog_listing);
+
+/// PostgreSQL and MySQL only: SQLite takes file backups instead (above).
+async fn configured_dumps_run_or_stop_the_run(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    schema(&dir);
+    let out = tempfile::tempdir().unwrap();
+    let mut db = t.connect().await;
+    let missing = DumpPolicy { dir: out.path().into(), program: Some("/nonexistent/dump-tool".into()) };
+    let m = Migrator::from_dir(dir.path()).unwrap().dump_before_runs(missing);
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(err, Error::Backup(_)) && err.to_string().contains("nothing was run"), "{err}");
+    assert!(!db.table_exists("users").await.unwrap(), "a configured backup is never skipped");
+
+    let m =
+        Migrator::from_dir(dir.path()).unwrap().dump_before_runs(DumpPolicy { dir: out.path().into(), program: None });
+    let report = m.up(&mut db, None).await.unwrap();
+    let dump = std::fs::read_to_string(report.dump.expect("a dump was taken")).unwrap();
+    assert!(dump.contains("dbguard_schema_version"), "the dump holds the database: {}", &dump[..dump.len().min(300)]);
+    assert!(db.table_exists("users").await.unwrap());
+}
+#[tokio::test]
+async fn configured_pg_dump_runs_or_stops_the_run() {
+    configured_dumps_run_or_stop_the_run(BackendKind::Postgres).await;
+}
+#[tokio::test]
+async fn configured_mysqldump_runs_or_stops_the_run() {
+    configured_dumps_run_or_stop_the_run(BackendKind::Mysql).await;
+}
