@@ -60,6 +60,24 @@ pub use schema::Schema;
 pub use snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification};
 pub use url::{BackendKind, mask_url};
 
+/// Turns a `mod` into a registered, compile-time-checked migration: see `docs/macro.md`.
+///
+/// ```
+/// #[dbguard::migration(version = 4, preserves = "users")]
+/// mod add_email_to_users {
+///     pub const UP: &str = "ALTER TABLE users ADD COLUMN email TEXT";
+///     pub const DOWN: &str = "ALTER TABLE users DROP COLUMN email";
+/// }
+/// let all = dbguard::registered().unwrap();
+/// assert_eq!(all[0].name(), "add_email_to_users");
+/// assert_eq!(all[0].preserves(), ["users"]);
+/// ```
+pub use dbguard_macros::migration;
+
+/// Embeds a directory of SQL migrations at compile time; evaluates to
+/// `dbguard::Result<Vec<dbguard::Migration>>`. See `docs/macro.md`.
+pub use dbguard_macros::embed_migrations;
+
 /// The linter and SQL engine, re-exported.
 pub use dbguard_lint as lint;
 
