@@ -1,18 +1,26 @@
 //! `cargo dbguard`: the command line. Thin by design: it parses arguments, calls the `dbguard`
-//! library and prints; the behaviour lives in the library.
+//! library (and this crate's `config`/`scaffold`) and prints.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anstream::{eprintln, println};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use dbguard::{Database, Error, Loader, Migrator, Plan, Repair, Report};
+use dbguard::{
+    Backups, Database, DryRun, DumpPolicy, Error, FileBackupPolicy, Loader, Migrator, Plan, PrunePolicy, Repair,
+    Report, RestoreOptions,
+};
+use dbguard_cli::config::{self, Project};
+use dbguard_cli::scaffold::{self, Kind};
+use dbguard_cli::style::{BOLD, DIM, ERROR, OK, WARN, paint};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "cargo dbguard",
     bin_name = "cargo dbguard",
     version,
-    about = "Database migrations that cannot silently lose your data"
+    about = "Database migrations that cannot silently lose your data",
+    after_help = "Configuration: flags > environment (DATABASE_URL, DBGUARD_MIGRATIONS) > .env > [package.metadata.dbguard] > defaults. See docs/cli.md."
 )]
 struct Cli {
     #[command(flatten)]
@@ -23,19 +31,12 @@ struct Cli {
 
 #[derive(Args, Debug)]
 struct Global {
-    /// Database URL (sqlite://file.db, postgres://..., mysql://...).
-    #[arg(
-        long,
-        short = 'd',
-        env = "DATABASE_URL",
-        default_value = "sqlite://dbguard.db",
-        global = true,
-        hide_env_values = true
-    )]
-    database: String,
-    /// Directory of SQL migrations.
-    #[arg(long, short = 'm', env = "DBGUARD_MIGRATIONS", default_value = "migrations", global = true)]
-    migrations: PathBuf,
+    /// Database URL (sqlite://file.db, postgres://..., mysql://...) [default: sqlite://dbguard.db in the project].
+    #[arg(long, short = 'd', env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database: Option<String>,
+    /// Directory of SQL migrations [default: migrations in the project].
+    #[arg(long, short = 'm', env = "DBGUARD_MIGRATIONS", global = true, hide_env_values = true)]
+    migrations: Option<PathBuf>,
     /// Accept existing empty or placeholder down migrations as irreversible (adopting dbguard on
     /// a project with history).
     #[arg(long, global = true)]
@@ -49,24 +50,50 @@ struct Global {
     /// Apply pending migrations that sort before the newest applied one.
     #[arg(long, global = true)]
     allow_out_of_order: bool,
-    /// Seconds to wait for another runner's lock.
-    #[arg(long, default_value_t = 120, global = true)]
-    lock_timeout: u64,
+    /// Seconds to wait for another runner's lock [default: 120].
+    #[arg(long, global = true)]
+    lock_timeout: Option<u64>,
+    /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true)]
+    color: ColorArg,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Set up the project: migrations/, [package.metadata.dbguard] in Cargo.toml, .env.example.
+    Init,
+    /// Scaffold the next migration (up, down, and a preserves line to fill in).
+    New {
+        /// What it does, in snake_case: add_users_email.
+        name: String,
+        /// SQL files (the default).
+        #[arg(long, conflicts_with = "rust")]
+        sql: bool,
+        /// A Rust file with a #[migration] module, in src/migrations/.
+        #[arg(long)]
+        rust: bool,
+    },
     /// Apply pending migrations (all, or up to --to).
     Up {
         /// Stop after this version.
         #[arg(long)]
         to: Option<i64>,
+        /// Show what would run (SQL, snapshots, counts, lint) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Revert applied migrations newer than --to, newest first (--to 0 reverts everything).
     Down {
         /// Keep this version and everything before it.
         #[arg(long)]
         to: i64,
+        /// Show what would run and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Show every migration and its state.
     Status {
@@ -101,6 +128,61 @@ enum Command {
         #[arg(long)]
         forget: bool,
     },
+    /// Back up now: snapshots of the named tables, or (SQLite, no --table) the whole file.
+    Backup {
+        /// A table to snapshot (repeatable).
+        #[arg(long = "table", short = 't')]
+        tables: Vec<String>,
+    },
+    /// List, verify or prune backups.
+    Backups {
+        #[command(subcommand)]
+        action: BackupsAction,
+    },
+    /// Restore a table from a snapshot (by id), or a SQLite database from a file backup.
+    Restore {
+        /// The snapshot id (`cargo dbguard backups list`).
+        #[arg(required_unless_present = "file")]
+        id: Option<i64>,
+        /// A SQLite file backup to restore the whole database from.
+        #[arg(long, conflicts_with = "id")]
+        file: Option<PathBuf>,
+        /// Restore into this table instead of the snapshot's source.
+        #[arg(long)]
+        into: Option<String>,
+        /// Restore even though some snapshot columns no longer exist in the table.
+        #[arg(long)]
+        drop_unmapped_columns: bool,
+        /// Show the column mapping and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BackupsAction {
+    /// Table snapshots (catalog) and SQLite file backups.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Check snapshots (row count, content checksum) and file backups (integrity, counts).
+    Verify {
+        /// Only this snapshot.
+        id: Option<i64>,
+    },
+    /// Remove old backups; the newest verified one of each table (and file) is always kept.
+    Prune {
+        /// Keep this many per table (and file backups).
+        #[arg(long)]
+        keep: Option<usize>,
+        /// Remove those older than this many days.
+        #[arg(long)]
+        older_than_days: Option<i64>,
+        /// Show what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,33 +206,15 @@ enum Format {
     Json,
 }
 
-fn main() -> ExitCode {
-    // `cargo dbguard up` runs `cargo-dbguard dbguard up`.
-    let mut args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("dbguard") {
-        args.remove(1);
-    }
-    let cli = Cli::parse_from(args);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Command::Lint { paths, format, dialect, warnings_as_errors, jobs } = &cli.command {
-        return lint(&cli.global, paths, *format, *dialect, *warnings_as_errors, *jobs);
-    }
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(exit_code(&e))
-        }
-    }
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
 }
 
-/// 2: the command could not run (bad input, unreachable database); 1: it ran and refused or failed.
+/// 2: the command could not run (bad input or configuration, unreachable database);
+/// 1: it ran and refused or failed.
 fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Load(_) | Error::BadUrl { .. } | Error::Connect { .. } => 2,
@@ -158,51 +222,350 @@ fn exit_code(e: &Error) -> u8 {
     }
 }
 
-async fn run(cli: Cli) -> dbguard::Result<()> {
-    let g = &cli.global;
-    let kind = dbguard::BackendKind::from_url(&g.database);
-    let loader =
-        Loader::new().accept_legacy_downs(g.accept_legacy_downs).dialect(kind.map(|k| k.dialect()).unwrap_or_default());
-    let migrator = Migrator::new(loader.load(&g.migrations)?)?
+fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
+    eprintln!("{} {message}", paint(ERROR, "error:"));
+    ExitCode::from(code)
+}
+
+fn main() -> ExitCode {
+    // `cargo dbguard up` runs `cargo-dbguard dbguard up`.
+    let mut args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("dbguard") {
+        args.remove(1);
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    // The project and its .env come first: .env fills environment variables that clap reads.
+    let project = match config::discover(&cwd) {
+        Ok(p) => p,
+        Err(e) => return fail(e, 2),
+    };
+    if let Err(e) = config::load_dotenv(&project.root) {
+        return fail(e, 2);
+    }
+    let cli = Cli::parse_from(args);
+    anstream::ColorChoice::write_global(match cli.global.color {
+        ColorArg::Auto => anstream::ColorChoice::Auto,
+        ColorArg::Always => anstream::ColorChoice::Always,
+        ColorArg::Never => anstream::ColorChoice::Never,
+    });
+    match &cli.command {
+        Command::Lint { paths, format, dialect, warnings_as_errors, jobs } => {
+            return lint(&cli.global, &project, paths, *format, *dialect, *warnings_as_errors, *jobs);
+        }
+        Command::Init => {
+            return match scaffold::init(&project.root, project.manifest.as_deref()) {
+                Ok(done) => {
+                    for p in &done.created {
+                        println!("{} {}", paint(OK, "created"), p.display());
+                    }
+                    if let Some(m) = &done.configured {
+                        println!("{} [metadata.dbguard] in {}", paint(OK, "added"), m.display());
+                    }
+                    if done.created.is_empty() && done.configured.is_none() {
+                        println!("already set up: nothing to do");
+                    }
+                    println!(
+                        "next: `cargo dbguard new create_users`, write up.sql and down.sql, then `cargo dbguard up`"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e, 2),
+            };
+        }
+        Command::New { name, rust, .. } => {
+            let dir = project.migrations(cli.global.migrations.as_deref());
+            let kind = if *rust { Kind::Rust } else { Kind::Sql };
+            return match scaffold::new_migration(&dir, &project.root.join("src/migrations"), name, kind) {
+                Ok(files) => {
+                    for f in &files {
+                        println!("{} {}", paint(OK, "created"), f.display());
+                    }
+                    println!(
+                        "next: write the {}, list the tables it must keep in `preserves`, then `cargo dbguard lint` and `cargo dbguard up --dry-run`",
+                        if *rust { "UP and DOWN" } else { "up and the down" }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e, 2),
+            };
+        }
+        Command::Restore { file: Some(file), .. } => return restore_file(&cli.global, &project, file),
+        _ => {}
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}"), 2),
+    };
+    match runtime.block_on(run(cli, project)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e, exit_code(&e)),
+    }
+}
+
+fn migrator(g: &Global, project: &Project, url: &str) -> dbguard::Result<Migrator> {
+    let c = &project.config;
+    let kind = dbguard::BackendKind::from_url(url);
+    let loader = Loader::new()
+        .accept_legacy_downs(g.accept_legacy_downs || c.accept_legacy_downs == Some(true))
+        .dialect(kind.map(|k| k.dialect()).unwrap_or_default());
+    let mut m = Migrator::new(loader.load(project.migrations(g.migrations.as_deref()))?)?
         .allow_drift(g.allow_drift)
         .allow_missing(g.allow_missing)
         .allow_out_of_order(g.allow_out_of_order)
-        .lock_timeout(std::time::Duration::from_secs(g.lock_timeout));
-    let mut db = Database::connect(&g.database).await?;
+        .lock_timeout(std::time::Duration::from_secs(g.lock_timeout.or(c.lock_timeout).unwrap_or(120)));
+    if let Some(t) = &c.table {
+        m = m.table(t);
+    }
+    if let Some(keep) = c.file_backups {
+        m = m.file_backups(FileBackupPolicy { enabled: keep > 0, keep: keep.max(1) });
+    }
+    if let Some(dir) = &c.dump_dir {
+        m = m.dump_before_runs(DumpPolicy { dir: project.root.join(dir), program: None });
+    }
+    Ok(m)
+}
+
+async fn run(cli: Cli, project: Project) -> dbguard::Result<()> {
+    let g = &cli.global;
+    let url = project.database(g.database.as_deref());
+    // Backups and restores need no migrations directory.
+    let needs_migrations =
+        !matches!(cli.command, Command::Backup { .. } | Command::Backups { .. } | Command::Restore { .. });
+    let migrator = if needs_migrations { Some(migrator(g, &project, &url)?) } else { None };
+    let mut db = Database::connect(&url).await?;
+    let backups = migrator.as_ref().map_or_else(Backups::new, Migrator::backups);
+    let m = || migrator.as_ref().expect("loaded for this command");
     match cli.command {
-        Command::Up { to } => {
-            let report = migrator.up(&mut db, to).await?;
-            print_report(&report, &db);
-            if !report.applied.is_empty() {
-                print_status(&report.plan, Format::Text);
-            }
+        Command::Up { to, dry_run: true, format } => print_dry_run(&m().dry_run_up(&mut db, to).await?, format),
+        Command::Down { to, dry_run: true, format } => print_dry_run(&m().dry_run_down(&mut db, to).await?, format),
+        Command::Up { to, format, .. } => {
+            let report = m().up(&mut db, to).await?;
+            print_report(&report, &db, format);
         }
-        Command::Down { to } => {
-            let report = migrator.down(&mut db, to).await?;
-            print_report(&report, &db);
+        Command::Down { to, format, .. } => {
+            let report = m().down(&mut db, to).await?;
+            print_report(&report, &db, format);
         }
-        Command::Status { format } => print_status(&migrator.status(&mut db).await?, format),
+        Command::Status { format } => print_status(&m().status(&mut db).await?, format),
         Command::Baseline { version } => {
-            let report = migrator.baseline(&mut db, version).await?;
+            let report = m().baseline(&mut db, version).await?;
             println!("recorded {} migrations as baseline at {version} on {}", report.applied.len(), db.url());
         }
-        Command::Lint { .. } => unreachable!("lint runs without a database"),
         Command::Repair { version, mark_applied, .. } => {
             let action = if mark_applied { Repair::MarkApplied } else { Repair::Forget };
-            migrator.repair(&mut db, version, action).await?;
+            m().repair(&mut db, version, action).await?;
             println!(
                 "migration {version}: {}",
                 if mark_applied { "marked applied" } else { "forgotten; it will run again" }
             );
         }
+        Command::Backup { tables } => {
+            if tables.is_empty() {
+                let keep = project.config.file_backups.unwrap_or(10).max(1);
+                let b = dbguard::file_backup::backup_now(&mut db, "manual", keep).await.map_err(|e| match e {
+                    Error::Refused(_) => Error::Refused(format!(
+                        "{} is not a SQLite file: name the tables to snapshot with `--table users --table orders`, or configure `dump-dir` for pg_dump/mysqldump dumps",
+                        db.url()
+                    )),
+                    other => other,
+                })?;
+                println!("{} {} ({} tables, verified)", paint(OK, "backed up to"), b.path.display(), b.tables.len());
+            }
+            for t in tables {
+                let s = backups.snapshot(&mut db, &t).await?;
+                println!("{} {t}: snapshot {} ({}, {} rows)", paint(OK, "backed up"), s.id, s.location, s.row_count);
+            }
+        }
+        Command::Backups { action } => backups_command(action, &backups, &mut db).await?,
+        Command::Restore { id: Some(id), into, drop_unmapped_columns, dry_run, .. } => {
+            let opts = RestoreOptions { into, drop_unmapped_columns, dry_run };
+            let r = backups.restore(&mut db, id, &opts).await?;
+            let verb = if dry_run { "would restore" } else { "restored" };
+            println!(
+                "{} {} rows into {} from snapshot {} ({})",
+                paint(OK, verb),
+                r.rows,
+                r.table,
+                id,
+                r.snapshot.location
+            );
+            println!("  columns copied: {}", r.mapped.join(", "));
+            if !r.unmapped.is_empty() {
+                println!("  {} {}", paint(WARN, "not restored (no longer in the table):"), r.unmapped.join(", "));
+            }
+            if !r.defaulted.is_empty() {
+                println!("  left to their defaults: {}", r.defaulted.join(", "));
+            }
+            if let Some(p) = r.pre_restore {
+                println!("  the table's previous rows are in snapshot {} ({})", p.id, p.location);
+            }
+        }
+        Command::Restore { .. } | Command::Lint { .. } | Command::Init | Command::New { .. } => {
+            unreachable!("handled before connecting")
+        }
     }
     db.close().await
+}
+
+async fn backups_command(action: BackupsAction, backups: &Backups, db: &mut Database) -> dbguard::Result<()> {
+    let file = sqlite_file(db.url());
+    match action {
+        BackupsAction::List { format } => {
+            let snapshots = backups.list(db).await?;
+            let files = match &file {
+                Some(f) => dbguard::file_backup::list(f)?,
+                None => Vec::new(),
+            };
+            if format == Format::Json {
+                let json = serde_json::json!({ "snapshots": snapshots, "files": files });
+                println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+                return Ok(());
+            }
+            println!(
+                "{}",
+                paint(
+                    BOLD,
+                    format!(
+                        "{:<5} {:<24} {:<9} {:<12} {:>10} {:<9} {:<26} table",
+                        "id", "source", "version", "reason", "rows", "verified", "taken at"
+                    )
+                )
+            );
+            for s in &snapshots {
+                let v = s.migration_version.map_or("-".to_string(), |v| v.to_string());
+                let verified = if s.checksum.is_some() { paint(OK, "yes      ") } else { paint(DIM, "not yet  ") };
+                println!(
+                    "{:<5} {:<24} {:<9} {:<12} {:>10} {verified} {:<26} {}",
+                    s.id, s.source_table, v, s.reason, s.row_count, s.created_at, s.location
+                );
+            }
+            if snapshots.is_empty() {
+                println!("{}", paint(DIM, "no table snapshots"));
+            }
+            for f in &files {
+                let verified = if f.verified { paint(OK, "verified") } else { paint(WARN, "unverified") };
+                println!("file  {} {:<10} {verified} {} bytes", f.path.display(), f.reason, f.bytes);
+            }
+        }
+        BackupsAction::Verify { id } => {
+            let results = match id {
+                Some(id) => vec![backups.verify(db, id).await?],
+                None => backups.verify_all(db).await?,
+            };
+            let mut bad = 0;
+            for v in &results {
+                match &v.problem {
+                    None => println!(
+                        "{} snapshot {} of {} ({} rows)",
+                        paint(OK, "ok  "),
+                        v.snapshot.id,
+                        v.snapshot.source_table,
+                        v.snapshot.row_count
+                    ),
+                    Some(p) => {
+                        bad += 1;
+                        println!(
+                            "{} snapshot {} of {}: {p}",
+                            paint(ERROR, "BAD "),
+                            v.snapshot.id,
+                            v.snapshot.source_table
+                        );
+                    }
+                }
+            }
+            if id.is_none()
+                && let Some(f) = &file
+            {
+                for b in dbguard::file_backup::list(f)? {
+                    match dbguard::file_backup::verify(&b).await {
+                        Ok(None) => println!("{} {}", paint(OK, "ok  "), b.path.display()),
+                        Ok(Some(p)) => {
+                            bad += 1;
+                            println!("{} {}: {p}", paint(ERROR, "BAD "), b.path.display());
+                        }
+                        Err(e) => {
+                            bad += 1;
+                            println!("{} {}: {e}", paint(ERROR, "BAD "), b.path.display());
+                        }
+                    }
+                }
+            }
+            if bad > 0 {
+                return Err(Error::Refused(format!(
+                    "{bad} backup(s) failed verification (listed above)\n  next: do not rely on them; take a fresh backup with `cargo dbguard backup`"
+                )));
+            }
+        }
+        BackupsAction::Prune { keep, older_than_days, dry_run } => {
+            if keep.is_none() && older_than_days.is_none() {
+                return Err(Error::Refused(
+                    "say what to prune: `--keep N` and/or `--older-than-days D`; nothing was removed".into(),
+                ));
+            }
+            let policy = PrunePolicy { keep, older_than: older_than_days.map(chrono_days), dry_run };
+            let verb = if dry_run { "would remove" } else { "removed" };
+            for s in backups.prune(db, &policy).await? {
+                println!("{verb} snapshot {} of {} ({})", s.id, s.source_table, s.created_at);
+            }
+            if let Some(f) = &file {
+                for p in dbguard::file_backup::prune_by(f, &policy)? {
+                    println!("{verb} {}", p.display());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn chrono_days(days: i64) -> dbguard::ChronoDuration {
+    dbguard::ChronoDuration::days(days)
+}
+
+/// The SQLite file a (masked) URL names.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(':')).then(|| PathBuf::from(path))
+}
+
+fn restore_file(g: &Global, project: &Project, backup: &Path) -> ExitCode {
+    let url = project.database(g.database.as_deref());
+    let Some(db_file) = sqlite_file(&url) else {
+        return fail(format!("--file restores a SQLite database; {} is not one", dbguard::mask_url(&url)), 2);
+    };
+    let found = match dbguard::file_backup::list(&db_file) {
+        Ok(all) => all.into_iter().find(|b| b.path == backup || b.path.file_name() == Some(backup.as_os_str())),
+        Err(e) => return fail(e, 1),
+    };
+    let Some(b) = found else {
+        return fail(
+            format!(
+                "{} is not a backup of {}\n  next: `cargo dbguard backups list` shows them",
+                backup.display(),
+                db_file.display()
+            ),
+            2,
+        );
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}"), 2),
+    };
+    match runtime.block_on(dbguard::file_backup::restore(&url, &b)) {
+        Ok(r) => {
+            println!("{} {} from {}", paint(OK, "restored"), db_file.display(), r.restored.path.display());
+            println!("  the database as it was before is in {}", r.pre_restore.path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, exit_code(&e)),
+    }
 }
 
 /// `lint`: exit 0 clean, 1 error-level findings (or warnings with --warnings-as-errors),
 /// 2 when it could not run.
 fn lint(
     g: &Global,
+    project: &Project,
     paths: &[PathBuf],
     format: LintFormat,
     dialect: Option<DialectArg>,
@@ -210,27 +573,30 @@ fn lint(
     jobs: Option<usize>,
 ) -> ExitCode {
     use dbguard::lint::{Dialect, render};
+    let url = project.database(g.database.as_deref());
     let dialect = match dialect {
         Some(DialectArg::Postgres) => Dialect::Postgres,
         Some(DialectArg::Mysql) => Dialect::Mysql,
         Some(DialectArg::Sqlite) => Dialect::Sqlite,
-        None => dbguard::BackendKind::from_url(&g.database).map_or(Dialect::Postgres, |k| k.dialect()),
+        None => dbguard::BackendKind::from_url(&url).map_or(Dialect::Postgres, |k| k.dialect()),
     };
-    let paths = if paths.is_empty() { vec![g.migrations.clone()] } else { paths.to_vec() };
+    let paths = if paths.is_empty() { vec![project.migrations(g.migrations.as_deref())] } else { paths.to_vec() };
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let report = match dbguard::lint_paths(&paths, dialect, jobs, &dbguard::lint::LintConfig::default()) {
+    let lint_config = project.config.lint.clone().unwrap_or_default();
+    let report = match dbguard::lint_paths(&paths, dialect, jobs, &lint_config) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return fail(e, 2),
     };
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = match format {
         LintFormat::Text => {
             use std::io::IsTerminal;
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let color = match g.color {
+                ColorArg::Always => true,
+                ColorArg::Never => false,
+                ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            };
             let text =
                 render::text(&report.findings, &report.summary, &|f: &str| std::fs::read_to_string(f).ok(), color);
             out.write_all(text.as_bytes())
@@ -242,18 +608,50 @@ fn lint(
         LintFormat::Github => report.findings.iter().try_for_each(|f| out.write_all(render::github_line(f).as_bytes())),
     };
     if let Err(e) = written.and_then(|()| out.flush()) {
-        eprintln!("error: cannot write the report: {e}");
-        return ExitCode::from(2);
+        return fail(format!("cannot write the report: {e}"), 2);
     }
     if dbguard::lint::fails(&report.findings, strict) { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
-fn print_report(report: &Report, db: &Database) {
+fn print_report(report: &Report, db: &Database, format: Format) {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
+        return;
+    }
+    if let Some(b) = &report.file_backup {
+        println!("{} {}", paint(DIM, "backed up to"), b.path.display());
+    }
+    if let Some(d) = &report.dump {
+        println!("{} {}", paint(DIM, "dumped to"), d.display());
+    }
+    for s in &report.snapshots {
+        let v = s.migration_version.map_or(String::new(), |v| format!(" before {v}"));
+        println!(
+            "{} {} ({} rows, {}){v}: snapshot {}",
+            paint(DIM, "snapshot"),
+            s.source_table,
+            s.row_count,
+            s.reason,
+            s.id
+        );
+    }
     for s in &report.applied {
-        println!("applied  {} {} ({} ms)", s.version, s.name, s.duration_ms);
+        println!(
+            "{} {} {} {}",
+            paint(OK, "applied "),
+            s.version,
+            s.name,
+            paint(DIM, format!("({} ms)", s.duration_ms))
+        );
     }
     for s in &report.reverted {
-        println!("reverted {} {} ({} ms)", s.version, s.name, s.duration_ms);
+        println!(
+            "{} {} {} {}",
+            paint(WARN, "reverted"),
+            s.version,
+            s.name,
+            paint(DIM, format!("({} ms)", s.duration_ms))
+        );
     }
     let (a, r) = (report.applied.len(), report.reverted.len());
     match (a, r) {
@@ -265,8 +663,67 @@ fn print_report(report: &Report, db: &Database) {
                 report.plan.entries.len()
             )
         }
-        (a, 0) => println!("applied {a} migration{} to {}", plural(a), db.url()),
-        (_, r) => println!("reverted {r} migration{} on {}", plural(r), db.url()),
+        (a, 0) => println!(
+            "{} {a} migration{} to {} ({} snapshot{})",
+            paint(OK, "applied"),
+            plural(a),
+            db.url(),
+            report.snapshots.len(),
+            plural(report.snapshots.len())
+        ),
+        (_, r) => println!("{} {r} migration{} on {}", paint(WARN, "reverted"), plural(r), db.url()),
+    }
+}
+
+fn print_dry_run(run: &DryRun, format: Format) {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(run).unwrap_or_default());
+        return;
+    }
+    println!("{}", paint(BOLD, format!("dry run of `{}`: nothing will be changed", run.direction)));
+    if run.steps.is_empty() {
+        println!("nothing to do");
+        return;
+    }
+    if let Some(d) = &run.file_backup {
+        println!("would back up the database file into {}", d.display());
+    }
+    if let Some(d) = &run.dump {
+        println!("would dump the database into {}", d.display());
+    }
+    for s in &run.steps {
+        let tx = if s.transactional { "" } else { " (no transaction)" };
+        println!(
+            "\n{} {} {} {}{tx}",
+            paint(BOLD, run.direction),
+            s.version,
+            s.name,
+            paint(DIM, format!("[{}]", s.location))
+        );
+        for t in &s.snapshots {
+            println!("  would snapshot {t}");
+        }
+        for (t, n) in &s.preserved_counts {
+            println!("  would check {t} keeps its {n} rows");
+        }
+        for f in &s.findings {
+            let style = if f.severity == dbguard::lint::Severity::Error { ERROR } else { WARN };
+            println!(
+                "  {} {} line {}: {}",
+                paint(style, format!("{:?}", f.severity).to_lowercase()),
+                f.rule,
+                f.line,
+                f.message
+            );
+        }
+        match (&s.sql, s.kind) {
+            (Some(sql), _) => {
+                for line in sql.lines() {
+                    println!("    {}", paint(DIM, line));
+                }
+            }
+            (None, kind) => println!("    {}", paint(DIM, format!("({kind} step)"))),
+        }
     }
 }
 
@@ -275,23 +732,27 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn print_status(plan: &Plan, format: Format) {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if format == Format::Json {
-        let json = serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-        let _ = writeln!(out, "{json}");
+        println!("{}", serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")));
         return;
     }
-    let _ = writeln!(out, "{:<20} {:<10} {:<14} {:<26} name", "version", "state", "checksum", "applied at");
+    println!(
+        "{}",
+        paint(BOLD, format!("{:<20} {:<10} {:<14} {:<26} name", "version", "state", "checksum", "applied at"))
+    );
     for e in &plan.entries {
         let state = e.state.as_str();
+        let style = match state {
+            "applied" | "baseline" => OK,
+            "pending" => WARN,
+            _ => ERROR,
+        };
         let checksum = e.checksum.as_deref().or(e.applied.as_ref().map(|r| r.checksum.as_str())).unwrap_or("");
         let at = e.applied.as_ref().map_or("", |r| r.applied_at.as_str());
-        let _ = writeln!(
-            out,
-            "{:<20} {:<10} {:<14} {:<26} {}",
+        println!(
+            "{:<20} {} {:<14} {:<26} {}",
             e.version,
-            state,
+            paint(style, format!("{state:<10}")),
             &checksum[..checksum.len().min(12)],
             at,
             e.name

@@ -33,7 +33,8 @@ fn up_status_down_with_the_defaults() {
     let d = project();
     let up = run(d.path(), &["up"]);
     assert!(up.status.success(), "{}", text(&up));
-    assert!(text(&up).contains("applied 1 migration to sqlite://dbguard.db"), "{}", text(&up));
+    let expected = format!("applied 1 migration to sqlite://{}", d.path().join("dbguard.db").display());
+    assert!(text(&up).contains(&expected), "{}", text(&up));
     assert!(d.path().join("dbguard.db").exists(), "the default SQLite file is created");
     let again = run(d.path(), &["up"]);
     assert!(text(&again).contains("nothing to do"), "{}", text(&again));

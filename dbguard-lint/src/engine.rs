@@ -33,7 +33,7 @@ pub fn lint_sql(file: &str, sql: &str, dialect: Dialect) -> Vec<Finding> {
 ///
 /// ```
 /// use dbguard_lint::{destroyed_tables, Dialect};
-/// let t = destroyed_tables("-- dbguard:allow drop-table reason: merged\nDROP TABLE legacy; DELETE FROM Users;", Dialect::Postgres);
+/// let t = destroyed_tables("-- dbguard:allow drop-table reason=\"merged\"\nDROP TABLE legacy; DELETE FROM Users;", Dialect::Postgres);
 /// assert_eq!(t, [("drop-table".to_string(), "legacy".to_string()), ("delete-without-where".to_string(), "users".to_string())]);
 /// ```
 pub fn destroyed_tables(sql: &str, dialect: Dialect) -> Vec<(String, String)> {

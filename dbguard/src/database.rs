@@ -194,21 +194,18 @@ impl Session<'_> {
 
     /// Runs a query with one text parameter, returning the first column of each row as text.
     pub async fn texts(&mut self, sql: String, param: &str, context: &str) -> Result<Vec<String>> {
-        let rows = self
-            .conn
-            .fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(param.to_string()))
-            .await
-            .map_err(|e| self.env.error(context, e))?;
-        rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<_, _>>().map_err(|e| self.env.error(context, e))
+        let rows = self.conn.fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(param.to_string())).await;
+        self.first_column(rows, context)
     }
 
     /// Runs a query without parameters, returning the first column of each row as text.
     pub async fn strings(&mut self, sql: &str, context: &str) -> Result<Vec<String>> {
-        let rows = self
-            .conn
-            .fetch_all(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
-            .await
-            .map_err(|e| self.env.error(context, e))?;
+        let rows = self.conn.fetch_all(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))).await;
+        self.first_column(rows, context)
+    }
+
+    fn first_column(&self, rows: Result<Vec<sqlx::any::AnyRow>, sqlx::Error>, context: &str) -> Result<Vec<String>> {
+        let rows = rows.map_err(|e| self.env.error(context, e))?;
         rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<_, _>>().map_err(|e| self.env.error(context, e))
     }
 

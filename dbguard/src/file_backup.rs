@@ -196,11 +196,26 @@ pub async fn verify(backup: &FileBackup) -> Result<Option<String>> {
 /// Deletes all but the newest `keep` backups of `db_file`, never the newest verified one.
 /// Returns the deleted files.
 pub fn prune(db_file: &Path, keep: usize) -> Result<Vec<PathBuf>> {
+    prune_by(db_file, &crate::PrunePolicy { keep: Some(keep), ..Default::default() })
+}
+
+/// Deletes the backups beyond `policy.keep` and/or older than `policy.older_than` (all of them
+/// but the newest verified one, whatever the policy says). With `dry_run`, deletes nothing.
+pub fn prune_by(db_file: &Path, policy: &crate::PrunePolicy) -> Result<Vec<PathBuf>> {
     let all = list(db_file)?;
     let newest_verified = all.iter().find(|b| b.verified).map(|b| b.path.clone());
+    let now = chrono::Utc::now();
     let mut removed = Vec::new();
-    for b in all.iter().skip(keep) {
-        if Some(&b.path) == newest_verified.as_ref() {
+    for (i, b) in all.iter().enumerate() {
+        let over = policy.keep.is_some_and(|k| i >= k);
+        let old = policy.older_than.is_some_and(|age| {
+            chrono::DateTime::parse_from_rfc3339(&b.created_at).is_ok_and(|t| now - t.with_timezone(&chrono::Utc) > age)
+        });
+        if !(over || old) || Some(&b.path) == newest_verified.as_ref() {
+            continue;
+        }
+        if policy.dry_run {
+            removed.push(b.path.clone());
             continue;
         }
         std::fs::remove_file(&b.path).map_err(|e| io_error("delete the old backup", &b.path, e))?;

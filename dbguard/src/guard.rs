@@ -91,6 +91,22 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &Protect, version: i64)
     Ok(taken)
 }
 
+/// What [`before`] would do, read-only: the existing tables it would snapshot, and the
+/// preserved tables' counts now.
+pub(crate) async fn preview(s: &mut Session<'_>, protect: &Protect) -> Result<(Vec<String>, Vec<(String, i64)>)> {
+    let (mut tables, mut counts) = (Vec::new(), Vec::new());
+    for (table, _) in protect.tables() {
+        if !s.table_exists(table).await? {
+            continue;
+        }
+        if protect.preserved.iter().any(|(t, _)| t == table) {
+            counts.push((table.to_string(), s.count(table).await?));
+        }
+        tables.push(table.to_string());
+    }
+    Ok((tables, counts))
+}
+
 /// The preserved tables that lost rows (or changed count, when exact).
 pub(crate) async fn losses(s: &mut Session<'_>, counted: &[Counted]) -> Result<Vec<Loss>> {
     let mut out = Vec::new();

@@ -53,7 +53,7 @@ pub use history::{AppliedRow, LAYOUT, RowDetails, RowState};
 pub use linting::{LintReport, lint_paths};
 pub use loader::Loader;
 pub use migration::{Migration, Origin, Step, StepFn, StepFuture, Tx};
-pub use migrator::{Migrator, Repair, Report, StepReport};
+pub use migrator::{DryRun, DryStep, Migrator, Repair, Report, StepReport};
 pub use plan::{Entry, EntryState, Plan};
 pub use registry::{Registration, registered};
 pub use schema::Schema;
@@ -77,6 +77,9 @@ pub use dbguard_macros::migration;
 /// Embeds a directory of SQL migrations at compile time; evaluates to
 /// `dbguard::Result<Vec<dbguard::Migration>>`. See `docs/macro.md`.
 pub use dbguard_macros::embed_migrations;
+
+/// A length of time, for [`PrunePolicy::older_than`].
+pub use chrono::Duration as ChronoDuration;
 
 /// The linter and SQL engine, re-exported.
 pub use dbguard_lint as lint;

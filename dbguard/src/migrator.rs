@@ -69,6 +69,42 @@ pub struct StepReport {
     pub duration_ms: i64,
 }
 
+/// What a run would do: see [`Migrator::dry_run_up`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DryRun {
+    /// `up` or `down`.
+    pub direction: &'static str,
+    /// Where the SQLite file backup would be written.
+    pub file_backup: Option<std::path::PathBuf>,
+    /// Where the dump would be written.
+    pub dump: Option<std::path::PathBuf>,
+    /// The steps, in the order they would run.
+    pub steps: Vec<DryStep>,
+}
+
+/// One step of a [`DryRun`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DryStep {
+    /// Version.
+    pub version: i64,
+    /// Name.
+    pub name: String,
+    /// File or Rust item.
+    pub location: String,
+    /// `sql`, `rust` or `irreversible`.
+    pub kind: &'static str,
+    /// The SQL it would run.
+    pub sql: Option<String>,
+    /// Whether it would run in a transaction.
+    pub transactional: bool,
+    /// Tables it would snapshot first (they exist now).
+    pub snapshots: Vec<String>,
+    /// Preserved tables and their row counts now (checked again after the step).
+    pub preserved_counts: Vec<(String, i64)>,
+    /// The linter's findings on its SQL.
+    pub findings: Vec<dbguard_lint::Finding>,
+}
+
 /// What `repair` does with a dirty migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repair {
@@ -196,16 +232,14 @@ impl Migrator {
             self.check_known(t)?;
         }
         self.locked(db, async |this, db, plan| {
-            this.refuse_unsafe(&plan)?;
+            let todo = this.select_up(&plan, target)?;
             let mut report = Report::default();
             let mut rows = plan.rows();
-            let todo: Vec<_> =
-                plan.pending().take_while(|e| target.is_none_or(|t| cmp_versions(e.version, t).is_le())).collect();
             if !todo.is_empty() {
                 this.back_up(db, "pre-up", &mut report).await?;
             }
-            for entry in todo {
-                let m = this.get(entry.version);
+            for version in todo {
+                let m = this.get(version);
                 let row = this.run(db, m, Direction::Up, &mut report).await?.expect("up records a row");
                 let duration_ms = row.details.as_ref().map_or(0, |d| d.execution_ms);
                 report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
@@ -223,41 +257,14 @@ impl Migrator {
             self.check_known(target)?;
         }
         self.locked(db, async |this, db, plan| {
-            this.refuse_dirty(&plan)?;
-            let to_revert: Vec<_> = plan
-                .entries
-                .iter()
-                .rev()
-                .filter(|e| e.is_recorded() && (target == 0 || cmp_versions(e.version, target).is_gt()))
-                .collect();
-            // Check everything before reverting anything, so a refusal changes nothing.
-            let missing: Vec<_> = to_revert
-                .iter()
-                .filter(|e| e.state == EntryState::Missing)
-                .map(|e| (e.version, e.name.clone()))
-                .collect();
-            if !missing.is_empty() {
-                return Err(Error::Missing { versions: missing });
-            }
-            if !this.allow_drift {
-                this.refuse_drift(to_revert.iter().copied())?;
-            }
-            for e in &to_revert {
-                if let Step::Irreversible { reason, .. } = this.get(e.version).down() {
-                    return Err(Error::Irreversible {
-                        version: e.version,
-                        name: e.name.clone(),
-                        reason: reason.to_string(),
-                    });
-                }
-            }
+            let to_revert = this.select_down(&plan, target)?;
             let mut report = Report::default();
             if !to_revert.is_empty() {
                 this.back_up(db, "pre-down", &mut report).await?;
             }
             let started = Instant::now();
-            for e in to_revert {
-                let m = this.get(e.version);
+            for version in to_revert {
+                let m = this.get(version);
                 let step_started = started.elapsed();
                 this.run(db, m, Direction::Down, &mut report).await?;
                 let duration_ms = (started.elapsed() - step_started).as_millis() as i64;
@@ -269,6 +276,112 @@ impl Migrator {
             Ok(report)
         })
         .await
+    }
+
+    /// What `up` would do, without changing anything (no lock, no version table created): each
+    /// migration with its SQL, the tables it would snapshot, the preserved tables' counts now,
+    /// and the lint findings. Refuses exactly as `up` would.
+    pub async fn dry_run_up(&self, db: &mut Database, target: Option<i64>) -> Result<DryRun> {
+        if let Some(t) = target {
+            self.check_known(t)?;
+        }
+        let plan = self.plan(db).await?;
+        let todo = self.select_up(&plan, target)?;
+        self.dry_run(db, todo, Direction::Up).await
+    }
+
+    /// What `down` would do, without changing anything. Refuses exactly as `down` would.
+    pub async fn dry_run_down(&self, db: &mut Database, target: i64) -> Result<DryRun> {
+        if target != 0 {
+            self.check_known(target)?;
+        }
+        let plan = self.plan(db).await?;
+        let todo = self.select_down(&plan, target)?;
+        self.dry_run(db, todo, Direction::Down).await
+    }
+
+    async fn dry_run(&self, db: &mut Database, versions: Vec<i64>, dir: Direction) -> Result<DryRun> {
+        let dialect = db.kind().dialect();
+        let mut out = DryRun {
+            direction: dir.name(),
+            file_backup: if self.file_backups.enabled && !versions.is_empty() {
+                db.env.backend.file().map(crate::file_backup::backup_dir)
+            } else {
+                None
+            },
+            dump: if versions.is_empty() { None } else { self.dump.as_ref().map(|d| d.dir.clone()) },
+            steps: Vec::new(),
+        };
+        for v in versions {
+            let m = self.get(v);
+            let step = match dir {
+                Direction::Up => m.up(),
+                Direction::Down => m.down(),
+            };
+            let protect = Protect::for_step(m, step, dialect);
+            let mut s = db.session();
+            let (snapshots, counts) = guard::preview(&mut s, &protect).await?;
+            let findings = step
+                .sql()
+                .map(|sql| dbguard_lint::lint_sql(&m.origin().describe(dir == Direction::Down), sql, dialect))
+                .unwrap_or_default();
+            out.steps.push(DryStep {
+                version: m.version(),
+                name: m.name().to_string(),
+                location: m.origin().describe(dir == Direction::Down),
+                kind: match step {
+                    Step::Sql(_) => "sql",
+                    Step::Rust { .. } => "rust",
+                    Step::Irreversible { .. } => "irreversible",
+                },
+                sql: step.sql().map(str::to_string),
+                transactional: m.is_transactional(),
+                snapshots,
+                preserved_counts: counts,
+                findings,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The versions `up` runs, in order, after the safety checks.
+    fn select_up(&self, plan: &Plan, target: Option<i64>) -> Result<Vec<i64>> {
+        self.refuse_unsafe(plan)?;
+        Ok(plan
+            .pending()
+            .take_while(|e| target.is_none_or(|t| cmp_versions(e.version, t).is_le()))
+            .map(|e| e.version)
+            .collect())
+    }
+
+    /// The versions `down` reverts, newest first, after checking everything it needs, so that
+    /// a refusal changes nothing.
+    fn select_down(&self, plan: &Plan, target: i64) -> Result<Vec<i64>> {
+        self.refuse_dirty(plan)?;
+        let to_revert: Vec<_> = plan
+            .entries
+            .iter()
+            .rev()
+            .filter(|e| e.is_recorded() && (target == 0 || cmp_versions(e.version, target).is_gt()))
+            .collect();
+        let missing: Vec<_> =
+            to_revert.iter().filter(|e| e.state == EntryState::Missing).map(|e| (e.version, e.name.clone())).collect();
+        if !missing.is_empty() {
+            return Err(Error::Missing { versions: missing });
+        }
+        if !self.allow_drift {
+            self.refuse_drift(to_revert.iter().copied())?;
+        }
+        for e in &to_revert {
+            if let Step::Irreversible { reason, .. } = self.get(e.version).down() {
+                return Err(Error::Irreversible {
+                    version: e.version,
+                    name: e.name.clone(),
+                    reason: reason.to_string(),
+                });
+            }
+        }
+        Ok(to_revert.iter().map(|e| e.version).collect())
     }
 
     /// Marks an existing database as being at `version` without running anything: every

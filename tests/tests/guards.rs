@@ -76,7 +76,7 @@ async fn dropping_a_preserved_table_is_refused(kind: BackendKind) {
     dir.add(
         "2",
         "drop_legacy_users",
-        "-- dbguard: preserves = users\n-- dbguard:allow drop-table reason: testing the guard\nDROP TABLE users;\n",
+        "-- dbguard: preserves = users\n-- dbguard:allow drop-table reason=\"testing the guard\"\nDROP TABLE users;\n",
         "-- dbguard: irreversible = \"users are gone\"\n",
     );
     let m = Migrator::from_dir(dir.path()).unwrap();
@@ -170,7 +170,7 @@ async fn allowed_destructive_migration_leaves_a_restorable_snapshot(kind: Backen
     dir.add(
         "2",
         "drop_audit_log",
-        "-- dbguard:allow drop-table reason: moved to the log service\nDROP TABLE audit_log;\n",
+        "-- dbguard:allow drop-table reason=\"moved to the log service\"\nDROP TABLE audit_log;\n",
         "CREATE TABLE audit_log (id BIGINT NOT NULL PRIMARY KEY, user_id BIGINT NOT NULL, action VARCHAR(40) NOT NULL);\n",
     );
     let m = Migrator::from_dir(dir.path()).unwrap();
@@ -296,8 +296,8 @@ async fn catalog_listing(kind: BackendKind) {
     dir.add(
         "2",
         "reset_balances",
-        "-- dbguard: preserves = users\n-- dbguard:allow update-without-where reason: balances move to the ledger\n\
-         -- dbguard:allow delete-without-where reason: the log moved\nUPDATE users SET balance = 0;\nDELETE FROM audit_log;\n",
+        "-- dbguard: preserves = users\n-- dbguard:allow update-without-where reason=\"balances move to the ledger\"\n\
+         -- dbguard:allow delete-without-where reason=\"the log moved\"\nUPDATE users SET balance = 0;\nDELETE FROM audit_log;\n",
         "-- dbguard: irreversible = \"the old balances are in the snapshot\"\n",
     );
     let m = Migrator::from_dir(dir.path()).unwrap();

@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use dbguard::{BackendKind, Backups, Database, FileBackupPolicy, Migration, Migrator, PrunePolicy};
+use dbguard::{BackendKind, Backups, Database, FileBackupPolicy, Migration, Migrator};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -32,6 +32,16 @@ fn fill_sql(kind: BackendKind, rows: u64) -> String {
              '2026-01-01T00:00:00Z' FROM s"
         ),
     }
+}
+
+/// Drops every snapshot between runs, so each run copies into an empty catalog (`prune`
+/// would keep the newest).
+async fn clear_snapshots(db: &mut Database) -> dbguard::Result<()> {
+    for s in Backups::new().list(db).await? {
+        db.execute(&format!("DROP TABLE {}", db.quote(&s.location))).await?;
+    }
+    db.execute("DELETE FROM dbguard_backups").await?;
+    Ok(())
 }
 
 #[tokio::main]
@@ -61,12 +71,7 @@ async fn main() -> dbguard::Result<()> {
         let t = Instant::now();
         backups.snapshot(&mut db, "big").await?;
         ours.push(t.elapsed());
-        backups.prune(&mut db, &PrunePolicy { keep: Some(0), ..Default::default() }).await?;
-        // `prune` keeps the newest snapshot of a table; drop every table between runs.
-        for s in backups.list(&mut db).await? {
-            db.execute(&format!("DROP TABLE {}", db.quote(&s.location))).await?;
-        }
-        db.execute("DELETE FROM dbguard_backups").await?;
+        clear_snapshots(&mut db).await?;
     }
     let (a, b) = (median(own), median(ours));
     println!(
@@ -98,10 +103,7 @@ async fn main() -> dbguard::Result<()> {
         let report = m.up(&mut db, None).await?;
         guarded.push(t.elapsed());
         assert_eq!(report.applied.len(), 1);
-        for s in &report.snapshots {
-            db.execute(&format!("DROP TABLE {}", db.quote(&s.location))).await?;
-        }
-        db.execute("DELETE FROM dbguard_backups").await?;
+        clear_snapshots(&mut db).await?;
     }
     let (a, b) = (median(raw), median(guarded));
     println!(

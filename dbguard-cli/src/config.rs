@@ -1,0 +1,216 @@
+//! Where the project is and how it is configured.
+//!
+//! Precedence, highest first: command-line flags; environment variables (`DATABASE_URL`,
+//! `DBGUARD_MIGRATIONS`); `.env` in the project root; `[package.metadata.dbguard]`, then
+//! `[workspace.metadata.dbguard]` (read with `cargo metadata`); defaults.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// `[package.metadata.dbguard]` / `[workspace.metadata.dbguard]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    /// Database URL (`sqlite://dbguard.db` by default; relative SQLite paths are relative to the
+    /// project root).
+    pub database: Option<String>,
+    /// Migrations directory, relative to the project root (default `migrations`).
+    pub migrations: Option<PathBuf>,
+    /// The version table (default `dbguard_schema_version`).
+    pub table: Option<String>,
+    /// Seconds to wait for another runner's lock (default 120).
+    pub lock_timeout: Option<u64>,
+    /// SQLite file backups to keep (default 10; 0 turns them off).
+    pub file_backups: Option<usize>,
+    /// Directory for `pg_dump`/`mysqldump` dumps before each run (off by default).
+    pub dump_dir: Option<PathBuf>,
+    /// Load placeholder downs of existing migrations as irreversible.
+    pub accept_legacy_downs: Option<bool>,
+    /// This package is the project's migrator binary (for `#[migration]` projects).
+    pub migrator: Option<bool>,
+    /// Linter settings.
+    pub lint: Option<dbguard::lint::LintConfig>,
+}
+
+/// The keys `FileConfig` accepts, for messages.
+pub const KEYS: &[&str] = &[
+    "database",
+    "migrations",
+    "table",
+    "lock-timeout",
+    "file-backups",
+    "dump-dir",
+    "accept-legacy-downs",
+    "migrator",
+    "lint",
+];
+
+/// The project around the current directory.
+#[derive(Debug, Clone, Default)]
+pub struct Project {
+    /// The directory relative paths in the configuration start from: the package's (or the
+    /// workspace's) directory, or the current directory outside a cargo project.
+    pub root: PathBuf,
+    /// The manifest found, if any.
+    pub manifest: Option<PathBuf>,
+    /// The merged configuration (package over workspace).
+    pub config: FileConfig,
+}
+
+/// A configuration that cannot be used: which file, what, and how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}\n  fix: {fix}")]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub fix: String,
+}
+
+/// The nearest `Cargo.toml` at or above `dir`.
+pub fn find_manifest(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors().map(|d| d.join("Cargo.toml")).find(|p| p.is_file())
+}
+
+/// Finds the project and reads its configuration. Outside a cargo project, the defaults.
+pub fn discover(cwd: &Path) -> Result<Project, ConfigError> {
+    let Some(manifest) = find_manifest(cwd) else {
+        return Ok(Project { root: cwd.to_path_buf(), manifest: None, config: FileConfig::default() });
+    };
+    let metadata =
+        cargo_metadata::MetadataCommand::new().manifest_path(&manifest).no_deps().exec().map_err(|e| ConfigError {
+            file: manifest.clone(),
+            message: format!("`cargo metadata` could not read the project: {}", first_line(&e.to_string())),
+            fix: "run `cargo metadata --no-deps` to see the full error and fix Cargo.toml".into(),
+        })?;
+    let workspace_manifest = metadata.workspace_root.join("Cargo.toml").into_std_path_buf();
+    let package = metadata.packages.iter().find(|p| p.manifest_path.as_std_path() == manifest);
+    let mut config = parse(&metadata.workspace_metadata, &workspace_manifest, "[workspace.metadata.dbguard]")?;
+    let check_lint = |c: &FileConfig, file: &Path| {
+        c.lint.as_ref().map_or(Ok(()), |l| l.validate()).map_err(|message| ConfigError {
+            file: file.to_path_buf(),
+            message: format!("[metadata.dbguard.lint]: {message}"),
+            fix: "use the rule ids of docs/rules/README.md".into(),
+        })
+    };
+    check_lint(&config, &workspace_manifest)?;
+    let mut root = metadata.workspace_root.clone().into_std_path_buf();
+    if let Some(p) = package {
+        let own = parse(&p.metadata, &manifest, "[package.metadata.dbguard]")?;
+        check_lint(&own, &manifest)?;
+        if own != FileConfig::default() {
+            root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+        }
+        config = merge(own, config);
+    }
+    Ok(Project { root, manifest: Some(manifest), config })
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s)
+}
+
+fn parse(metadata: &serde_json::Value, file: &Path, table: &str) -> Result<FileConfig, ConfigError> {
+    let Some(value) = metadata.get("dbguard") else { return Ok(FileConfig::default()) };
+    FileConfig::deserialize(value).map_err(|e| ConfigError {
+        file: file.to_path_buf(),
+        message: format!("{table}: {e}"),
+        fix: format!("the keys are {}; see docs/cli.md#configuration", KEYS.join(", ")),
+    })
+}
+
+/// `a` wins over `b`, key by key.
+fn merge(a: FileConfig, b: FileConfig) -> FileConfig {
+    FileConfig {
+        database: a.database.or(b.database),
+        migrations: a.migrations.or(b.migrations),
+        table: a.table.or(b.table),
+        lock_timeout: a.lock_timeout.or(b.lock_timeout),
+        file_backups: a.file_backups.or(b.file_backups),
+        dump_dir: a.dump_dir.or(b.dump_dir),
+        accept_legacy_downs: a.accept_legacy_downs.or(b.accept_legacy_downs),
+        migrator: a.migrator.or(b.migrator),
+        lint: a.lint.or(b.lint),
+    }
+}
+
+/// Loads `<root>/.env` into the environment without overriding variables already set (so the
+/// real environment wins over the file).
+pub fn load_dotenv(root: &Path) -> Result<(), ConfigError> {
+    let path = root.join(".env");
+    match dotenvy::from_path(&path) {
+        Ok(()) => Ok(()),
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(ConfigError {
+            file: path,
+            message: format!("cannot read it: {e}"),
+            fix: "each line is `NAME=value` (e.g. `DATABASE_URL=sqlite://dbguard.db`)".into(),
+        }),
+    }
+}
+
+impl Project {
+    /// The database URL: `flag_or_env` if given, else the configured one (relative SQLite
+    /// paths resolved against the root), else `sqlite://dbguard.db` in the root.
+    pub fn database(&self, flag_or_env: Option<&str>) -> String {
+        if let Some(url) = flag_or_env {
+            return url.to_string();
+        }
+        let url = self.config.database.clone().unwrap_or_else(|| "sqlite://dbguard.db".into());
+        match url.strip_prefix("sqlite://") {
+            Some(path) if !path.starts_with('/') && !path.is_empty() && !path.starts_with(':') => {
+                format!("sqlite://{}", self.root.join(path).display())
+            }
+            _ => url,
+        }
+    }
+
+    /// The migrations directory: the flag or env if given (relative to the current directory),
+    /// else the configured one relative to the root, else `<root>/migrations`.
+    pub fn migrations(&self, flag_or_env: Option<&Path>) -> PathBuf {
+        match flag_or_env {
+            Some(p) => p.to_path_buf(),
+            None => self.root.join(self.config.migrations.clone().unwrap_or_else(|| "migrations".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_config_wins_and_unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[package.metadata.dbguard]\ndatabase = \"sqlite://data/shop.db\"\nmigrations = \"db/migrations\"\nfile-backups = 3\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+        let p = discover(dir.path()).unwrap();
+        assert_eq!(p.config.file_backups, Some(3));
+        assert_eq!(p.database(None), format!("sqlite://{}", dir.path().join("data/shop.db").display()));
+        assert_eq!(p.database(Some("postgres://x@h/db")), "postgres://x@h/db");
+        assert_eq!(p.migrations(None), dir.path().join("db/migrations"));
+
+        let toml =
+            std::fs::read_to_string(dir.path().join("Cargo.toml")).unwrap().replace("file-backups", "file-backup");
+        std::fs::write(dir.path().join("Cargo.toml"), toml).unwrap();
+        let e = discover(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("unknown field `file-backup`") && e.contains("file-backups"), "{e}");
+        assert!(e.contains("Cargo.toml"), "{e}");
+    }
+
+    #[test]
+    fn outside_a_project_the_defaults_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = discover(dir.path()).unwrap();
+        assert!(p.manifest.is_none());
+        assert_eq!(p.migrations(None), dir.path().join("migrations"));
+    }
+}

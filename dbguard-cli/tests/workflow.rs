@@ -1,0 +1,195 @@
+//! The whole workflow with the built binary, in a temporary cargo project, on SQLite,
+//! PostgreSQL and MySQL: init → new → edit → lint → up --dry-run → up → status → down → up,
+//! plus backups and restore. Outputs are snapshot-tested with volatile parts redacted.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use dbguard::BackendKind;
+use dbguard_tests::{TestDb, on_each_engine};
+
+fn run(dir: &Path, url: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-dbguard"));
+    cmd.current_dir(dir).arg("dbguard").args(args).env_remove("DBGUARD_MIGRATIONS").env("NO_COLOR", "1");
+    if url.is_empty() {
+        cmd.env_remove("DATABASE_URL");
+    } else {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn ok(o: Output) -> String {
+    assert!(o.status.success(), "exit {:?}: {}", o.status.code(), text(&o));
+    text(&o)
+}
+
+/// A cargo package in a temporary directory.
+fn package() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("Cargo.toml"),
+        "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.path().join("src")).unwrap();
+    std::fs::write(d.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+    d
+}
+
+/// Snapshot-tests `text` with what changes from run to run redacted.
+fn snapshot(name: &str, text: &str, dir: &Path) {
+    let text = text.replace(&dir.display().to_string(), "[project]");
+    insta::with_settings!({
+        filters => vec![
+            (r"\d{4}-\d\d-\d\dT[\d:.]+Z", "[time]"),
+            (r"\(\d+ ms\)", "([n] ms)"),
+            (r"\d{8}T\d{6}(\.\d{3})?Z", "[stamp]"),
+        ],
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+async fn init_new_lint_up_status_down(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let d = package();
+    let p = d.path();
+    let url = if kind == BackendKind::Sqlite { "" } else { t.url.as_str() };
+
+    let init = ok(run(p, url, &["init"]));
+    assert!(init.contains("created") && p.join("migrations").is_dir(), "{init}");
+    let manifest = std::fs::read_to_string(p.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("[package.metadata.dbguard]"), "{manifest}");
+    assert!(p.join(".env.example").exists());
+
+    ok(run(p, url, &["new", "create_users"]));
+    ok(run(p, url, &["new", "add_email"]));
+    let m = p.join("migrations");
+    assert!(m.join("0001_create_users/up.sql").exists() && m.join("0002_add_email/down.sql").exists());
+    // A fresh scaffold is refused until its down is written.
+    let refused = run(p, url, &["up"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(text(&refused).contains("down migration is empty or only comments"), "{}", text(&refused));
+
+    std::fs::write(m.join("0001_create_users/up.sql"), "CREATE TABLE users (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(80));\nINSERT INTO users (id, name) VALUES (1, 'Ada'), (2, 'Grace');\n").unwrap();
+    std::fs::write(m.join("0001_create_users/down.sql"), "DROP TABLE users;\n").unwrap();
+    std::fs::write(
+        m.join("0002_add_email/up.sql"),
+        "-- dbguard: preserves = users\nALTER TABLE users ADD COLUMN email VARCHAR(120);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        m.join("0002_add_email/down.sql"),
+        "-- dbguard:allow drop-column reason=\"reverting 0002\"\nALTER TABLE users DROP COLUMN email;\n",
+    )
+    .unwrap();
+    assert_eq!(run(p, url, &["lint"]).status.code(), Some(0), "{}", text(&run(p, url, &["lint"])));
+
+    // A dry run changes nothing.
+    let mut db = dbguard::Database::connect(&if url.is_empty() {
+        format!("sqlite://{}", p.join("dbguard.db").display())
+    } else {
+        t.url.clone()
+    })
+    .await
+    .unwrap();
+    let before = db.introspect().await.unwrap();
+    let dry = ok(run(p, url, &["up", "--dry-run"]));
+    assert!(dry.contains("dry run of `up`") && dry.contains("CREATE TABLE users"), "{dry}");
+    assert_eq!(db.introspect().await.unwrap(), before, "the dry run changed the schema");
+    assert!(!db.table_exists("dbguard_schema_version").await.unwrap());
+    if kind == BackendKind::Sqlite {
+        snapshot("up_dry_run", &dry, p);
+    }
+
+    let up = ok(run(p, url, &["up"]));
+    assert!(up.contains("applied  1 create_users") && up.contains("applied 2 migrations"), "{up}");
+    let status = run(p, url, &["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json["entries"][1]["state"], "applied", "{json}");
+    if kind == BackendKind::Sqlite {
+        snapshot("status", &ok(run(p, url, &["status"])), p);
+    }
+
+    let down = ok(run(p, url, &["down", "--to", "1"]));
+    assert!(down.contains("reverted 2 add_email"), "{down}");
+    assert!(down.contains("snapshot users"), "the down drops a column: users was snapshotted first\n{down}");
+    ok(run(p, url, &["up"]));
+    assert_eq!(db.count_rows("users").await.unwrap(), 2);
+
+    // Backups: a manual snapshot, a listing, a restore after damage.
+    let backup = ok(run(p, url, &["backup", "--table", "users"]));
+    let id: String = backup.split("snapshot ").nth(1).unwrap().chars().take_while(char::is_ascii_digit).collect();
+    db.execute("DELETE FROM users").await.unwrap();
+    let restored = ok(run(p, url, &["restore", &id]));
+    assert!(restored.contains("restored 2 rows into users"), "{restored}");
+    assert_eq!(db.count_rows("users").await.unwrap(), 2);
+    let list = ok(run(p, url, &["backups", "list", "--format", "json"]));
+    let json: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert!(json["snapshots"].as_array().unwrap().iter().any(|s| s["reason"] == "pre-restore"), "{json}");
+    if kind == BackendKind::Sqlite {
+        assert!(!json["files"].as_array().unwrap().is_empty(), "SQLite runs leave file backups");
+    }
+    db.close().await.unwrap();
+}
+on_each_engine!(init_new_lint_up_status_down);
+
+#[test]
+fn help_and_scaffolds_are_reviewed() {
+    let d = package();
+    insta::assert_snapshot!("help", ok(run(d.path(), "", &["--help"])));
+    ok(run(d.path(), "", &["new", "create_users"]));
+    let dir = d.path().join("migrations/0001_create_users");
+    insta::assert_snapshot!("scaffold_up", std::fs::read_to_string(dir.join("up.sql")).unwrap());
+    insta::assert_snapshot!("scaffold_down", std::fs::read_to_string(dir.join("down.sql")).unwrap());
+    ok(run(d.path(), "", &["new", "backfill", "--rust"]));
+    insta::assert_snapshot!(
+        "scaffold_rust",
+        std::fs::read_to_string(d.path().join("src/migrations/v0002_backfill.rs")).unwrap()
+    );
+}
+
+#[test]
+fn configuration_errors_name_the_key_and_the_file() {
+    let d = package();
+    let manifest = d.path().join("Cargo.toml");
+    let text_before = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text_before}\n[package.metadata.dbguard]\ndatabse = \"sqlite://x.db\"\n"))
+        .unwrap();
+    let out = run(d.path(), "", &["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(t.contains("unknown field `databse`") && t.contains("Cargo.toml") && t.contains("database"), "{t}");
+}
+
+#[test]
+fn env_file_and_metadata_precedence() {
+    let d = package();
+    let p = d.path();
+    let manifest = std::fs::read_to_string(p.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        p.join("Cargo.toml"),
+        format!(
+            "{manifest}\n[package.metadata.dbguard]\ndatabase = \"sqlite://from-metadata.db\"\nmigrations = \"db\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(p.join("db/1_t")).unwrap();
+    std::fs::write(p.join("db/1_t/up.sql"), "CREATE TABLE t (id INTEGER);").unwrap();
+    std::fs::write(p.join("db/1_t/down.sql"), "DROP TABLE t;").unwrap();
+    ok(run(p, "", &["up"]));
+    assert!(p.join("from-metadata.db").exists(), "metadata applies");
+    std::fs::write(p.join(".env"), "DATABASE_URL=sqlite://from-dotenv.db\n").unwrap();
+    ok(run(p, "", &["up"]));
+    assert!(p.join("from-dotenv.db").exists(), ".env wins over metadata");
+    let flag = format!("sqlite://{}", p.join("from-flag.db").display());
+    ok(run(p, "sqlite://from-env.db", &["up", "--database", &flag]));
+    assert!(p.join("from-flag.db").exists(), "the flag wins over everything");
+    ok(run(p, "sqlite://from-env.db", &["up"]));
+    assert!(p.join("from-env.db").exists(), "the environment wins over .env");
+}
