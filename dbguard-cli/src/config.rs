@@ -56,6 +56,17 @@ pub struct Project {
     pub manifest: Option<PathBuf>,
     /// The merged configuration (package over workspace).
     pub config: FileConfig,
+    /// The project's migrator binary, when a package sets `migrator = true`.
+    pub migrator: Option<MigratorBin>,
+}
+
+/// A binary that runs the project's `#[migration]` items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigratorBin {
+    /// Its package's manifest.
+    pub manifest: PathBuf,
+    /// The binary target (`migrator`, or the package's only binary).
+    pub bin: String,
 }
 
 /// A configuration that cannot be used: which file, what, and how to fix it.
@@ -76,10 +87,22 @@ pub fn find_manifest(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Finds the project and reads its configuration. Outside a cargo project, the defaults.
+///
+/// `cargo metadata` is only run when a manifest above `cwd` mentions `metadata.dbguard`: it
+/// costs a process and tens of milliseconds, more than a whole no-op migration run.
 pub fn discover(cwd: &Path) -> Result<Project, ConfigError> {
     let Some(manifest) = find_manifest(cwd) else {
-        return Ok(Project { root: cwd.to_path_buf(), manifest: None, config: FileConfig::default() });
+        return Ok(Project { root: cwd.to_path_buf(), manifest: None, config: FileConfig::default(), migrator: None });
     };
+    let configured = manifest
+        .ancestors()
+        .skip(1)
+        .map(|d| d.join("Cargo.toml"))
+        .any(|m| std::fs::read_to_string(m).is_ok_and(|t| t.contains("metadata.dbguard")));
+    if !configured {
+        let root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+        return Ok(Project { root, manifest: Some(manifest), config: FileConfig::default(), migrator: None });
+    }
     let metadata =
         cargo_metadata::MetadataCommand::new().manifest_path(&manifest).no_deps().exec().map_err(|e| ConfigError {
             file: manifest.clone(),
@@ -97,16 +120,34 @@ pub fn discover(cwd: &Path) -> Result<Project, ConfigError> {
         })
     };
     check_lint(&config, &workspace_manifest)?;
-    let mut root = metadata.workspace_root.clone().into_std_path_buf();
+    // Paths start at the package when it configures dbguard itself (or nothing configures it),
+    // at the workspace root when only the workspace does.
+    let package_dir = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut root = if config == FileConfig::default() {
+        package_dir.clone()
+    } else {
+        metadata.workspace_root.clone().into_std_path_buf()
+    };
     if let Some(p) = package {
         let own = parse(&p.metadata, &manifest, "[package.metadata.dbguard]")?;
         check_lint(&own, &manifest)?;
         if own != FileConfig::default() {
-            root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+            root = package_dir;
         }
         config = merge(own, config);
     }
-    Ok(Project { root, manifest: Some(manifest), config })
+    let migrator = metadata.packages.iter().find_map(|p| {
+        let flagged = p.metadata.get("dbguard").and_then(|d| d.get("migrator")).and_then(|m| m.as_bool()) == Some(true);
+        let bins: Vec<&str> = p
+            .targets
+            .iter()
+            .filter(|t| t.kind.iter().any(|k| k.to_string() == "bin"))
+            .map(|t| t.name.as_str())
+            .collect();
+        let bin = bins.iter().find(|b| **b == "migrator").or(bins.first())?;
+        flagged.then(|| MigratorBin { manifest: p.manifest_path.clone().into_std_path_buf(), bin: bin.to_string() })
+    });
+    Ok(Project { root, manifest: Some(manifest), config, migrator })
 }
 
 fn first_line(s: &str) -> &str {

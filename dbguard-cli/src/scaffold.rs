@@ -7,6 +7,8 @@ use dbguard::lint::version::{parse_file_name, parse_migration_name};
 const UP_SQL: &str = include_str!("../../templates/sql/up.sql");
 const DOWN_SQL: &str = include_str!("../../templates/sql/down.sql");
 const RUST: &str = include_str!("../../templates/rust/migration.rs");
+const MIGRATOR: &str = include_str!("../../templates/rust/migrator.rs");
+const MOD: &str = include_str!("../../templates/rust/mod.rs");
 
 /// Scaffolding that could not be done; nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +163,13 @@ pub fn new_migration(dir: &Path, rust_dir: &Path, name: &str, kind: Kind) -> Res
                 .map_err(|e| err(format!("cannot create {}: {e}", rust_dir.display()), "check permissions"))?;
             let path = rust_dir.join(format!("v{version}_{name}.rs"));
             write_new(&path, &fill(RUST, &version, name))?;
+            // Register the module where `init --rust` set up the list.
+            let list = rust_dir.join("mod.rs");
+            if let Ok(text) = std::fs::read_to_string(&list) {
+                let line = format!("pub mod v{version}_{name};\n");
+                std::fs::write(&list, format!("{text}{line}"))
+                    .map_err(|e| err(format!("cannot add the module to {}: {e}", list.display()), "add it by hand"))?;
+            }
             Ok(vec![path])
         }
         Kind::Sql => {
@@ -203,9 +212,29 @@ pub struct Initialised {
 }
 
 /// Sets up a project: `migrations/`, `[package.metadata.dbguard]` (or the workspace's) in
-/// `Cargo.toml` when it has none, and `.env.example`. Existing files are left as they are.
-pub fn init(root: &Path, manifest: Option<&Path>) -> Result<Initialised, ScaffoldError> {
+/// `Cargo.toml` when it has none, and `.env.example`; with `rust`, a migrator binary
+/// (`src/bin/migrator.rs`) and `src/migrations/mod.rs`, and `migrator = true`. Existing files
+/// are left as they are.
+pub fn init(root: &Path, manifest: Option<&Path>, rust: bool) -> Result<Initialised, ScaffoldError> {
     let mut done = Initialised::default();
+    if rust {
+        if manifest.is_none_or(|m| std::fs::read_to_string(m).is_ok_and(|t| !t.contains("[package]"))) {
+            return Err(err(
+                "`init --rust` needs a cargo package (a Cargo.toml with [package]) for the migrator binary",
+                "run it in the package that should hold the migrations (`cargo new --bin migrator` makes one)",
+            ));
+        }
+        for (dir, file, text) in [("src/bin", "migrator.rs", MIGRATOR), ("src/migrations", "mod.rs", MOD)] {
+            let d = root.join(dir);
+            std::fs::create_dir_all(&d)
+                .map_err(|e| err(format!("cannot create {}: {e}", d.display()), "check permissions"))?;
+            let path = d.join(file);
+            if !path.exists() {
+                write_new(&path, text)?;
+                done.created.push(path);
+            }
+        }
+    }
     let migrations = root.join("migrations");
     if !migrations.exists() {
         std::fs::create_dir_all(&migrations)
@@ -223,10 +252,17 @@ pub fn init(root: &Path, manifest: Option<&Path>) -> Result<Initialised, Scaffol
     if let Some(manifest) = manifest {
         let text = std::fs::read_to_string(manifest)
             .map_err(|e| err(format!("cannot read {}: {e}", manifest.display()), "check permissions"))?;
-        if !text.contains("metadata.dbguard]") {
+        if rust && text.contains("[package.metadata.dbguard]") && !text.contains("migrator =") {
+            let text =
+                text.replacen("[package.metadata.dbguard]\n", "[package.metadata.dbguard]\nmigrator = true\n", 1);
+            std::fs::write(manifest, text)
+                .map_err(|e| err(format!("cannot write {}: {e}", manifest.display()), "check permissions"))?;
+            done.configured = Some(manifest.to_path_buf());
+        } else if !text.contains("metadata.dbguard]") {
             let table = if text.contains("[package]") { "package" } else { "workspace" };
+            let migrator = if rust { "migrator = true\n" } else { "" };
             let section = format!(
-                "\n[{table}.metadata.dbguard]\n# See docs/cli.md#configuration. Flags and environment variables win over these.\ndatabase = \"sqlite://dbguard.db\"\nmigrations = \"migrations\"\n"
+                "\n[{table}.metadata.dbguard]\n# See docs/cli.md#configuration. Flags and environment variables win over these.\ndatabase = \"sqlite://dbguard.db\"\nmigrations = \"migrations\"\n{migrator}"
             );
             std::fs::write(manifest, format!("{}{section}", text.trim_end_matches('\n').to_string() + "\n"))
                 .map_err(|e| err(format!("cannot write {}: {e}", manifest.display()), "check permissions"))?;

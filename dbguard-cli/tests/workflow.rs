@@ -193,3 +193,39 @@ fn env_file_and_metadata_precedence() {
     ok(run(p, "sqlite://from-env.db", &["up"]));
     assert!(p.join("from-env.db").exists(), "the environment wins over .env");
 }
+
+#[test]
+fn lint_outputs_are_reviewed() {
+    let d = package();
+    let m = d.path().join("migrations/0001_purge");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("up.sql"), "CREATE TABLE sessions (id BIGINT);\nDELETE FROM users;\n").unwrap();
+    std::fs::write(m.join("down.sql"), "DROP TABLE sessions;\n").unwrap();
+    std::fs::create_dir_all(d.path().join("src")).unwrap();
+    std::fs::write(d.path().join("src/reset.rs"), "pub async fn reset(pool: &sqlx::PgPool) {\n    sqlx::query(\"TRUNCATE orders\").execute(pool).await.unwrap();\n}\n").unwrap();
+    for (name, args) in [
+        ("lint_text", vec!["lint", "--rust-sql"]),
+        ("lint_json", vec!["lint", "--rust-sql", "--format", "json"]),
+        ("lint_sarif", vec!["lint", "--rust-sql", "--format", "sarif"]),
+    ] {
+        let out = run(d.path(), "", &args);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        snapshot(name, &String::from_utf8_lossy(&out.stdout), d.path());
+    }
+    // Without --rust-sql the app code is not checked.
+    let plain = text(&run(d.path(), "", &["lint"]));
+    assert!(plain.contains("delete-without-where") && !plain.contains("TRUNCATE orders"), "{plain}");
+}
+
+#[test]
+fn a_badly_named_migration_is_exit_2_naming_the_file() {
+    let d = package();
+    let m = d.path().join("migrations/add_users");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("up.sql"), "CREATE TABLE users (id INTEGER);").unwrap();
+    std::fs::write(m.join("down.sql"), "DROP TABLE users;").unwrap();
+    let out = run(d.path(), "", &["up"]);
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(t.contains("migrations/add_users") && t.contains("fix:") && !t.contains("panicked"), "{t}");
+}

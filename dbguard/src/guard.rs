@@ -20,7 +20,9 @@ impl Protect {
     pub fn for_step(m: &Migration, step: &Step, dialect: dbguard_lint::Dialect) -> Self {
         let preserved = m.preserves().iter().map(|t| (t.clone(), m.preserves_exactly().contains(t))).collect();
         let mut destroyed: Vec<String> = Vec::new();
-        if let Step::Sql(sql) = step {
+        if let Step::Sql(sql) = step
+            && might_destroy(sql)
+        {
             for (_, table) in dbguard_lint::destroyed_tables(sql, dialect) {
                 if !destroyed.contains(&table) {
                     destroyed.push(table);
@@ -44,6 +46,19 @@ impl Protect {
             .map(|t| (t.as_str(), reason::DESTRUCTIVE));
         preserved.chain(destroyed)
     }
+}
+
+/// Whether `sql` contains a keyword of a destructive statement (`DROP`, `TRUNCATE`, `DELETE`,
+/// `UPDATE`, `ALTER`, `REPLACE`). A byte scan, so that the common migration (CREATE and
+/// INSERT) skips the linter; a false positive only costs the lint.
+fn might_destroy(sql: &str) -> bool {
+    const WORDS: [&[u8]; 6] = [b"drop", b"truncate", b"delete", b"update", b"alter", b"replace"];
+    let b = sql.as_bytes();
+    (0..b.len()).any(|i| {
+        let c = b[i] | 0x20;
+        matches!(c, b'd' | b't' | b'u' | b'a' | b'r')
+            && WORDS.iter().any(|w| b.len() - i >= w.len() && b[i..i + w.len()].eq_ignore_ascii_case(w))
+    })
 }
 
 /// A preserved table's count before the step.
@@ -121,4 +136,22 @@ pub(crate) async fn losses(s: &mut Session<'_>, counted: &[Counted]) -> Result<V
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_prefilter_lets_every_destructive_keyword_through() {
+        assert!(!super::might_destroy("CREATE TABLE t (id INT); INSERT INTO t VALUES (1);"));
+        for sql in [
+            "drop table t",
+            "TRUNCATE t",
+            "Delete from t",
+            "update t set a = 1",
+            "ALTER TABLE t DROP c",
+            "REPLACE INTO t VALUES (1)",
+        ] {
+            assert!(super::might_destroy(sql), "{sql}");
+        }
+    }
 }

@@ -4,7 +4,7 @@ use dbguard::migration;
 
 // preserves: the tables whose rows must survive (dbguard counts them before and after, and
 // refuses the migration if rows disappear). List them, or remove the argument.
-#[migration(version = {{number}}, preserves = [])]
+#[migration(version = {{number}}, name = "{{name}}", preserves = [])]
 mod {{module}} {
     pub const UP: &str = "";
 

@@ -1,0 +1,878 @@
+//! The command line: argument parsing (clap) and printing. The behaviour is in `dbguard` and
+//! in this crate's `config`, `scaffold` and `rust_lint`.
+//!
+//! [`main`] serves both `cargo dbguard` (migrations from a directory) and a project's own
+//! migrator binary (`#[migration]` items linked into it), so that users type the same commands
+//! either way.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::config::{self, Project};
+use crate::scaffold::{self, Kind};
+use crate::style::{BOLD, DIM, ERROR, OK, WARN, paint};
+use anstream::{eprintln, println};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use dbguard::{
+    Backups, Database, DryRun, DumpPolicy, Error, FileBackupPolicy, Loader, Migrator, Plan, PrunePolicy, Repair,
+    Report, RestoreOptions,
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo dbguard",
+    bin_name = "cargo dbguard",
+    version,
+    about = "Database migrations that cannot silently lose your data",
+    after_help = "Configuration: flags > environment (DATABASE_URL, DBGUARD_MIGRATIONS) > .env > [package.metadata.dbguard] > defaults. See docs/cli.md."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug)]
+struct Global {
+    /// Database URL (sqlite://file.db, postgres://..., mysql://...) [default: sqlite://dbguard.db in the project].
+    #[arg(long, short = 'd', env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database: Option<String>,
+    /// Directory of SQL migrations [default: migrations in the project].
+    #[arg(long, short = 'm', env = "DBGUARD_MIGRATIONS", global = true, hide_env_values = true)]
+    migrations: Option<PathBuf>,
+    /// Accept existing empty or placeholder down migrations as irreversible (adopting dbguard on
+    /// a project with history).
+    #[arg(long, global = true)]
+    accept_legacy_downs: bool,
+    /// Run even though applied migrations were edited since they ran.
+    #[arg(long, global = true)]
+    allow_drift: bool,
+    /// Run even though applied migrations are missing from the directory.
+    #[arg(long, global = true)]
+    allow_missing: bool,
+    /// Apply pending migrations that sort before the newest applied one.
+    #[arg(long, global = true)]
+    allow_out_of_order: bool,
+    /// Seconds to wait for another runner's lock [default: 120].
+    #[arg(long, global = true)]
+    lock_timeout: Option<u64>,
+    /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true)]
+    color: ColorArg,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Set up the project: migrations/, [package.metadata.dbguard] in Cargo.toml, .env.example.
+    Init {
+        /// Also scaffold a migrator binary (src/bin/migrator.rs) for #[migration] items in
+        /// src/migrations/; `up`, `down` and `status` then build and run it.
+        #[arg(long)]
+        rust: bool,
+    },
+    /// Scaffold the next migration (up, down, and a preserves line to fill in).
+    New {
+        /// What it does, in snake_case: add_users_email.
+        name: String,
+        /// SQL files (the default).
+        #[arg(long, conflicts_with = "rust")]
+        sql: bool,
+        /// A Rust file with a #[migration] module, in src/migrations/.
+        #[arg(long)]
+        rust: bool,
+    },
+    /// Apply pending migrations (all, or up to --to).
+    Up {
+        /// Stop after this version.
+        #[arg(long)]
+        to: Option<i64>,
+        /// Show what would run (SQL, snapshots, counts, lint) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Revert applied migrations newer than --to, newest first (--to 0 reverts everything).
+    Down {
+        /// Keep this version and everything before it.
+        #[arg(long)]
+        to: i64,
+        /// Show what would run and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show every migration and its state.
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Record an existing database as being at VERSION without running anything.
+    Baseline { version: i64 },
+    /// Lint migrations for destructive SQL: SQL files and directories, and `#[migration]` items in
+    /// Rust sources (default: the migrations directory and src/).
+    Lint {
+        /// SQL files, migration directories, Rust files or source directories.
+        paths: Vec<PathBuf>,
+        /// Also check SQL string literals passed to sqlx (`query`, `query!`, `.execute(...)`)
+        /// anywhere in the Rust sources.
+        #[arg(long)]
+        rust_sql: bool,
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
+        /// SQL dialect (default: from the database URL, else postgres).
+        #[arg(long, value_enum)]
+        dialect: Option<DialectArg>,
+        /// Fail on warnings too.
+        #[arg(long)]
+        warnings_as_errors: bool,
+        /// Threads (default: the number of CPUs).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// Resolve a dirty migration after finishing or undoing its changes by hand.
+    Repair {
+        version: i64,
+        /// Its changes are complete: record it as applied.
+        #[arg(long, conflicts_with = "forget", required_unless_present = "forget")]
+        mark_applied: bool,
+        /// Its changes are undone: forget it so that it runs again.
+        #[arg(long)]
+        forget: bool,
+    },
+    /// Back up now: snapshots of the named tables, or (SQLite, no --table) the whole file.
+    Backup {
+        /// A table to snapshot (repeatable).
+        #[arg(long = "table", short = 't')]
+        tables: Vec<String>,
+    },
+    /// List, verify or prune backups.
+    Backups {
+        #[command(subcommand)]
+        action: BackupsAction,
+    },
+    /// Restore a table from a snapshot (by id), or a SQLite database from a file backup.
+    Restore {
+        /// The snapshot id (`cargo dbguard backups list`).
+        #[arg(required_unless_present = "file")]
+        id: Option<i64>,
+        /// A SQLite file backup to restore the whole database from.
+        #[arg(long, conflicts_with = "id")]
+        file: Option<PathBuf>,
+        /// Restore into this table instead of the snapshot's source.
+        #[arg(long)]
+        into: Option<String>,
+        /// Restore even though some snapshot columns no longer exist in the table.
+        #[arg(long)]
+        drop_unmapped_columns: bool,
+        /// Show the column mapping and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BackupsAction {
+    /// Table snapshots (catalog) and SQLite file backups.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Check snapshots (row count, content checksum) and file backups (integrity, counts).
+    Verify {
+        /// Only this snapshot.
+        id: Option<i64>,
+    },
+    /// Remove old backups; the newest verified one of each table (and file) is always kept.
+    Prune {
+        /// Keep this many per table (and file backups).
+        #[arg(long)]
+        keep: Option<usize>,
+        /// Remove those older than this many days.
+        #[arg(long)]
+        older_than_days: Option<i64>,
+        /// Show what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LintFormat {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum DialectArg {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// 2: the command could not run (bad input or configuration, unreachable database);
+/// 1: it ran and refused or failed.
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Load(_) | Error::BadUrl { .. } | Error::Connect { .. } => 2,
+        _ => 1,
+    }
+}
+
+fn fail(message: impl std::fmt::Display, code: u8) -> ExitCode {
+    eprintln!("{} {message}", paint(ERROR, "error:"));
+    ExitCode::from(code)
+}
+
+/// Where the migrations come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The project's migrations directory (`cargo dbguard`). Commands that run migrations are
+    /// forwarded to the project's migrator binary when it has one.
+    Directory,
+    /// The `#[migration]` items linked into this binary (a project's migrator).
+    Registry,
+}
+
+/// Runs the command line with the process's arguments.
+///
+/// A project's migrator binary is one line:
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     dbguard_cli::app::main(dbguard_cli::app::Source::Registry)
+/// }
+/// ```
+pub fn main(source: Source) -> ExitCode {
+    // `cargo dbguard up` runs `cargo-dbguard dbguard up`.
+    let mut args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("dbguard") {
+        args.remove(1);
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    // The project and its .env come first: .env fills environment variables that clap reads.
+    let project = match config::discover(&cwd) {
+        Ok(p) => p,
+        Err(e) => return fail(e, 2),
+    };
+    if let Err(e) = config::load_dotenv(&project.root) {
+        return fail(e, 2);
+    }
+    let cli = Cli::parse_from(&args);
+    anstream::ColorChoice::write_global(match cli.global.color {
+        ColorArg::Auto => anstream::ColorChoice::Auto,
+        ColorArg::Always => anstream::ColorChoice::Always,
+        ColorArg::Never => anstream::ColorChoice::Never,
+    });
+    match &cli.command {
+        Command::Lint { paths, rust_sql, format, dialect, warnings_as_errors, jobs } => {
+            let opts = LintOptions {
+                format: *format,
+                dialect: *dialect,
+                strict: *warnings_as_errors,
+                jobs: *jobs,
+                rust_sql: *rust_sql,
+            };
+            return lint(&cli.global, &project, paths, &opts);
+        }
+        Command::Init { rust } => {
+            return match scaffold::init(&project.root, project.manifest.as_deref(), *rust) {
+                Ok(done) => {
+                    for p in &done.created {
+                        println!("{} {}", paint(OK, "created"), p.display());
+                    }
+                    if let Some(m) = &done.configured {
+                        println!("{} [metadata.dbguard] in {}", paint(OK, "added"), m.display());
+                    }
+                    if done.created.is_empty() && done.configured.is_none() {
+                        println!("already set up: nothing to do");
+                    }
+                    println!(
+                        "next: `cargo dbguard new create_users`, write up.sql and down.sql, then `cargo dbguard up`"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e, 2),
+            };
+        }
+        Command::New { name, rust, .. } => {
+            let dir = project.migrations(cli.global.migrations.as_deref());
+            let kind = if *rust { Kind::Rust } else { Kind::Sql };
+            return match scaffold::new_migration(&dir, &project.root.join("src/migrations"), name, kind) {
+                Ok(files) => {
+                    for f in &files {
+                        println!("{} {}", paint(OK, "created"), f.display());
+                    }
+                    println!(
+                        "next: write the {}, list the tables it must keep in `preserves`, then `cargo dbguard lint` and `cargo dbguard up --dry-run`",
+                        if *rust { "UP and DOWN" } else { "up and the down" }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e, 2),
+            };
+        }
+        Command::Restore { file: Some(file), .. } => return restore_file(&cli.global, &project, file),
+        Command::Up { .. }
+        | Command::Down { .. }
+        | Command::Status { .. }
+        | Command::Baseline { .. }
+        | Command::Repair { .. }
+            if source == Source::Directory && cli.global.migrations.is_none() =>
+        {
+            if let Some(migrator) = &project.migrator {
+                return forward(migrator, &args[1..]);
+            }
+        }
+        _ => {}
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}"), 2),
+    };
+    match runtime.block_on(run(cli, project, source)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e, exit_code(&e)),
+    }
+}
+
+/// Builds and runs the project's migrator binary with the same arguments.
+fn forward(m: &config::MigratorBin, args: &[String]) -> ExitCode {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["run", "--quiet", "--manifest-path"])
+        .arg(&m.manifest)
+        .args(["--bin", &m.bin, "--"])
+        .args(args)
+        .status();
+    match status {
+        Ok(s) => ExitCode::from(s.code().map_or(1, |c| c.clamp(0, 255) as u8)),
+        Err(e) => fail(
+            format!(
+                "cannot run the project's migrator (`cargo run --bin {}` in {}): {e}\n  next: check that cargo is on PATH",
+                m.bin,
+                m.manifest.display()
+            ),
+            2,
+        ),
+    }
+}
+
+fn migrator(g: &Global, project: &Project, url: &str, source: Source) -> dbguard::Result<Migrator> {
+    let c = &project.config;
+    let kind = dbguard::BackendKind::from_url(url);
+    let loader = Loader::new()
+        .accept_legacy_downs(g.accept_legacy_downs || c.accept_legacy_downs == Some(true))
+        .dialect(kind.map(|k| k.dialect()).unwrap_or_default());
+    let migrations = match (source, &g.migrations) {
+        (Source::Registry, None) => dbguard::registered()?,
+        _ => loader.load(project.migrations(g.migrations.as_deref()))?,
+    };
+    let mut m = Migrator::new(migrations)?
+        .allow_drift(g.allow_drift)
+        .allow_missing(g.allow_missing)
+        .allow_out_of_order(g.allow_out_of_order)
+        .lock_timeout(std::time::Duration::from_secs(g.lock_timeout.or(c.lock_timeout).unwrap_or(120)));
+    if let Some(t) = &c.table {
+        m = m.table(t);
+    }
+    if let Some(keep) = c.file_backups {
+        m = m.file_backups(FileBackupPolicy { enabled: keep > 0, keep: keep.max(1) });
+    }
+    if let Some(dir) = &c.dump_dir {
+        m = m.dump_before_runs(DumpPolicy { dir: project.root.join(dir), program: None });
+    }
+    Ok(m)
+}
+
+async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> {
+    let g = &cli.global;
+    let url = project.database(g.database.as_deref());
+    // Backups and restores need no migrations directory.
+    let needs_migrations =
+        !matches!(cli.command, Command::Backup { .. } | Command::Backups { .. } | Command::Restore { .. });
+    let migrator = if needs_migrations { Some(migrator(g, &project, &url, source)?) } else { None };
+    let mut db = Database::connect(&url).await?;
+    let backups = migrator.as_ref().map_or_else(Backups::new, Migrator::backups);
+    let m = || migrator.as_ref().expect("loaded for this command");
+    match cli.command {
+        Command::Up { to, dry_run: true, format } => print_dry_run(&m().dry_run_up(&mut db, to).await?, format),
+        Command::Down { to, dry_run: true, format } => print_dry_run(&m().dry_run_down(&mut db, to).await?, format),
+        Command::Up { to, format, .. } => {
+            let report = m().up(&mut db, to).await?;
+            print_report(&report, &db, format);
+        }
+        Command::Down { to, format, .. } => {
+            let report = m().down(&mut db, to).await?;
+            print_report(&report, &db, format);
+        }
+        Command::Status { format } => print_status(&m().status(&mut db).await?, format),
+        Command::Baseline { version } => {
+            let report = m().baseline(&mut db, version).await?;
+            println!("recorded {} migrations as baseline at {version} on {}", report.applied.len(), db.url());
+        }
+        Command::Repair { version, mark_applied, .. } => {
+            let action = if mark_applied { Repair::MarkApplied } else { Repair::Forget };
+            m().repair(&mut db, version, action).await?;
+            println!(
+                "migration {version}: {}",
+                if mark_applied { "marked applied" } else { "forgotten; it will run again" }
+            );
+        }
+        Command::Backup { tables } => {
+            if tables.is_empty() {
+                let keep = project.config.file_backups.unwrap_or(10).max(1);
+                let b = dbguard::file_backup::backup_now(&mut db, "manual", keep).await.map_err(|e| match e {
+                    Error::Refused(_) => Error::Refused(format!(
+                        "{} is not a SQLite file: name the tables to snapshot with `--table users --table orders`, or configure `dump-dir` for pg_dump/mysqldump dumps",
+                        db.url()
+                    )),
+                    other => other,
+                })?;
+                println!("{} {} ({} tables, verified)", paint(OK, "backed up to"), b.path.display(), b.tables.len());
+            }
+            for t in tables {
+                let s = backups.snapshot(&mut db, &t).await?;
+                println!("{} {t}: snapshot {} ({}, {} rows)", paint(OK, "backed up"), s.id, s.location, s.row_count);
+            }
+        }
+        Command::Backups { action } => backups_command(action, &backups, &mut db).await?,
+        Command::Restore { id: Some(id), into, drop_unmapped_columns, dry_run, .. } => {
+            let opts = RestoreOptions { into, drop_unmapped_columns, dry_run };
+            let r = backups.restore(&mut db, id, &opts).await?;
+            let verb = if dry_run { "would restore" } else { "restored" };
+            println!(
+                "{} {} rows into {} from snapshot {} ({})",
+                paint(OK, verb),
+                r.rows,
+                r.table,
+                id,
+                r.snapshot.location
+            );
+            println!("  columns copied: {}", r.mapped.join(", "));
+            if !r.unmapped.is_empty() {
+                println!("  {} {}", paint(WARN, "not restored (no longer in the table):"), r.unmapped.join(", "));
+            }
+            if !r.defaulted.is_empty() {
+                println!("  left to their defaults: {}", r.defaulted.join(", "));
+            }
+            if let Some(p) = r.pre_restore {
+                println!("  the table's previous rows are in snapshot {} ({})", p.id, p.location);
+            }
+        }
+        Command::Restore { .. } | Command::Lint { .. } | Command::Init { .. } | Command::New { .. } => {
+            unreachable!("handled before connecting")
+        }
+    }
+    db.close().await
+}
+
+async fn backups_command(action: BackupsAction, backups: &Backups, db: &mut Database) -> dbguard::Result<()> {
+    let file = sqlite_file(db.url());
+    match action {
+        BackupsAction::List { format } => {
+            let snapshots = backups.list(db).await?;
+            let files = match &file {
+                Some(f) => dbguard::file_backup::list(f)?,
+                None => Vec::new(),
+            };
+            if format == Format::Json {
+                let json = serde_json::json!({ "snapshots": snapshots, "files": files });
+                println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+                return Ok(());
+            }
+            println!(
+                "{}",
+                paint(
+                    BOLD,
+                    format!(
+                        "{:<5} {:<24} {:<9} {:<12} {:>10} {:<9} {:<26} table",
+                        "id", "source", "version", "reason", "rows", "verified", "taken at"
+                    )
+                )
+            );
+            for s in &snapshots {
+                let v = s.migration_version.map_or("-".to_string(), |v| v.to_string());
+                let verified = if s.checksum.is_some() { paint(OK, "yes      ") } else { paint(DIM, "not yet  ") };
+                println!(
+                    "{:<5} {:<24} {:<9} {:<12} {:>10} {verified} {:<26} {}",
+                    s.id, s.source_table, v, s.reason, s.row_count, s.created_at, s.location
+                );
+            }
+            if snapshots.is_empty() {
+                println!("{}", paint(DIM, "no table snapshots"));
+            }
+            for f in &files {
+                let verified = if f.verified { paint(OK, "verified") } else { paint(WARN, "unverified") };
+                println!("file  {} {:<10} {verified} {} bytes", f.path.display(), f.reason, f.bytes);
+            }
+        }
+        BackupsAction::Verify { id } => {
+            let results = match id {
+                Some(id) => vec![backups.verify(db, id).await?],
+                None => backups.verify_all(db).await?,
+            };
+            let mut bad = 0;
+            for v in &results {
+                match &v.problem {
+                    None => println!(
+                        "{} snapshot {} of {} ({} rows)",
+                        paint(OK, "ok  "),
+                        v.snapshot.id,
+                        v.snapshot.source_table,
+                        v.snapshot.row_count
+                    ),
+                    Some(p) => {
+                        bad += 1;
+                        println!(
+                            "{} snapshot {} of {}: {p}",
+                            paint(ERROR, "BAD "),
+                            v.snapshot.id,
+                            v.snapshot.source_table
+                        );
+                    }
+                }
+            }
+            if id.is_none()
+                && let Some(f) = &file
+            {
+                for b in dbguard::file_backup::list(f)? {
+                    match dbguard::file_backup::verify(&b).await {
+                        Ok(None) => println!("{} {}", paint(OK, "ok  "), b.path.display()),
+                        Ok(Some(p)) => {
+                            bad += 1;
+                            println!("{} {}: {p}", paint(ERROR, "BAD "), b.path.display());
+                        }
+                        Err(e) => {
+                            bad += 1;
+                            println!("{} {}: {e}", paint(ERROR, "BAD "), b.path.display());
+                        }
+                    }
+                }
+            }
+            if bad > 0 {
+                return Err(Error::Refused(format!(
+                    "{bad} backup(s) failed verification (listed above)\n  next: do not rely on them; take a fresh backup with `cargo dbguard backup`"
+                )));
+            }
+        }
+        BackupsAction::Prune { keep, older_than_days, dry_run } => {
+            if keep.is_none() && older_than_days.is_none() {
+                return Err(Error::Refused(
+                    "say what to prune: `--keep N` and/or `--older-than-days D`; nothing was removed".into(),
+                ));
+            }
+            let policy = PrunePolicy { keep, older_than: older_than_days.map(chrono_days), dry_run };
+            let verb = if dry_run { "would remove" } else { "removed" };
+            for s in backups.prune(db, &policy).await? {
+                println!("{verb} snapshot {} of {} ({})", s.id, s.source_table, s.created_at);
+            }
+            if let Some(f) = &file {
+                for p in dbguard::file_backup::prune_by(f, &policy)? {
+                    println!("{verb} {}", p.display());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn chrono_days(days: i64) -> dbguard::ChronoDuration {
+    dbguard::ChronoDuration::days(days)
+}
+
+/// The SQLite file a (masked) URL names.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(':')).then(|| PathBuf::from(path))
+}
+
+fn restore_file(g: &Global, project: &Project, backup: &Path) -> ExitCode {
+    let url = project.database(g.database.as_deref());
+    let Some(db_file) = sqlite_file(&url) else {
+        return fail(format!("--file restores a SQLite database; {} is not one", dbguard::mask_url(&url)), 2);
+    };
+    let found = match dbguard::file_backup::list(&db_file) {
+        Ok(all) => all.into_iter().find(|b| b.path == backup || b.path.file_name() == Some(backup.as_os_str())),
+        Err(e) => return fail(e, 1),
+    };
+    let Some(b) = found else {
+        return fail(
+            format!(
+                "{} is not a backup of {}\n  next: `cargo dbguard backups list` shows them",
+                backup.display(),
+                db_file.display()
+            ),
+            2,
+        );
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}"), 2),
+    };
+    match runtime.block_on(dbguard::file_backup::restore(&url, &b)) {
+        Ok(r) => {
+            println!("{} {} from {}", paint(OK, "restored"), db_file.display(), r.restored.path.display());
+            println!("  the database as it was before is in {}", r.pre_restore.path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, exit_code(&e)),
+    }
+}
+
+struct LintOptions {
+    format: LintFormat,
+    dialect: Option<DialectArg>,
+    strict: bool,
+    jobs: Option<usize>,
+    rust_sql: bool,
+}
+
+/// Whether a directory holds SQL files (at its top or one level down, as migrations do).
+fn has_sql(dir: &Path) -> bool {
+    let sql = |d: &Path| {
+        std::fs::read_dir(d).into_iter().flatten().flatten().any(|e| e.path().extension().is_some_and(|x| x == "sql"))
+    };
+    sql(dir) || std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| e.path().is_dir() && sql(&e.path()))
+}
+
+/// `lint`: exit 0 clean, 1 error-level findings (or warnings with --warnings-as-errors),
+/// 2 when it could not run.
+fn lint(g: &Global, project: &Project, paths: &[PathBuf], opts: &LintOptions) -> ExitCode {
+    use dbguard::lint::{Dialect, Summary, render};
+    let url = project.database(g.database.as_deref());
+    let dialect = match opts.dialect {
+        Some(DialectArg::Postgres) => Dialect::Postgres,
+        Some(DialectArg::Mysql) => Dialect::Mysql,
+        Some(DialectArg::Sqlite) => Dialect::Sqlite,
+        None => dbguard::BackendKind::from_url(&url).map_or(Dialect::Postgres, |k| k.dialect()),
+    };
+    // Which paths hold SQL and which Rust. With none given: the migrations directory (which
+    // must exist unless the project has Rust sources) and src/.
+    let (mut sql_paths, mut rust_files) = (Vec::new(), Vec::new());
+    if paths.is_empty() {
+        let migrations = project.migrations(g.migrations.as_deref());
+        let src = project.root.join("src");
+        if migrations.exists() || !src.is_dir() {
+            sql_paths.push(migrations);
+        }
+        rust_files = crate::rust_lint::rust_files(&src);
+    }
+    for p in paths {
+        let rust = crate::rust_lint::rust_files(p);
+        if !p.exists() || p.is_file() && rust.is_empty() || p.is_dir() && (has_sql(p) || rust.is_empty()) {
+            sql_paths.push(p.clone());
+        }
+        rust_files.extend(rust);
+    }
+    let jobs = opts.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let lint_config = project.config.lint.clone().unwrap_or_default();
+    let mut report = if sql_paths.is_empty() {
+        dbguard::LintReport::default()
+    } else {
+        match dbguard::lint_paths(&sql_paths, dialect, jobs, &lint_config) {
+            Ok(r) => r,
+            Err(e) => return fail(e, 2),
+        }
+    };
+    if !rust_files.is_empty() {
+        match crate::rust_lint::lint_rust(&rust_files, dialect, opts.rust_sql) {
+            Ok(r) => {
+                let files = report.summary.files + r.files;
+                report.findings.extend(lint_config.apply(r.findings));
+                report.summary = Summary::of(&report.findings, files);
+            }
+            Err(e) => return fail(e, 2),
+        }
+    }
+    let format = opts.format;
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = match format {
+        LintFormat::Text => {
+            use std::io::IsTerminal;
+            let color = match g.color {
+                ColorArg::Always => true,
+                ColorArg::Never => false,
+                ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            };
+            let text =
+                render::text(&report.findings, &report.summary, &|f: &str| std::fs::read_to_string(f).ok(), color);
+            out.write_all(text.as_bytes())
+        }
+        LintFormat::Json => {
+            render::write_json(&mut out, &report.findings, &report.summary).and_then(|()| writeln!(out))
+        }
+        LintFormat::Sarif => writeln!(out, "{}", render::sarif(&report.findings)),
+        LintFormat::Github => report.findings.iter().try_for_each(|f| out.write_all(render::github_line(f).as_bytes())),
+    };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        return fail(format!("cannot write the report: {e}"), 2);
+    }
+    if dbguard::lint::fails(&report.findings, opts.strict) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn print_report(report: &Report, db: &Database, format: Format) {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
+        return;
+    }
+    if let Some(b) = &report.file_backup {
+        println!("{} {}", paint(DIM, "backed up to"), b.path.display());
+    }
+    if let Some(d) = &report.dump {
+        println!("{} {}", paint(DIM, "dumped to"), d.display());
+    }
+    for s in &report.snapshots {
+        let v = s.migration_version.map_or(String::new(), |v| format!(" before {v}"));
+        println!(
+            "{} {} ({} rows, {}){v}: snapshot {}",
+            paint(DIM, "snapshot"),
+            s.source_table,
+            s.row_count,
+            s.reason,
+            s.id
+        );
+    }
+    for s in &report.applied {
+        println!(
+            "{} {} {} {}",
+            paint(OK, "applied "),
+            s.version,
+            s.name,
+            paint(DIM, format!("({} ms)", s.duration_ms))
+        );
+    }
+    for s in &report.reverted {
+        println!(
+            "{} {} {} {}",
+            paint(WARN, "reverted"),
+            s.version,
+            s.name,
+            paint(DIM, format!("({} ms)", s.duration_ms))
+        );
+    }
+    let (a, r) = (report.applied.len(), report.reverted.len());
+    match (a, r) {
+        (0, 0) => {
+            let newest = report.plan.current_version().map_or("none".to_string(), |v| v.to_string());
+            println!(
+                "nothing to do: {} is up to date ({} migrations, newest {newest})",
+                db.url(),
+                report.plan.entries.len()
+            )
+        }
+        (a, 0) => println!(
+            "{} {a} migration{} to {} ({} snapshot{})",
+            paint(OK, "applied"),
+            plural(a),
+            db.url(),
+            report.snapshots.len(),
+            plural(report.snapshots.len())
+        ),
+        (_, r) => println!("{} {r} migration{} on {}", paint(WARN, "reverted"), plural(r), db.url()),
+    }
+}
+
+fn print_dry_run(run: &DryRun, format: Format) {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(run).unwrap_or_default());
+        return;
+    }
+    println!("{}", paint(BOLD, format!("dry run of `{}`: nothing will be changed", run.direction)));
+    if run.steps.is_empty() {
+        println!("nothing to do");
+        return;
+    }
+    if let Some(d) = &run.file_backup {
+        println!("would back up the database file into {}", d.display());
+    }
+    if let Some(d) = &run.dump {
+        println!("would dump the database into {}", d.display());
+    }
+    for s in &run.steps {
+        let tx = if s.transactional { "" } else { " (no transaction)" };
+        println!(
+            "\n{} {} {} {}{tx}",
+            paint(BOLD, run.direction),
+            s.version,
+            s.name,
+            paint(DIM, format!("[{}]", s.location))
+        );
+        for t in &s.snapshots {
+            println!("  would snapshot {t}");
+        }
+        for (t, n) in &s.preserved_counts {
+            println!("  would check {t} keeps its {n} rows");
+        }
+        for f in &s.findings {
+            let style = if f.severity == dbguard::lint::Severity::Error { ERROR } else { WARN };
+            println!(
+                "  {} {} line {}: {}",
+                paint(style, format!("{:?}", f.severity).to_lowercase()),
+                f.rule,
+                f.line,
+                f.message
+            );
+        }
+        match (&s.sql, s.kind) {
+            (Some(sql), _) => {
+                for line in sql.lines() {
+                    println!("    {}", paint(DIM, line));
+                }
+            }
+            (None, kind) => println!("    {}", paint(DIM, format!("({kind} step)"))),
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn print_status(plan: &Plan, format: Format) {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(plan).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")));
+        return;
+    }
+    println!(
+        "{}",
+        paint(BOLD, format!("{:<20} {:<10} {:<14} {:<26} name", "version", "state", "checksum", "applied at"))
+    );
+    for e in &plan.entries {
+        let state = e.state.as_str();
+        let style = match state {
+            "applied" | "baseline" => OK,
+            "pending" => WARN,
+            _ => ERROR,
+        };
+        let checksum = e.checksum.as_deref().or(e.applied.as_ref().map(|r| r.checksum.as_str())).unwrap_or("");
+        let at = e.applied.as_ref().map_or("", |r| r.applied_at.as_str());
+        println!(
+            "{:<20} {} {:<14} {:<26} {}",
+            e.version,
+            paint(style, format!("{state:<10}")),
+            &checksum[..checksum.len().min(12)],
+            at,
+            e.name
+        );
+    }
+}
