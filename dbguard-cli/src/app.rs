@@ -57,6 +57,13 @@ struct Global {
     /// Seconds to wait for another runner's lock [default: 120].
     #[arg(long, global = true)]
     lock_timeout: Option<u64>,
+    /// Environment tier: dev, staging or prod [default: prod when the database host is not local].
+    #[arg(long = "env", env = "DBGUARD_ENV", global = true)]
+    tier: Option<String>,
+    /// Confirms a destructive change to the production database with that name (non-interactive
+    /// runs; a terminal asks instead).
+    #[arg(long, value_name = "DATABASE-NAME", global = true)]
+    confirm: Option<String>,
     /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true)]
     color: ColorArg,
@@ -375,6 +382,38 @@ fn forward(m: &config::MigratorBin, args: &[String]) -> ExitCode {
     }
 }
 
+/// The tier from `--env`/`DBGUARD_ENV`, else the configuration; `None` leaves it to the URL.
+fn tier(g: &Global, project: &Project) -> dbguard::Result<Option<dbguard::Tier>> {
+    let Some(text) = g.tier.as_ref().or(project.config.env.as_ref()) else { return Ok(None) };
+    dbguard::Tier::parse(text).map(Some).ok_or_else(|| {
+        Error::Refused(format!("unknown environment tier `{text}`: use dev, staging or prod (--env, DBGUARD_ENV or `env` in the configuration)"))
+    })
+}
+
+/// The tier and the masked URL, first thing, so that nobody changes the wrong database by
+/// surprise. On stderr: stdout may be JSON.
+fn banner(tier: dbguard::Tier, url: &str) {
+    let style = match tier {
+        dbguard::Tier::Prod => ERROR,
+        dbguard::Tier::Staging => WARN,
+        dbguard::Tier::Dev => OK,
+    };
+    eprintln!("{} {}", paint(style, format!("[{tier}]")), url);
+}
+
+/// Asks on the terminal for the database's name; true when it was typed exactly.
+fn ask_confirmation(c: &dbguard::Confirmation) -> bool {
+    use std::io::{BufRead, Write};
+    eprintln!("{} this changes the production database `{}` ({}):", paint(ERROR, "careful:"), c.database, c.url);
+    for w in &c.what {
+        eprintln!("  - {w}");
+    }
+    eprint!("type the database name ({}) to go ahead, anything else aborts: ", c.database);
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).is_ok() && line.trim() == c.database
+}
+
 fn migrator(g: &Global, project: &Project, url: &str, source: Source) -> dbguard::Result<Migrator> {
     let c = &project.config;
     let kind = dbguard::BackendKind::from_url(url);
@@ -393,6 +432,12 @@ fn migrator(g: &Global, project: &Project, url: &str, source: Source) -> dbguard
     if let Some(t) = &c.table {
         m = m.table(t);
     }
+    if let Some(tier) = tier(g, project)? {
+        m = m.tier(tier);
+    }
+    if let Some(name) = &g.confirm {
+        m = m.confirm_production(name);
+    }
     if let Some(keep) = c.file_backups {
         m = m.file_backups(FileBackupPolicy { enabled: keep > 0, keep: keep.max(1) });
     }
@@ -410,6 +455,23 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
         !matches!(cli.command, Command::Backup { .. } | Command::Backups { .. } | Command::Restore { .. });
     let migrator = if needs_migrations { Some(migrator(g, &project, &url, source)?) } else { None };
     let mut db = Database::connect(&url).await?;
+    banner(
+        migrator.as_ref().map_or_else(
+            || tier(g, &project).ok().flatten().unwrap_or(dbguard::Tier::for_url(db.url())),
+            |m| m.tier_for(&db),
+        ),
+        db.url(),
+    );
+    // In production, a terminal asks for the confirmation a script passes with --confirm.
+    let migrator = match (&cli.command, migrator) {
+        (Command::Up { to, dry_run: false, .. }, Some(m)) if g.confirm.is_none() => {
+            Some(confirmed_on_terminal(m, &mut db, async |m, db| m.dry_check_up(db, *to).await).await?)
+        }
+        (Command::Down { to, dry_run: false, .. }, Some(m)) if g.confirm.is_none() => {
+            Some(confirmed_on_terminal(m, &mut db, async |m, db| m.dry_check_down(db, *to).await).await?)
+        }
+        (_, m) => m,
+    };
     let backups = migrator.as_ref().map_or_else(Backups::new, Migrator::backups);
     let m = || migrator.as_ref().expect("loaded for this command");
     match cli.command {
@@ -482,6 +544,29 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
         }
     }
     db.close().await
+}
+
+/// When stdin is a terminal and `check` says a confirmation is needed, asks for it; returns the
+/// migrator confirmed, or an error saying nothing was changed.
+async fn confirmed_on_terminal(
+    m: Migrator,
+    db: &mut Database,
+    check: impl AsyncFnOnce(&Migrator, &mut Database) -> dbguard::Result<()>,
+) -> dbguard::Result<Migrator> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Ok(m);
+    }
+    match check(&m, db).await {
+        Err(Error::ConfirmationRequired(c)) => {
+            if ask_confirmation(&c) {
+                Ok(m.confirm_production(c.database.clone()))
+            } else {
+                Err(Error::Refused(format!("aborted: that is not `{}`. nothing was changed.", c.database)))
+            }
+        }
+        _ => Ok(m),
+    }
 }
 
 async fn backups_command(action: BackupsAction, backups: &Backups, db: &mut Database) -> dbguard::Result<()> {

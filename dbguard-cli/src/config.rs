@@ -29,6 +29,9 @@ pub struct FileConfig {
     pub accept_legacy_downs: Option<bool>,
     /// This package is the project's migrator binary (for `#[migration]` projects).
     pub migrator: Option<bool>,
+    /// The environment tier: `dev`, `staging` or `prod` (default: `prod` for a database whose
+    /// host is not local).
+    pub env: Option<String>,
     /// Linter settings.
     pub lint: Option<dbguard::lint::LintConfig>,
 }
@@ -43,6 +46,7 @@ pub const KEYS: &[&str] = &[
     "dump-dir",
     "accept-legacy-downs",
     "migrator",
+    "env",
     "lint",
 ];
 
@@ -174,6 +178,7 @@ fn merge(a: FileConfig, b: FileConfig) -> FileConfig {
         dump_dir: a.dump_dir.or(b.dump_dir),
         accept_legacy_downs: a.accept_legacy_downs.or(b.accept_legacy_downs),
         migrator: a.migrator.or(b.migrator),
+        env: a.env.or(b.env),
         lint: a.lint.or(b.lint),
     }
 }

@@ -141,6 +141,10 @@ pub enum Error {
     #[error("{0}")]
     RowsLost(Box<RowsLost>),
 
+    /// A destructive change to a production database was not confirmed; nothing was changed.
+    #[error("{0}")]
+    ConfirmationRequired(Box<Confirmation>),
+
     /// A configured backup could not be taken; nothing was run.
     #[error("{0}")]
     Backup(String),
@@ -220,6 +224,46 @@ fn excerpt(text: &str) -> String {
         s.push_str(" ...");
     }
     s
+}
+
+/// What a production change needs confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// `up` or `down`.
+    pub action: &'static str,
+    /// The name to type: the database's name.
+    pub database: String,
+    /// The URL, masked.
+    pub url: String,
+    /// What would run: one line per migration, with what it destroys.
+    pub what: Vec<String>,
+    /// A confirmation that was given but names another database.
+    pub given: Option<String>,
+}
+
+impl fmt::Display for Confirmation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.given {
+            Some(g) => write!(
+                f,
+                "the confirmation `{g}` does not name the production database `{}` ({}); refusing to {}",
+                self.database, self.url, self.action
+            )?,
+            None => write!(
+                f,
+                "refusing to {} on the production database `{}` ({}) without a confirmation",
+                self.action, self.database, self.url
+            )?,
+        }
+        for w in &self.what {
+            write!(f, "\n  - {w}")?;
+        }
+        write!(
+            f,
+            "\n  nothing was changed.\n  next: check the list, then run again with `--confirm {}` (or type the name when asked); from code, `Migrator::confirm_production(\"{}\")`",
+            self.database, self.database
+        )
+    }
 }
 
 /// A migration that would have lost preserved rows, and what dbguard did about it.

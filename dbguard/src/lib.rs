@@ -38,6 +38,7 @@ mod plan;
 mod registry;
 mod schema;
 mod snapshot;
+mod tier;
 mod url;
 
 pub use backups::Backups;
@@ -45,7 +46,7 @@ pub use catalog::{CATALOG, SnapshotInfo};
 pub use database::Database;
 pub use dump::DumpPolicy;
 pub use error::{
-    DriftInfo, Error, FailureOutcome, LoadError, LossOutcome, MigrationFailure, Problem, Result, RowsLost,
+    Confirmation, DriftInfo, Error, FailureOutcome, LoadError, LossOutcome, MigrationFailure, Problem, Result, RowsLost,
 };
 pub use file_backup::{FileBackup, FileBackupPolicy};
 pub use guard::Loss;
@@ -58,6 +59,7 @@ pub use plan::{Entry, EntryState, Plan};
 pub use registry::{Registration, registered};
 pub use schema::Schema;
 pub use snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification};
+pub use tier::{Tier, database_name, is_local};
 pub use url::{BackendKind, mask_url};
 
 /// Turns a `mod` into a registered, compile-time-checked migration: see `docs/macro.md`.

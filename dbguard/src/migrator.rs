@@ -17,6 +17,7 @@ use crate::loader::{Loader, sort_and_check};
 use crate::lock::MigrationLock;
 use crate::migration::{Migration, Step, Tx};
 use crate::plan::{EntryState, Plan};
+use crate::tier::Tier;
 
 /// Applies and reverts a project's migrations.
 ///
@@ -39,6 +40,8 @@ pub struct Migrator {
     allow_out_of_order: bool,
     file_backups: FileBackupPolicy,
     dump: Option<DumpPolicy>,
+    tier: Option<Tier>,
+    confirmed: Option<String>,
 }
 
 /// What a run did.
@@ -142,6 +145,8 @@ impl Migrator {
             allow_out_of_order: false,
             file_backups: FileBackupPolicy::default(),
             dump: None,
+            tier: None,
+            confirmed: None,
         })
     }
 
@@ -198,6 +203,66 @@ impl Migrator {
         self
     }
 
+    /// The environment tier (default: `prod` for a database whose host is not local, else `dev`).
+    pub fn tier(mut self, tier: Tier) -> Self {
+        self.tier = Some(tier);
+        self
+    }
+
+    /// Confirms destructive changes to the production database named `database` (`down`, and
+    /// `up` of a migration the linter finds destructive). Without it, those refuse in `prod`.
+    ///
+    /// ```no_run
+    /// # async fn run(mut db: dbguard::Database) -> dbguard::Result<()> {
+    /// use dbguard::{Migrator, Tier};
+    /// let m = Migrator::from_dir("migrations")?.tier(Tier::Prod).confirm_production("shop");
+    /// m.up(&mut db, None).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn confirm_production(mut self, database: impl Into<String>) -> Self {
+        self.confirmed = Some(database.into());
+        self
+    }
+
+    /// The tier this migrator treats `db` as.
+    pub fn tier_for(&self, db: &Database) -> Tier {
+        self.tier.unwrap_or_else(|| Tier::for_url(db.url()))
+    }
+
+    /// In `prod`, refuses `versions` in direction `dir` unless confirmed with the database's
+    /// name: every `down`, and an `up` that the linter finds destroys something.
+    fn check_confirmation(&self, db: &Database, dir: Direction, versions: &[i64]) -> Result<()> {
+        if self.tier_for(db) != Tier::Prod || versions.is_empty() {
+            return Ok(());
+        }
+        let dialect = db.kind().dialect();
+        let mut what = Vec::new();
+        for v in versions {
+            let m = self.get(*v);
+            let step = if dir == Direction::Up { m.up() } else { m.down() };
+            let destroyed = step.sql().map(|sql| dbguard_lint::destroyed_tables(sql, dialect)).unwrap_or_default();
+            let tables: Vec<String> = destroyed.iter().map(|(rule, t)| format!("{rule} on {t}")).collect();
+            if dir == Direction::Down || !tables.is_empty() {
+                let detail = if tables.is_empty() { String::new() } else { format!(": {}", tables.join(", ")) };
+                what.push(format!("{} {} {}{detail}", dir.name(), v, m.name()));
+            }
+        }
+        if what.is_empty() {
+            return Ok(());
+        }
+        let name = crate::tier::database_name(db.url());
+        if self.confirmed.as_deref() == Some(name.as_str()) {
+            return Ok(());
+        }
+        Err(Error::ConfirmationRequired(Box::new(crate::error::Confirmation {
+            action: dir.name(),
+            database: name,
+            url: db.url().to_string(),
+            what,
+            given: self.confirmed.clone(),
+        })))
+    }
+
     /// The backup API with this migrator's lock.
     pub fn backups(&self) -> crate::Backups {
         crate::Backups::new().lock(self.table.clone(), self.lock_timeout)
@@ -233,6 +298,7 @@ impl Migrator {
         }
         self.locked(db, async |this, db, plan| {
             let todo = this.select_up(&plan, target)?;
+            this.check_confirmation(db, Direction::Up, &todo)?;
             let mut report = Report::default();
             let mut rows = plan.rows();
             if !todo.is_empty() {
@@ -258,6 +324,7 @@ impl Migrator {
         }
         self.locked(db, async |this, db, plan| {
             let to_revert = this.select_down(&plan, target)?;
+            this.check_confirmation(db, Direction::Down, &to_revert)?;
             let mut report = Report::default();
             if !to_revert.is_empty() {
                 this.back_up(db, "pre-down", &mut report).await?;
@@ -298,6 +365,21 @@ impl Migrator {
         let plan = self.plan(db).await?;
         let todo = self.select_down(&plan, target)?;
         self.dry_run(db, todo, Direction::Down).await
+    }
+
+    /// Whether `up` to `target` would be refused for want of a production confirmation (or for
+    /// any other reason `up` refuses before running): read-only.
+    pub async fn dry_check_up(&self, db: &mut Database, target: Option<i64>) -> Result<()> {
+        let plan = self.plan(db).await?;
+        let todo = self.select_up(&plan, target)?;
+        self.check_confirmation(db, Direction::Up, &todo)
+    }
+
+    /// Like [`Migrator::dry_check_up`], for `down`.
+    pub async fn dry_check_down(&self, db: &mut Database, target: i64) -> Result<()> {
+        let plan = self.plan(db).await?;
+        let todo = self.select_down(&plan, target)?;
+        self.check_confirmation(db, Direction::Down, &todo)
     }
 
     async fn dry_run(&self, db: &mut Database, versions: Vec<i64>, dir: Direction) -> Result<DryRun> {

@@ -1,0 +1,120 @@
+//! Environment tiers (dev, staging, prod) and the confirmation that production changes need.
+//!
+//! Without an explicit tier, a database whose host is not local is treated as production: the
+//! safe reading when someone points a tool at a URL they copied from somewhere.
+
+use std::fmt;
+
+/// Which kind of environment a database belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// A developer's database.
+    Dev,
+    /// A staging or test environment.
+    Staging,
+    /// Production: destructive actions need a confirmation that names the database.
+    Prod,
+}
+
+impl Tier {
+    /// Reads `dev`, `staging` or `prod` (and the usual long forms).
+    ///
+    /// ```
+    /// use dbguard::Tier;
+    /// assert_eq!(Tier::parse("production"), Some(Tier::Prod));
+    /// assert_eq!(Tier::parse("qa"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<Tier> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "dev" | "development" | "local" => Some(Tier::Dev),
+            "staging" | "stage" | "test" => Some(Tier::Staging),
+            "prod" | "production" | "live" => Some(Tier::Prod),
+            _ => None,
+        }
+    }
+
+    /// The tier of `url` when none is given: `prod` unless the database is local (a SQLite
+    /// file, `localhost`, a loopback address or a Unix socket).
+    ///
+    /// ```
+    /// use dbguard::Tier;
+    /// assert_eq!(Tier::for_url("postgres://app@127.0.0.1/shop"), Tier::Dev);
+    /// assert_eq!(Tier::for_url("postgres://app:pw@db.internal:5432/shop"), Tier::Prod);
+    /// ```
+    pub fn for_url(url: &str) -> Tier {
+        if is_local(url) { Tier::Dev } else { Tier::Prod }
+    }
+
+    /// `dev`, `staging`, `prod`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Dev => "dev",
+            Tier::Staging => "staging",
+            Tier::Prod => "prod",
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether `url` names a database on this machine.
+pub fn is_local(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once(':') else { return false };
+    if scheme.eq_ignore_ascii_case("sqlite") {
+        return true;
+    }
+    let rest = rest.trim_start_matches('/');
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    // No host: a Unix socket (`postgres:///db?host=/var/run/postgresql`).
+    host.is_empty()
+        || host.eq_ignore_ascii_case("localhost")
+        || host.starts_with("127.")
+        || host == "::1"
+        || host.starts_with('/')
+        || host.starts_with("%2F")
+}
+
+/// The name a production confirmation must repeat: the database's name from the URL (for
+/// SQLite, the file name).
+///
+/// ```
+/// assert_eq!(dbguard::database_name("postgres://app:pw@db:5432/shop?sslmode=require"), "shop");
+/// assert_eq!(dbguard::database_name("sqlite:///srv/data/app.db"), "app.db");
+/// ```
+pub fn database_name(url: &str) -> String {
+    let base = url.split(['?', '#']).next().unwrap_or_default();
+    base.rsplit('/').next().unwrap_or_default().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_and_remote_urls() {
+        for local in [
+            "sqlite://dbguard.db",
+            "sqlite::memory:",
+            "postgres://postgres@localhost/x",
+            "mysql://root@127.0.0.1:3306/test",
+            "postgres://u@[::1]:5432/x",
+            "postgres:///shop",
+        ] {
+            assert!(is_local(local), "{local}");
+        }
+        for remote in ["postgres://app@db.internal/shop", "mysql://u:p@10.0.0.5/x", "postgres://u@[2001:db8::1]/x"] {
+            assert!(!is_local(remote), "{remote}");
+        }
+    }
+}
