@@ -58,7 +58,7 @@ struct Global {
     #[arg(long, global = true)]
     lock_timeout: Option<u64>,
     /// Environment tier: dev, staging or prod [default: prod when the database host is not local].
-    #[arg(long = "env", env = "DBGUARD_ENV", global = true)]
+    #[arg(long = "env", env = "DBGUARD_ENV", global = true, hide_env_values = true)]
     tier: Option<String>,
     /// Confirms a destructive change to the production database with that name (non-interactive
     /// runs; a terminal asks instead).
@@ -138,6 +138,21 @@ enum Command {
         /// Threads (default: the number of CPUs).
         #[arg(long)]
         jobs: Option<usize>,
+    },
+    /// The database's health: version, pending, drift, dirty, required tables, row-count alerts.
+    /// Exit 0 when healthy, 1 when degraded or critical.
+    Check {
+        /// A table that must exist and whose row count is watched (repeatable; default: the
+        /// configured `critical-tables`).
+        #[arg(long = "table", short = 't')]
+        tables: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Audited commands on this database (who ran what, when, with what outcome), newest first.
+    History {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Resolve a dirty migration after finishing or undoing its changes by hand.
     Repair {
@@ -342,6 +357,7 @@ pub fn main(source: Source) -> ExitCode {
         | Command::Status { .. }
         | Command::Baseline { .. }
         | Command::Repair { .. }
+        | Command::Check { .. }
             if source == Source::Directory && cli.global.migrations.is_none() =>
         {
             if let Some(migrator) = &project.migrator {
@@ -432,6 +448,7 @@ fn migrator(g: &Global, project: &Project, url: &str, source: Source) -> dbguard
     if let Some(t) = &c.table {
         m = m.table(t);
     }
+    m = m.audit_file(project.root.join(c.audit_log.clone().unwrap_or_else(|| "dbguard-audit.jsonl".into())));
     if let Some(tier) = tier(g, project)? {
         m = m.tier(tier);
     }
@@ -451,8 +468,10 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
     let g = &cli.global;
     let url = project.database(g.database.as_deref());
     // Backups and restores need no migrations directory.
-    let needs_migrations =
-        !matches!(cli.command, Command::Backup { .. } | Command::Backups { .. } | Command::Restore { .. });
+    let needs_migrations = !matches!(
+        cli.command,
+        Command::Backup { .. } | Command::Backups { .. } | Command::Restore { .. } | Command::History { .. }
+    );
     let migrator = if needs_migrations { Some(migrator(g, &project, &url, source)?) } else { None };
     let mut db = Database::connect(&url).await?;
     banner(
@@ -516,6 +535,61 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
             }
         }
         Command::Backups { action } => backups_command(action, &backups, &mut db).await?,
+        Command::Check { tables, format } => {
+            let tables =
+                if tables.is_empty() { project.config.critical_tables.clone().unwrap_or_default() } else { tables };
+            let names: Vec<&str> = tables.iter().map(String::as_str).collect();
+            let health = m().check(&mut db, &names, &names, 0.05).await?;
+            if format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&health).unwrap_or_default());
+            } else {
+                let style = match health.status {
+                    dbguard::Status::Healthy => OK,
+                    dbguard::Status::Degraded => WARN,
+                    dbguard::Status::Critical => ERROR,
+                };
+                let current = health.current_version.map_or("none".into(), |v| v.to_string());
+                let expected = health.expected_version.map_or("none".into(), |v| v.to_string());
+                println!(
+                    "{} at version {current} (this build: {expected})",
+                    paint(style, format!("{:?}", health.status).to_lowercase())
+                );
+                for (t, n) in &health.row_counts {
+                    println!("  {t}: {n} rows");
+                }
+                for msg in &health.messages {
+                    println!("  {} {msg}", paint(style, "-"));
+                }
+            }
+            if health.status != dbguard::Status::Healthy {
+                db.close().await?;
+                std::process::exit(1);
+            }
+        }
+        Command::History { format } => {
+            let entries = dbguard::audit::read(&mut db).await?;
+            if format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&entries).unwrap_or_default());
+            } else {
+                for e in &entries {
+                    let style = if e.outcome == "ok" { OK } else { ERROR };
+                    let migrations = e.migrations.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+                    println!(
+                        "{} {:<8} {:<22} {:<8} {} [{}] {}",
+                        e.at,
+                        e.tier,
+                        e.command,
+                        paint(style, &e.outcome),
+                        e.by,
+                        migrations,
+                        e.message.as_deref().map(|m| m.lines().next().unwrap_or_default()).unwrap_or_default()
+                    );
+                }
+                if entries.is_empty() {
+                    println!("{}", paint(DIM, "no audited commands yet"));
+                }
+            }
+        }
         Command::Restore { id: Some(id), into, drop_unmapped_columns, dry_run, .. } => {
             let opts = RestoreOptions { into, drop_unmapped_columns, dry_run };
             let r = backups.restore(&mut db, id, &opts).await?;

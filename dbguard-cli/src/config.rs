@@ -32,6 +32,10 @@ pub struct FileConfig {
     /// The environment tier: `dev`, `staging` or `prod` (default: `prod` for a database whose
     /// host is not local).
     pub env: Option<String>,
+    /// The audit log file, relative to the project root (default `dbguard-audit.jsonl`).
+    pub audit_log: Option<PathBuf>,
+    /// Tables that hold users' data: `check` requires them and watches their row counts.
+    pub critical_tables: Option<Vec<String>>,
     /// Linter settings.
     pub lint: Option<dbguard::lint::LintConfig>,
 }
@@ -47,6 +51,8 @@ pub const KEYS: &[&str] = &[
     "accept-legacy-downs",
     "migrator",
     "env",
+    "audit-log",
+    "critical-tables",
     "lint",
 ];
 
@@ -179,6 +185,8 @@ fn merge(a: FileConfig, b: FileConfig) -> FileConfig {
         accept_legacy_downs: a.accept_legacy_downs.or(b.accept_legacy_downs),
         migrator: a.migrator.or(b.migrator),
         env: a.env.or(b.env),
+        audit_log: a.audit_log.or(b.audit_log),
+        critical_tables: a.critical_tables.or(b.critical_tables),
         lint: a.lint.or(b.lint),
     }
 }

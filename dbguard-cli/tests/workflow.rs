@@ -28,6 +28,12 @@ fn ok(o: Output) -> String {
     text(&o)
 }
 
+/// Standard output only (the tier banner goes to stderr), after checking success.
+fn stdout_ok(o: Output) -> String {
+    assert!(o.status.success(), "exit {:?}: {}", o.status.code(), text(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// A cargo package in a temporary directory.
 fn package() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
@@ -99,7 +105,7 @@ async fn init_new_lint_up_status_down(kind: BackendKind) {
     .await
     .unwrap();
     let before = db.introspect().await.unwrap();
-    let dry = ok(run(p, url, &["up", "--dry-run"]));
+    let dry = stdout_ok(run(p, url, &["up", "--dry-run"]));
     assert!(dry.contains("dry run of `up`") && dry.contains("CREATE TABLE users"), "{dry}");
     assert_eq!(db.introspect().await.unwrap(), before, "the dry run changed the schema");
     assert!(!db.table_exists("dbguard_schema_version").await.unwrap());
@@ -113,7 +119,7 @@ async fn init_new_lint_up_status_down(kind: BackendKind) {
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(json["entries"][1]["state"], "applied", "{json}");
     if kind == BackendKind::Sqlite {
-        snapshot("status", &ok(run(p, url, &["status"])), p);
+        snapshot("status", &stdout_ok(run(p, url, &["status"])), p);
     }
 
     let down = ok(run(p, url, &["down", "--to", "1"]));
@@ -129,7 +135,7 @@ async fn init_new_lint_up_status_down(kind: BackendKind) {
     let restored = ok(run(p, url, &["restore", &id]));
     assert!(restored.contains("restored 2 rows into users"), "{restored}");
     assert_eq!(db.count_rows("users").await.unwrap(), 2);
-    let list = ok(run(p, url, &["backups", "list", "--format", "json"]));
+    let list = stdout_ok(run(p, url, &["backups", "list", "--format", "json"]));
     let json: serde_json::Value = serde_json::from_str(&list).unwrap();
     assert!(json["snapshots"].as_array().unwrap().iter().any(|s| s["reason"] == "pre-restore"), "{json}");
     if kind == BackendKind::Sqlite {
@@ -228,4 +234,26 @@ fn a_badly_named_migration_is_exit_2_naming_the_file() {
     assert_eq!(out.status.code(), Some(2));
     let t = text(&out);
     assert!(t.contains("migrations/add_users") && t.contains("fix:") && !t.contains("panicked"), "{t}");
+}
+
+#[test]
+fn check_and_history() {
+    let d = package();
+    let p = d.path();
+    let m = p.join("migrations/0001_users");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("up.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
+    std::fs::write(m.join("down.sql"), "DROP TABLE users;").unwrap();
+    let empty = run(p, "", &["check"]);
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(text(&empty).contains("critical") && text(&empty).contains("the database is empty"), "{}", text(&empty));
+    ok(run(p, "", &["up"]));
+    let healthy = ok(run(p, "", &["check", "--table", "users"]));
+    assert!(healthy.contains("healthy at version 1") && healthy.contains("users: 0 rows"), "{healthy}");
+    let json: serde_json::Value = serde_json::from_str(&stdout_ok(run(p, "", &["check", "--format", "json"]))).unwrap();
+    assert_eq!(json["status"], "healthy");
+    let history = ok(run(p, "", &["history"]));
+    assert!(history.contains(" up ") && history.contains(" ok "), "{history}");
+    let log = std::fs::read_to_string(p.join("dbguard-audit.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 1, "one changing command, one line: {log}");
 }

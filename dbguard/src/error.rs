@@ -145,6 +145,10 @@ pub enum Error {
     #[error("{0}")]
     ConfirmationRequired(Box<Confirmation>),
 
+    /// The database is not what this build expects (start-up check).
+    #[error("{0}")]
+    Unhealthy(Box<crate::health::Health>),
+
     /// A configured backup could not be taken; nothing was run.
     #[error("{0}")]
     Backup(String),

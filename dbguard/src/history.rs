@@ -214,7 +214,7 @@ impl RowDetails {
 }
 
 /// `user@host` of this process, for the `applied_by` column.
-fn applied_by() -> String {
+pub(crate) fn applied_by() -> String {
     let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
     let host = std::env::var("HOSTNAME")
         .ok()

@@ -20,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
 mod backend;
 mod backups;
 mod catalog;
@@ -28,6 +29,7 @@ mod dump;
 mod error;
 pub mod file_backup;
 mod guard;
+pub mod health;
 mod history;
 mod linting;
 mod loader;
@@ -50,6 +52,7 @@ pub use error::{
 };
 pub use file_backup::{FileBackup, FileBackupPolicy};
 pub use guard::Loss;
+pub use health::{Health, Status};
 pub use history::{AppliedRow, LAYOUT, RowDetails, RowState};
 pub use linting::{LintReport, lint_paths};
 pub use loader::Loader;

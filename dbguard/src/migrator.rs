@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use dbguard_lint::version::cmp_versions;
 use sqlx::{AnyConnection, Connection};
 
+use crate::audit::{AuditEntry, AuditLog};
 use crate::catalog::SnapshotInfo;
 use crate::database::{Database, Env, Session};
 use crate::dump::DumpPolicy;
@@ -42,6 +43,7 @@ pub struct Migrator {
     dump: Option<DumpPolicy>,
     tier: Option<Tier>,
     confirmed: Option<String>,
+    audit: AuditLog,
 }
 
 /// What a run did.
@@ -147,6 +149,7 @@ impl Migrator {
             dump: None,
             tier: None,
             confirmed: None,
+            audit: AuditLog::default(),
         })
     }
 
@@ -224,6 +227,44 @@ impl Migrator {
         self
     }
 
+    /// Also appends each audit entry as a JSON line to `path` (every command that changes the
+    /// database, or was refused, is always recorded in the `dbguard_audit` table).
+    pub fn audit_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.audit.file = Some(path.into());
+        self
+    }
+
+    /// Records `result` of `command` in the audit log, unless it was a no-op. An audit failure
+    /// is reported when the command itself succeeded.
+    async fn audited<T>(
+        &self,
+        db: &mut Database,
+        command: &str,
+        started: Instant,
+        result: Result<T>,
+        fill: impl FnOnce(&T, &mut AuditEntry) -> bool,
+    ) -> Result<T> {
+        let mut entry = AuditEntry::new(db, self.tier_for(db), command);
+        entry.confirmation = self.confirmed.clone();
+        let changed = match &result {
+            Ok(v) => fill(v, &mut entry),
+            // Bad input and unreachable databases change nothing and cannot be written to.
+            Err(Error::Load(_) | Error::Connect { .. } | Error::BadUrl { .. } | Error::UnknownVersion { .. }) => false,
+            Err(_) => true,
+        };
+        if !changed {
+            return result;
+        }
+        entry.outcome(db, &result);
+        entry.duration_ms = started.elapsed().as_millis() as i64;
+        let recorded = self.audit.record(db, &entry).await;
+        match (result, recorded) {
+            (Ok(v), Ok(())) => Ok(v),
+            (Ok(_), Err(e)) => Err(e),
+            (Err(e), _) => Err(e),
+        }
+    }
+
     /// The tier this migrator treats `db` as.
     pub fn tier_for(&self, db: &Database) -> Tier {
         self.tier.unwrap_or_else(|| Tier::for_url(db.url()))
@@ -293,6 +334,12 @@ impl Migrator {
 
     /// Applies pending migrations up to and including `target` (all when `None`).
     pub async fn up(&self, db: &mut Database, target: Option<i64>) -> Result<Report> {
+        let started = Instant::now();
+        let result = self.up_unaudited(db, target).await;
+        self.audited(db, "up", started, result, |r, e| fill_entry(r, e, &r.applied)).await
+    }
+
+    async fn up_unaudited(&self, db: &mut Database, target: Option<i64>) -> Result<Report> {
         if let Some(t) = target {
             self.check_known(t)?;
         }
@@ -319,6 +366,12 @@ impl Migrator {
 
     /// Reverts applied migrations newer than `target`, newest first. `0` reverts everything.
     pub async fn down(&self, db: &mut Database, target: i64) -> Result<Report> {
+        let started = Instant::now();
+        let result = self.down_unaudited(db, target).await;
+        self.audited(db, "down", started, result, |r, e| fill_entry(r, e, &r.reverted)).await
+    }
+
+    async fn down_unaudited(&self, db: &mut Database, target: i64) -> Result<Report> {
         if target != 0 {
             self.check_known(target)?;
         }
@@ -469,6 +522,12 @@ impl Migrator {
     /// Marks an existing database as being at `version` without running anything: every
     /// migration up to it is recorded as `baseline`. Only on a database with no history.
     pub async fn baseline(&self, db: &mut Database, version: i64) -> Result<Report> {
+        let started = Instant::now();
+        let result = self.baseline_unaudited(db, version).await;
+        self.audited(db, "baseline", started, result, |r, e| fill_entry(r, e, &r.applied)).await
+    }
+
+    async fn baseline_unaudited(&self, db: &mut Database, version: i64) -> Result<Report> {
         self.check_known(version)?;
         self.locked(db, async |this, db, plan| {
             if let Some(v) = plan.current_version() {
@@ -492,6 +551,20 @@ impl Migrator {
 
     /// Resolves a dirty migration after it was finished or undone by hand.
     pub async fn repair(&self, db: &mut Database, version: i64, action: Repair) -> Result<()> {
+        let started = Instant::now();
+        let result = self.repair_unaudited(db, version, action).await;
+        let command = match action {
+            Repair::MarkApplied => "repair --mark-applied",
+            Repair::Forget => "repair --forget",
+        };
+        self.audited(db, command, started, result, |_, e| {
+            e.migrations = vec![version];
+            true
+        })
+        .await
+    }
+
+    async fn repair_unaudited(&self, db: &mut Database, version: i64, action: Repair) -> Result<()> {
         self.locked(db, async |this, db, plan| {
             let entry = plan.entries.iter().find(|e| e.version == version && e.state == EntryState::Dirty).ok_or_else(|| {
                 Error::Refused(format!(
@@ -733,6 +806,21 @@ impl Migrator {
             }
         }
     }
+}
+
+/// Fills an audit entry from a run's report; false when the run changed nothing.
+fn fill_entry(r: &Report, e: &mut AuditEntry, steps: &[StepReport]) -> bool {
+    e.migrations = steps.iter().map(|s| s.version).collect();
+    e.backups = r.snapshots.iter().map(|s| format!("snapshot {} ({})", s.id, s.location)).collect();
+    e.backups.extend(r.file_backup.iter().map(|b| b.path.display().to_string()));
+    e.backups.extend(r.dump.iter().map(|d| d.display().to_string()));
+    e.counts_checked = r
+        .snapshots
+        .iter()
+        .filter(|s| s.reason == crate::snapshot::reason::PRESERVES)
+        .map(|s| format!("{}: {} rows", s.source_table, s.row_count))
+        .collect();
+    !steps.is_empty()
 }
 
 /// Puts back the rows of each table that lost them, from the snapshot taken before the step.

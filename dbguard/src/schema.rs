@@ -47,6 +47,12 @@ impl Schema {
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
     }
+
+    /// Whether it has any table besides dbguard's (a PostgreSQL database always has its
+    /// `public` schema and `plpgsql`, which are not tables).
+    pub fn has_tables(&self) -> bool {
+        self.objects().any(|o| o.starts_with("column ") || o.starts_with("table "))
+    }
 }
 
 impl fmt::Display for Schema {

@@ -68,7 +68,7 @@ pub fn is_local(url: &str) -> bool {
     if scheme.eq_ignore_ascii_case("sqlite") {
         return true;
     }
-    let rest = rest.trim_start_matches('/');
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
     let authority = rest.split(['/', '?']).next().unwrap_or_default();
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if let Some(v6) = host_port.strip_prefix('[') {

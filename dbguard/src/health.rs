@@ -1,0 +1,202 @@
+//! Health of a database against the code's migrations: for an application's start-up check
+//! (`Migrator::startup_check`) and for `cargo dbguard check`. Also watches row counts of the
+//! tables that hold users' data, and raises an alert when one drops sharply or empties.
+
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::migrator::Migrator;
+use crate::plan::EntryState;
+
+/// The table where `check` keeps row counts between runs.
+pub const COUNTS_TABLE: &str = "dbguard_row_counts";
+
+/// Overall state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Up to date, nothing wrong.
+    Healthy,
+    /// Usable, but something needs doing (pending migrations, a row-count alert).
+    Degraded,
+    /// Do not serve from it: empty, dirty, drifted, ahead of the code, a required table gone.
+    Critical,
+}
+
+/// What [`Migrator::health`] found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Health {
+    /// Overall.
+    pub status: Status,
+    /// `dev`, `staging`, `prod`.
+    pub tier: String,
+    /// The database, masked.
+    pub url: String,
+    /// The newest applied migration.
+    pub current_version: Option<i64>,
+    /// The newest migration the code has.
+    pub expected_version: Option<i64>,
+    /// Migrations the code has and the database does not.
+    pub pending: Vec<i64>,
+    /// Applied migrations edited since.
+    pub drifted: Vec<i64>,
+    /// Applied migrations the code does not have (the database is ahead).
+    pub missing: Vec<i64>,
+    /// Migrations that did not finish.
+    pub dirty: Vec<i64>,
+    /// Required tables and whether each exists.
+    pub required_tables: Vec<(String, bool)>,
+    /// Row counts of the watched tables.
+    pub row_counts: Vec<(String, i64)>,
+    /// Row-count alerts.
+    pub alerts: Vec<String>,
+    /// What is wrong and what to run next, one line each.
+    pub messages: Vec<String>,
+}
+
+impl Health {
+    fn raise(&mut self, status: Status, message: String) {
+        self.status = self.status.max(status);
+        self.messages.push(message);
+    }
+}
+
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = match self.status {
+            Status::Healthy => "healthy",
+            Status::Degraded => "degraded",
+            Status::Critical => "critical",
+        };
+        write!(f, "database {} is {status}", self.url)?;
+        for m in &self.messages {
+            write!(f, "\n  - {m}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Migrator {
+    /// Compares the database with this migrator's migrations, read-only. `required` tables
+    /// must exist.
+    pub async fn health(&self, db: &mut Database, required: &[&str]) -> Result<Health> {
+        let plan = self.plan(db).await?;
+        let mut h = Health {
+            status: Status::Healthy,
+            tier: self.tier_for(db).to_string(),
+            url: db.url().to_string(),
+            current_version: plan.current_version(),
+            expected_version: self.migrations().last().map(|m| m.version()),
+            pending: plan.pending().map(|e| e.version).collect(),
+            drifted: plan.in_state(EntryState::Drifted).map(|e| e.version).collect(),
+            missing: plan.in_state(EntryState::Missing).map(|e| e.version).collect(),
+            dirty: plan.in_state(EntryState::Dirty).map(|e| e.version).collect(),
+            required_tables: Vec::new(),
+            row_counts: Vec::new(),
+            alerts: Vec::new(),
+            messages: Vec::new(),
+        };
+        if plan.current_version().is_none() && h.dirty.is_empty() {
+            if !db.introspect().await?.has_tables() {
+                h.raise(Status::Critical, "the database is empty: no migration has run on it. next: `cargo dbguard up` (or `Migrator::up` before serving)".into());
+            } else {
+                h.raise(Status::Critical, "the database has tables but no dbguard history (not initialised by dbguard). next: `cargo dbguard baseline <version>` to record what it already has".into());
+            }
+        }
+        if let Some(v) = h.dirty.first() {
+            h.raise(Status::Critical, format!("migration {v} is dirty: it did not finish. next: finish or undo it by hand, then `cargo dbguard repair {v} --mark-applied` or `--forget`"));
+        }
+        if !h.drifted.is_empty() {
+            h.raise(Status::Critical, format!("applied migrations were edited since they ran: {:?}. next: `cargo dbguard status`, and undo the edits", h.drifted));
+        }
+        if !h.missing.is_empty() {
+            h.raise(Status::Critical, format!("the database is ahead of this build: migrations {:?} are applied but not in it. next: deploy the build that has them (or roll the database back with that build)", h.missing));
+        }
+        if !h.pending.is_empty() && h.current_version.is_some() {
+            h.raise(
+                Status::Degraded,
+                format!(
+                    "the database is behind: {} migration(s) pending ({:?}). next: `cargo dbguard up`",
+                    h.pending.len(),
+                    h.pending
+                ),
+            );
+        }
+        for t in required {
+            let present = db.table_exists(t).await?;
+            h.required_tables.push((t.to_string(), present));
+            if present {
+                h.row_counts.push((t.to_string(), db.count_rows(t).await?));
+            } else {
+                h.raise(Status::Critical, format!("the required table {t} does not exist. next: check the last migrations and the backups (`cargo dbguard backups list`)"));
+            }
+        }
+        Ok(h)
+    }
+
+    /// For an application's start-up: `Ok` when the database is exactly what this build
+    /// expects, otherwise an error that says what is wrong and what to run.
+    ///
+    /// ```no_run
+    /// # async fn run(mut db: dbguard::Database) -> dbguard::Result<()> {
+    /// let migrator = dbguard::Migrator::from_registry()?;
+    /// migrator.startup_check(&mut db, &["users", "orders"]).await?; // refuse to serve otherwise
+    /// # Ok(()) }
+    /// ```
+    pub async fn startup_check(&self, db: &mut Database, required: &[&str]) -> Result<Health> {
+        let h = self.health(db, required).await?;
+        if h.status == Status::Healthy { Ok(h) } else { Err(Error::Unhealthy(Box::new(h))) }
+    }
+
+    /// [`Migrator::health`], plus row-count monitoring of `watched` tables: their counts are
+    /// recorded in `dbguard_row_counts`, and a table that lost more than `threshold` (0.05 =
+    /// 5 %) of its rows since the last record, or became empty, raises an alert.
+    pub async fn check(
+        &self,
+        db: &mut Database,
+        required: &[&str],
+        watched: &[&str],
+        threshold: f64,
+    ) -> Result<Health> {
+        let mut h = self.health(db, required).await?;
+        if watched.is_empty() {
+            return Ok(h);
+        }
+        let table = db.quote(COUNTS_TABLE);
+        let v40 = db.env.backend.varchar(40);
+        let name = db.env.backend.varchar(255);
+        db.execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {table} (tbl {name} NOT NULL, row_count BIGINT NOT NULL, at {v40} NOT NULL)"
+        ))
+        .await?;
+        let at = crate::history::now();
+        for t in watched {
+            if !db.table_exists(t).await? {
+                continue;
+            }
+            let now = db.count_rows(t).await?;
+            let literal = t.replace('\'', "''");
+            let last = db
+                .query_i64(&format!(
+                    "SELECT COALESCE((SELECT row_count FROM {table} WHERE tbl = '{literal}' ORDER BY at DESC LIMIT 1), -1)"
+                ))
+                .await?;
+            if let Some(before) = (last >= 0).then_some(last) {
+                let dropped = before > 0 && (before - now) as f64 / before as f64 > threshold;
+                if now == 0 && before > 0 || dropped {
+                    let alert = format!(
+                        "{t} went from {before} rows to {now} since the last check ({at_last}). next: find out who deleted them; `cargo dbguard backups list` shows the snapshots of {t}",
+                        at_last = "previous record"
+                    );
+                    h.alerts.push(alert.clone());
+                    h.raise(Status::Degraded, alert);
+                }
+            }
+            db.execute(&format!("INSERT INTO {table} (tbl, row_count, at) VALUES ('{literal}', {now}, '{at}')"))
+                .await?;
+            if !h.row_counts.iter().any(|(n, _)| n == t) {
+                h.row_counts.push((t.to_string(), now));
+            }
+        }
+        Ok(h)
+    }
+}
