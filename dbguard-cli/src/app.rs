@@ -491,7 +491,20 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
         }
         (_, m) => m,
     };
-    let backups = migrator.as_ref().map_or_else(Backups::new, Migrator::backups);
+    let backups = match &migrator {
+        Some(m) => m.backups(),
+        None => {
+            let mut b = Backups::new();
+            if let Some(t) = tier(g, &project)? {
+                b = b.tier(t);
+            }
+            if let Some(c) = &g.confirm {
+                b = b.confirm_production(c.clone());
+            }
+            b
+        }
+    };
+
     let m = || migrator.as_ref().expect("loaded for this command");
     match cli.command {
         Command::Up { to, dry_run: true, format } => print_dry_run(&m().dry_run_up(&mut db, to).await?, format),
@@ -534,7 +547,7 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
                 println!("{} {t}: snapshot {} ({}, {} rows)", paint(OK, "backed up"), s.id, s.location, s.row_count);
             }
         }
-        Command::Backups { action } => backups_command(action, &backups, &mut db).await?,
+        Command::Backups { action } => backups_command(g, action, &backups, &mut db).await?,
         Command::Check { tables, format } => {
             let tables =
                 if tables.is_empty() { project.config.critical_tables.clone().unwrap_or_default() } else { tables };
@@ -592,7 +605,7 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
         }
         Command::Restore { id: Some(id), into, drop_unmapped_columns, dry_run, .. } => {
             let opts = RestoreOptions { into, drop_unmapped_columns, dry_run };
-            let r = backups.restore(&mut db, id, &opts).await?;
+            let r = asking(g, &backups, async |b| b.restore(&mut db, id, &opts).await).await?;
             let verb = if dry_run { "would restore" } else { "restored" };
             println!(
                 "{} {} rows into {} from snapshot {} ({})",
@@ -643,7 +656,32 @@ async fn confirmed_on_terminal(
     }
 }
 
-async fn backups_command(action: BackupsAction, backups: &Backups, db: &mut Database) -> dbguard::Result<()> {
+/// Runs `f`; in production on a terminal, when it asks for a confirmation, asks for the
+/// database's name and runs it again confirmed (the library refuses before writing anything).
+async fn asking<T>(
+    g: &Global,
+    backups: &Backups,
+    mut f: impl AsyncFnMut(&Backups) -> dbguard::Result<T>,
+) -> dbguard::Result<T> {
+    use std::io::IsTerminal;
+    match f(backups).await {
+        Err(Error::ConfirmationRequired(c)) if g.confirm.is_none() && std::io::stdin().is_terminal() => {
+            if ask_confirmation(&c) {
+                f(&backups.clone().confirm_production(c.database.clone())).await
+            } else {
+                Err(Error::Refused(format!("aborted: that is not `{}`. nothing was changed.", c.database)))
+            }
+        }
+        other => other,
+    }
+}
+
+async fn backups_command(
+    g: &Global,
+    action: BackupsAction,
+    backups: &Backups,
+    db: &mut Database,
+) -> dbguard::Result<()> {
     let file = sqlite_file(db.url());
     match action {
         BackupsAction::List { format } => {
@@ -740,7 +778,7 @@ async fn backups_command(action: BackupsAction, backups: &Backups, db: &mut Data
             }
             let policy = PrunePolicy { keep, older_than: older_than_days.map(chrono_days), dry_run };
             let verb = if dry_run { "would remove" } else { "removed" };
-            for s in backups.prune(db, &policy).await? {
+            for s in asking(g, backups, async |b| b.prune(db, &policy).await).await? {
                 println!("{verb} snapshot {} of {} ({})", s.id, s.source_table, s.created_at);
             }
             if let Some(f) = &file {

@@ -92,6 +92,16 @@ async fn prod_needs_the_database_name(kind: BackendKind) {
         .unwrap();
     assert_eq!(down.status.code(), Some(1), "{}", text(&down));
     assert!(!db.table_exists("legacy").await.unwrap(), "unchanged");
+    // Restores replace rows: production asks for the name too.
+    let backup = text(&run(w, &t.url, &["--env", "prod", "backup", "--table", "users"]));
+    let id: String =
+        backup.split("snapshot ").nth(1).unwrap_or_default().chars().take_while(char::is_ascii_digit).collect();
+    assert!(!id.is_empty(), "{backup}");
+    let restore = run(w, &t.url, &["--env", "prod", "restore", &id]);
+    assert_eq!(restore.status.code(), Some(1), "{}", text(&restore));
+    assert!(text(&restore).contains("refusing to restore on the production database"), "{}", text(&restore));
+    let restore = run(w, &t.url, &["--env", "prod", "--confirm", &name, "restore", &id]);
+    assert!(restore.status.success(), "{}", text(&restore));
     // Staging and dev do not ask.
     let staging = run(w, &t.url, &["--env", "staging", "--migrations", m, "down", "--to", "2"]);
     assert!(

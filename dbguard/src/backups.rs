@@ -26,6 +26,8 @@ use crate::snapshot::{self, PrunePolicy, RestoreOptions, RestoreReport, Verifica
 pub struct Backups {
     lock_key: String,
     lock_timeout: Duration,
+    tier: Option<crate::Tier>,
+    confirmed: Option<String>,
 }
 
 impl Default for Backups {
@@ -37,7 +39,32 @@ impl Default for Backups {
 impl Backups {
     /// Backups that take the default migration lock (`dbguard_schema_version`).
     pub fn new() -> Self {
-        Backups { lock_key: "dbguard_schema_version".into(), lock_timeout: Duration::from_secs(120) }
+        Backups {
+            lock_key: "dbguard_schema_version".into(),
+            lock_timeout: Duration::from_secs(120),
+            tier: None,
+            confirmed: None,
+        }
+    }
+
+    /// The environment tier (default: from the URL, like [`crate::Migrator::tier`]).
+    pub fn tier(mut self, tier: crate::Tier) -> Self {
+        self.tier = Some(tier);
+        self
+    }
+
+    /// Confirms `restore` and `prune` on the production database named `database`.
+    pub fn confirm_production(mut self, database: impl Into<String>) -> Self {
+        self.confirmed = Some(database.into());
+        self
+    }
+
+    /// In production, `action` needs the database's name confirmed.
+    fn confirm(&self, db: &Database, action: &'static str, what: Vec<String>) -> Result<()> {
+        if self.tier.unwrap_or_else(|| crate::Tier::for_url(db.url())) != crate::Tier::Prod {
+            return Ok(());
+        }
+        crate::tier::require_confirmation(db.url(), self.confirmed.as_deref(), action, what)
     }
 
     /// Uses the lock of a migrator with a custom version table.
@@ -114,6 +141,14 @@ impl Backups {
     pub async fn restore(&self, db: &mut Database, id: i64, opts: &RestoreOptions) -> Result<RestoreReport> {
         self.locked(db, async |db| {
             let info = Self::get(db, id).await?;
+            if !opts.dry_run {
+                let into = opts.into.as_deref().unwrap_or(&info.source_table);
+                self.confirm(
+                    db,
+                    "restore",
+                    vec![format!("replace the rows of {into} with snapshot {id} ({} rows)", info.row_count)],
+                )?;
+            }
             snapshot::restore(&mut db.session(), &info, opts).await
         })
         .await
@@ -128,6 +163,11 @@ impl Backups {
             if policy.dry_run {
                 return Ok(doomed);
             }
+            let what = doomed
+                .iter()
+                .map(|s| format!("delete snapshot {} of {} ({} rows)", s.id, s.source_table, s.row_count))
+                .collect();
+            self.confirm(db, "prune backups", what)?;
             let mut s = db.session();
             for snap in &doomed {
                 let table = s.env.backend.quote(&snap.location);

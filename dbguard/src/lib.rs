@@ -62,7 +62,7 @@ pub use plan::{Entry, EntryState, Plan};
 pub use registry::{Registration, registered};
 pub use schema::Schema;
 pub use snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification};
-pub use tier::{Tier, database_name, is_local};
+pub use tier::{Tier, assert_local_for_tests, database_name, is_local};
 pub use url::{BackendKind, mask_url};
 
 /// Turns a `mod` into a registered, compile-time-checked migration: see `docs/macro.md`.

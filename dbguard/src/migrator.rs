@@ -288,25 +288,19 @@ impl Migrator {
                 what.push(format!("{} {} {}{detail}", dir.name(), v, m.name()));
             }
         }
-        if what.is_empty() {
-            return Ok(());
-        }
-        let name = crate::tier::database_name(db.url());
-        if self.confirmed.as_deref() == Some(name.as_str()) {
-            return Ok(());
-        }
-        Err(Error::ConfirmationRequired(Box::new(crate::error::Confirmation {
-            action: dir.name(),
-            database: name,
-            url: db.url().to_string(),
-            what,
-            given: self.confirmed.clone(),
-        })))
+        crate::tier::require_confirmation(db.url(), self.confirmed.as_deref(), dir.name(), what)
     }
 
-    /// The backup API with this migrator's lock.
+    /// The backup API with this migrator's lock, tier and confirmation.
     pub fn backups(&self) -> crate::Backups {
-        crate::Backups::new().lock(self.table.clone(), self.lock_timeout)
+        let mut b = crate::Backups::new().lock(self.table.clone(), self.lock_timeout);
+        if let Some(t) = self.tier {
+            b = b.tier(t);
+        }
+        if let Some(c) = &self.confirmed {
+            b = b.confirm_production(c.clone());
+        }
+        b
     }
 
     /// The migrations, in run order.

@@ -97,6 +97,44 @@ pub fn database_name(url: &str) -> String {
     base.rsplit('/').next().unwrap_or_default().to_string()
 }
 
+/// Refuses `action` on the database at `url` unless `confirmed` names it, listing `what` would
+/// happen. The caller has decided the database is production; an empty `what` needs nothing.
+pub(crate) fn require_confirmation(
+    url: &str,
+    confirmed: Option<&str>,
+    action: &'static str,
+    what: Vec<String>,
+) -> crate::Result<()> {
+    if what.is_empty() {
+        return Ok(());
+    }
+    let name = database_name(url);
+    if confirmed == Some(name.as_str()) {
+        return Ok(());
+    }
+    Err(crate::Error::ConfirmationRequired(Box::new(crate::error::Confirmation {
+        action,
+        database: name,
+        url: url.to_string(),
+        what,
+        given: confirmed.map(str::to_string),
+    })))
+}
+
+/// For test suites: panics unless `url` names a database on this machine, so that no test run
+/// can reach a production database through a stray `DATABASE_URL`.
+///
+/// ```should_panic
+/// dbguard::assert_local_for_tests("postgres://app:pw@db.prod.internal/shop");
+/// ```
+pub fn assert_local_for_tests(url: &str) {
+    assert!(
+        is_local(url),
+        "refusing to run tests against {}: not a local database (tests must never reach production)",
+        crate::mask_url(url)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

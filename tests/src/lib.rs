@@ -68,6 +68,8 @@ impl TestDb {
             eprintln!("notice: skipping a {kind} test: {var} is not set");
             return None;
         };
+        // Whatever the environment says, tests never touch a database on another machine.
+        dbguard::assert_local_for_tests(&base);
         let name = format!(
             "dbguard_t_{}_{}_{}",
             std::process::id(),
