@@ -682,7 +682,7 @@ async fn backups_command(
     backups: &Backups,
     db: &mut Database,
 ) -> dbguard::Result<()> {
-    let file = sqlite_file(db.url());
+    let file = dbguard::sqlite_file(db.url());
     match action {
         BackupsAction::List { format } => {
             let snapshots = backups.list(db).await?;
@@ -776,7 +776,7 @@ async fn backups_command(
                     "say what to prune: `--keep N` and/or `--older-than-days D`; nothing was removed".into(),
                 ));
             }
-            let policy = PrunePolicy { keep, older_than: older_than_days.map(chrono_days), dry_run };
+            let policy = PrunePolicy { keep, older_than: older_than_days.map(dbguard::ChronoDuration::days), dry_run };
             let verb = if dry_run { "would remove" } else { "removed" };
             for s in asking(g, backups, async |b| b.prune(db, &policy).await).await? {
                 println!("{verb} snapshot {} of {} ({})", s.id, s.source_table, s.created_at);
@@ -791,20 +791,9 @@ async fn backups_command(
     Ok(())
 }
 
-fn chrono_days(days: i64) -> dbguard::ChronoDuration {
-    dbguard::ChronoDuration::days(days)
-}
-
-/// The SQLite file a (masked) URL names.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && !path.starts_with(':')).then(|| PathBuf::from(path))
-}
-
 fn restore_file(g: &Global, project: &Project, backup: &Path) -> ExitCode {
     let url = project.database(g.database.as_deref());
-    let Some(db_file) = sqlite_file(&url) else {
+    let Some(db_file) = dbguard::sqlite_file(&url) else {
         return fail(format!("--file restores a SQLite database; {} is not one", dbguard::mask_url(&url)), 2);
     };
     let found = match dbguard::file_backup::list(&db_file) {

@@ -72,8 +72,7 @@ pub fn scheme(dir: &Path) -> Scheme {
 /// The next version and its text.
 pub fn next_version(s: &Scheme) -> (i64, String) {
     if s.timestamps {
-        let now = chrono_now();
-        let v: i64 = now.parse().unwrap_or(0);
+        let v: i64 = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string().parse().unwrap_or(0);
         // Two `new`s in one second still get distinct, increasing versions.
         let v = s.highest.map_or(v, |h| v.max(h + 1));
         (v, v.to_string())
@@ -81,27 +80,6 @@ pub fn next_version(s: &Scheme) -> (i64, String) {
         let v = s.highest.unwrap_or(0) + 1;
         (v, format!("{v:0width$}", width = s.width))
     }
-}
-
-fn chrono_now() -> String {
-    // UTC without pulling chrono into the CLI: seconds since the epoch, formatted by hand.
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn check_name(name: &str) -> Result<(), ScaffoldError> {
@@ -289,12 +267,6 @@ mod tests {
         assert!(s.timestamps && !s.directories);
         let (v, text) = next_version(&s);
         assert!(v > 20260101000000 && text.len() == 14, "{text}");
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_778), (2026, 11, 21));
     }
 
     #[test]

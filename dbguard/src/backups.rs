@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::catalog::{self, SnapshotInfo};
 use crate::database::Database;
 use crate::error::{Error, Result};
-use crate::lock::MigrationLock;
+use crate::lock::with_lock;
 use crate::snapshot::{self, PrunePolicy, RestoreOptions, RestoreReport, Verification, reason};
 
 /// Table snapshots of one database.
@@ -40,7 +40,7 @@ impl Backups {
     /// Backups that take the default migration lock (`dbguard_schema_version`).
     pub fn new() -> Self {
         Backups {
-            lock_key: "dbguard_schema_version".into(),
+            lock_key: crate::history::DEFAULT_TABLE.into(),
             lock_timeout: Duration::from_secs(120),
             tier: None,
             confirmed: None,
@@ -75,12 +75,7 @@ impl Backups {
     }
 
     async fn locked<T>(&self, db: &mut Database, f: impl AsyncFnOnce(&mut Database) -> Result<T>) -> Result<T> {
-        let lock = MigrationLock::acquire(db, &self.lock_key, self.lock_timeout).await?;
-        let result = f(db).await;
-        let released = lock.release(db).await;
-        let value = result?;
-        released?;
-        Ok(value)
+        with_lock(db, &self.lock_key, self.lock_timeout, f).await
     }
 
     /// Copies `table` into a new snapshot now.

@@ -38,28 +38,10 @@ fn parts(url: &str) -> Option<Parts> {
         None => (hostport.to_string(), None),
     };
     let (user, password) = match auth.map(|a| a.split_once(':').map_or((a, None), |(u, p)| (u, Some(p)))) {
-        Some((u, p)) => (decode(u), p.map(decode)),
+        Some((u, p)) => (crate::url::percent_decode(u), p.map(crate::url::percent_decode)),
         None => (String::new(), None),
     };
-    Some(Parts { user, password, host, port, database: decode(database) })
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    Some(Parts { user, password, host, port, database: crate::url::percent_decode(database) })
 }
 
 /// Writes a dump of the database to `policy.dir`, returning its path.

@@ -208,9 +208,7 @@ pub fn prune_by(db_file: &Path, policy: &crate::PrunePolicy) -> Result<Vec<PathB
     let mut removed = Vec::new();
     for (i, b) in all.iter().enumerate() {
         let over = policy.keep.is_some_and(|k| i >= k);
-        let old = policy.older_than.is_some_and(|age| {
-            chrono::DateTime::parse_from_rfc3339(&b.created_at).is_ok_and(|t| now - t.with_timezone(&chrono::Utc) > age)
-        });
+        let old = policy.too_old(&b.created_at, now);
         if !(over || old) || Some(&b.path) == newest_verified.as_ref() {
             continue;
         }
@@ -257,17 +255,19 @@ pub async fn restore(db_url: &str, backup: &FileBackup) -> Result<FileRestoreRep
         db.env.backend.file().map(Path::to_path_buf).ok_or_else(|| {
             Error::Refused(format!("{} is not a SQLite database file; nothing was changed", db.url()))
         })?;
-    let lock =
-        crate::lock::MigrationLock::acquire(&mut db, "dbguard_schema_version", std::time::Duration::from_secs(30))
-            .await?;
-    let pre = create(&mut db.session(), &file, "pre-restore", usize::MAX).await;
-    lock.release(&mut db).await?;
+    // Under the migration lock, so that no migration runs between the backup and the swap.
+    let timeout = std::time::Duration::from_secs(30);
+    let pre = crate::lock::with_lock(&mut db, crate::history::DEFAULT_TABLE, timeout, async |db| {
+        let pre = create(&mut db.session(), &file, "pre-restore", usize::MAX).await?;
+        // Copy beside the target and rename over it: the database file is never half-written.
+        let tmp = file.with_extension("dbguard-restoring");
+        std::fs::copy(&backup.path, &tmp).map_err(|e| io_error("copy the backup to", &tmp, e))?;
+        std::fs::rename(&tmp, &file).map_err(|e| io_error("replace the database file", &file, e))?;
+        Ok(pre)
+    })
+    .await;
     db.close().await?;
     let pre = pre?;
-    // Copy beside the target and rename over it: the database file is never half-written.
-    let tmp = file.with_extension("dbguard-restoring");
-    std::fs::copy(&backup.path, &tmp).map_err(|e| io_error("copy the backup to", &tmp, e))?;
-    std::fs::rename(&tmp, &file).map_err(|e| io_error("replace the database file", &file, e))?;
     for ext in ["-wal", "-shm"] {
         let mut side = file.as_os_str().to_os_string();
         side.push(ext);

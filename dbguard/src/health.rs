@@ -2,6 +2,8 @@
 //! (`Migrator::startup_check`) and for `cargo dbguard check`. Also watches row counts of the
 //! tables that hold users' data, and raises an alert when one drops sharply or empties.
 
+use sqlx::{Executor, Row};
+
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::migrator::Migrator;
@@ -174,25 +176,33 @@ impl Migrator {
                 continue;
             }
             let now = db.count_rows(t).await?;
-            let literal = t.replace('\'', "''");
+            let b = &db.env.backend;
+            let (p1, p2, p3) = (b.param(1), b.param(2), b.param(3));
+            let last_sql = format!("SELECT row_count, at FROM {table} WHERE tbl = {p1} ORDER BY at DESC LIMIT 1");
             let last = db
-                .query_i64(&format!(
-                    "SELECT COALESCE((SELECT row_count FROM {table} WHERE tbl = '{literal}' ORDER BY at DESC LIMIT 1), -1)"
-                ))
-                .await?;
-            if let Some(before) = (last >= 0).then_some(last) {
+                .conn
+                .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(last_sql)).bind(t.to_string()))
+                .await
+                .map_err(|e| db.db_error("reading the last row counts", e))?;
+            let last = last
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)))
+                .transpose()
+                .map_err(|e| db.db_error("reading the last row counts", e))?;
+            if let Some((before, when)) = last {
                 let dropped = before > 0 && (before - now) as f64 / before as f64 > threshold;
                 if now == 0 && before > 0 || dropped {
                     let alert = format!(
-                        "{t} went from {before} rows to {now} since the last check ({at_last}). next: find out who deleted them; `cargo dbguard backups list` shows the snapshots of {t}",
-                        at_last = "previous record"
+                        "{t} went from {before} rows to {now} since the last check ({when}). next: find out who deleted them; `cargo dbguard backups list` shows the snapshots of {t}"
                     );
                     h.alerts.push(alert.clone());
                     h.raise(Status::Degraded, alert);
                 }
             }
-            db.execute(&format!("INSERT INTO {table} (tbl, row_count, at) VALUES ('{literal}', {now}, '{at}')"))
-                .await?;
+            let insert = format!("INSERT INTO {table} (tbl, row_count, at) VALUES ({p1}, {p2}, {p3})");
+            db.conn
+                .execute(sqlx::query(sqlx::AssertSqlSafe(insert)).bind(t.to_string()).bind(now).bind(at.clone()))
+                .await
+                .map_err(|e| db.db_error("recording row counts", e))?;
             if !h.row_counts.iter().any(|(n, _)| n == t) {
                 h.row_counts.push((t.to_string(), now));
             }

@@ -9,6 +9,9 @@ use sqlx::{Executor, Row};
 use crate::database::{Database, Env};
 use crate::error::{Error, Result};
 
+/// The version table's default name (also the default migration lock's name).
+pub(crate) const DEFAULT_TABLE: &str = "dbguard_schema_version";
+
 /// The layout of the version table this build writes.
 pub const LAYOUT: i64 = 1;
 

@@ -63,7 +63,7 @@ pub use registry::{Registration, registered};
 pub use schema::Schema;
 pub use snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification};
 pub use tier::{Tier, assert_local_for_tests, database_name, is_local};
-pub use url::{BackendKind, mask_url};
+pub use url::{BackendKind, mask_url, sqlite_file};
 
 /// Turns a `mod` into a registered, compile-time-checked migration: see `docs/macro.md`.
 ///

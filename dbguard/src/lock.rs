@@ -54,6 +54,22 @@ impl MigrationLock {
     }
 }
 
+/// Runs `f` holding the lock named `key`, and releases it whatever `f` returned (an error of
+/// `f` wins over an error releasing).
+pub(crate) async fn with_lock<T>(
+    db: &mut Database,
+    key: &str,
+    timeout: Duration,
+    f: impl AsyncFnOnce(&mut Database) -> Result<T>,
+) -> Result<T> {
+    let lock = MigrationLock::acquire(db, key, timeout).await?;
+    let result = f(db).await;
+    let released = lock.release(db).await;
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
 fn try_file_lock(path: &std::path::Path) -> std::io::Result<Option<File>> {
     let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
     match file.try_lock() {

@@ -15,7 +15,7 @@ use crate::file_backup::{self, FileBackup, FileBackupPolicy};
 use crate::guard::{self, Protect};
 use crate::history::{AppliedRow, History, RowDetails, RowState, now};
 use crate::loader::{Loader, sort_and_check};
-use crate::lock::MigrationLock;
+use crate::lock::with_lock;
 use crate::migration::{Migration, Step, Tx};
 use crate::plan::{EntryState, Plan};
 use crate::tier::Tier;
@@ -140,7 +140,7 @@ impl Migrator {
         sort_and_check(&mut migrations)?;
         Ok(Migrator {
             migrations,
-            table: "dbguard_schema_version".into(),
+            table: crate::history::DEFAULT_TABLE.into(),
             lock_timeout: Duration::from_secs(120),
             allow_drift: false,
             allow_missing: false,
@@ -588,17 +588,12 @@ impl Migrator {
         db: &mut Database,
         f: impl AsyncFnOnce(&Self, &mut Database, Plan) -> Result<T>,
     ) -> Result<T> {
-        let lock = MigrationLock::acquire(db, &self.table, self.lock_timeout).await?;
-        let result = async {
+        with_lock(db, &self.table, self.lock_timeout, async |db| {
             self.history().ensure(db).await?;
             let rows = self.history().read(db, false, true).await?;
             f(self, db, Plan::compute(&self.migrations, &rows)).await
-        }
-        .await;
-        let released = lock.release(db).await;
-        let value = result?;
-        released?;
-        Ok(value)
+        })
+        .await
     }
 
     /// The whole-database backup before a run with work to do: a verified SQLite file backup,

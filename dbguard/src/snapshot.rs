@@ -272,6 +272,15 @@ pub struct PrunePolicy {
     pub dry_run: bool,
 }
 
+impl PrunePolicy {
+    /// Whether a backup taken at `created_at` (RFC 3339) is older than `older_than` at `now`.
+    pub(crate) fn too_old(&self, created_at: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.older_than.is_some_and(|age| {
+            chrono::DateTime::parse_from_rfc3339(created_at).is_ok_and(|t| now - t.with_timezone(&chrono::Utc) > age)
+        })
+    }
+}
+
 /// The snapshots `policy` removes from `all`: never the newest verified snapshot of a table,
 /// nor its newest snapshot when none is verified.
 pub(crate) fn to_prune<'a>(all: &'a [SnapshotInfo], policy: &PrunePolicy) -> Vec<&'a SnapshotInfo> {
@@ -286,10 +295,7 @@ pub(crate) fn to_prune<'a>(all: &'a [SnapshotInfo], policy: &PrunePolicy) -> Vec
         let protected = of_table.iter().find(|s| s.checksum.is_some()).or(of_table.first()).map(|s| s.id);
         for (i, snap) in of_table.iter().enumerate() {
             let over_count = policy.keep.is_some_and(|k| i >= k);
-            let too_old = policy.older_than.is_some_and(|age| {
-                chrono::DateTime::parse_from_rfc3339(&snap.created_at)
-                    .is_ok_and(|t| now - t.with_timezone(&chrono::Utc) > age)
-            });
+            let too_old = policy.too_old(&snap.created_at, now);
             if (over_count || too_old) && Some(snap.id) != protected {
                 out.push(*snap);
             }

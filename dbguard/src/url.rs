@@ -53,6 +53,17 @@ impl fmt::Display for BackendKind {
     }
 }
 
+/// The file a SQLite URL names (`sqlite://app.db`, `sqlite:app.db`, `sqlite:///abs/app.db`);
+/// `None` for in-memory databases and other schemes.
+///
+/// ```
+/// assert_eq!(dbguard::sqlite_file("sqlite://data/app.db?mode=rwc"), Some("data/app.db".into()));
+/// assert_eq!(dbguard::sqlite_file("sqlite::memory:"), None);
+/// ```
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    crate::backend::sqlite_file_path(url)
+}
+
 /// Replaces the password in a URL (`user:secret@`, `?password=secret`) with `***`.
 ///
 /// ```
@@ -98,7 +109,7 @@ pub(crate) fn password(url: &str) -> Option<String> {
     (!pw.is_empty()).then(|| percent_decode(pw))
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -14,7 +14,7 @@ use crate::url::BackendKind;
 
 pub(crate) use mysql::Mysql;
 pub(crate) use postgres::Postgres;
-pub(crate) use sqlite::Sqlite;
+pub(crate) use sqlite::{Sqlite, file_path as sqlite_file_path};
 
 /// How a backend keeps two runners from migrating at once.
 #[derive(Debug, Clone)]
