@@ -399,6 +399,11 @@ fn forward(m: &config::MigratorBin, args: &[String]) -> ExitCode {
 }
 
 /// The tier from `--env`/`DBGUARD_ENV`, else the configuration; `None` leaves it to the URL.
+/// The database to work on: `--database`/`DATABASE_URL`, else the one configured for the tier.
+fn database_url(g: &Global, project: &Project) -> String {
+    project.database(g.database.as_deref(), g.tier.as_ref().or(project.config.env.as_ref()).map(String::as_str))
+}
+
 fn tier(g: &Global, project: &Project) -> dbguard::Result<Option<dbguard::Tier>> {
     let Some(text) = g.tier.as_ref().or(project.config.env.as_ref()) else { return Ok(None) };
     dbguard::Tier::parse(text).map(Some).ok_or_else(|| {
@@ -461,12 +466,15 @@ fn migrator(g: &Global, project: &Project, url: &str, source: Source) -> dbguard
     if let Some(dir) = &c.dump_dir {
         m = m.dump_before_runs(DumpPolicy { dir: project.root.join(dir), program: None });
     }
+    if let Some(tables) = &c.critical_tables {
+        m = m.watch_tables(tables.iter().cloned());
+    }
     Ok(m)
 }
 
 async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> {
     let g = &cli.global;
-    let url = project.database(g.database.as_deref());
+    let url = database_url(g, &project);
     // Backups and restores need no migrations directory.
     let needs_migrations = !matches!(
         cli.command,
@@ -552,7 +560,8 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
             let tables =
                 if tables.is_empty() { project.config.critical_tables.clone().unwrap_or_default() } else { tables };
             let names: Vec<&str> = tables.iter().map(String::as_str).collect();
-            let health = m().check(&mut db, &names, &names, 0.05).await?;
+            let threshold = f64::from(project.config.alert_threshold.unwrap_or(5)) / 100.0;
+            let health = m().check(&mut db, &names, &names, threshold).await?;
             if format == Format::Json {
                 println!("{}", serde_json::to_string_pretty(&health).unwrap_or_default());
             } else {
@@ -792,7 +801,7 @@ async fn backups_command(
 }
 
 fn restore_file(g: &Global, project: &Project, backup: &Path) -> ExitCode {
-    let url = project.database(g.database.as_deref());
+    let url = database_url(g, &project);
     let Some(db_file) = dbguard::sqlite_file(&url) else {
         return fail(format!("--file restores a SQLite database; {} is not one", dbguard::mask_url(&url)), 2);
     };
@@ -844,7 +853,7 @@ fn has_sql(dir: &Path) -> bool {
 /// 2 when it could not run.
 fn lint(g: &Global, project: &Project, paths: &[PathBuf], opts: &LintOptions) -> ExitCode {
     use dbguard::lint::{Dialect, Summary, render};
-    let url = project.database(g.database.as_deref());
+    let url = database_url(g, &project);
     let dialect = match opts.dialect {
         Some(DialectArg::Postgres) => Dialect::Postgres,
         Some(DialectArg::Mysql) => Dialect::Mysql,

@@ -36,6 +36,14 @@ pub struct FileConfig {
     pub audit_log: Option<PathBuf>,
     /// Tables that hold users' data: `check` requires them and watches their row counts.
     pub critical_tables: Option<Vec<String>>,
+    /// Per-tier database URLs (`[package.metadata.dbguard.databases]` with `dev`, `staging`,
+    /// `prod`): `--env staging` picks the staging one.
+    pub databases: Option<std::collections::BTreeMap<String, String>>,
+    /// `check` alerts when a watched table lost more than this percentage of its rows since
+    /// the last record (default 5).
+    pub alert_threshold: Option<u32>,
+    /// `doctor` wants a verified backup at most this many days old (default 7).
+    pub backup_max_age_days: Option<u32>,
     /// Linter settings.
     pub lint: Option<dbguard::lint::LintConfig>,
 }
@@ -53,6 +61,9 @@ pub const KEYS: &[&str] = &[
     "env",
     "audit-log",
     "critical-tables",
+    "databases",
+    "alert-threshold",
+    "backup-max-age-days",
     "lint",
 ];
 
@@ -187,6 +198,9 @@ fn merge(a: FileConfig, b: FileConfig) -> FileConfig {
         env: a.env.or(b.env),
         audit_log: a.audit_log.or(b.audit_log),
         critical_tables: a.critical_tables.or(b.critical_tables),
+        databases: a.databases.or(b.databases),
+        alert_threshold: a.alert_threshold.or(b.alert_threshold),
+        backup_max_age_days: a.backup_max_age_days.or(b.backup_max_age_days),
         lint: a.lint.or(b.lint),
     }
 }
@@ -207,13 +221,15 @@ pub fn load_dotenv(root: &Path) -> Result<(), ConfigError> {
 }
 
 impl Project {
-    /// The database URL: `flag_or_env` if given, else the configured one (relative SQLite
-    /// paths resolved against the root), else `sqlite://dbguard.db` in the root.
-    pub fn database(&self, flag_or_env: Option<&str>) -> String {
+    /// The database URL: `flag_or_env` if given, else the one configured for `tier` in
+    /// `databases`, else `database` (relative SQLite paths resolved against the root), else
+    /// `sqlite://dbguard.db` in the root.
+    pub fn database(&self, flag_or_env: Option<&str>, tier: Option<&str>) -> String {
         if let Some(url) = flag_or_env {
             return url.to_string();
         }
-        let url = self.config.database.clone().unwrap_or_else(|| "sqlite://dbguard.db".into());
+        let for_tier = tier.and_then(|t| self.config.databases.as_ref()?.get(t).cloned());
+        let url = for_tier.or_else(|| self.config.database.clone()).unwrap_or_else(|| "sqlite://dbguard.db".into());
         match url.strip_prefix("sqlite://") {
             Some(path) if !path.starts_with('/') && !path.is_empty() && !path.starts_with(':') => {
                 format!("sqlite://{}", self.root.join(path).display())
@@ -241,15 +257,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("Cargo.toml"),
-            "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[package.metadata.dbguard]\ndatabase = \"sqlite://data/shop.db\"\nmigrations = \"db/migrations\"\nfile-backups = 3\n",
+            "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[package.metadata.dbguard]\ndatabase = \"sqlite://data/shop.db\"\nmigrations = \"db/migrations\"\nfile-backups = 3\n\n[package.metadata.dbguard.databases]\nstaging = \"postgres://app@staging-db/shop\"\n",
         )
         .unwrap();
         std::fs::create_dir_all(dir.path().join("src")).unwrap();
         std::fs::write(dir.path().join("src/main.rs"), "fn main() {}\n").unwrap();
         let p = discover(dir.path()).unwrap();
         assert_eq!(p.config.file_backups, Some(3));
-        assert_eq!(p.database(None), format!("sqlite://{}", dir.path().join("data/shop.db").display()));
-        assert_eq!(p.database(Some("postgres://x@h/db")), "postgres://x@h/db");
+        assert_eq!(p.database(None, None), format!("sqlite://{}", dir.path().join("data/shop.db").display()));
+        assert_eq!(p.database(Some("postgres://x@h/db"), None), "postgres://x@h/db");
+        assert_eq!(p.database(None, Some("staging")), "postgres://app@staging-db/shop", "per-tier URL");
+        assert_eq!(p.database(Some("postgres://x@h/db"), Some("staging")), "postgres://x@h/db", "flag wins");
+        assert!(p.database(None, Some("prod")).ends_with("data/shop.db"), "no prod URL: the default one");
         assert_eq!(p.migrations(None), dir.path().join("db/migrations"));
 
         let toml =

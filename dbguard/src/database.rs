@@ -128,16 +128,7 @@ impl Database {
     /// The schema as it is now (tables, columns, indexes, constraints, views, triggers,
     /// functions), without dbguard's own tables.
     pub async fn introspect(&mut self) -> Result<Schema> {
-        let mut objects = Vec::new();
-        for sql in self.env.backend.introspection_queries() {
-            let rows =
-                self.conn.fetch_all(sqlx::raw_sql(*sql)).await.map_err(|e| self.db_error("reading the schema", e))?;
-            for row in rows {
-                let get = |i| row.try_get::<String, _>(i).unwrap_or_default();
-                objects.push([get(0), get(1), get(2), get(3)]);
-            }
-        }
-        Ok(Schema::from_objects(objects))
+        self.session().introspect().await
     }
 
     /// Closes the connection.
@@ -207,6 +198,20 @@ impl Session<'_> {
     fn first_column(&self, rows: Result<Vec<sqlx::any::AnyRow>, sqlx::Error>, context: &str) -> Result<Vec<String>> {
         let rows = rows.map_err(|e| self.env.error(context, e))?;
         rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<_, _>>().map_err(|e| self.env.error(context, e))
+    }
+
+    /// The schema as it is now, without dbguard's own tables.
+    pub async fn introspect(&mut self) -> Result<Schema> {
+        let mut objects = Vec::new();
+        for sql in self.env.backend.introspection_queries() {
+            let rows =
+                self.conn.fetch_all(sqlx::raw_sql(*sql)).await.map_err(|e| self.env.error("reading the schema", e))?;
+            for row in rows {
+                let get = |i| row.try_get::<String, _>(i).unwrap_or_default();
+                objects.push([get(0), get(1), get(2), get(3)]);
+            }
+        }
+        Ok(Schema::from_objects(objects))
     }
 
     pub async fn table_exists(&mut self, table: &str) -> Result<bool> {

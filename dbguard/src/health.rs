@@ -2,15 +2,10 @@
 //! (`Migrator::startup_check`) and for `cargo dbguard check`. Also watches row counts of the
 //! tables that hold users' data, and raises an alert when one drops sharply or empties.
 
-use sqlx::{Executor, Row};
-
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::migrator::Migrator;
 use crate::plan::EntryState;
-
-/// The table where `check` keeps row counts between runs.
-pub const COUNTS_TABLE: &str = "dbguard_row_counts";
 
 /// Overall state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -53,6 +48,11 @@ pub struct Health {
     pub alerts: Vec<String>,
     /// What is wrong and what to run next, one line each.
     pub messages: Vec<String>,
+    /// The schema's fingerprint now (`check` only).
+    pub fingerprint: Option<String>,
+    /// What changed in the schema since the last migration run, outside dbguard (`check`
+    /// only): `+ object` added, `- object` gone or changed.
+    pub schema_changes: Vec<String>,
 }
 
 impl Health {
@@ -96,6 +96,8 @@ impl Migrator {
             row_counts: Vec::new(),
             alerts: Vec::new(),
             messages: Vec::new(),
+            fingerprint: None,
+            schema_changes: Vec::new(),
         };
         if plan.current_version().is_none() && h.dirty.is_empty() {
             if !db.introspect().await?.has_tables() {
@@ -149,9 +151,12 @@ impl Migrator {
         if h.status == Status::Healthy { Ok(h) } else { Err(Error::Unhealthy(Box::new(h))) }
     }
 
-    /// [`Migrator::health`], plus row-count monitoring of `watched` tables: their counts are
-    /// recorded in `dbguard_row_counts`, and a table that lost more than `threshold` (0.05 =
-    /// 5 %) of its rows since the last record, or became empty, raises an alert.
+    /// [`Migrator::health`], plus monitoring:
+    /// - row counts of `watched` tables (and of the tables migrations preserve) are recorded in
+    ///   `dbguard_table_stats`; one that lost more than `threshold` (0.05 = 5 %) of its rows
+    ///   since the last record (a run or a check), or became empty, raises an alert;
+    /// - the schema is compared with the one the last run left: changes made by hand since are
+    ///   listed in [`Health::schema_changes`] as a diff (`+` added, `-` gone).
     pub async fn check(
         &self,
         db: &mut Database,
@@ -160,49 +165,50 @@ impl Migrator {
         threshold: f64,
     ) -> Result<Health> {
         let mut h = self.health(db, required).await?;
-        if watched.is_empty() {
+        let mut s = db.session();
+        if let Some(recorded) = crate::fingerprint::last(&mut s).await? {
+            let now = s.introspect().await?;
+            h.fingerprint = Some(now.fingerprint());
+            if now.fingerprint() != recorded.fingerprint {
+                h.schema_changes = now.diff(&recorded.schema);
+                let shown: Vec<&str> = h.schema_changes.iter().take(20).map(String::as_str).collect();
+                let more = h.schema_changes.len().saturating_sub(shown.len());
+                let more = if more > 0 { format!("\n      ... and {more} more") } else { String::new() };
+                h.raise(
+                    Status::Degraded,
+                    format!(
+                        "the schema changed since the last migration run ({} at version {}, {}), outside dbguard:\n      {}{more}\n    next: turn the change into a migration (`cargo dbguard new`), or undo it",
+                        recorded.command,
+                        recorded.version,
+                        recorded.at,
+                        shown.join("\n      ")
+                    ),
+                );
+            }
+        }
+        let mut tables = self.monitored_tables();
+        for t in watched {
+            if !tables.iter().any(|x| x == t) {
+                tables.push(t.to_string());
+            }
+        }
+        if tables.is_empty() {
             return Ok(h);
         }
-        let table = db.quote(COUNTS_TABLE);
-        let v40 = db.env.backend.varchar(40);
-        let name = db.env.backend.varchar(255);
-        db.execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {table} (tbl {name} NOT NULL, row_count BIGINT NOT NULL, at {v40} NOT NULL)"
-        ))
-        .await?;
+        crate::stats::ensure(&mut s).await?;
         let at = crate::history::now();
-        for t in watched {
-            if !db.table_exists(t).await? {
+        for t in &tables {
+            if !s.table_exists(t).await? {
                 continue;
             }
-            let now = db.count_rows(t).await?;
-            let b = &db.env.backend;
-            let (p1, p2, p3) = (b.param(1), b.param(2), b.param(3));
-            let last_sql = format!("SELECT row_count, at FROM {table} WHERE tbl = {p1} ORDER BY at DESC LIMIT 1");
-            let last = db
-                .conn
-                .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(last_sql)).bind(t.to_string()))
-                .await
-                .map_err(|e| db.db_error("reading the last row counts", e))?;
-            let last = last
-                .map(|r| Ok::<_, sqlx::Error>((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)))
-                .transpose()
-                .map_err(|e| db.db_error("reading the last row counts", e))?;
-            if let Some((before, when)) = last {
-                let dropped = before > 0 && (before - now) as f64 / before as f64 > threshold;
-                if now == 0 && before > 0 || dropped {
-                    let alert = format!(
-                        "{t} went from {before} rows to {now} since the last check ({when}). next: find out who deleted them; `cargo dbguard backups list` shows the snapshots of {t}"
-                    );
-                    h.alerts.push(alert.clone());
-                    h.raise(Status::Degraded, alert);
-                }
+            let now = s.count(t).await?;
+            if let Some(before) = crate::stats::last(&mut s, t).await?
+                && let Some(alert) = crate::stats::alert(t, &before, now, threshold)
+            {
+                h.alerts.push(alert.clone());
+                h.raise(Status::Degraded, alert);
             }
-            let insert = format!("INSERT INTO {table} (tbl, row_count, at) VALUES ({p1}, {p2}, {p3})");
-            db.conn
-                .execute(sqlx::query(sqlx::AssertSqlSafe(insert)).bind(t.to_string()).bind(now).bind(at.clone()))
-                .await
-                .map_err(|e| db.db_error("recording row counts", e))?;
+            crate::stats::record(&mut s, t, now, &at, "check").await?;
             if !h.row_counts.iter().any(|(n, _)| n == t) {
                 h.row_counts.push((t.to_string(), now));
             }

@@ -28,6 +28,7 @@ mod database;
 mod dump;
 mod error;
 pub mod file_backup;
+mod fingerprint;
 mod guard;
 pub mod health;
 mod history;
@@ -40,6 +41,7 @@ mod plan;
 mod registry;
 mod schema;
 mod snapshot;
+mod stats;
 mod tier;
 mod url;
 
@@ -51,6 +53,7 @@ pub use error::{
     Confirmation, DriftInfo, Error, FailureOutcome, LoadError, LossOutcome, MigrationFailure, Problem, Result, RowsLost,
 };
 pub use file_backup::{FileBackup, FileBackupPolicy};
+pub use fingerprint::{FINGERPRINT_TABLE, RecordedSchema};
 pub use guard::Loss;
 pub use health::{Health, Status};
 pub use history::{AppliedRow, LAYOUT, RowDetails, RowState};
@@ -62,6 +65,7 @@ pub use plan::{Entry, EntryState, Plan};
 pub use registry::{Registration, registered};
 pub use schema::Schema;
 pub use snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification};
+pub use stats::STATS_TABLE;
 pub use tier::{Tier, assert_local_for_tests, database_name, is_local};
 pub use url::{BackendKind, mask_url, sqlite_file};
 

@@ -44,6 +44,7 @@ pub struct Migrator {
     tier: Option<Tier>,
     confirmed: Option<String>,
     audit: AuditLog,
+    watched: Vec<String>,
 }
 
 /// What a run did.
@@ -61,6 +62,11 @@ pub struct Report {
     pub file_backup: Option<FileBackup>,
     /// The dump taken before the run (PostgreSQL/MySQL, when configured).
     pub dump: Option<std::path::PathBuf>,
+    /// Row counts recorded after the run in `dbguard_table_stats`: the preserved tables of
+    /// every migration, and the watched ones.
+    pub counts: Vec<(String, i64)>,
+    /// The fingerprint of the schema the run left (recorded in `dbguard_schema_fingerprint`).
+    pub fingerprint: Option<String>,
 }
 
 /// One migration run by a [`Report`]'s run.
@@ -150,6 +156,7 @@ impl Migrator {
             tier: None,
             confirmed: None,
             audit: AuditLog::default(),
+            watched: Vec::new(),
         })
     }
 
@@ -225,6 +232,33 @@ impl Migrator {
     pub fn confirm_production(mut self, database: impl Into<String>) -> Self {
         self.confirmed = Some(database.into());
         self
+    }
+
+    /// Tables that hold users' data (besides those migrations declare preserved): their row
+    /// counts are recorded after every run, and `check` raises an alert when one shrinks.
+    pub fn watch_tables<S: Into<String>>(mut self, tables: impl IntoIterator<Item = S>) -> Self {
+        self.watched = tables.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The tables whose row counts are recorded: every migration's preserved tables and the
+    /// watched ones, each once.
+    pub fn monitored_tables(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.migrations.iter().flat_map(|m| m.preserves().iter().cloned()).collect();
+        all.extend(self.watched.iter().cloned());
+        let mut seen = std::collections::HashSet::new();
+        all.retain(|t| seen.insert(t.clone()));
+        all
+    }
+
+    /// After a run that changed something: records the schema it left and the row counts of
+    /// the monitored tables, so that `check` can tell later changes made by hand.
+    async fn record_after(&self, db: &mut Database, command: &str, report: &mut Report) -> Result<()> {
+        let version = report.plan.current_version().unwrap_or(0);
+        let mut s = db.session();
+        report.fingerprint = Some(crate::fingerprint::record(&mut s, version, command).await?.fingerprint);
+        report.counts = crate::stats::record_all(&mut s, &self.monitored_tables(), command).await?;
+        Ok(())
     }
 
     /// Also appends each audit entry as a JSON line to `path` (every command that changes the
@@ -353,6 +387,9 @@ impl Migrator {
                 rows.push(row);
             }
             report.plan = Plan::compute(&this.migrations, &rows);
+            if !report.applied.is_empty() {
+                this.record_after(db, "up", &mut report).await?;
+            }
             Ok(report)
         })
         .await
@@ -387,6 +424,9 @@ impl Migrator {
             let reverted: Vec<i64> = report.reverted.iter().map(|s| s.version).collect();
             let rows: Vec<AppliedRow> = plan.rows().into_iter().filter(|r| !reverted.contains(&r.version)).collect();
             report.plan = Plan::compute(&this.migrations, &rows);
+            if !report.reverted.is_empty() {
+                this.record_after(db, "down", &mut report).await?;
+            }
             Ok(report)
         })
         .await
@@ -538,6 +578,7 @@ impl Migrator {
                 rows.push(row);
             }
             report.plan = Plan::compute(&this.migrations, &rows);
+            this.record_after(db, "baseline", &mut report).await?;
             Ok(report)
         })
         .await
@@ -574,7 +615,9 @@ impl Migrator {
                         Some(m) => this.row(m, RowState::Applied, now(), 0),
                         None => AppliedRow { state: RowState::Applied, ..entry.applied.clone().expect("dirty entries are recorded") },
                     };
-                    history.insert(&db.env, &mut db.conn, &row).await
+                    history.insert(&db.env, &mut db.conn, &row).await?;
+                    let current = plan.current_version().map_or(version, |v| v.max(version));
+                    crate::fingerprint::record(&mut db.session(), current, "repair").await.map(drop)
                 }
             }
         })

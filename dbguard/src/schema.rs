@@ -20,9 +20,19 @@ impl Schema {
         let objects = objects
             .into_iter()
             .filter(|[_, table, name, _]| !ours(table) && !ours(name))
-            .map(|[kind, table, name, def]| format!("{kind} {table} {name}: {def}"))
+            // One line per object, whitespace collapsed: definitions (SQLite's CREATE text, view
+            // bodies) span lines, and their layout means nothing.
+            .map(|[kind, table, name, def]| {
+                let def = def.split_whitespace().collect::<Vec<_>>().join(" ");
+                format!("{kind} {table} {name}: {def}")
+            })
             .collect();
         Schema { objects }
+    }
+
+    /// A schema from its [`Display`](fmt::Display) text (as stored after a run).
+    pub(crate) fn from_lines(text: &str) -> Self {
+        Schema { objects: text.lines().filter(|l| !l.is_empty()).map(str::to_string).collect() }
     }
 
     /// The objects, one normalised line each.
@@ -85,5 +95,6 @@ mod tests {
             ["- table users users: CREATE TABLE users (x)", "+ table users users: CREATE TABLE users"]
         );
         assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(Schema::from_lines(&a.to_string()), a, "stored text reads back equal");
     }
 }

@@ -114,6 +114,63 @@ async fn a_table_emptied_by_hand_raises_an_alert(kind: BackendKind) {
 }
 on_each_engine!(a_table_emptied_by_hand_raises_an_alert);
 
+/// Counts are recorded after every run, not only on `check`: rows deleted by hand right
+/// after a deploy are caught by the first `check`.
+async fn counts_recorded_after_a_run_catch_the_first_loss(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    dir.add(
+        "4",
+        "seed_users",
+        "-- dbguard: preserves = users\nINSERT INTO users (id, name) VALUES (1, 'Ada'), (2, 'Grace'), (3, 'Linus'), (4, 'Ken');",
+        "DELETE FROM users WHERE id <= 4;",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap().watch_tables(["orders"]);
+    assert_eq!(m.monitored_tables(), ["users", "orders"]);
+    let mut db = t.connect().await;
+    let report = m.up(&mut db, None).await.unwrap();
+    assert_eq!(report.counts, [("users".to_string(), 4), ("orders".to_string(), 0)]);
+    db.execute("DELETE FROM users WHERE id > 2").await.unwrap();
+    let h = m.check(&mut db, &[], &[], 0.05).await.unwrap();
+    assert_eq!(h.status, Status::Degraded, "{h}");
+    assert_eq!(h.alerts.len(), 1, "{h}");
+    assert!(h.alerts[0].starts_with("users went from 4 rows to 2"), "{h}");
+}
+on_each_engine!(counts_recorded_after_a_run_catch_the_first_loss);
+
+/// Someone adds a column by hand: `check` shows it as a diff against the schema the last run
+/// left, and a run that records a new schema makes the database healthy again.
+async fn a_column_added_by_hand_is_reported_as_a_diff(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    three(&dir);
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    let report = m.up(&mut db, None).await.unwrap();
+    let recorded = report.fingerprint.clone().expect("a run records the schema it left");
+    let clean = m.check(&mut db, &[], &[], 0.05).await.unwrap();
+    assert_eq!(clean.status, Status::Healthy, "{clean}");
+    assert_eq!(clean.fingerprint.as_deref(), Some(recorded.as_str()));
+
+    db.execute("ALTER TABLE orders ADD COLUMN note VARCHAR(50)").await.unwrap();
+    let h = m.check(&mut db, &[], &[], 0.05).await.unwrap();
+    assert_eq!(h.status, Status::Degraded, "{h}");
+    let added: Vec<&String> = h.schema_changes.iter().filter(|l| l.starts_with('+')).collect();
+    assert!(!added.is_empty() && added.iter().all(|l| l.contains("orders")), "{:#?}", h.schema_changes);
+    assert!(added.iter().any(|l| l.contains("note")), "{:#?}", h.schema_changes);
+    let text = h.to_string();
+    assert!(text.contains("the schema changed since the last migration run (up at version 3"), "{text}");
+    assert!(text.contains("note"), "{text}");
+    assert_ne!(h.fingerprint.as_deref(), Some(recorded.as_str()));
+
+    // Undone by hand: healthy again.
+    db.execute("ALTER TABLE orders DROP COLUMN note").await.unwrap();
+    let undone = m.check(&mut db, &[], &[], 0.05).await.unwrap();
+    assert_eq!(undone.status, Status::Healthy, "{undone}");
+}
+on_each_engine!(a_column_added_by_hand_is_reported_as_a_diff);
+
 async fn runs_and_refusals_are_audited(kind: BackendKind) {
     let Some(t) = TestDb::new(kind).await else { return };
     let dir = MigrationDir::new();

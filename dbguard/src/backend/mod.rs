@@ -72,6 +72,11 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         format!("VARCHAR({len})")
     }
 
+    /// Column type for text of any length (a schema's description).
+    fn long_text(&self) -> &'static str {
+        "TEXT"
+    }
+
     /// How to take the migration lock named `key`.
     fn lock_method(&self, key: &str) -> LockMethod;
 

@@ -52,6 +52,10 @@ impl Backend for Mysql {
 
     // GET_LOCK names are server-wide, so the name includes the database; the lock is released
     // when the session ends. Names are limited to 64 characters.
+    fn long_text(&self) -> &'static str {
+        "LONGTEXT"
+    }
+
     fn lock_method(&self, key: &str) -> LockMethod {
         let key = key.replace('\'', "''");
         let name = format!("LEFT(CONCAT('dbguard:', DATABASE(), ':', '{key}'), 64)");
