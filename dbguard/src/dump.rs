@@ -98,6 +98,48 @@ pub(crate) fn create(env: &Env, policy: &DumpPolicy, why: &str) -> Result<PathBu
     Ok(out)
 }
 
+/// Copies the PostgreSQL database at `url` into the (existing, empty) database `into` on the
+/// same server with `pg_dump | psql`: for when `CREATE DATABASE ... TEMPLATE` cannot be used
+/// because other sessions are connected to the original.
+pub(crate) fn pg_copy(url: &str, into: &str) -> Result<()> {
+    use std::process::Stdio;
+    let masked = crate::url::mask_url(url);
+    let p = parts(url)
+        .ok_or_else(|| Error::BadUrl { url: masked.clone(), problem: "cannot read host and database".into() })?;
+    let connect = |cmd: &mut Command| {
+        cmd.arg("--no-password").arg("-h").arg(&p.host).arg("-U").arg(&p.user);
+        if let Some(port) = &p.port {
+            cmd.arg("-p").arg(port);
+        }
+        if let Some(pw) = &p.password {
+            cmd.env("PGPASSWORD", pw);
+        }
+    };
+    let failed = |what: &str, e: String| {
+        Error::Backup(format!(
+            "could not copy {masked} into the scratch database {into} with pg_dump | psql ({what}): {}\n  the original database was only read.\n  next: install postgresql-client, or rehearse when no other session is connected (then CREATE DATABASE ... TEMPLATE is used)",
+            crate::url::scrub(&e, url)
+        ))
+    };
+    let mut dump = Command::new("pg_dump");
+    connect(&mut dump);
+    dump.arg("--no-owner").arg("--no-privileges").arg(&p.database).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut dump = dump.spawn().map_err(|e| failed("starting pg_dump", e.to_string()))?;
+    let mut load = Command::new("psql");
+    connect(&mut load);
+    load.arg("-q").arg("-v").arg("ON_ERROR_STOP=1").arg("-d").arg(into);
+    load.stdin(dump.stdout.take().expect("piped")).stdout(Stdio::null()).stderr(Stdio::piped());
+    let loaded = load.output().map_err(|e| failed("starting psql", e.to_string()))?;
+    let dumped = dump.wait_with_output().map_err(|e| failed("pg_dump", e.to_string()))?;
+    if !dumped.status.success() {
+        return Err(failed("pg_dump", String::from_utf8_lossy(&dumped.stderr).trim().to_string()));
+    }
+    if !loaded.status.success() {
+        return Err(failed("psql", String::from_utf8_lossy(&loaded.stderr).trim().to_string()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -25,6 +25,7 @@ mod backend;
 mod backups;
 mod catalog;
 mod database;
+mod databases;
 mod dump;
 mod error;
 pub mod file_backup;
@@ -39,6 +40,7 @@ mod migration;
 mod migrator;
 mod plan;
 mod registry;
+mod rehearse;
 mod schema;
 mod snapshot;
 mod stats;
@@ -63,11 +65,12 @@ pub use migration::{Migration, Origin, Step, StepFn, StepFuture, Tx};
 pub use migrator::{DryRun, DryStep, Migrator, Repair, Report, StepReport};
 pub use plan::{Entry, EntryState, Plan};
 pub use registry::{Registration, registered};
+pub use rehearse::{FindingKind, Rehearsal, RehearsalFinding, RehearsedStep};
 pub use schema::Schema;
 pub use snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification};
 pub use stats::STATS_TABLE;
 pub use tier::{Tier, assert_local_for_tests, database_name, is_local};
-pub use url::{BackendKind, mask_url, sqlite_file};
+pub use url::{BackendKind, mask_url, sqlite_file, url_with_database};
 
 /// Turns a `mod` into a registered, compile-time-checked migration: see `docs/macro.md`.
 ///

@@ -45,6 +45,7 @@ pub struct Migrator {
     confirmed: Option<String>,
     audit: AuditLog,
     watched: Vec<String>,
+    record_runs: bool,
 }
 
 /// What a run did.
@@ -157,6 +158,7 @@ impl Migrator {
             confirmed: None,
             audit: AuditLog::default(),
             watched: Vec::new(),
+            record_runs: true,
         })
     }
 
@@ -254,11 +256,28 @@ impl Migrator {
     /// After a run that changed something: records the schema it left and the row counts of
     /// the monitored tables, so that `check` can tell later changes made by hand.
     async fn record_after(&self, db: &mut Database, command: &str, report: &mut Report) -> Result<()> {
+        if !self.record_runs {
+            return Ok(());
+        }
         let version = report.plan.current_version().unwrap_or(0);
         let mut s = db.session();
         report.fingerprint = Some(crate::fingerprint::record(&mut s, version, command).await?.fingerprint);
         report.counts = crate::stats::record_all(&mut s, &self.monitored_tables(), command).await?;
         Ok(())
+    }
+
+    /// The same migrations, for a throwaway copy of the database (`rehearse`): a `dev` tier,
+    /// no backups, no audit file, nothing recorded after runs.
+    pub(crate) fn for_scratch(&self) -> Migrator {
+        Migrator {
+            file_backups: FileBackupPolicy { enabled: false, keep: 1 },
+            dump: None,
+            tier: Some(Tier::Dev),
+            confirmed: None,
+            audit: AuditLog::default(),
+            record_runs: false,
+            ..self.clone()
+        }
     }
 
     /// Also appends each audit entry as a JSON line to `path` (every command that changes the
@@ -367,7 +386,7 @@ impl Migrator {
         self.audited(db, "up", started, result, |r, e| fill_entry(r, e, &r.applied)).await
     }
 
-    async fn up_unaudited(&self, db: &mut Database, target: Option<i64>) -> Result<Report> {
+    pub(crate) async fn up_unaudited(&self, db: &mut Database, target: Option<i64>) -> Result<Report> {
         if let Some(t) = target {
             self.check_known(t)?;
         }
@@ -403,11 +422,17 @@ impl Migrator {
     }
 
     async fn down_unaudited(&self, db: &mut Database, target: i64) -> Result<Report> {
-        if target != 0 {
-            self.check_known(target)?;
+        self.down_to(db, (target != 0).then_some(target)).await
+    }
+
+    /// Reverts the applied migrations newer than `keep` (all of them when `None`), so that a
+    /// migration numbered 0 (diesel's initial setup) can be kept.
+    pub(crate) async fn down_to(&self, db: &mut Database, keep: Option<i64>) -> Result<Report> {
+        if let Some(t) = keep {
+            self.check_known(t)?;
         }
         self.locked(db, async |this, db, plan| {
-            let to_revert = this.select_down(&plan, target)?;
+            let to_revert = this.select_down(&plan, keep)?;
             this.check_confirmation(db, Direction::Down, &to_revert)?;
             let mut report = Report::default();
             if !to_revert.is_empty() {
@@ -450,7 +475,7 @@ impl Migrator {
             self.check_known(target)?;
         }
         let plan = self.plan(db).await?;
-        let todo = self.select_down(&plan, target)?;
+        let todo = self.select_down(&plan, (target != 0).then_some(target))?;
         self.dry_run(db, todo, Direction::Down).await
     }
 
@@ -465,7 +490,7 @@ impl Migrator {
     /// Like [`Migrator::dry_check_up`], for `down`.
     pub async fn dry_check_down(&self, db: &mut Database, target: i64) -> Result<()> {
         let plan = self.plan(db).await?;
-        let todo = self.select_down(&plan, target)?;
+        let todo = self.select_down(&plan, (target != 0).then_some(target))?;
         self.check_confirmation(db, Direction::Down, &todo)
     }
 
@@ -514,7 +539,7 @@ impl Migrator {
     }
 
     /// The versions `up` runs, in order, after the safety checks.
-    fn select_up(&self, plan: &Plan, target: Option<i64>) -> Result<Vec<i64>> {
+    pub(crate) fn select_up(&self, plan: &Plan, target: Option<i64>) -> Result<Vec<i64>> {
         self.refuse_unsafe(plan)?;
         Ok(plan
             .pending()
@@ -525,13 +550,13 @@ impl Migrator {
 
     /// The versions `down` reverts, newest first, after checking everything it needs, so that
     /// a refusal changes nothing.
-    fn select_down(&self, plan: &Plan, target: i64) -> Result<Vec<i64>> {
+    fn select_down(&self, plan: &Plan, keep: Option<i64>) -> Result<Vec<i64>> {
         self.refuse_dirty(plan)?;
         let to_revert: Vec<_> = plan
             .entries
             .iter()
             .rev()
-            .filter(|e| e.is_recorded() && (target == 0 || cmp_versions(e.version, target).is_gt()))
+            .filter(|e| e.is_recorded() && keep.is_none_or(|t| cmp_versions(e.version, t).is_gt()))
             .collect();
         let missing: Vec<_> =
             to_revert.iter().filter(|e| e.state == EntryState::Missing).map(|e| (e.version, e.name.clone())).collect();
@@ -654,7 +679,7 @@ impl Migrator {
         Ok(())
     }
 
-    fn get(&self, version: i64) -> &Migration {
+    pub(crate) fn get(&self, version: i64) -> &Migration {
         self.migrations.iter().find(|m| m.version() == version).expect("plan entries in the source come from it")
     }
 

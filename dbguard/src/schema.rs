@@ -53,6 +53,38 @@ impl Schema {
         removed.chain(added).collect()
     }
 
+    /// What `self` becomes when the change from `before` to `after` is undone: the objects
+    /// that change added are taken out, the ones it removed put back.
+    ///
+    /// Objects are matched by kind, table and name, so that an object the change touched is
+    /// put back as it was before it, whatever it looks like in `self`.
+    pub(crate) fn undoing(&self, before: &Schema, after: &Schema) -> Schema {
+        use std::collections::BTreeMap;
+        let keyed = |s: &Schema| -> BTreeMap<String, String> {
+            s.objects
+                .iter()
+                .map(|o| (object_key(o).to_string(), o.split_once(": ").map_or("", |(_, d)| d).to_string()))
+                .collect()
+        };
+        let (mut out, before, after) = (keyed(self), keyed(before), keyed(after));
+        for (key, def) in &after {
+            if before.get(key) != Some(def) {
+                out.remove(key);
+            }
+        }
+        for (key, def) in &before {
+            if after.get(key) != Some(def) {
+                out.insert(key.clone(), def.clone());
+            }
+        }
+        Schema { objects: out.into_iter().map(|(k, d)| format!("{k}: {d}")).collect() }
+    }
+
+    /// The objects (kind, table, name) that differ between `self` and `other`.
+    pub(crate) fn changed_objects(&self, other: &Schema) -> BTreeSet<String> {
+        self.objects.symmetric_difference(&other.objects).map(|o| object_key(o).to_string()).collect()
+    }
+
     /// Whether there is nothing but dbguard's own tables.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
@@ -63,6 +95,12 @@ impl Schema {
     pub fn has_tables(&self) -> bool {
         self.objects().any(|o| o.starts_with("column ") || o.starts_with("table "))
     }
+}
+
+/// The part of an object's line (or of a diff line, after its `+ `/`- `) that names it.
+pub(crate) fn object_key(line: &str) -> &str {
+    let line = line.strip_prefix("+ ").or_else(|| line.strip_prefix("- ")).unwrap_or(line);
+    line.split_once(": ").map_or(line, |(k, _)| k)
 }
 
 impl fmt::Display for Schema {
@@ -96,5 +134,10 @@ mod tests {
         );
         assert_ne!(a.fingerprint(), b.fingerprint());
         assert_eq!(Schema::from_lines(&a.to_string()), a, "stored text reads back equal");
+        // Undoing a change from b to a, on a schema that also has c, gives b plus c.
+        let c = obj("table", "extra", "extra", "CREATE TABLE extra");
+        let with_c = Schema::from_objects(vec![obj("table", "users", "users", "CREATE TABLE users"), c.clone()]);
+        let expected = Schema::from_objects(vec![obj("table", "users", "users", "CREATE TABLE users (x)"), c]);
+        assert_eq!(with_c.undoing(&b, &a), expected);
     }
 }

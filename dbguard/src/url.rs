@@ -64,6 +64,24 @@ pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     crate::backend::sqlite_file_path(url)
 }
 
+/// The same server URL naming another database.
+///
+/// ```
+/// assert_eq!(dbguard::url_with_database("postgres://u@h:5432/shop?sslmode=require", "scratch"), "postgres://u@h:5432/scratch?sslmode=require");
+/// assert_eq!(dbguard::url_with_database("mysql://root@127.0.0.1", "t"), "mysql://root@127.0.0.1/t");
+/// ```
+pub fn url_with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
 /// Replaces the password in a URL (`user:secret@`, `?password=secret`) with `***`.
 ///
 /// ```

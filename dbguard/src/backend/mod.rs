@@ -122,10 +122,37 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The URL of a database to run `CREATE`/`DROP DATABASE` from, for server databases.
+    fn admin_url(&self, _url: &str) -> Option<String> {
+        None
+    }
+
+    /// `DROP DATABASE` for a (quoted) database name, ending the sessions still using it where
+    /// the database requires that.
+    fn drop_database_sql(&self, quoted: &str) -> String {
+        format!("DROP DATABASE IF EXISTS {quoted}")
+    }
+
+    /// How to copy the whole database into a scratch one.
+    fn copy_method(&self) -> CopyMethod;
+
     /// The connection URL to hand to the driver.
     fn driver_url(&self, url: &str) -> String {
         url.to_string()
     }
+}
+
+/// How a backend copies a whole database into a scratch one (for `rehearse`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CopyMethod {
+    /// `VACUUM INTO` a new file: a consistent copy, even of a database in use.
+    VacuumInto,
+    /// `CREATE DATABASE scratch TEMPLATE original` from the admin database; when other
+    /// sessions use the original, `pg_dump | psql` instead.
+    Template,
+    /// Each base table re-created from `SHOW CREATE TABLE` (keys and foreign keys included)
+    /// and filled with `INSERT ... SELECT`; `list` returns the original's base tables.
+    TableByTable { list: &'static str },
 }
 
 /// Statements that suspend foreign-key enforcement during a restore.

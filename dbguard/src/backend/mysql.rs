@@ -1,6 +1,6 @@
 //! MySQL and MariaDB.
 
-use super::{Backend, ContentHash, ForeignKeys, LockMethod, history_columns, quote_with};
+use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
 use crate::url::BackendKind;
 
 #[derive(Debug)]
@@ -52,6 +52,17 @@ impl Backend for Mysql {
 
     // GET_LOCK names are server-wide, so the name includes the database; the lock is released
     // when the session ends. Names are limited to 64 characters.
+    fn admin_url(&self, url: &str) -> Option<String> {
+        Some(url.to_string())
+    }
+
+    fn copy_method(&self) -> CopyMethod {
+        CopyMethod::TableByTable {
+            list: "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+                   WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name",
+        }
+    }
+
     fn long_text(&self) -> &'static str {
         "LONGTEXT"
     }

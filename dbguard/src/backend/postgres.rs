@@ -1,6 +1,6 @@
 //! PostgreSQL.
 
-use super::{Backend, ContentHash, ForeignKeys, LockMethod, history_columns, quote_with};
+use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
 use crate::url::BackendKind;
 
 #[derive(Debug)]
@@ -32,6 +32,18 @@ impl Backend for Postgres {
             acquire: format!("SELECT CAST(CASE WHEN pg_try_advisory_lock({id}) THEN 1 ELSE 0 END AS BIGINT)"),
             release: format!("SELECT CAST(CASE WHEN pg_advisory_unlock({id}) THEN 1 ELSE 0 END AS BIGINT)"),
         }
+    }
+
+    fn admin_url(&self, url: &str) -> Option<String> {
+        Some(crate::url::url_with_database(url, "postgres"))
+    }
+
+    fn drop_database_sql(&self, quoted: &str) -> String {
+        format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+    }
+
+    fn copy_method(&self) -> CopyMethod {
+        CopyMethod::Template
     }
 
     fn introspection_queries(&self) -> &'static [&'static str] {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Backend, ContentHash, ForeignKeys, LockMethod, history_columns, quote_with};
+use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
 use crate::url::BackendKind;
 
 #[derive(Debug)]
@@ -62,6 +62,10 @@ impl Backend for Sqlite {
             }
             None => LockMethod::None,
         }
+    }
+
+    fn copy_method(&self) -> CopyMethod {
+        CopyMethod::VacuumInto
     }
 
     fn introspection_queries(&self) -> &'static [&'static str] {
