@@ -149,6 +149,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Rehearse the pending migrations (up, down, up again) on a scratch copy of the database
+    ///
+    /// Each up, then each down in reverse, then up again, comparing the schema at every step.
+    /// Exit 1 when a down does not restore what its up found, or a step fails. The database
+    /// itself is only read.
+    Rehearse {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Drop the database, create it again and migrate it (dev and staging only; after a backup)
+    ///
+    /// Refused in prod whatever the flags.
+    Reset,
     /// Audited commands on this database (who ran what, when, with what outcome), newest first.
     History {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -358,6 +371,8 @@ pub fn main(source: Source) -> ExitCode {
         | Command::Baseline { .. }
         | Command::Repair { .. }
         | Command::Check { .. }
+        | Command::Rehearse { .. }
+        | Command::Reset
             if source == Source::Directory && cli.global.migrations.is_none() =>
         {
             if let Some(migrator) = &project.migrator {
@@ -481,6 +496,25 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
         Command::Backup { .. } | Command::Backups { .. } | Command::Restore { .. } | Command::History { .. }
     );
     let migrator = if needs_migrations { Some(migrator(g, &project, &url, source)?) } else { None };
+    // These two work on whole databases: no connection of ours may hold the original open.
+    match (&cli.command, &migrator) {
+        (Command::Rehearse { format }, Some(m)) => return rehearse(m, &url, *format).await,
+        (Command::Reset, Some(m)) => {
+            banner(m.tier_for_url(&url), &dbguard::mask_url(&url));
+            let r = m.reset(&url).await?;
+            if let Some(b) = &r.backup {
+                println!("{} {}", paint(OK, "backed up to"), b.display());
+            }
+            println!(
+                "{} {} and applied {} migrations",
+                paint(OK, "re-created"),
+                dbguard::mask_url(&url),
+                r.report.applied.len()
+            );
+            return Ok(());
+        }
+        _ => {}
+    }
     let mut db = Database::connect(&url).await?;
     banner(
         migrator.as_ref().map_or_else(
@@ -635,11 +669,53 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
                 println!("  the table's previous rows are in snapshot {} ({})", p.id, p.location);
             }
         }
-        Command::Restore { .. } | Command::Lint { .. } | Command::Init { .. } | Command::New { .. } => {
+        Command::Restore { .. }
+        | Command::Lint { .. }
+        | Command::Init { .. }
+        | Command::New { .. }
+        | Command::Rehearse { .. }
+        | Command::Reset => {
             unreachable!("handled before connecting")
         }
     }
     db.close().await
+}
+
+async fn rehearse(m: &Migrator, url: &str, format: Format) -> dbguard::Result<()> {
+    banner(m.tier_for_url(url), &dbguard::mask_url(url));
+    let r = m.rehearse(url).await?;
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    } else {
+        for s in &r.steps {
+            let down = match s.down_restores {
+                Some(true) => paint(OK, "down restores"),
+                Some(false) => paint(ERROR, "down does not restore"),
+                None => paint(DIM, "down not rehearsed"),
+            };
+            let up = if s.up { paint(OK, "up") } else { paint(ERROR, "up failed") };
+            println!("{:>16} {:<40} {up} ({} ms), {down}", s.version, s.name, s.up_ms);
+        }
+        for f in &r.findings {
+            let style = if f.kind == dbguard::FindingKind::Irreversible { WARN } else { ERROR };
+            println!("{} {} {}: {:?}", paint(style, "-"), f.version, f.name, f.kind);
+            for d in &f.details {
+                for line in d.lines() {
+                    println!("      {line}");
+                }
+            }
+        }
+        let bad = r.findings.iter().filter(|f| f.kind != dbguard::FindingKind::Irreversible).count();
+        println!(
+            "rehearsed {} migrations on a scratch copy (dropped): {}",
+            r.steps.len(),
+            if bad == 0 { paint(OK, "every down restores its up") } else { paint(ERROR, format!("{bad} problem(s)")) }
+        );
+    }
+    if !r.is_clean() {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 /// When stdin is a terminal and `check` says a confirmation is needed, asks for it; returns the

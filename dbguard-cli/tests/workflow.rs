@@ -257,3 +257,75 @@ fn check_and_history() {
     let log = std::fs::read_to_string(p.join("dbguard-audit.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 1, "one changing command, one line: {log}");
 }
+
+/// `rehearse` reports the down that does not restore its up (exit 1) and leaves the database
+/// as it was; `reset` re-creates a dev database after a backup, and is refused in prod.
+async fn rehearse_and_reset(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = package();
+    let m = dir.path().join("migrations");
+    for (v, up, down) in [
+        ("1_create_users", "CREATE TABLE users (id BIGINT NOT NULL PRIMARY KEY);", "DROP TABLE users;"),
+        ("2_add_name", "ALTER TABLE users ADD COLUMN name VARCHAR(40);", "CREATE TABLE leftover (id INT);"),
+    ] {
+        std::fs::create_dir_all(m.join(v)).unwrap();
+        std::fs::write(m.join(v).join("up.sql"), up).unwrap();
+        std::fs::write(m.join(v).join("down.sql"), down).unwrap();
+    }
+    ok(run(dir.path(), &t.url, &["up", "--to", "1"]));
+    let mut db = t.connect().await;
+    db.execute("INSERT INTO users (id) VALUES (1), (2)").await.unwrap();
+    let before = db.introspect().await.unwrap();
+
+    let o = run(dir.path(), &t.url, &["rehearse"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("2 add_name: DownDoesNotRestoreSchema") && out.contains("name"), "{out}");
+    assert!(out.contains("2 problem(s)") && out.contains("ReapplyFailed"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&run(dir.path(), &t.url, &["rehearse", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json["findings"][0]["kind"], "down-does-not-restore-schema", "{json}");
+    assert_eq!(db.introspect().await.unwrap(), before, "rehearse changed the database");
+    assert_eq!(db.count_rows("users").await.unwrap(), 2);
+    db.close().await.unwrap();
+
+    // reset: refused in prod whatever the flags, then done in dev after a backup.
+    let refused = run(dir.path(), &t.url, &["--env", "prod", "--confirm", &dbguard::database_name(&t.url), "reset"]);
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(text(&refused).contains("refused, whatever the flags"), "{}", text(&refused));
+    let mut db = t.connect().await;
+    assert_eq!(db.count_rows("users").await.unwrap(), 2, "a refused reset changed the database");
+    db.close().await.unwrap();
+
+    let dumps = dir.path().join("dumps");
+    // SQLite takes a file backup; the servers a dump into the configured directory.
+    if kind != BackendKind::Sqlite {
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            format!(
+                "{}\n[package.metadata.dbguard]\ndump-dir = \"{}\"\n",
+                std::fs::read_to_string(dir.path().join("Cargo.toml")).unwrap(),
+                dumps.display()
+            ),
+        )
+        .unwrap();
+    }
+    let out = ok(run(dir.path(), &t.url, &["--env", "dev", "reset"]));
+    assert!(out.contains("backed up to") && out.contains("applied 2 migrations"), "{out}");
+    let mut db = t.connect().await;
+    assert_eq!(db.count_rows("users").await.unwrap(), 0, "the database was not re-created");
+    assert_eq!(db.columns("users").await.unwrap(), ["id", "name"]);
+    db.close().await.unwrap();
+    let backup = out.lines().find_map(|l| l.strip_prefix("backed up to ")).unwrap().trim();
+    let saved = if kind == BackendKind::Sqlite {
+        // The file backup is a SQLite database with the old rows.
+        let mut b = dbguard::Database::connect(&format!("sqlite://{backup}")).await.unwrap();
+        b.count_rows("users").await.unwrap()
+    } else {
+        let dump = std::fs::read_to_string(backup).unwrap();
+        assert!(dump.contains("users"), "{backup}");
+        2
+    };
+    assert_eq!(saved, 2, "the backup does not hold the rows");
+}
+on_each_engine!(rehearse_and_reset);

@@ -39,9 +39,9 @@ pub struct Migrator {
     allow_drift: bool,
     allow_missing: bool,
     allow_out_of_order: bool,
-    file_backups: FileBackupPolicy,
-    dump: Option<DumpPolicy>,
-    tier: Option<Tier>,
+    pub(crate) file_backups: FileBackupPolicy,
+    pub(crate) dump: Option<DumpPolicy>,
+    pub(crate) tier: Option<Tier>,
     confirmed: Option<String>,
     audit: AuditLog,
     watched: Vec<String>,
@@ -289,7 +289,7 @@ impl Migrator {
 
     /// Records `result` of `command` in the audit log, unless it was a no-op. An audit failure
     /// is reported when the command itself succeeded.
-    async fn audited<T>(
+    pub(crate) async fn audited<T>(
         &self,
         db: &mut Database,
         command: &str,
@@ -320,7 +320,12 @@ impl Migrator {
 
     /// The tier this migrator treats `db` as.
     pub fn tier_for(&self, db: &Database) -> Tier {
-        self.tier.unwrap_or_else(|| Tier::for_url(db.url()))
+        self.tier_for_url(db.url())
+    }
+
+    /// The tier this migrator treats the database at `url` as.
+    pub fn tier_for_url(&self, url: &str) -> Tier {
+        self.tier.unwrap_or_else(|| Tier::for_url(url))
     }
 
     /// In `prod`, refuses `versions` in direction `dir` unless confirmed with the database's
