@@ -162,6 +162,14 @@ enum Command {
     ///
     /// Refused in prod whatever the flags.
     Reset,
+    /// Check the project's safety setup and print a score, with what to do for each missing point
+    ///
+    /// Lint-clean migrations, a down for each, lint in CI, a recent verified backup, a writable
+    /// audit log, a prod tier, and `preserves` on the critical tables. Exit 0 when all hold.
+    Doctor {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Audited commands on this database (who ran what, when, with what outcome), newest first.
     History {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -493,8 +501,15 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
     // Backups and restores need no migrations directory.
     let needs_migrations = !matches!(
         cli.command,
-        Command::Backup { .. } | Command::Backups { .. } | Command::Restore { .. } | Command::History { .. }
+        Command::Backup { .. }
+            | Command::Backups { .. }
+            | Command::Restore { .. }
+            | Command::History { .. }
+            | Command::Doctor { .. }
     );
+    if let Command::Doctor { format } = cli.command {
+        return doctor(&project, &project.migrations(g.migrations.as_deref()), &url, format).await;
+    }
     let migrator = if needs_migrations { Some(migrator(g, &project, &url, source)?) } else { None };
     // These two work on whole databases: no connection of ours may hold the original open.
     match (&cli.command, &migrator) {
@@ -552,12 +567,16 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
         Command::Up { to, dry_run: true, format } => print_dry_run(&m().dry_run_up(&mut db, to).await?, format),
         Command::Down { to, dry_run: true, format } => print_dry_run(&m().dry_run_down(&mut db, to).await?, format),
         Command::Up { to, format, .. } => {
-            let report = m().up(&mut db, to).await?;
-            print_report(&report, &db, format);
+            let (m, bar) = with_bar(m(), format);
+            let report = m.up(&mut db, to).await;
+            drop(bar);
+            print_report(&report?, &db, format);
         }
         Command::Down { to, format, .. } => {
-            let report = m().down(&mut db, to).await?;
-            print_report(&report, &db, format);
+            let (m, bar) = with_bar(m(), format);
+            let report = m.down(&mut db, to).await;
+            drop(bar);
+            print_report(&report?, &db, format);
         }
         Command::Status { format } => print_status(&m().status(&mut db).await?, format),
         Command::Baseline { version } => {
@@ -674,11 +693,41 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
         | Command::Init { .. }
         | Command::New { .. }
         | Command::Rehearse { .. }
+        | Command::Doctor { .. }
         | Command::Reset => {
             unreachable!("handled before connecting")
         }
     }
     db.close().await
+}
+
+/// The migrator with a progress bar, for text output on a terminal.
+fn with_bar(m: &Migrator, format: Format) -> (Migrator, Option<crate::progress::Bar>) {
+    match crate::progress::Bar::for_terminal().filter(|_| format == Format::Text) {
+        Some(bar) => (m.clone().on_progress(bar.hook()), Some(bar)),
+        None => (m.clone(), None),
+    }
+}
+
+async fn doctor(project: &Project, migrations: &Path, url: &str, format: Format) -> dbguard::Result<()> {
+    let r = crate::doctor::examine(project, migrations, url).await;
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    } else {
+        for p in &r.points {
+            let mark = if p.ok { paint(OK, "ok  ") } else { paint(ERROR, "MISS") };
+            println!("{mark} {:<11} {}", p.name, p.detail);
+            if !p.ok {
+                println!("     {:<11} {} {}", "", paint(DIM, "fix:"), p.fix);
+            }
+        }
+        let style = if r.score == r.total { OK } else { WARN };
+        println!("safety score: {}", paint(style, format!("{}/{}", r.score, r.total)));
+    }
+    if r.score != r.total {
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 async fn rehearse(m: &Migrator, url: &str, format: Format) -> dbguard::Result<()> {
@@ -877,7 +926,7 @@ async fn backups_command(
 }
 
 fn restore_file(g: &Global, project: &Project, backup: &Path) -> ExitCode {
-    let url = database_url(g, &project);
+    let url = database_url(g, project);
     let Some(db_file) = dbguard::sqlite_file(&url) else {
         return fail(format!("--file restores a SQLite database; {} is not one", dbguard::mask_url(&url)), 2);
     };
@@ -929,7 +978,7 @@ fn has_sql(dir: &Path) -> bool {
 /// 2 when it could not run.
 fn lint(g: &Global, project: &Project, paths: &[PathBuf], opts: &LintOptions) -> ExitCode {
     use dbguard::lint::{Dialect, Summary, render};
-    let url = database_url(g, &project);
+    let url = database_url(g, project);
     let dialect = match opts.dialect {
         Some(DialectArg::Postgres) => Dialect::Postgres,
         Some(DialectArg::Mysql) => Dialect::Mysql,

@@ -3,6 +3,8 @@
 
 pub mod app;
 pub mod config;
+pub mod doctor;
+pub mod progress;
 pub mod rust_lint;
 pub mod scaffold;
 pub mod style;

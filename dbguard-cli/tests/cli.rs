@@ -12,6 +12,7 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .env_remove("DATABASE_URL")
         .env_remove("DBGUARD_MIGRATIONS")
         .output()
+        .map(dbguard_tests::recorded)
         .unwrap()
 }
 

@@ -21,6 +21,7 @@ fn run(dir: &Path, url: &str, args: &[&str]) -> Output {
         .env_remove("DBGUARD_ENV")
         .stdin(Stdio::null())
         .output()
+        .map(dbguard_tests::recorded)
         .unwrap()
 }
 
@@ -89,6 +90,7 @@ async fn prod_needs_the_database_name(kind: BackendKind) {
         .env("DBGUARD_ENV", "production")
         .stdin(Stdio::null())
         .output()
+        .map(dbguard_tests::recorded)
         .unwrap();
     assert_eq!(down.status.code(), Some(1), "{}", text(&down));
     assert!(!db.table_exists("legacy").await.unwrap(), "unchanged");
@@ -153,4 +155,31 @@ fn the_prompt_in_a_terminal_proceeds_only_on_the_right_name() {
     assert_eq!(right.status.code(), Some(0), "{out}");
     assert!(out.contains("reverted 1 migration"), "{out}");
     assert!(!exists(), "the right name proceeds");
+}
+
+/// A run that takes over a second shows a progress bar on a terminal, and never when piped or
+/// in JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_run_shows_a_progress_bar_on_a_terminal_only() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let dir = MigrationDir::new();
+    dir.add("1", "slow_backfill", "CREATE TABLE t (id INT);\nSELECT pg_sleep(1.6);", "DROP TABLE t;");
+    dir.add("2", "after", "CREATE TABLE u (id INT);", "DROP TABLE u;");
+    let m = dir.path().display().to_string();
+    let work = tempfile::tempdir().unwrap();
+    let args = format!("--database {} --migrations {m} up", t.url);
+    let tty = in_terminal(work.path(), &args, "");
+    let shown = String::from_utf8_lossy(&tty.stdout).into_owned();
+    assert!(tty.status.success(), "{shown}");
+    assert!(shown.contains("0/2 up 1 slow_backfill"), "no progress bar on the terminal: {shown}");
+    assert!(shown.contains("applied 2 migrations"), "{shown}");
+
+    let piped = run(work.path(), &t.url, &["--migrations", &m, "down", "--to", "0"]);
+    assert!(piped.status.success(), "{}", text(&piped));
+    let again = run(work.path(), &t.url, &["--migrations", &m, "up"]);
+    assert!(!text(&again).contains("slow_backfill\u{1b}") && !text(&again).contains("0/2"), "{}", text(&again));
+    let json =
+        in_terminal(work.path(), &format!("--database {} --migrations {m} down --to 0 --format json", t.url), "");
+    let json = String::from_utf8_lossy(&json.stdout).into_owned();
+    assert!(json.contains("\"reverted\"") && !json.contains("/2 down"), "a bar in JSON output: {json}");
 }

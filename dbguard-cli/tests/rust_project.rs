@@ -15,6 +15,7 @@ fn run(dir: &Path, target: &Path, args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .env("CARGO_TARGET_DIR", target)
         .output()
+        .map(dbguard_tests::recorded)
         .unwrap()
 }
 

@@ -16,7 +16,7 @@ fn run(dir: &Path, url: &str, args: &[&str]) -> Output {
     } else {
         cmd.env("DATABASE_URL", url);
     }
-    cmd.output().unwrap()
+    cmd.output().map(dbguard_tests::recorded).unwrap()
 }
 
 fn text(o: &Output) -> String {
@@ -329,3 +329,58 @@ async fn rehearse_and_reset(kind: BackendKind) {
     assert_eq!(saved, 2, "the backup does not hold the rows");
 }
 on_each_engine!(rehearse_and_reset);
+
+/// `doctor` scores a bare project low, says what to do for each point, and scores it full once
+/// each point is done.
+#[test]
+fn doctor_scores_the_setup_and_says_what_to_fix() {
+    let dir = package();
+    let p = dir.path();
+    let m = p.join("migrations");
+    let write = |v: &str, up: &str, down: &str| {
+        std::fs::create_dir_all(m.join(v)).unwrap();
+        std::fs::write(m.join(v).join("up.sql"), up).unwrap();
+        std::fs::write(m.join(v).join("down.sql"), down).unwrap();
+    };
+    write("1_create_users", "CREATE TABLE users (id BIGINT NOT NULL PRIMARY KEY, legacy TEXT);", "DROP TABLE users;");
+    let drop_legacy = "-- dbguard:allow drop-column reason=\"nothing reads it\"\nALTER TABLE users DROP COLUMN legacy;";
+    write("2_drop_legacy", drop_legacy, "ALTER TABLE users ADD COLUMN legacy TEXT;");
+
+    let o = run(p, "", &["doctor"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("safety score: 3/7"), "{out}");
+    for missing in ["MISS ci-lint", "MISS backup", "MISS prod-tier", "MISS preserves", "fix: add `cargo dbguard lint"] {
+        assert!(out.contains(missing), "{missing}: {out}");
+    }
+    for held in ["ok   lint-clean", "ok   downs", "ok   audit-log"] {
+        assert!(out.contains(held), "{held}: {out}");
+    }
+
+    // Do what it says.
+    std::fs::create_dir_all(p.join(".github/workflows")).unwrap();
+    std::fs::write(p.join(".github/workflows/ci.yml"), "steps:\n  - run: cargo dbguard lint --format github\n")
+        .unwrap();
+    let manifest = std::fs::read_to_string(p.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        p.join("Cargo.toml"),
+        format!(
+            "{manifest}\n[package.metadata.dbguard]\ncritical-tables = [\"users\"]\n\n[package.metadata.dbguard.databases]\nprod = \"postgres://app@db.internal/shop\"\n"
+        ),
+    )
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&run(p, "", &["doctor", "--format", "json"]).stdout).unwrap();
+    let preserves = json["points"].as_array().unwrap().iter().find(|x| x["name"] == "preserves").unwrap();
+    assert_eq!(preserves["ok"], false);
+    assert!(preserves["detail"].as_str().unwrap().contains("2 drop_legacy (drop-column on users)"), "{json}");
+    write(
+        "2_drop_legacy",
+        &format!("-- dbguard: preserves = users\n{drop_legacy}"),
+        "ALTER TABLE users ADD COLUMN legacy TEXT;",
+    );
+    ok(run(p, "", &["up"]));
+    ok(run(p, "", &["backup"]));
+    let out = ok(run(p, "", &["doctor"]));
+    assert!(out.contains("safety score: 7/7"), "{out}");
+    assert!(out.contains("run by .github/workflows/ci.yml"), "{out}");
+}

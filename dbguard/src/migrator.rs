@@ -46,6 +46,7 @@ pub struct Migrator {
     audit: AuditLog,
     watched: Vec<String>,
     record_runs: bool,
+    progress: crate::progress::ProgressHook,
 }
 
 /// What a run did.
@@ -159,6 +160,7 @@ impl Migrator {
             audit: AuditLog::default(),
             watched: Vec::new(),
             record_runs: true,
+            progress: Default::default(),
         })
     }
 
@@ -264,6 +266,22 @@ impl Migrator {
         report.fingerprint = Some(crate::fingerprint::record(&mut s, version, command).await?.fingerprint);
         report.counts = crate::stats::record_all(&mut s, &self.monitored_tables(), command).await?;
         Ok(())
+    }
+
+    /// Calls `f` as a run goes: before the backup, before each migration, at the end (for a
+    /// progress bar).
+    ///
+    /// ```
+    /// let m = dbguard::Migrator::new(vec![]).unwrap().on_progress(|p| {
+    ///     if let dbguard::Progress::Step { index, total, name, .. } = p {
+    ///         eprintln!("[{}/{total}] {name}", index + 1);
+    ///     }
+    /// });
+    /// # drop(m);
+    /// ```
+    pub fn on_progress(mut self, f: impl Fn(&crate::Progress) + Send + Sync + 'static) -> Self {
+        self.progress = crate::progress::ProgressHook::new(f);
+        self
     }
 
     /// The same migrations, for a throwaway copy of the database (`rehearse`): a `dev` tier,
@@ -403,14 +421,17 @@ impl Migrator {
             if !todo.is_empty() {
                 this.back_up(db, "pre-up", &mut report).await?;
             }
-            for version in todo {
+            let total = todo.len();
+            for (index, version) in todo.into_iter().enumerate() {
                 let m = this.get(version);
+                this.step_progress(index, total, Direction::Up, m);
                 let row = this.run(db, m, Direction::Up, &mut report).await?.expect("up records a row");
                 let duration_ms = row.details.as_ref().map_or(0, |d| d.execution_ms);
                 report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
                 rows.push(row);
             }
             report.plan = Plan::compute(&this.migrations, &rows);
+            this.progress.emit(crate::Progress::Finished);
             if !report.applied.is_empty() {
                 this.record_after(db, "up", &mut report).await?;
             }
@@ -444,8 +465,10 @@ impl Migrator {
                 this.back_up(db, "pre-down", &mut report).await?;
             }
             let started = Instant::now();
-            for version in to_revert {
+            let total = to_revert.len();
+            for (index, version) in to_revert.into_iter().enumerate() {
                 let m = this.get(version);
+                this.step_progress(index, total, Direction::Down, m);
                 let step_started = started.elapsed();
                 this.run(db, m, Direction::Down, &mut report).await?;
                 let duration_ms = (started.elapsed() - step_started).as_millis() as i64;
@@ -454,6 +477,7 @@ impl Migrator {
             let reverted: Vec<i64> = report.reverted.iter().map(|s| s.version).collect();
             let rows: Vec<AppliedRow> = plan.rows().into_iter().filter(|r| !reverted.contains(&r.version)).collect();
             report.plan = Plan::compute(&this.migrations, &rows);
+            this.progress.emit(crate::Progress::Finished);
             if !report.reverted.is_empty() {
                 this.record_after(db, "down", &mut report).await?;
             }
@@ -671,7 +695,13 @@ impl Migrator {
 
     /// The whole-database backup before a run with work to do: a verified SQLite file backup,
     /// or a dump when configured. Failing to take it stops the run before anything changed.
+    fn step_progress(&self, index: usize, total: usize, dir: Direction, m: &Migration) {
+        let (direction, version, name) = (dir.name(), m.version(), m.name().to_string());
+        self.progress.emit(crate::Progress::Step { index, total, direction, version, name });
+    }
+
     async fn back_up(&self, db: &mut Database, why: &str, report: &mut Report) -> Result<()> {
+        self.progress.emit(crate::Progress::BackingUp);
         if self.file_backups.enabled
             && let Some(file) = db.env.backend.file().map(Path::to_path_buf)
         {

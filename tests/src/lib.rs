@@ -40,6 +40,22 @@ fn in_ci() -> bool {
 
 pub use dbguard::url_with_database as with_database;
 
+/// Appends a finished command's output to the file named by `DBGUARD_TEST_OUTPUT_LOG` (when
+/// set), and returns it: `.ci/run` searches that file for the test password, which must
+/// never appear in anything dbguard prints.
+pub fn recorded(o: std::process::Output) -> std::process::Output {
+    use std::io::Write;
+    if let Some(path) = std::env::var_os("DBGUARD_TEST_OUTPUT_LOG")
+        && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path)
+    {
+        // One write per command, so parallel tests do not interleave inside an output.
+        let mut all = o.stdout.clone();
+        all.extend_from_slice(&o.stderr);
+        let _ = f.write_all(&all);
+    }
+    o
+}
+
 impl TestDb {
     /// A fresh, empty database, or `None` (with a notice) when the server is not configured
     /// and this is not CI.

@@ -262,3 +262,31 @@ async fn version_table_from_a_newer_dbguard_is_left_alone(kind: BackendKind) {
     assert_eq!(m.plan(&mut db).await.unwrap().pending().count(), 2, "nothing ran");
 }
 on_each_engine!(version_table_from_a_newer_dbguard_is_left_alone);
+
+/// `on_progress` sees the backup, each migration in order with the run's size, and the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_reports_each_step_in_order() {
+    let t = dbguard_tests::TestDb::new(BackendKind::Sqlite).await.unwrap();
+    let dir = dbguard_tests::MigrationDir::new();
+    dir.add("1", "a", "CREATE TABLE a (id INT);", "DROP TABLE a;");
+    dir.add("2", "b", "CREATE TABLE b (id INT);", "DROP TABLE b;");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let m = Migrator::from_dir(dir.path()).unwrap().on_progress(move |p| sink.lock().unwrap().push(format!("{p:?}")));
+    let mut db = t.connect().await;
+    m.up(&mut db, None).await.unwrap();
+    m.down(&mut db, 1).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            "BackingUp",
+            r#"Step { index: 0, total: 2, direction: "up", version: 1, name: "a" }"#,
+            r#"Step { index: 1, total: 2, direction: "up", version: 2, name: "b" }"#,
+            "Finished",
+            "BackingUp",
+            r#"Step { index: 0, total: 1, direction: "down", version: 2, name: "b" }"#,
+            "Finished",
+        ]
+    );
+}

@@ -1,0 +1,67 @@
+//! The progress bar of `up` and `down` (indicatif): drawn on standard error when it is a
+//! terminal and the run has taken over a second; never in JSON output or when piped.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// How long a run goes before the bar shows: short runs stay quiet.
+const DELAY: Duration = Duration::from_secs(1);
+
+/// A progress bar fed by `Migrator::on_progress`; cleared when dropped, whatever the run's
+/// outcome.
+pub struct Bar {
+    bar: ProgressBar,
+    done: Arc<AtomicBool>,
+}
+
+impl Bar {
+    /// A bar, or `None` when standard error is not a terminal.
+    pub fn for_terminal() -> Option<Bar> {
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg} {elapsed}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        let done = Arc::new(AtomicBool::new(false));
+        // Shown only if the run is still going after DELAY.
+        let (shown, finished) = (bar.clone(), done.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(DELAY);
+            if !finished.load(Ordering::SeqCst) {
+                shown.set_draw_target(ProgressDrawTarget::stderr());
+                shown.enable_steady_tick(Duration::from_millis(120));
+            }
+        });
+        Some(Bar { bar, done })
+    }
+
+    /// The callback to hand to `Migrator::on_progress`.
+    pub fn hook(&self) -> impl Fn(&dbguard::Progress) + Send + Sync + 'static {
+        let (bar, done) = (self.bar.clone(), self.done.clone());
+        move |p: &dbguard::Progress| match p {
+            dbguard::Progress::BackingUp => bar.set_message("backing up the database first"),
+            dbguard::Progress::Step { index, total, direction, version, name } => {
+                bar.set_length(*total as u64);
+                bar.set_position(*index as u64);
+                bar.set_message(format!("{direction} {version} {name}"));
+            }
+            dbguard::Progress::Finished => {
+                done.store(true, Ordering::SeqCst);
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+        self.bar.finish_and_clear();
+    }
+}
