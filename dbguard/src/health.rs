@@ -56,6 +56,28 @@ pub struct Health {
 }
 
 impl Health {
+    /// A critical report for a database that could not be reached or read.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn unreachable(tier: crate::Tier, url: &str, e: &Error) -> Health {
+        Health {
+            status: Status::Critical,
+            tier: tier.to_string(),
+            url: crate::url::mask_url(url),
+            current_version: None,
+            expected_version: None,
+            pending: Vec::new(),
+            drifted: Vec::new(),
+            missing: Vec::new(),
+            dirty: Vec::new(),
+            required_tables: Vec::new(),
+            row_counts: Vec::new(),
+            alerts: Vec::new(),
+            messages: vec![format!("{e}")],
+            fingerprint: None,
+            schema_changes: Vec::new(),
+        }
+    }
+
     fn raise(&mut self, status: Status, message: String) {
         self.status = self.status.max(status);
         self.messages.push(message);

@@ -40,6 +40,8 @@ mod migration;
 mod migrator;
 mod plan;
 mod progress;
+#[cfg(feature = "axum")]
+pub mod ready;
 mod registry;
 mod rehearse;
 mod reset;
