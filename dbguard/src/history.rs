@@ -120,6 +120,9 @@ impl History<'_> {
         if !ensured && !db.table_exists(self.table).await? {
             return Ok(Vec::new());
         }
+        if !details && let Some(rows) = self.read_concatenated(db).await? {
+            return Ok(rows);
+        }
         let extra = if details { ", execution_ms, applied_by, dbguard_version" } else { "" };
         let sql = format!("SELECT version, name, checksum, state, applied_at{extra} FROM {}", db.quote(self.table));
         let rows = db
@@ -148,6 +151,39 @@ impl History<'_> {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(|e| db.db_error("reading the version table", e))
+    }
+
+    /// The rows without details as one concatenated value, where the backend can; `None`
+    /// when it cannot, or when a name holds a separator character (then rows are read one by
+    /// one).
+    async fn read_concatenated(&self, db: &mut Database) -> Result<Option<Vec<AppliedRow>>> {
+        let Some(agg) = db.env.backend.concat_rows(&["version", "name", "checksum", "state", "applied_at"]) else {
+            return Ok(None);
+        };
+        let sql = format!("SELECT {agg} FROM {}", db.quote(self.table));
+        let row = db
+            .conn
+            .fetch_one(sqlx::raw_sql(sqlx::AssertSqlSafe(sql)))
+            .await
+            .map_err(|e| db.db_error("reading the version table", e))?;
+        let text: Option<String> = row.try_get(0).map_err(|e| db.db_error("reading the version table", e))?;
+        let Some(text) = text else { return Ok(Some(Vec::new())) };
+        let mut rows = Vec::new();
+        for record in text.split('\u{1e}') {
+            let f: Vec<&str> = record.split('\u{1f}').collect();
+            let ([_, name, checksum, state, at], Ok(version)) = (f.as_slice(), f[0].parse::<i64>()) else {
+                return Ok(None);
+            };
+            rows.push(AppliedRow {
+                version,
+                name: name.to_string(),
+                checksum: checksum.to_string(),
+                state: RowState::parse(state),
+                applied_at: at.to_string(),
+                details: None,
+            });
+        }
+        Ok(Some(rows))
     }
 
     /// Inserts a row on the given connection (inside the caller's transaction, if any).

@@ -42,6 +42,11 @@ impl Backend for Postgres {
         format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
     }
 
+    fn concat_rows(&self, columns: &[&str]) -> Option<String> {
+        let fields: Vec<String> = columns.iter().map(|c| format!("{c}::text")).collect();
+        Some(format!("string_agg({}, chr(30))", fields.join(" || chr(31) || ")))
+    }
+
     fn copy_method(&self) -> CopyMethod {
         CopyMethod::Template
     }

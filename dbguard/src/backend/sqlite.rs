@@ -64,6 +64,11 @@ impl Backend for Sqlite {
         }
     }
 
+    fn concat_rows(&self, columns: &[&str]) -> Option<String> {
+        let fields: Vec<String> = columns.iter().map(|c| format!("CAST({c} AS TEXT)")).collect();
+        Some(format!("group_concat({}, char(30))", fields.join(" || char(31) || ")))
+    }
+
     fn copy_method(&self) -> CopyMethod {
         CopyMethod::VacuumInto
     }
