@@ -231,6 +231,39 @@ impl History<'_> {
     }
 
     /// Deletes a row (after a down, or when repairing).
+    /// The statement that records `row` (or, for `None`, removes `version`) with its values
+    /// written as SQL literals, to send in one round trip with the `COMMIT`. `None` when a value
+    /// holds a quote-sensitive character (a backslash or a control character), which is then
+    /// recorded with bind parameters instead.
+    pub fn literal_change(
+        &self,
+        env: &Env,
+        row: Option<&AppliedRow>,
+        version: i64,
+        execution_ms: Option<&str>,
+    ) -> Option<String> {
+        let table = env.backend.quote(self.table);
+        let Some(row) = row else { return Some(format!("DELETE FROM {table} WHERE version = {version}")) };
+        let d = row.details.clone().unwrap_or_else(RowDetails::now);
+        let texts = [&row.name, &row.checksum, &row.applied_at, &d.applied_by, &d.dbguard_version];
+        if texts.iter().any(|t| t.chars().any(|c| c == '\\' || c.is_control())) {
+            return None;
+        }
+        let lit = |t: &str| format!("'{}'", t.replace('\'', "''"));
+        Some(format!(
+            "INSERT INTO {table} (version, name, checksum, state, applied_at, execution_ms, applied_by, dbguard_version) \
+             VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
+            row.version,
+            lit(&row.name),
+            lit(&row.checksum),
+            lit(row.state.as_str()),
+            lit(&row.applied_at),
+            execution_ms.map_or_else(|| d.execution_ms.to_string(), str::to_string),
+            lit(&d.applied_by),
+            lit(&d.dbguard_version)
+        ))
+    }
+
     pub async fn delete(&self, env: &Env, conn: &mut sqlx::AnyConnection, version: i64) -> Result<()> {
         let b = &env.backend;
         let sql = format!("DELETE FROM {} WHERE version = {}", b.quote(self.table), b.param(1));

@@ -825,6 +825,19 @@ impl Migrator {
             taken = guard::before(&mut Session { env, conn }, &protect, m.version()).await?;
         }
 
+        // The common case, a plain SQL step with nothing to guard, in two round trips instead
+        // of one per statement plus three: `BEGIN` and the step, then the version row and
+        // `COMMIT`. A failure is rolled back and the step run again below, statement by
+        // statement, to name the statement that fails.
+        if atomic
+            && protect.is_empty()
+            && env.backend.transactional_ddl()
+            && let Step::Sql(sql) = step
+            && let Some(done) = self.run_batched(conn, env, m, sql, dir, &at, started).await?
+        {
+            return Ok(done);
+        }
+
         if atomic {
             let mut tx = conn
                 .begin_with(env.backend.begin_statement())
@@ -897,6 +910,57 @@ impl Migrator {
                 Ok(None)
             }
         }
+    }
+}
+
+impl Migrator {
+    /// The two-round-trip path of [`Migrator::run`]: `Ok(None)` when the step failed (rolled
+    /// back; the caller runs it again statement by statement to report the failure).
+    #[allow(clippy::too_many_arguments)]
+    async fn run_batched(
+        &self,
+        conn: &mut AnyConnection,
+        env: &Env,
+        m: &Migration,
+        sql: &str,
+        dir: Direction,
+        at: &str,
+        started: Instant,
+    ) -> Result<Option<Option<AppliedRow>>> {
+        use sqlx::Executor;
+        let history = self.history();
+        let row = (dir == Direction::Up).then(|| self.row(m, RowState::Applied, at.to_string(), 0));
+        // The server times the step itself, so that the version row goes with it.
+        let started_at = format!("'{at}'");
+        let elapsed = env.backend.elapsed_ms_sql(&started_at);
+        // Values that need bind parameters take the statement-by-statement path.
+        let Some(record) = history.literal_change(env, row.as_ref(), m.version(), elapsed.as_deref()) else {
+            return Ok(None);
+        };
+        let begin = env.backend.begin_statement();
+        // A newline before `;`: the step may end in a `--` comment.
+        let (batch, commit) = match &elapsed {
+            Some(_) => (format!("{begin};\n{sql}\n;\n{record};\nCOMMIT"), None),
+            None => (format!("{begin};\n{sql}"), Some(())),
+        };
+        if conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(batch))).await.is_err() {
+            // Whatever ran is undone; the error is reported by the statement-by-statement run.
+            let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
+            return Ok(None);
+        }
+        if commit.is_some() {
+            let ms = started.elapsed().as_millis() as i64;
+            let row = (dir == Direction::Up).then(|| self.row(m, RowState::Applied, at.to_string(), ms));
+            let record = history.literal_change(env, row.as_ref(), m.version(), None).expect("checked above");
+            if let Err(e) = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(format!("{record};\nCOMMIT")))).await {
+                let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
+                return Err(env.error("recording the migration in the version table", e));
+            }
+            return Ok(Some(row));
+        }
+        // The row as the caller reports it: the duration measured here.
+        let ms = started.elapsed().as_millis() as i64;
+        Ok(Some(row.map(|_| self.row(m, RowState::Applied, at.to_string(), ms))))
     }
 }
 

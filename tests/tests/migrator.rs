@@ -290,3 +290,28 @@ async fn progress_reports_each_step_in_order() {
         ]
     );
 }
+
+/// Names are recorded exactly, quotes and backslashes included, whichever way the version row
+/// is written (as SQL literals with the `COMMIT`, or with bind parameters).
+async fn names_with_quotes_are_recorded_exactly(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let names = ["o'brien's table", "back\\slash", "plain"];
+    let migrations: Vec<dbguard::Migration> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let v = i as i64 + 1;
+            dbguard::Migration::sql(v, *n, format!("CREATE TABLE q{v} (id INT);"), format!("DROP TABLE q{v};"))
+        })
+        .collect();
+    let m = Migrator::new(migrations).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, None).await.unwrap();
+    let status = m.status(&mut db).await.unwrap();
+    let recorded: Vec<&str> = status.entries.iter().map(|e| e.applied.as_ref().unwrap().name.as_str()).collect();
+    assert_eq!(recorded, names);
+    assert!(status.entries.iter().all(|e| e.state == EntryState::Applied), "{status:?}");
+    m.down(&mut db, 0).await.unwrap();
+    assert!(m.plan(&mut db).await.unwrap().current_version().is_none());
+}
+on_each_engine!(names_with_quotes_are_recorded_exactly);

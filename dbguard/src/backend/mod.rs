@@ -142,6 +142,13 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// An SQL expression for the milliseconds since the transaction began at `started` (an
+    /// RFC 3339 UTC literal, quoted), computed by the server, so that a migration's version row
+    /// can go in the same round trip as the migration. `None` where there is none.
+    fn elapsed_ms_sql(&self, _started: &str) -> Option<String> {
+        None
+    }
+
     /// How to copy the whole database into a scratch one.
     fn copy_method(&self) -> CopyMethod;
 

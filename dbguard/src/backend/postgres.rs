@@ -47,6 +47,10 @@ impl Backend for Postgres {
         Some(format!("string_agg({}, chr(30))", fields.join(" || chr(31) || ")))
     }
 
+    fn elapsed_ms_sql(&self, _started: &str) -> Option<String> {
+        Some("CAST(EXTRACT(EPOCH FROM clock_timestamp() - now()) * 1000 AS BIGINT)".into())
+    }
+
     fn copy_method(&self) -> CopyMethod {
         CopyMethod::Template
     }

@@ -69,6 +69,10 @@ impl Backend for Sqlite {
         Some(format!("group_concat({}, char(30))", fields.join(" || char(31) || ")))
     }
 
+    fn elapsed_ms_sql(&self, started: &str) -> Option<String> {
+        Some(format!("MAX(0, CAST(ROUND((julianday('now') - julianday({started})) * 86400000) AS INTEGER))"))
+    }
+
     fn copy_method(&self) -> CopyMethod {
         CopyMethod::VacuumInto
     }
