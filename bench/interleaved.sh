@@ -9,20 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-500}
 rounds=${2:-10}
-work=$(mktemp -d /tmp/dbguard-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+source bench/lib.sh
 cargo build --release -q -p dbguard-cli
 dbguard="$PWD/target/release/cargo-dbguard"
-mkdir -p "$work/m" "$work/r"
-for i in $(seq 1 "$n"); do
-  v=$(printf '%04d' "$i")
-  rows=$(for r in $(seq 1 10); do if [ "$r" -gt 1 ]; then printf ', '; fi; printf "(%d, 'row %d')" "$r" "$r"; done)
-  up="CREATE TABLE t_$v (id INTEGER PRIMARY KEY, v TEXT);
-INSERT INTO t_$v (id, v) VALUES $rows;"
-  printf '%s\n' "$up" > "$work/m/${v}_t_$v.up.sql"
-  printf 'DROP TABLE t_%s;\n' "$v" > "$work/m/${v}_t_$v.down.sql"
-  printf '%s\n' "$up" > "$work/r/V${i}__t_$v.sql"
-done
+write_migrations "$n" "$work/m" "$work/r"
 reset() { psql -h 127.0.0.1 -U postgres -d postgres -qAt -c "DROP DATABASE IF EXISTS bench_$1 WITH (FORCE)" -c "CREATE DATABASE bench_$1" >/dev/null 2>&1; }
 url() { echo "postgres://postgres@127.0.0.1:5432/bench_$1?sslmode=disable"; }
 ms() { local s; s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $(( ($(date +%s%N) - s) / 1000000 )); }

@@ -19,23 +19,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-500}
-work=$(mktemp -d /tmp/dbguard-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+source bench/lib.sh
 
 cargo build --release -q -p dbguard-cli
 dbguard="$PWD/target/release/cargo-dbguard"
-
-mkdir -p "$work/dbguard" "$work/refinery"
-for i in $(seq 1 "$n"); do
-  v=$(printf '%04d' "$i")
-  rows=$(for r in $(seq 1 10); do if [ "$r" -gt 1 ]; then printf ', '; fi; printf "(%d, 'row %d')" "$r" "$r"; done)
-  up="CREATE TABLE t_$v (id INTEGER PRIMARY KEY, v TEXT);
-INSERT INTO t_$v (id, v) VALUES $rows;"
-  printf '%s\n' "$up" > "$work/dbguard/${v}_t_$v.up.sql"
-  printf 'DROP TABLE t_%s;\n' "$v" > "$work/dbguard/${v}_t_$v.down.sql"
-  printf '%s\n' "$up" > "$work/refinery/V${i}__t_$v.sql"
-done
-# sqlx reads the same <version>_<name>.up.sql / .down.sql files as dbguard.
+write_migrations "$n" "$work/dbguard" "$work/refinery"
 
 pg() { psql -h 127.0.0.1 -U postgres -d postgres -qAt "$@" >/dev/null; }
 have() { command -v "$1" >/dev/null 2>&1; }
