@@ -1090,6 +1090,13 @@ fn print_report(report: &Report, db: &Database, format: Format) {
             paint(DIM, format!("({} ms)", s.duration_ms))
         );
     }
+    if !report.counts.is_empty() {
+        let counts: Vec<String> = report.counts.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        println!("{} {}", paint(DIM, "row counts recorded:"), counts.join(", "));
+    }
+    if let Some(f) = &report.fingerprint {
+        println!("{} {}", paint(DIM, "schema fingerprint recorded:"), &f[..f.len().min(16)]);
+    }
     let (a, r) = (report.applied.len(), report.reverted.len());
     match (a, r) {
         (0, 0) => {

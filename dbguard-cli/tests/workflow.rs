@@ -115,6 +115,7 @@ async fn init_new_lint_up_status_down(kind: BackendKind) {
 
     let up = ok(run(p, url, &["up"]));
     assert!(up.contains("applied  1 create_users") && up.contains("applied 2 migrations"), "{up}");
+    assert!(up.contains("row counts recorded: users 2") && up.contains("schema fingerprint recorded:"), "{up}");
     let status = run(p, url, &["status", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(json["entries"][1]["state"], "applied", "{json}");
