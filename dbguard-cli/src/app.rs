@@ -702,10 +702,12 @@ async fn run(cli: Cli, project: Project, source: Source) -> dbguard::Result<()> 
 }
 
 /// The migrator with a progress bar, for text output on a terminal.
-fn with_bar(m: &Migrator, format: Format) -> (Migrator, Option<crate::progress::Bar>) {
-    match crate::progress::Bar::for_terminal().filter(|_| format == Format::Text) {
-        Some(bar) => (m.clone().on_progress(bar.hook()), Some(bar)),
-        None => (m.clone(), None),
+/// Without one, the migrator itself: no copy of its migrations on the common path.
+fn with_bar(m: &Migrator, format: Format) -> (std::borrow::Cow<'_, Migrator>, Option<crate::progress::Bar>) {
+    use std::borrow::Cow;
+    match (format == Format::Text).then(crate::progress::Bar::for_terminal).flatten() {
+        Some(bar) => (Cow::Owned(m.clone().on_progress(bar.hook())), Some(bar)),
+        None => (Cow::Borrowed(m), None),
     }
 }
 

@@ -230,9 +230,9 @@ impl History<'_> {
         Ok(())
     }
 
-    /// Deletes a row (after a down, or when repairing).
     /// The statement that records `row` (or, for `None`, removes `version`) with its values
-    /// written as SQL literals, to send in one round trip with the `COMMIT`. `None` when a value
+    /// written as SQL literals and `execution_ms` as an SQL expression, to send in one round
+    /// trip with the step and the `COMMIT`. `None` when a value
     /// holds a quote-sensitive character (a backslash or a control character), which is then
     /// recorded with bind parameters instead.
     pub fn literal_change(
@@ -240,7 +240,7 @@ impl History<'_> {
         env: &Env,
         row: Option<&AppliedRow>,
         version: i64,
-        execution_ms: Option<&str>,
+        execution_ms: &str,
     ) -> Option<String> {
         let table = env.backend.quote(self.table);
         let Some(row) = row else { return Some(format!("DELETE FROM {table} WHERE version = {version}")) };
@@ -258,12 +258,13 @@ impl History<'_> {
             lit(&row.checksum),
             lit(row.state.as_str()),
             lit(&row.applied_at),
-            execution_ms.map_or_else(|| d.execution_ms.to_string(), str::to_string),
+            execution_ms,
             lit(&d.applied_by),
             lit(&d.dbguard_version)
         ))
     }
 
+    /// Deletes a row (after a down, or when repairing).
     pub async fn delete(&self, env: &Env, conn: &mut sqlx::AnyConnection, version: i64) -> Result<()> {
         let b = &env.backend;
         let sql = format!("DELETE FROM {} WHERE version = {}", b.quote(self.table), b.param(1));

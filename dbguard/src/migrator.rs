@@ -448,7 +448,7 @@ impl Migrator {
     }
 
     async fn down_unaudited(&self, db: &mut Database, target: i64) -> Result<Report> {
-        self.down_to(db, (target != 0).then_some(target)).await
+        self.down_to(db, keep_after(target)).await
     }
 
     /// Reverts the applied migrations newer than `keep` (all of them when `None`), so that a
@@ -504,7 +504,7 @@ impl Migrator {
             self.check_known(target)?;
         }
         let plan = self.plan(db).await?;
-        let todo = self.select_down(&plan, (target != 0).then_some(target))?;
+        let todo = self.select_down(&plan, keep_after(target))?;
         self.dry_run(db, todo, Direction::Down).await
     }
 
@@ -519,7 +519,7 @@ impl Migrator {
     /// Like [`Migrator::dry_check_up`], for `down`.
     pub async fn dry_check_down(&self, db: &mut Database, target: i64) -> Result<()> {
         let plan = self.plan(db).await?;
-        let todo = self.select_down(&plan, (target != 0).then_some(target))?;
+        let todo = self.select_down(&plan, keep_after(target))?;
         self.check_confirmation(db, Direction::Down, &todo)
     }
 
@@ -693,13 +693,13 @@ impl Migrator {
         .await
     }
 
-    /// The whole-database backup before a run with work to do: a verified SQLite file backup,
-    /// or a dump when configured. Failing to take it stops the run before anything changed.
     fn step_progress(&self, index: usize, total: usize, dir: Direction, m: &Migration) {
         let (direction, version, name) = (dir.name(), m.version(), m.name().to_string());
         self.progress.emit(crate::Progress::Step { index, total, direction, version, name });
     }
 
+    /// The whole-database backup before a run with work to do: a verified SQLite file backup,
+    /// or a dump when configured. Failing to take it stops the run before anything changed.
     async fn back_up(&self, db: &mut Database, why: &str, report: &mut Report) -> Result<()> {
         self.progress.emit(crate::Progress::BackingUp);
         if self.file_backups.enabled
@@ -825,10 +825,10 @@ impl Migrator {
             taken = guard::before(&mut Session { env, conn }, &protect, m.version()).await?;
         }
 
-        // The common case, a plain SQL step with nothing to guard, in two round trips instead
-        // of one per statement plus three: `BEGIN` and the step, then the version row and
-        // `COMMIT`. A failure is rolled back and the step run again below, statement by
-        // statement, to name the statement that fails.
+        // The common case, a plain SQL step with nothing to guard, in one round trip instead
+        // of one per statement plus three: `BEGIN`, the step, the version row, `COMMIT`. A
+        // failure is rolled back and the step run again below, statement by statement, to
+        // name the statement that fails.
         if atomic
             && protect.is_empty()
             && env.backend.transactional_ddl()
@@ -914,8 +914,9 @@ impl Migrator {
 }
 
 impl Migrator {
-    /// The two-round-trip path of [`Migrator::run`]: `Ok(None)` when the step failed (rolled
-    /// back; the caller runs it again statement by statement to report the failure).
+    /// The one-round-trip path of [`Migrator::run`]: `Ok(None)` when it does not apply (the
+    /// backend cannot time the step itself, or a value needs bind parameters) or the step
+    /// failed (rolled back; the caller runs it again statement by statement to report it).
     #[allow(clippy::too_many_arguments)]
     async fn run_batched(
         &self,
@@ -928,40 +929,28 @@ impl Migrator {
         started: Instant,
     ) -> Result<Option<Option<AppliedRow>>> {
         use sqlx::Executor;
-        let history = self.history();
-        let row = (dir == Direction::Up).then(|| self.row(m, RowState::Applied, at.to_string(), 0));
         // The server times the step itself, so that the version row goes with it.
-        let started_at = format!("'{at}'");
-        let elapsed = env.backend.elapsed_ms_sql(&started_at);
-        // Values that need bind parameters take the statement-by-statement path.
-        let Some(record) = history.literal_change(env, row.as_ref(), m.version(), elapsed.as_deref()) else {
+        let Some(elapsed) = env.backend.elapsed_ms_sql(&format!("'{at}'")) else { return Ok(None) };
+        let row = (dir == Direction::Up).then(|| self.row(m, RowState::Applied, at.to_string(), 0));
+        let Some(record) = self.history().literal_change(env, row.as_ref(), m.version(), &elapsed) else {
             return Ok(None);
         };
-        let begin = env.backend.begin_statement();
         // A newline before `;`: the step may end in a `--` comment.
-        let (batch, commit) = match &elapsed {
-            Some(_) => (format!("{begin};\n{sql}\n;\n{record};\nCOMMIT"), None),
-            None => (format!("{begin};\n{sql}"), Some(())),
-        };
+        let batch = format!("{};\n{sql}\n;\n{record};\nCOMMIT", env.backend.begin_statement());
         if conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(batch))).await.is_err() {
             // Whatever ran is undone; the error is reported by the statement-by-statement run.
             let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
             return Ok(None);
         }
-        if commit.is_some() {
-            let ms = started.elapsed().as_millis() as i64;
-            let row = (dir == Direction::Up).then(|| self.row(m, RowState::Applied, at.to_string(), ms));
-            let record = history.literal_change(env, row.as_ref(), m.version(), None).expect("checked above");
-            if let Err(e) = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(format!("{record};\nCOMMIT")))).await {
-                let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
-                return Err(env.error("recording the migration in the version table", e));
-            }
-            return Ok(Some(row));
-        }
-        // The row as the caller reports it: the duration measured here.
+        // The row as the caller reports it, with the duration measured here.
         let ms = started.elapsed().as_millis() as i64;
         Ok(Some(row.map(|_| self.row(m, RowState::Applied, at.to_string(), ms))))
     }
+}
+
+/// The version a `down --to target` keeps (`0`: none, everything is reverted).
+fn keep_after(target: i64) -> Option<i64> {
+    (target != 0).then_some(target)
 }
 
 /// Fills an audit entry from a run's report; false when the run changed nothing.

@@ -44,7 +44,8 @@ impl Migrator {
         let started = Instant::now();
         let mut db = Database::connect(url).await?;
         let backup = match db.env.backend.file().map(PathBuf::from) {
-            Some(file) if !file.exists() || std::fs::metadata(&file).is_ok_and(|m| m.len() == 0) => None,
+            // Connecting created the file if there was none: an empty file has nothing to keep.
+            Some(file) if std::fs::metadata(&file).is_ok_and(|m| m.len() == 0) => None,
             Some(file) => {
                 let keep = self.file_backups.keep.max(1);
                 Some(crate::file_backup::create(&mut db.session(), &file, "pre-reset", keep).await?.path)

@@ -144,7 +144,8 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
 
     /// An SQL expression for the milliseconds since the transaction began at `started` (an
     /// RFC 3339 UTC literal, quoted), computed by the server, so that a migration's version row
-    /// can go in the same round trip as the migration. `None` where there is none.
+    /// can go in the same round trip as the migration. `None` where there is none (the step
+    /// then takes the statement-by-statement path).
     fn elapsed_ms_sql(&self, _started: &str) -> Option<String> {
         None
     }
