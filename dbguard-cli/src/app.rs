@@ -1141,7 +1141,7 @@ fn print_dry_run(run: &DryRun, format: Format) {
         let tx = if s.transactional { "" } else { " (no transaction)" };
         println!(
             "\n{} {} {} {}{tx}",
-            paint(BOLD, run.direction),
+            paint(BOLD, run.direction.as_str()),
             s.version,
             s.name,
             paint(DIM, format!("[{}]", s.location))
@@ -1168,7 +1168,7 @@ fn print_dry_run(run: &DryRun, format: Format) {
                     println!("    {}", paint(DIM, line));
                 }
             }
-            (None, kind) => println!("    {}", paint(DIM, format!("({kind} step)"))),
+            (None, kind) => println!("    {}", paint(DIM, format!("({} step)", kind.as_str()))),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::migration::Origin;
+use crate::model::direction::Direction;
 
 /// A `Result` with dbguard's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -147,7 +147,7 @@ pub enum Error {
 
     /// The database is not what this build expects (start-up check).
     #[error("{0}")]
-    Unhealthy(Box<crate::health::Health>),
+    Unhealthy(Box<crate::model::health::Health>),
 
     /// A configured backup could not be taken; nothing was run.
     #[error("{0}")]
@@ -176,8 +176,8 @@ pub struct MigrationFailure {
     pub version: i64,
     /// Its name.
     pub name: String,
-    /// `up` or `down`.
-    pub direction: &'static str,
+    /// Up or down.
+    pub direction: Direction,
     /// Where the step came from (file or Rust item).
     pub location: String,
     /// The 1-based index and line of the failing statement, and its text.
@@ -277,12 +277,25 @@ pub struct RowsLost {
     pub version: i64,
     /// Its name.
     pub name: String,
-    /// `up` or `down`.
-    pub direction: &'static str,
+    /// Up or down.
+    pub direction: Direction,
     /// Each preserved table that lost rows.
-    pub losses: Vec<crate::guard::Loss>,
+    pub losses: Vec<Loss>,
     /// What was done.
     pub outcome: LossOutcome,
+}
+
+/// Rows a step took from a preserved table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Loss {
+    /// The table.
+    pub table: String,
+    /// Rows before the step.
+    pub before: i64,
+    /// Rows after it; `None` when the table no longer exists.
+    pub after: Option<i64>,
+    /// Whether the table was preserved exactly (any change in count is a loss).
+    pub exact: bool,
 }
 
 /// How a migration that lost preserved rows was undone.
@@ -318,7 +331,7 @@ impl fmt::Display for RowsLost {
                 }
             })
             .collect();
-        let verb = if self.direction == "down" { "reverting migration" } else { "migration" };
+        let verb = if self.direction == Direction::Down { "reverting migration" } else { "migration" };
         write!(f, "{verb} {} ({}) would have {}", self.version, self.name, what.join(", and "))?;
         match &self.outcome {
             LossOutcome::RolledBack => write!(
@@ -415,17 +428,3 @@ impl fmt::Display for LoadError {
 }
 
 impl std::error::Error for LoadError {}
-
-impl Origin {
-    /// A short human location: the file (and line) a migration or step came from.
-    pub fn describe(&self, down: bool) -> String {
-        match self {
-            Origin::Files { up, down: d } => match (down, d) {
-                (true, Some(d)) => d.display().to_string(),
-                _ => up.display().to_string(),
-            },
-            Origin::Rust { file, line, module } => format!("{file}:{line} ({module})"),
-            Origin::Memory => "(built in code)".to_string(),
-        }
-    }
-}

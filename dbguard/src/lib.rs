@@ -20,63 +20,64 @@
 
 #![warn(missing_docs)]
 
-pub mod audit;
-mod backend;
-mod backups;
-mod catalog;
-mod database;
-mod databases;
-mod dump;
+mod backup;
+mod db;
 mod error;
-pub mod file_backup;
-mod fingerprint;
-mod guard;
-pub mod health;
-mod history;
-mod linting;
-mod loader;
-mod lock;
-mod migration;
-mod migrator;
-mod plan;
-mod progress;
-#[cfg(feature = "axum")]
-pub mod ready;
-mod registry;
-mod rehearse;
-mod reset;
-mod schema;
-mod snapshot;
-mod stats;
-mod tier;
-mod url;
+mod migrate;
+mod model;
+mod ops;
+mod safety;
+mod source;
+mod store;
 
-pub use backups::Backups;
-pub use catalog::{CATALOG, SnapshotInfo};
-pub use database::Database;
-pub use dump::DumpPolicy;
+pub use backup::Backups;
+pub use backup::dump::DumpPolicy;
+pub use backup::file::{FileBackup, FileBackupPolicy};
+pub use backup::snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification};
+pub use db::database::Database;
+pub use db::schema::Schema;
+pub use db::url::{database_name, is_local, mask_url, sqlite_file, url_with_database};
 pub use error::{
-    Confirmation, DriftInfo, Error, FailureOutcome, LoadError, LossOutcome, MigrationFailure, Problem, Result, RowsLost,
+    Confirmation, DriftInfo, Error, FailureOutcome, LoadError, Loss, LossOutcome, MigrationFailure, Problem, Result,
+    RowsLost,
 };
-pub use file_backup::{FileBackup, FileBackupPolicy};
-pub use fingerprint::{FINGERPRINT_TABLE, RecordedSchema};
-pub use guard::Loss;
-pub use health::{Health, Status};
-pub use history::{AppliedRow, LAYOUT, RowDetails, RowState};
-pub use linting::{LintReport, lint_paths};
-pub use loader::Loader;
-pub use migration::{Migration, Origin, Step, StepFn, StepFuture, Tx};
-pub use migrator::{DryRun, DryStep, Migrator, Repair, Report, StepReport};
-pub use plan::{Entry, EntryState, Plan};
-pub use progress::Progress;
-pub use registry::{Registration, registered};
-pub use rehearse::{FindingKind, Rehearsal, RehearsalFinding, RehearsedStep};
-pub use reset::ResetReport;
-pub use schema::Schema;
-pub use snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification};
-pub use stats::STATS_TABLE;
-pub use tier::{Tier, assert_local_for_tests, database_name, is_local};
-pub use url::{BackendKind, mask_url, sqlite_file, url_with_database};
+pub use migrate::Migrator;
+pub use migrate::report::{DryRun, DryStep, Repair, Report, StepKind, StepReport};
+pub use model::applied::{AppliedRow, RowDetails, RowState};
+pub use model::direction::Direction;
+pub use model::health::{Health, Status};
+pub use model::kind::BackendKind;
+pub use model::migration::{Migration, Origin, Step, StepFn, StepFuture, Tx};
+pub use model::plan::{Entry, EntryState, Plan};
+pub use model::progress::Progress;
+pub use ops::rehearse::{FindingKind, Rehearsal, RehearsalFinding, RehearsedStep};
+pub use ops::reset::ResetReport;
+pub use safety::tier::{Tier, assert_local_for_tests};
+pub use source::lint::{LintReport, lint_paths};
+pub use source::loader::Loader;
+pub use source::registry::{Registration, registered};
+pub use store::catalog::{CATALOG, SnapshotInfo};
+pub use store::fingerprint::{FINGERPRINT_TABLE, RecordedSchema};
+pub use store::stats::STATS_TABLE;
+pub use store::version_table::LAYOUT;
+
+/// The audit log: entries and reading them back.
+pub mod audit {
+    pub use crate::store::audit::{AUDIT_TABLE, AuditEntry, AuditLog, read};
+}
+
+/// Whole-file backups of a SQLite database.
+pub mod file_backup {
+    pub use crate::backup::file::{
+        FileBackup, FileBackupPolicy, FileRestoreReport, backup_dir, backup_now, list, prune, prune_by, restore, verify,
+    };
+}
+
+/// A readiness endpoint for axum applications (feature `axum`).
+#[cfg(feature = "axum")]
+pub mod ready {
+    pub use crate::ops::ready::{Ready, handler, router};
+}
 
 /// Turns a `mod` into a registered, compile-time-checked migration: see `docs/macro.md`.
 ///

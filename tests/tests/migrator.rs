@@ -80,7 +80,7 @@ async fn failing_migration_leaves_no_trace_or_is_dirty(kind: BackendKind) {
 
     let err = m.up(&mut db, None).await.unwrap_err();
     let Error::MigrationFailed(f) = &err else { panic!("{err}") };
-    assert_eq!((f.version, f.direction), (4, "up"));
+    assert_eq!((f.version, f.direction), (4, dbguard::Direction::Up));
     let (index, line, text) = f.statement.clone().unwrap();
     assert_eq!((index, line), (3, 4), "the third statement, on line 4");
     assert!(text.starts_with("INSERT INTO nope"), "{text}");
@@ -281,11 +281,11 @@ async fn progress_reports_each_step_in_order() {
         seen,
         [
             "BackingUp",
-            r#"Step { index: 0, total: 2, direction: "up", version: 1, name: "a" }"#,
-            r#"Step { index: 1, total: 2, direction: "up", version: 2, name: "b" }"#,
+            r#"Step { index: 0, total: 2, direction: Up, version: 1, name: "a" }"#,
+            r#"Step { index: 1, total: 2, direction: Up, version: 2, name: "b" }"#,
             "Finished",
             "BackingUp",
-            r#"Step { index: 0, total: 1, direction: "down", version: 2, name: "b" }"#,
+            r#"Step { index: 0, total: 1, direction: Down, version: 2, name: "b" }"#,
             "Finished",
         ]
     );

@@ -1,0 +1,284 @@
+//! Whole-file backups of a SQLite database, taken with `VACUUM INTO` (consistent while the
+//! application keeps writing), verified with `PRAGMA integrity_check` and per-table row counts,
+//! described by a JSON manifest beside each file, and pruned by count.
+//!
+//! Backups live in `<dbfile>.dbguard-backups/<stem>.<UTC timestamp>.<reason>.sqlite`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::db::database::{Database, Session};
+use crate::error::{Error, Result};
+
+/// How many file backups to keep, and whether to take them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileBackupPolicy {
+    /// Take a backup before every `up`/`down` run with work to do (default: yes).
+    pub enabled: bool,
+    /// Keep the newest `keep` backups (default 10); the newest verified one is always kept.
+    pub keep: usize,
+}
+
+impl Default for FileBackupPolicy {
+    fn default() -> Self {
+        FileBackupPolicy { enabled: true, keep: 10 }
+    }
+}
+
+/// One file backup, as its manifest describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileBackup {
+    /// The backup file.
+    pub path: PathBuf,
+    /// The database file it copies.
+    pub source: PathBuf,
+    /// When it was taken (UTC, RFC 3339).
+    pub created_at: String,
+    /// Why: `pre-up`, `pre-down`, `manual`, `pre-restore`.
+    pub reason: String,
+    /// Rows per table in the source when it was taken.
+    pub tables: BTreeMap<String, i64>,
+    /// Whether it passed `integrity_check` and matched every count when it was taken.
+    pub verified: bool,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+/// The directory that holds a database file's backups.
+pub fn backup_dir(db_file: &Path) -> PathBuf {
+    let mut name = db_file.file_name().unwrap_or_default().to_os_string();
+    name.push(".dbguard-backups");
+    db_file.with_file_name(name)
+}
+
+fn manifest_path(backup: &Path) -> PathBuf {
+    let mut name = backup.as_os_str().to_os_string();
+    name.push(".json");
+    PathBuf::from(name)
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::Backup(format!(
+        "cannot {what} {}: {e}\n  nothing was run.\n  next: make the directory writable and check the disk has room (`df -h`), then run again",
+        path.display()
+    ))
+}
+
+/// Rows per table (every table but SQLite's internal ones).
+async fn table_counts(s: &mut Session<'_>) -> Result<BTreeMap<String, i64>> {
+    let names = s
+        .strings(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            "listing the tables",
+        )
+        .await?;
+    let mut counts = BTreeMap::new();
+    for n in names {
+        let c = s.count(&n).await?;
+        counts.insert(n, c);
+    }
+    Ok(counts)
+}
+
+/// Takes a verified backup of the SQLite database open in `s`, stored beside `db_file`, then
+/// prunes to `keep`. A backup that does not verify is an error: nothing may run on top of it.
+pub(crate) async fn create(s: &mut Session<'_>, db_file: &Path, why: &str, keep: usize) -> Result<FileBackup> {
+    let dir = backup_dir(db_file);
+    std::fs::create_dir_all(&dir).map_err(|e| io_error("create the backup directory", &dir, e))?;
+    let stem = db_file.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string();
+    let mut path = dir.join(format!("{stem}.{stamp}.{why}.sqlite"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{stem}.{stamp}-{n}.{why}.sqlite"));
+        n += 1;
+    }
+    let literal = path.to_string_lossy().replace('\'', "''");
+    s.execute(&format!("VACUUM INTO '{literal}'"), "writing a backup with VACUUM INTO").await.map_err(|e| {
+        Error::Backup(format!(
+            "could not back up {} to {}: {e}\n  nothing was run.\n  next: check the disk has room (`df -h`), then run again",
+            db_file.display(),
+            path.display()
+        ))
+    })?;
+    let tables = table_counts(s).await?;
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let mut backup = FileBackup {
+        path: path.clone(),
+        source: db_file.to_path_buf(),
+        created_at: crate::model::stamp::now(),
+        reason: why.to_string(),
+        tables,
+        verified: false,
+        bytes,
+    };
+    if let Some(problem) = check_file(&path, &backup.tables).await? {
+        return Err(Error::Backup(format!(
+            "the backup {} did not verify: {problem}\n  nothing was run; the database is untouched.\n  next: run `PRAGMA integrity_check` on {} and check the disk",
+            path.display(),
+            db_file.display()
+        )));
+    }
+    backup.verified = true;
+    write_manifest(&backup)?;
+    prune(db_file, keep)?;
+    Ok(backup)
+}
+
+fn write_manifest(b: &FileBackup) -> Result<()> {
+    let path = manifest_path(&b.path);
+    let json = serde_json::to_string_pretty(b).expect("a manifest serialises");
+    std::fs::write(&path, json).map_err(|e| io_error("write the backup manifest", &path, e))
+}
+
+/// Opens a backup read-only and checks its integrity and row counts; `Some(problem)` if bad.
+async fn check_file(path: &Path, expected: &BTreeMap<String, i64>) -> Result<Option<String>> {
+    let url = format!("sqlite://{}?mode=ro", path.display());
+    let mut db = Database::connect(&url).await?;
+    let mut s = db.session();
+    let integrity = s.strings("PRAGMA integrity_check", "checking a backup's integrity").await?;
+    let problem = if integrity != ["ok"] {
+        Some(format!("integrity_check says: {}", integrity.join("; ")))
+    } else {
+        let found = table_counts(&mut s).await?;
+        (found != *expected).then(|| {
+            let diff: Vec<String> = expected
+                .iter()
+                .filter(|(t, n)| found.get(*t) != Some(n))
+                .map(|(t, n)| format!("{t}: {n} rows in the source, {:?} in the backup", found.get(t)))
+                .collect();
+            format!("row counts differ ({})", diff.join(", "))
+        })
+    };
+    db.close().await?;
+    Ok(problem)
+}
+
+/// Every backup of `db_file`, newest first. Files without a manifest are listed as unverified.
+pub fn list(db_file: &Path) -> Result<Vec<FileBackup>> {
+    let dir = backup_dir(db_file);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_error("read the backup directory", &dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "sqlite") {
+            continue;
+        }
+        let manifest = std::fs::read_to_string(manifest_path(&path)).ok();
+        let backup = manifest.and_then(|m| serde_json::from_str::<FileBackup>(&m).ok()).unwrap_or_else(|| FileBackup {
+            path: path.clone(),
+            source: db_file.to_path_buf(),
+            created_at: String::new(),
+            reason: "unknown".into(),
+            tables: BTreeMap::new(),
+            verified: false,
+            bytes: entry.metadata().map(|m| m.len()).unwrap_or(0),
+        });
+        out.push(FileBackup { path, ..backup });
+    }
+    // File names start with the timestamp after the stem, so they sort by time.
+    out.sort_by(|a, b| b.path.cmp(&a.path));
+    Ok(out)
+}
+
+/// Checks a backup file again: integrity and the row counts its manifest recorded.
+pub async fn verify(backup: &FileBackup) -> Result<Option<String>> {
+    if backup.tables.is_empty() && !backup.verified {
+        return Ok(Some("it has no manifest: its row counts were never recorded".into()));
+    }
+    check_file(&backup.path, &backup.tables).await
+}
+
+/// Deletes all but the newest `keep` backups of `db_file`, never the newest verified one.
+/// Returns the deleted files.
+pub fn prune(db_file: &Path, keep: usize) -> Result<Vec<PathBuf>> {
+    prune_by(db_file, &crate::PrunePolicy { keep: Some(keep), ..Default::default() })
+}
+
+/// Deletes the backups beyond `policy.keep` and/or older than `policy.older_than` (all of them
+/// but the newest verified one, whatever the policy says). With `dry_run`, deletes nothing.
+pub fn prune_by(db_file: &Path, policy: &crate::PrunePolicy) -> Result<Vec<PathBuf>> {
+    let all = list(db_file)?;
+    let newest_verified = all.iter().find(|b| b.verified).map(|b| b.path.clone());
+    let now = chrono::Utc::now();
+    let mut removed = Vec::new();
+    for (i, b) in all.iter().enumerate() {
+        let over = policy.keep.is_some_and(|k| i >= k);
+        let old = policy.too_old(&b.created_at, now);
+        if !(over || old) || Some(&b.path) == newest_verified.as_ref() {
+            continue;
+        }
+        if policy.dry_run {
+            removed.push(b.path.clone());
+            continue;
+        }
+        std::fs::remove_file(&b.path).map_err(|e| io_error("delete the old backup", &b.path, e))?;
+        let _ = std::fs::remove_file(manifest_path(&b.path));
+        removed.push(b.path.clone());
+    }
+    Ok(removed)
+}
+
+/// Takes a verified file backup now (for `cargo dbguard backup` on SQLite).
+pub async fn backup_now(db: &mut Database, why: &str, keep: usize) -> Result<FileBackup> {
+    let file = db.env.backend.file().map(Path::to_path_buf).ok_or_else(|| {
+        Error::Refused("file backups are for SQLite database files; this database has no file.\n  next: use table snapshots (`cargo dbguard backup --table T`)".into())
+    })?;
+    create(&mut db.session(), &file, why, keep).await
+}
+
+/// What restoring a file backup did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileRestoreReport {
+    /// The backup restored.
+    pub restored: FileBackup,
+    /// The backup of the database taken just before it was replaced.
+    pub pre_restore: FileBackup,
+}
+
+/// Replaces the SQLite database `db_url` with a verified backup. The current file is backed up
+/// first; the backup is checked before and the result after. Stop the application first: the
+/// file is replaced underneath any open connection.
+pub async fn restore(db_url: &str, backup: &FileBackup) -> Result<FileRestoreReport> {
+    if let Some(problem) = verify(backup).await? {
+        return Err(Error::Refused(format!(
+            "the backup {} does not verify: {problem}\n  nothing was changed.\n  next: `cargo dbguard backups list` and pick another",
+            backup.path.display()
+        )));
+    }
+    let mut db = Database::connect(db_url).await?;
+    let file =
+        db.env.backend.file().map(Path::to_path_buf).ok_or_else(|| {
+            Error::Refused(format!("{} is not a SQLite database file; nothing was changed", db.url()))
+        })?;
+    // Under the migration lock, so that no migration runs between the backup and the swap.
+    let timeout = std::time::Duration::from_secs(30);
+    let pre = crate::db::lock::with_lock(&mut db, crate::store::version_table::DEFAULT_TABLE, timeout, async |db| {
+        let pre = create(&mut db.session(), &file, "pre-restore", usize::MAX).await?;
+        // Copy beside the target and rename over it: the database file is never half-written.
+        let tmp = file.with_extension("dbguard-restoring");
+        std::fs::copy(&backup.path, &tmp).map_err(|e| io_error("copy the backup to", &tmp, e))?;
+        std::fs::rename(&tmp, &file).map_err(|e| io_error("replace the database file", &file, e))?;
+        Ok(pre)
+    })
+    .await;
+    db.close().await?;
+    let pre = pre?;
+    for ext in ["-wal", "-shm"] {
+        let mut side = file.as_os_str().to_os_string();
+        side.push(ext);
+        let _ = std::fs::remove_file(PathBuf::from(side));
+    }
+    if let Some(problem) = check_file(&file, &backup.tables).await? {
+        return Err(Error::Refused(format!(
+            "the restored database does not verify: {problem}\n  kept safe: the database as it was before the restore is in {}.\n  next: copy that file back over {}",
+            pre.path.display(),
+            file.display()
+        )));
+    }
+    Ok(FileRestoreReport { restored: backup.clone(), pre_restore: pre })
+}

@@ -1,0 +1,355 @@
+//! Table snapshots: in-database copies of a table taken before a migration changes it, recorded
+//! in the catalog, verified by row count and content checksum, restorable and prunable.
+
+use crate::db::database::Session;
+use crate::error::{Error, Result};
+use crate::model::stamp::now;
+use crate::store::catalog::{self, SnapshotInfo};
+
+/// Why a snapshot is taken (stored in the catalog's `reason` column).
+pub(crate) mod reason {
+    /// The migration declares the table preserved.
+    pub const PRESERVES: &str = "preserves";
+    /// The linter found the migration destroys or rewrites the table.
+    pub const DESTRUCTIVE: &str = "destructive";
+    /// Asked for by a user.
+    pub const MANUAL: &str = "manual";
+    /// Taken of a table before a restore overwrote it.
+    pub const PRE_RESTORE: &str = "pre-restore";
+}
+
+/// The snapshot table's name: `dbguard_bak_v0004_users_20261121T101500Z`, shortened with a
+/// hash of the source name when it would exceed the database's identifier limit, and suffixed
+/// with a counter when that name is taken.
+pub(crate) fn snapshot_name(table: &str, version: Option<i64>, stamp: &str, max_len: usize, n: u32) -> String {
+    let tag = version.map_or_else(|| "manual".to_string(), |v| format!("v{v:04}"));
+    let suffix = if n > 1 { format!("_{n}") } else { String::new() };
+    let fixed = format!("dbguard_bak_{tag}__{stamp}{suffix}").len();
+    let clean: String = table.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let room = max_len.saturating_sub(fixed);
+    let part = if clean.len() <= room && clean == table {
+        clean
+    } else {
+        // Keep a readable prefix plus a hash, so that two long or unusual names never collide.
+        let hash = &dbguard_lint::checksum::checksum(table, "")[..8];
+        let keep = room.saturating_sub(hash.len() + 1).min(clean.len());
+        format!("{}_{hash}", &clean[..keep])
+    };
+    format!("dbguard_bak_{tag}_{part}_{stamp}{suffix}")
+}
+
+fn stamp() -> String {
+    chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// Copies `table` into a new snapshot table and records it. The caller holds the migration lock
+/// and knows the table exists.
+pub(crate) async fn take(s: &mut Session<'_>, table: &str, version: Option<i64>, why: &str) -> Result<SnapshotInfo> {
+    catalog::ensure(s).await?;
+    let stamp = stamp();
+    let max = s.env.backend.max_identifier_len();
+    let mut n = 1;
+    let name = loop {
+        let name = snapshot_name(table, version, &stamp, max, n);
+        if !s.table_exists(&name).await? {
+            break name;
+        }
+        n += 1;
+    };
+    let (src, dest) = (s.env.backend.quote(table), s.env.backend.quote(&name));
+    let mut copied = 0;
+    for sql in s.env.backend.copy_table(&src, &dest) {
+        copied = s.execute(&sql, &format!("copying {table} into the snapshot {name}")).await?;
+    }
+    let row_count = copied as i64;
+    let info = SnapshotInfo {
+        id: 0,
+        source_table: table.to_string(),
+        migration_version: version,
+        reason: why.to_string(),
+        row_count,
+        checksum: None,
+        created_at: now(),
+        location: name,
+    };
+    catalog::insert(s, info).await
+}
+
+/// What verifying a snapshot found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Verification {
+    /// The snapshot.
+    pub snapshot: SnapshotInfo,
+    /// Rows in the snapshot table now (`None` when the table is gone).
+    pub rows_now: Option<i64>,
+    /// Its content checksum now.
+    pub checksum_now: Option<String>,
+    /// Whether it matches the catalog.
+    pub ok: bool,
+    /// What is wrong, when it does not.
+    pub problem: Option<String>,
+}
+
+/// Checks a snapshot against its catalog row; records the checksum the first time.
+pub(crate) async fn verify(s: &mut Session<'_>, info: &SnapshotInfo) -> Result<Verification> {
+    let mut v = Verification { snapshot: info.clone(), rows_now: None, checksum_now: None, ok: false, problem: None };
+    if !s.table_exists(&info.location).await? {
+        v.problem = Some(format!("the snapshot table {} no longer exists", info.location));
+        return Ok(v);
+    }
+    let cols = s.columns(&info.location).await?;
+    let checksum = s.content_checksum(&info.location, &cols).await?;
+    let rows = checksum.split(':').next().and_then(|n| n.parse().ok()).unwrap_or(-1);
+    v.rows_now = Some(rows);
+    v.checksum_now = Some(checksum.clone());
+    if rows != info.row_count {
+        v.problem = Some(format!("it holds {rows} rows; {} were copied", info.row_count));
+    } else if info.checksum.as_deref().is_some_and(|c| c != checksum) {
+        v.problem = Some("its content changed since it was first verified (checksum differs)".into());
+    } else {
+        if info.checksum.is_none() {
+            catalog::set_checksum(s, info.id, &checksum).await?;
+            v.snapshot.checksum = Some(checksum);
+        }
+        v.ok = true;
+    }
+    Ok(v)
+}
+
+/// Options for [`crate::Backups::restore`].
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// Restore into this table instead of the snapshot's source table.
+    pub into: Option<String>,
+    /// Go ahead when some snapshot columns no longer exist in the table (their values are
+    /// not restored; the snapshot keeps them). Default: refuse and list them.
+    pub drop_unmapped_columns: bool,
+    /// Only compute and return the plan; write nothing.
+    pub dry_run: bool,
+}
+
+/// What a restore did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RestoreReport {
+    /// The snapshot restored from.
+    pub snapshot: SnapshotInfo,
+    /// The table written.
+    pub table: String,
+    /// Whether the table had to be created (it did not exist).
+    pub created: bool,
+    /// Columns copied (present in both).
+    pub mapped: Vec<String>,
+    /// Snapshot columns the table no longer has: not restored.
+    pub unmapped: Vec<String>,
+    /// Table columns the snapshot does not have: left to their defaults.
+    pub defaulted: Vec<String>,
+    /// Rows in the table afterwards.
+    pub rows: i64,
+    /// The snapshot of the table's previous content, taken before writing.
+    pub pre_restore: Option<SnapshotInfo>,
+}
+
+/// Restores a table from a snapshot: plan (column mapping), pre-restore snapshot, replace the
+/// rows in one transaction, then verify count and content checksum. The caller holds the lock.
+pub(crate) async fn restore(s: &mut Session<'_>, info: &SnapshotInfo, opts: &RestoreOptions) -> Result<RestoreReport> {
+    let check = verify(s, info).await?;
+    if !check.ok {
+        return Err(Error::Refused(format!(
+            "snapshot {} ({}) cannot be restored: {}.\n  nothing was changed.\n  next: `cargo dbguard backups list` shows the other snapshots of {}",
+            info.id,
+            info.location,
+            check.problem.unwrap_or_default(),
+            info.source_table
+        )));
+    }
+    let snapshot = check.snapshot;
+    let target = opts.into.clone().unwrap_or_else(|| snapshot.source_table.clone());
+    let snap_cols = s.columns(&snapshot.location).await?;
+    let exists = s.table_exists(&target).await?;
+    let target_cols = if exists { s.columns(&target).await? } else { snap_cols.clone() };
+    let mapped: Vec<String> = snap_cols.iter().filter(|c| target_cols.contains(c)).cloned().collect();
+    let unmapped: Vec<String> = snap_cols.iter().filter(|c| !target_cols.contains(c)).cloned().collect();
+    let defaulted: Vec<String> = target_cols.iter().filter(|c| !snap_cols.contains(c)).cloned().collect();
+    let mut report = RestoreReport {
+        snapshot: snapshot.clone(),
+        table: target.clone(),
+        created: !exists,
+        mapped,
+        unmapped,
+        defaulted,
+        rows: snapshot.row_count,
+        pre_restore: None,
+    };
+    if report.mapped.is_empty() && !snap_cols.is_empty() {
+        return Err(Error::Refused(format!(
+            "snapshot {} and table {target} have no column in common (snapshot: {}; table: {}).\n  nothing was changed.\n  next: restore into a new table with `--into`",
+            snapshot.id,
+            snap_cols.join(", "),
+            target_cols.join(", ")
+        )));
+    }
+    if !report.unmapped.is_empty() && !opts.drop_unmapped_columns {
+        return Err(Error::Refused(format!(
+            "table {target} no longer has the snapshot's column(s) {}; their values cannot be restored into it.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) to keep every column, or accept restoring only {} (`--drop-unmapped-columns`)",
+            report.unmapped.join(", "),
+            report.mapped.join(", ")
+        )));
+    }
+    if opts.dry_run {
+        return Ok(report);
+    }
+    let (src, dest) = (s.env.backend.quote(&snapshot.location), s.env.backend.quote(&target));
+    if exists {
+        report.pre_restore = Some(take(s, &target, snapshot.migration_version, reason::PRE_RESTORE).await?);
+        let cols = report.mapped.iter().map(|c| s.env.backend.quote(c)).collect::<Vec<_>>().join(", ");
+        let fk = s.env.backend.without_foreign_keys();
+        let mut statements: Vec<String> = fk.in_transaction.iter().map(|s| s.to_string()).collect();
+        statements.push(format!("DELETE FROM {dest}"));
+        statements.push(format!("INSERT INTO {dest} ({cols}) SELECT {cols} FROM {src}"));
+        let begin = s.env.backend.begin_statement();
+        let context = format!("restoring {target} from snapshot {}", snapshot.id);
+        if let Some((off, _)) = fk.session {
+            s.execute(off, &context).await?;
+        }
+        let result = in_transaction(s, begin, &statements, &context).await;
+        if let Some((_, on)) = fk.session {
+            s.execute(on, &context).await?;
+        }
+        result.map_err(|e| restore_failed(e, &target, &report))?;
+    } else {
+        for sql in s.env.backend.copy_table(&src, &dest) {
+            s.execute(&sql, &format!("recreating {target} from snapshot {}", snapshot.id)).await?;
+        }
+    }
+    // Verify: the restored columns hold exactly the snapshot's rows.
+    let mapped_now = s.content_checksum(&target, &report.mapped).await?;
+    let mapped_snap = s.content_checksum(&snapshot.location, &report.mapped).await?;
+    report.rows = s.count(&target).await?;
+    if mapped_now != mapped_snap || report.rows != snapshot.row_count {
+        return Err(Error::Refused(format!(
+            "restoring {target} from snapshot {} did not verify: the table has {} rows (snapshot: {}), content checksum {mapped_now} (snapshot: {mapped_snap}).\n  kept safe: the snapshot is untouched{}.\n  next: check triggers on {target} that may change inserted rows, then restore again",
+            snapshot.id,
+            report.rows,
+            snapshot.row_count,
+            report
+                .pre_restore
+                .as_ref()
+                .map(|p| format!("; the table's previous content is in snapshot {}", p.id))
+                .unwrap_or_default()
+        )));
+    }
+    Ok(report)
+}
+
+async fn in_transaction(s: &mut Session<'_>, begin: &str, statements: &[String], context: &str) -> Result<()> {
+    s.execute(begin, context).await?;
+    for sql in statements {
+        if let Err(e) = s.execute(sql, context).await {
+            s.execute("ROLLBACK", context).await?;
+            return Err(e);
+        }
+    }
+    s.execute("COMMIT", context).await?;
+    Ok(())
+}
+
+fn restore_failed(e: Error, target: &str, report: &RestoreReport) -> Error {
+    Error::Refused(format!(
+        "restoring {target} from snapshot {} failed and was rolled back: {e}\n  kept safe: {target} is as it was{}; the snapshot is untouched.\n  next: fix the cause (a NOT NULL column the snapshot lacks needs a default), then restore again",
+        report.snapshot.id,
+        report.pre_restore.as_ref().map(|p| format!(" (and copied in snapshot {})", p.id)).unwrap_or_default()
+    ))
+}
+
+/// Which snapshots [`crate::Backups::prune`] removes.
+#[derive(Debug, Clone, Default)]
+pub struct PrunePolicy {
+    /// Keep at most this many snapshots per source table (newest first).
+    pub keep: Option<usize>,
+    /// Remove snapshots older than this.
+    pub older_than: Option<chrono::Duration>,
+    /// Only report what would be removed.
+    pub dry_run: bool,
+}
+
+impl PrunePolicy {
+    /// Whether a backup taken at `created_at` (RFC 3339) is older than `older_than` at `now`.
+    pub(crate) fn too_old(&self, created_at: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.older_than.is_some_and(|age| {
+            chrono::DateTime::parse_from_rfc3339(created_at).is_ok_and(|t| now - t.with_timezone(&chrono::Utc) > age)
+        })
+    }
+}
+
+/// The snapshots `policy` removes from `all`: never the newest verified snapshot of a table,
+/// nor its newest snapshot when none is verified.
+pub(crate) fn to_prune<'a>(all: &'a [SnapshotInfo], policy: &PrunePolicy) -> Vec<&'a SnapshotInfo> {
+    let now = chrono::Utc::now();
+    let mut out = Vec::new();
+    let mut tables: Vec<&str> = all.iter().map(|s| s.source_table.as_str()).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    for table in tables {
+        let mut of_table: Vec<&SnapshotInfo> = all.iter().filter(|s| s.source_table == table).collect();
+        of_table.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        let protected = of_table.iter().find(|s| s.checksum.is_some()).or(of_table.first()).map(|s| s.id);
+        for (i, snap) in of_table.iter().enumerate() {
+            let over_count = policy.keep.is_some_and(|k| i >= k);
+            let too_old = policy.too_old(&snap.created_at, now);
+            if (over_count || too_old) && Some(snap.id) != protected {
+                out.push(*snap);
+            }
+        }
+    }
+    out.sort_by_key(|s| s.id);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_sort_and_fit() {
+        let n = snapshot_name("users", Some(4), "20261121T101500Z", 63, 1);
+        assert_eq!(n, "dbguard_bak_v0004_users_20261121T101500Z");
+        assert_eq!(snapshot_name("users", Some(4), "20261121T101500Z", 63, 2), format!("{n}_2"));
+        let long = "a_table_name_that_is_really_much_too_long_for_postgres_identifiers";
+        let l = snapshot_name(long, Some(20170923182408), "20261121T101500Z", 63, 1);
+        assert!(l.len() <= 63, "{l}");
+        assert_ne!(l, snapshot_name(&format!("{long}x"), Some(20170923182408), "20261121T101500Z", 63, 1));
+        // Unusual characters are replaced, and the hash keeps `a-b` and `a_b` apart.
+        assert_ne!(snapshot_name("a-b", None, "s", 63, 1), snapshot_name("a_b", None, "s", 63, 1));
+    }
+
+    fn snap(id: i64, table: &str, at: &str, checksum: bool) -> SnapshotInfo {
+        SnapshotInfo {
+            id,
+            source_table: table.into(),
+            migration_version: None,
+            reason: "manual".into(),
+            row_count: 1,
+            checksum: checksum.then(|| "1:1".into()),
+            created_at: at.into(),
+            location: format!("s{id}"),
+        }
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_verified_snapshot() {
+        let all = vec![
+            snap(1, "users", "2026-01-01T00:00:00Z", true),
+            snap(2, "users", "2026-01-02T00:00:00Z", false),
+            snap(3, "users", "2026-01-03T00:00:00Z", false),
+            snap(4, "orders", "2026-01-01T00:00:00Z", false),
+        ];
+        let ids = |p: &PrunePolicy| to_prune(&all, p).iter().map(|s| s.id).collect::<Vec<_>>();
+        // Keep 1 per table: users keeps 3 (newest) but also 1 (its only verified one).
+        assert_eq!(ids(&PrunePolicy { keep: Some(1), ..Default::default() }), [2]);
+        // Keep 0: everything goes but the protected one of each table.
+        assert_eq!(ids(&PrunePolicy { keep: Some(0), ..Default::default() }), [2, 3]);
+        let old = PrunePolicy { older_than: Some(chrono::Duration::days(1)), ..Default::default() };
+        assert_eq!(ids(&old), [2, 3]);
+        assert!(ids(&PrunePolicy::default()).is_empty());
+    }
+}

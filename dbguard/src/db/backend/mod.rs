@@ -1,0 +1,237 @@
+//! What differs between databases, one file per backend behind one small trait.
+//!
+//! The trait only *describes* a backend (SQL text, quoting, how to lock); the generic code in
+//! [`crate::history`], [`crate::lock`], [`crate::schema`] and [`crate::migrator`] runs it, so
+//! no `match` on the database kind is needed anywhere else.
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use std::path::PathBuf;
+
+use crate::model::kind::BackendKind;
+
+pub(crate) use mysql::Mysql;
+pub(crate) use postgres::Postgres;
+pub(crate) use sqlite::{Sqlite, file_path as sqlite_file_path};
+
+/// How a backend keeps two runners from migrating at once.
+#[derive(Debug, Clone)]
+pub(crate) enum LockMethod {
+    /// A session-level lock in the server, released when the connection closes (so a crashed
+    /// runner cannot wedge the next one). `acquire` returns 1 when taken, 0 when busy.
+    Sql { acquire: String, release: String },
+    /// An OS file lock beside the database file, released by the kernel when the process dies.
+    File(PathBuf),
+    /// Nothing can race (an in-memory database lives in one connection).
+    None,
+}
+
+/// How a backend computes an order-independent checksum of a table's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ContentHash {
+    /// One query returning one text, `count:sum`, computed by the server.
+    Aggregate(String),
+    /// A query returning one text per row, hashed and summed by dbguard (SQLite has no hash
+    /// function; it runs in-process, so streaming the rows costs no network).
+    RowTexts(String),
+}
+
+/// The database-specific parts of dbguard.
+pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
+    fn kind(&self) -> BackendKind;
+
+    /// Quotes an identifier for this database, doubling embedded quote characters.
+    fn quote(&self, ident: &str) -> String;
+
+    /// The `n`th (1-based) bind parameter.
+    fn param(&self, n: usize) -> String;
+
+    /// The statement that opens a migration's transaction.
+    fn begin_statement(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    /// Whether a failed statement inside a transaction can be rolled back completely,
+    /// even for DDL.
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    /// Whether a statement starting with `keyword` commits the open transaction implicitly.
+    fn commits_implicitly(&self, _keyword: &str) -> bool {
+        false
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` for the version table.
+    fn history_ddl(&self, table: &str) -> String;
+
+    /// Column type for short text.
+    fn varchar(&self, len: u32) -> String {
+        format!("VARCHAR({len})")
+    }
+
+    /// Column type for text of any length (a schema's description).
+    fn long_text(&self) -> &'static str {
+        "TEXT"
+    }
+
+    /// How to take the migration lock named `key`.
+    fn lock_method(&self, key: &str) -> LockMethod;
+
+    /// Queries returning four text columns (kind, table, name, definition) that together
+    /// describe the schema, for comparisons and fingerprints.
+    fn introspection_queries(&self) -> &'static [&'static str];
+
+    /// A query with one parameter (the table name) that returns a row when the table exists.
+    fn table_exists_sql(&self) -> String;
+
+    /// The longest identifier the database accepts, in bytes.
+    fn max_identifier_len(&self) -> usize {
+        63
+    }
+
+    /// Statements that copy table `src` into a new table `dest` (both quoted) with every row,
+    /// as fast as the database's own `CREATE TABLE ... AS SELECT`. The last one's rows-affected
+    /// is the number of rows copied.
+    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
+        vec![format!("CREATE TABLE {dest} AS SELECT * FROM {src}")]
+    }
+
+    /// A query with one parameter (a table name) returning its column names in order.
+    fn columns_sql(&self) -> String;
+
+    /// How to checksum the given (quoted) columns of a (quoted) table.
+    fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash;
+
+    /// Statements that turn foreign-key enforcement off and back on around a restore, so that
+    /// emptying a table does not cascade into others. The first pair runs outside the
+    /// transaction, the second inside it.
+    fn without_foreign_keys(&self) -> ForeignKeys {
+        ForeignKeys::default()
+    }
+
+    /// The database file, for backends that keep one (SQLite).
+    fn file(&self) -> Option<&std::path::Path> {
+        None
+    }
+
+    /// The command-line dump tool for this database (`pg_dump`, `mysqldump`).
+    fn dump_tool(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The URL of a database to run `CREATE`/`DROP DATABASE` from, for server databases.
+    fn admin_url(&self, _url: &str) -> Option<String> {
+        None
+    }
+
+    /// `DROP DATABASE` for a (quoted) database name, ending the sessions still using it where
+    /// the database requires that.
+    fn drop_database_sql(&self, quoted: &str) -> String {
+        format!("DROP DATABASE IF EXISTS {quoted}")
+    }
+
+    /// An aggregate that joins the text of `columns` (quoted) over all rows into one text:
+    /// fields separated by U+001F, rows by U+001E. Reading a 500-row version table as one
+    /// value instead of 500 rows halves the time of a no-op run's read (the driver converts
+    /// every row); `None` where the database caps such aggregates (MySQL's
+    /// `group_concat_max_len`).
+    fn concat_rows(&self, _columns: &[&str]) -> Option<String> {
+        None
+    }
+
+    /// An SQL expression for the milliseconds since the transaction began at `started` (an
+    /// RFC 3339 UTC literal, quoted), computed by the server, so that a migration's version row
+    /// can go in the same round trip as the migration. `None` where there is none (the step
+    /// then takes the statement-by-statement path).
+    fn elapsed_ms_sql(&self, _started: &str) -> Option<String> {
+        None
+    }
+
+    /// How to copy the whole database into a scratch one.
+    fn copy_method(&self) -> CopyMethod;
+
+    /// The connection URL to hand to the driver.
+    fn driver_url(&self, url: &str) -> String {
+        url.to_string()
+    }
+}
+
+/// How a backend copies a whole database into a scratch one (for `rehearse`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CopyMethod {
+    /// `VACUUM INTO` a new file: a consistent copy, even of a database in use.
+    VacuumInto,
+    /// `CREATE DATABASE scratch TEMPLATE original` from the admin database; when other
+    /// sessions use the original, `pg_dump | psql` instead.
+    Template,
+    /// Each base table re-created from `SHOW CREATE TABLE` (keys and foreign keys included)
+    /// and filled with `INSERT ... SELECT`; `list` returns the original's base tables.
+    TableByTable { list: &'static str },
+}
+
+/// Statements that suspend foreign-key enforcement during a restore.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ForeignKeys {
+    /// Run before the transaction, and after it.
+    pub session: Option<(&'static str, &'static str)>,
+    /// Run first inside the transaction (scoped to it).
+    pub in_transaction: Option<&'static str>,
+}
+
+/// The backend for a URL.
+pub(crate) fn for_url(url: &str) -> Option<Box<dyn Backend>> {
+    Some(match BackendKind::from_url(url)? {
+        BackendKind::Sqlite => Box::new(Sqlite::from_url(url)),
+        BackendKind::Postgres => Box::new(Postgres),
+        BackendKind::Mysql => Box::new(Mysql),
+    })
+}
+
+/// Quotes with `q`, doubling any `q` inside.
+pub(crate) fn quote_with(ident: &str, q: char) -> String {
+    let mut s = String::with_capacity(ident.len() + 2);
+    s.push(q);
+    for c in ident.chars() {
+        if c == q {
+            s.push(q);
+        }
+        s.push(c);
+    }
+    s.push(q);
+    s
+}
+
+/// The version-table columns, shared by all backends (only the types differ).
+pub(crate) fn history_columns(b: &dyn Backend, table: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\
+         version BIGINT NOT NULL PRIMARY KEY, \
+         name {name} NOT NULL, \
+         checksum {v64} NOT NULL, \
+         state {v16} NOT NULL, \
+         applied_at {v40} NOT NULL, \
+         execution_ms BIGINT NOT NULL, \
+         applied_by {name} NOT NULL, \
+         dbguard_version {v40} NOT NULL)",
+        b.quote(table),
+        name = b.varchar(255),
+        v64 = b.varchar(64),
+        v16 = b.varchar(16),
+        v40 = b.varchar(40),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_doubles_quote_characters() {
+        assert_eq!(quote_with("a\"b", '"'), "\"a\"\"b\"");
+        assert_eq!(Mysql.quote("x`y"), "`x``y`");
+        assert_eq!(Postgres.quote("Users"), "\"Users\"");
+    }
+}

@@ -1,0 +1,137 @@
+//! MySQL and MariaDB.
+
+use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
+use crate::model::kind::BackendKind;
+
+#[derive(Debug)]
+pub(crate) struct Mysql;
+
+/// Statements that commit the current transaction implicitly in MySQL, so a failure after them
+/// cannot be rolled back.
+const IMPLICIT_COMMIT: &[&str] = &[
+    "CREATE",
+    "ALTER",
+    "DROP",
+    "RENAME",
+    "TRUNCATE",
+    "GRANT",
+    "REVOKE",
+    "LOCK",
+    "UNLOCK",
+    "INSTALL",
+    "UNINSTALL",
+    "ANALYZE",
+    "OPTIMIZE",
+    "REPAIR",
+];
+
+impl Backend for Mysql {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Mysql
+    }
+
+    fn quote(&self, ident: &str) -> String {
+        quote_with(ident, '`')
+    }
+
+    fn param(&self, _n: usize) -> String {
+        "?".into()
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        false
+    }
+
+    fn commits_implicitly(&self, keyword: &str) -> bool {
+        IMPLICIT_COMMIT.contains(&keyword)
+    }
+
+    fn history_ddl(&self, table: &str) -> String {
+        history_columns(self, table)
+    }
+
+    // GET_LOCK names are server-wide, so the name includes the database; the lock is released
+    // when the session ends. Names are limited to 64 characters.
+    fn admin_url(&self, url: &str) -> Option<String> {
+        Some(url.to_string())
+    }
+
+    fn copy_method(&self) -> CopyMethod {
+        CopyMethod::TableByTable {
+            list: "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+                   WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name",
+        }
+    }
+
+    fn long_text(&self) -> &'static str {
+        "LONGTEXT"
+    }
+
+    fn lock_method(&self, key: &str) -> LockMethod {
+        let key = key.replace('\'', "''");
+        let name = format!("LEFT(CONCAT('dbguard:', DATABASE(), ':', '{key}'), 64)");
+        LockMethod::Sql {
+            acquire: format!("SELECT CAST(COALESCE(GET_LOCK({name}, 0), 0) AS SIGNED)"),
+            release: format!("SELECT CAST(COALESCE(RELEASE_LOCK({name}), 0) AS SIGNED)"),
+        }
+    }
+
+    fn introspection_queries(&self) -> &'static [&'static str] {
+        &[
+            "SELECT 'column', CAST(table_name AS CHAR), CAST(column_name AS CHAR), \
+             CAST(CONCAT(column_type, IF(is_nullable = 'YES', ' NULL', ' NOT NULL'), COALESCE(CONCAT(' DEFAULT ', column_default), ''), ' ', extra) AS CHAR) \
+             FROM information_schema.columns WHERE table_schema = DATABASE()",
+            "SELECT 'index', CAST(table_name AS CHAR), CAST(index_name AS CHAR), \
+             CAST(CONCAT(IF(non_unique = 0, 'UNIQUE ', ''), GROUP_CONCAT(column_name ORDER BY seq_in_index)) AS CHAR) \
+             FROM information_schema.statistics WHERE table_schema = DATABASE() GROUP BY table_name, index_name, non_unique",
+            "SELECT 'constraint', CAST(table_name AS CHAR), CAST(constraint_name AS CHAR), CAST(constraint_type AS CHAR) \
+             FROM information_schema.table_constraints WHERE table_schema = DATABASE()",
+            "SELECT 'view', CAST(table_name AS CHAR), CAST(table_name AS CHAR), CAST(view_definition AS CHAR) \
+             FROM information_schema.views WHERE table_schema = DATABASE()",
+            "SELECT 'trigger', CAST(event_object_table AS CHAR), CAST(trigger_name AS CHAR), CAST(action_statement AS CHAR) \
+             FROM information_schema.triggers WHERE trigger_schema = DATABASE()",
+            "SELECT 'routine', '', CAST(routine_name AS CHAR), CAST(MD5(COALESCE(routine_definition, '')) AS CHAR) \
+             FROM information_schema.routines WHERE routine_schema = DATABASE()",
+        ]
+    }
+
+    fn max_identifier_len(&self) -> usize {
+        64
+    }
+
+    // `LIKE` + `INSERT` keeps the indexes and AUTO_INCREMENT, so a table dropped by a
+    // non-transactional migration comes back usable, not only its rows.
+    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
+        vec![format!("CREATE TABLE {dest} LIKE {src}"), format!("INSERT INTO {dest} SELECT * FROM {src}")]
+    }
+
+    fn columns_sql(&self) -> String {
+        "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position"
+            .into()
+    }
+
+    fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash {
+        let quoted: Vec<String> = cols.iter().map(|c| format!("QUOTE({c})")).collect();
+        let row =
+            if cols.is_empty() { "''".to_string() } else { format!("CONCAT_WS(CHAR(31), {})", quoted.join(", ")) };
+        ContentHash::Aggregate(format!(
+            "SELECT CAST(CONCAT(COUNT(*), ':', COALESCE(SUM(CAST(CONV(LEFT(SHA2({row}, 256), 15), 16, 10) AS DECIMAL(40))), 0)) AS CHAR) FROM {table}"
+        ))
+    }
+
+    fn without_foreign_keys(&self) -> ForeignKeys {
+        ForeignKeys {
+            session: Some(("SET FOREIGN_KEY_CHECKS = 0", "SET FOREIGN_KEY_CHECKS = 1")),
+            in_transaction: None,
+        }
+    }
+
+    fn dump_tool(&self) -> Option<&'static str> {
+        Some("mysqldump")
+    }
+
+    fn table_exists_sql(&self) -> String {
+        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".into()
+    }
+}

@@ -1,0 +1,144 @@
+//! PostgreSQL.
+
+use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
+use crate::model::kind::BackendKind;
+
+#[derive(Debug)]
+pub(crate) struct Postgres;
+
+impl Backend for Postgres {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Postgres
+    }
+
+    fn quote(&self, ident: &str) -> String {
+        quote_with(ident, '"')
+    }
+
+    fn param(&self, n: usize) -> String {
+        format!("${n}")
+    }
+
+    fn history_ddl(&self, table: &str) -> String {
+        history_columns(self, table)
+    }
+
+    // Polled with pg_try_advisory_lock: a blocking pg_advisory_lock held by one session
+    // deadlocks with `CREATE INDEX CONCURRENTLY` run by another. Advisory locks are scoped to
+    // the current database and released when the session ends.
+    fn lock_method(&self, key: &str) -> LockMethod {
+        let id = lock_id(key);
+        LockMethod::Sql {
+            acquire: format!("SELECT CAST(CASE WHEN pg_try_advisory_lock({id}) THEN 1 ELSE 0 END AS BIGINT)"),
+            release: format!("SELECT CAST(CASE WHEN pg_advisory_unlock({id}) THEN 1 ELSE 0 END AS BIGINT)"),
+        }
+    }
+
+    fn admin_url(&self, url: &str) -> Option<String> {
+        Some(crate::db::url::url_with_database(url, "postgres"))
+    }
+
+    fn drop_database_sql(&self, quoted: &str) -> String {
+        format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+    }
+
+    fn concat_rows(&self, columns: &[&str]) -> Option<String> {
+        let fields: Vec<String> = columns.iter().map(|c| format!("{c}::text")).collect();
+        Some(format!("string_agg({}, chr(30))", fields.join(" || chr(31) || ")))
+    }
+
+    fn elapsed_ms_sql(&self, _started: &str) -> Option<String> {
+        Some("CAST(EXTRACT(EPOCH FROM clock_timestamp() - now()) * 1000 AS BIGINT)".into())
+    }
+
+    fn copy_method(&self) -> CopyMethod {
+        CopyMethod::Template
+    }
+
+    fn introspection_queries(&self) -> &'static [&'static str] {
+        &[
+            "SELECT 'column', (table_schema || '.' || table_name)::text, column_name::text, \
+             (data_type || COALESCE('(' || character_maximum_length || ')', '') || \
+              CASE WHEN is_nullable = 'YES' THEN ' NULL' ELSE ' NOT NULL' END || \
+              COALESCE(' DEFAULT ' || column_default, ''))::text \
+             FROM information_schema.columns WHERE table_schema NOT IN ('pg_catalog', 'information_schema', 'pg_toast')",
+            "SELECT 'index', (schemaname || '.' || tablename)::text, indexname::text, indexdef::text \
+             FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')",
+            "SELECT 'constraint', c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid)::text \
+             FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+             WHERE c.conrelid <> 0 AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')",
+            "SELECT 'view', (schemaname || '.' || viewname)::text, viewname::text, definition::text \
+             FROM pg_views WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')",
+            "SELECT 'matview', (schemaname || '.' || matviewname)::text, matviewname::text, definition::text \
+             FROM pg_matviews WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')",
+            "SELECT 'trigger', t.tgrelid::regclass::text, t.tgname::text, pg_get_triggerdef(t.oid)::text \
+             FROM pg_trigger t WHERE NOT t.tgisinternal",
+            "SELECT 'function', n.nspname::text, (p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')')::text, md5(p.prosrc)::text \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')",
+            "SELECT 'sequence', sequence_schema::text, sequence_name::text, data_type::text \
+             FROM information_schema.sequences WHERE sequence_schema NOT IN ('pg_catalog', 'information_schema', 'pg_toast')",
+            "SELECT 'type', n.nspname::text, t.typname::text, \
+             COALESCE((SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), t.typtype::text)::text \
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE t.typtype IN ('e', 'd') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')",
+            "SELECT 'extension', ''::text, extname::text, ''::text FROM pg_extension",
+            "SELECT 'schema', ''::text, nspname::text, ''::text FROM pg_namespace \
+             WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND nspname NOT LIKE 'pg_temp_%' AND nspname NOT LIKE 'pg_toast_temp_%'",
+        ]
+    }
+
+    // `AS TABLE` keeps every column's type (numeric precision, timestamptz, arrays, enums).
+    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
+        vec![format!("CREATE TABLE {dest} AS TABLE {src}")]
+    }
+
+    fn columns_sql(&self) -> String {
+        "SELECT column_name::text FROM information_schema.columns \
+         WHERE table_name = $1 AND table_schema = current_schema() ORDER BY ordinal_position"
+            .into()
+    }
+
+    fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash {
+        let row = if cols.is_empty() { "''".to_string() } else { format!("ROW({})::text", cols.join(", ")) };
+        ContentHash::Aggregate(format!(
+            "SELECT (COUNT(*)::text || ':' || COALESCE(SUM((hashtextextended({row}, 0) >> 4)::numeric + 576460752303423488), 0)::text) FROM {table}"
+        ))
+    }
+
+    // session_replication_role = replica skips foreign-key triggers (and their cascades) for
+    // this transaction only; it needs a superuser or the table's owner with that privilege.
+    fn without_foreign_keys(&self) -> ForeignKeys {
+        ForeignKeys { session: None, in_transaction: Some("SET LOCAL session_replication_role = replica") }
+    }
+
+    fn dump_tool(&self) -> Option<&'static str> {
+        Some("pg_dump")
+    }
+
+    fn table_exists_sql(&self) -> String {
+        "SELECT tablename::text FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = current_schema()".into()
+    }
+}
+
+/// A stable 63-bit lock id from the lock's name (FNV-1a; std's hashers are not stable across
+/// releases, and every runner must compute the same id).
+fn lock_id(key: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in format!("dbguard:{key}").bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h >> 1) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lock_ids_are_stable_and_distinct() {
+        assert_eq!(super::lock_id("dbguard_schema_version"), super::lock_id("dbguard_schema_version"));
+        assert_ne!(super::lock_id("a"), super::lock_id("b"));
+        assert!(super::lock_id("x") >= 0);
+    }
+}

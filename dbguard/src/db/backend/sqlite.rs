@@ -1,0 +1,152 @@
+//! SQLite: the embedded default, bundled through sqlx.
+
+use std::path::PathBuf;
+
+use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
+use crate::model::kind::BackendKind;
+
+#[derive(Debug)]
+pub(crate) struct Sqlite {
+    /// The database file; `None` for in-memory databases.
+    path: Option<PathBuf>,
+}
+
+impl Sqlite {
+    pub(crate) fn from_url(url: &str) -> Self {
+        Sqlite { path: file_path(url) }
+    }
+}
+
+/// The file a `sqlite:` URL names (`sqlite://app.db`, `sqlite:app.db`, `sqlite:///abs/app.db`).
+pub(crate) fn file_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    let memory = path.is_empty() || path == ":memory:" || url.contains("mode=memory");
+    (!memory).then(|| PathBuf::from(path))
+}
+
+impl Backend for Sqlite {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Sqlite
+    }
+
+    fn quote(&self, ident: &str) -> String {
+        quote_with(ident, '"')
+    }
+
+    fn param(&self, n: usize) -> String {
+        format!("?{n}")
+    }
+
+    // IMMEDIATE takes the write lock up front, so a second writer waits on the busy timeout
+    // instead of failing halfway through with SQLITE_BUSY.
+    fn begin_statement(&self) -> &'static str {
+        "BEGIN IMMEDIATE"
+    }
+
+    fn history_ddl(&self, table: &str) -> String {
+        history_columns(self, table)
+    }
+
+    fn varchar(&self, _len: u32) -> String {
+        "TEXT".into()
+    }
+
+    fn lock_method(&self, _key: &str) -> LockMethod {
+        match &self.path {
+            Some(p) => {
+                let mut name = p.file_name().unwrap_or_default().to_os_string();
+                name.push(".dbguard.lock");
+                LockMethod::File(p.with_file_name(name))
+            }
+            None => LockMethod::None,
+        }
+    }
+
+    fn concat_rows(&self, columns: &[&str]) -> Option<String> {
+        let fields: Vec<String> = columns.iter().map(|c| format!("CAST({c} AS TEXT)")).collect();
+        Some(format!("group_concat({}, char(30))", fields.join(" || char(31) || ")))
+    }
+
+    fn elapsed_ms_sql(&self, started: &str) -> Option<String> {
+        Some(format!("MAX(0, CAST(ROUND((julianday('now') - julianday({started})) * 86400000) AS INTEGER))"))
+    }
+
+    fn copy_method(&self) -> CopyMethod {
+        CopyMethod::VacuumInto
+    }
+
+    fn introspection_queries(&self) -> &'static [&'static str] {
+        &["SELECT type, tbl_name, name, COALESCE(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"]
+    }
+
+    fn table_exists_sql(&self) -> String {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1".into()
+    }
+
+    fn max_identifier_len(&self) -> usize {
+        128
+    }
+
+    // An empty CREATE TABLE AS gives the same column declarations; the INSERT then reports the
+    // rows it copied (a CREATE TABLE AS reports none) and takes SQLite's bulk-transfer path.
+    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
+        vec![
+            format!("CREATE TABLE {dest} AS SELECT * FROM {src} WHERE 0"),
+            format!("INSERT INTO {dest} SELECT * FROM {src}"),
+        ]
+    }
+
+    fn columns_sql(&self) -> String {
+        "SELECT name FROM pragma_table_info(?1) ORDER BY cid".into()
+    }
+
+    // quote() keeps the storage class apart (1 vs '1' vs X'31'), as a dump would.
+    fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash {
+        let quoted: Vec<String> = cols.iter().map(|c| format!("quote({c})")).collect();
+        let row = if cols.is_empty() { "''".to_string() } else { quoted.join(" || char(31) || ") };
+        ContentHash::RowTexts(format!("SELECT {row} FROM {table}"))
+    }
+
+    // `PRAGMA foreign_keys` is a no-op inside a transaction, so it brackets it.
+    fn without_foreign_keys(&self) -> ForeignKeys {
+        ForeignKeys { session: Some(("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON")), in_transaction: None }
+    }
+
+    fn file(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
+    fn driver_url(&self, url: &str) -> String {
+        // Create the file on first use, as `cargo dbguard up` promises.
+        if self.path.is_some() && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_paths_from_urls() {
+        assert_eq!(file_path("sqlite://app.db"), Some(PathBuf::from("app.db")));
+        assert_eq!(file_path("sqlite:app.db?mode=rwc"), Some(PathBuf::from("app.db")));
+        assert_eq!(file_path("sqlite:///tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(file_path("sqlite::memory:"), None);
+        assert_eq!(file_path("sqlite://"), None);
+    }
+
+    #[test]
+    fn lock_file_sits_beside_the_database() {
+        match Sqlite::from_url("sqlite:///tmp/d/app.db").lock_method("k") {
+            LockMethod::File(p) => assert_eq!(p, PathBuf::from("/tmp/d/app.db.dbguard.lock")),
+            other => panic!("{other:?}"),
+        }
+    }
+}

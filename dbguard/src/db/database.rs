@@ -1,0 +1,267 @@
+//! A connection to one database, with its backend and a printable (masked) URL.
+
+use sqlx::{AnyConnection, Connection, Executor, Row};
+
+use crate::db::backend::{self, Backend, ContentHash};
+use crate::db::schema::Schema;
+use crate::db::url::{mask_url, scrub};
+use crate::error::{Error, Result};
+use crate::model::kind::BackendKind;
+
+/// A connection to the database being migrated.
+///
+/// ```no_run
+/// # async fn run() -> dbguard::Result<()> {
+/// let mut db = dbguard::Database::connect("sqlite://app.db").await?;
+/// println!("{} at {}", db.kind(), db.url()); // the URL is printed without its password
+/// # Ok(()) }
+/// ```
+pub struct Database {
+    pub(crate) conn: AnyConnection,
+    pub(crate) env: Env,
+}
+
+/// Everything about the database but the connection, so that code holding the connection in a
+/// transaction can still quote, build SQL and report errors.
+pub(crate) struct Env {
+    pub backend: Box<dyn Backend>,
+    masked_url: String,
+    raw_url: String,
+}
+
+impl Env {
+    /// Wraps a driver error with context, scrubbing any secret out of it.
+    pub fn error(&self, context: &str, e: sqlx::Error) -> Error {
+        Error::Database { context: context.into(), url: self.masked_url.clone(), message: self.scrub(&e.to_string()) }
+    }
+
+    /// Removes the password from a message.
+    pub fn scrub(&self, text: &str) -> String {
+        scrub(text, &self.raw_url)
+    }
+
+    /// The masked URL.
+    pub fn url(&self) -> &str {
+        &self.masked_url
+    }
+
+    /// The URL with its password, for tools that must connect (never printed).
+    pub fn raw_url(&self) -> &str {
+        &self.raw_url
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("url", &self.env.masked_url).finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Connects to `url` (`sqlite://file.db`, `postgres://...`, `mysql://...`). A SQLite file is
+    /// created if it does not exist.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = backend::for_url(url)
+            .ok_or_else(|| Error::BadUrl { url: mask_url(url), problem: "unknown or missing scheme".into() })?;
+        let conn = AnyConnection::connect(&backend.driver_url(url))
+            .await
+            .map_err(|e| Error::Connect { url: mask_url(url), message: scrub(&e.to_string(), url) })?;
+        Ok(Database { conn, env: Env { backend, masked_url: mask_url(url), raw_url: url.to_string() } })
+    }
+
+    /// Which database family this is.
+    pub fn kind(&self) -> BackendKind {
+        self.env.backend.kind()
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn url(&self) -> &str {
+        self.env.url()
+    }
+
+    /// Quotes an identifier for this database.
+    pub fn quote(&self, ident: &str) -> String {
+        self.env.backend.quote(ident)
+    }
+
+    /// Runs SQL (one or more statements), returning the rows affected.
+    pub async fn execute(&mut self, sql: &str) -> Result<u64> {
+        self.session().execute(sql, "running SQL").await
+    }
+
+    /// Runs a query returning one integer (`SELECT COUNT(*) ...`). Unprepared: one round trip.
+    pub async fn query_i64(&mut self, sql: &str) -> Result<i64> {
+        self.session().query_i64(sql, "running a query").await
+    }
+
+    /// Whether a table exists (in the current schema/database).
+    pub async fn table_exists(&mut self, table: &str) -> Result<bool> {
+        self.session().table_exists(table).await
+    }
+
+    /// The number of rows in `table`.
+    pub async fn count_rows(&mut self, table: &str) -> Result<i64> {
+        self.session().count(table).await
+    }
+
+    /// The column names of `table`, in table order (empty when it does not exist).
+    pub async fn columns(&mut self, table: &str) -> Result<Vec<String>> {
+        self.session().columns(table).await
+    }
+
+    /// A checksum of a table's rows that does not depend on their order: equal for two tables
+    /// with the same rows (the same multiset of values in the same columns).
+    ///
+    /// ```no_run
+    /// # async fn run(db: &mut dbguard::Database) -> dbguard::Result<()> {
+    /// let before = db.content_checksum("users").await?;
+    /// // ... a migration and a restore later:
+    /// assert_eq!(db.content_checksum("users").await?, before);
+    /// # Ok(()) }
+    /// ```
+    pub async fn content_checksum(&mut self, table: &str) -> Result<String> {
+        let mut s = self.session();
+        let cols = s.columns(table).await?;
+        s.content_checksum(table, &cols).await
+    }
+
+    /// The schema as it is now (tables, columns, indexes, constraints, views, triggers,
+    /// functions), without dbguard's own tables.
+    pub async fn introspect(&mut self) -> Result<Schema> {
+        self.session().introspect().await
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) -> Result<()> {
+        let url = self.env.masked_url.clone();
+        self.conn.close().await.map_err(|e| Error::Database {
+            context: "closing the connection".into(),
+            url,
+            message: e.to_string(),
+        })
+    }
+
+    pub(crate) fn db_error(&self, context: &str, e: sqlx::Error) -> Error {
+        self.env.error(context, e)
+    }
+
+    /// The connection and its environment, for code shared with transactions.
+    pub(crate) fn session(&mut self) -> Session<'_> {
+        Session { env: &self.env, conn: &mut self.conn }
+    }
+}
+
+/// A connection (possibly inside a transaction) with what is needed to build SQL for it and to
+/// report its errors: the queries the guards run, written once for every backend.
+pub(crate) struct Session<'a> {
+    pub env: &'a Env,
+    pub conn: &'a mut AnyConnection,
+}
+
+impl Session<'_> {
+    fn quote(&self, ident: &str) -> String {
+        self.env.backend.quote(ident)
+    }
+
+    /// Runs SQL, returning the rows affected.
+    pub async fn execute(&mut self, sql: &str, context: &str) -> Result<u64> {
+        let done = self
+            .conn
+            .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
+            .await
+            .map_err(|e| self.env.error(context, e))?;
+        Ok(done.rows_affected())
+    }
+
+    /// Runs a query returning one integer.
+    pub async fn query_i64(&mut self, sql: &str, context: &str) -> Result<i64> {
+        let row = self
+            .conn
+            .fetch_one(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
+            .await
+            .map_err(|e| self.env.error(context, e))?;
+        row.try_get::<i64, _>(0).map_err(|e| self.env.error(context, e))
+    }
+
+    /// Runs a query with one text parameter, returning the first column of each row as text.
+    pub async fn texts(&mut self, sql: String, param: &str, context: &str) -> Result<Vec<String>> {
+        let rows = self.conn.fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(param.to_string())).await;
+        self.first_column(rows, context)
+    }
+
+    /// Runs a query without parameters, returning the first column of each row as text.
+    pub async fn strings(&mut self, sql: &str, context: &str) -> Result<Vec<String>> {
+        let rows = self.conn.fetch_all(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))).await;
+        self.first_column(rows, context)
+    }
+
+    fn first_column(&self, rows: Result<Vec<sqlx::any::AnyRow>, sqlx::Error>, context: &str) -> Result<Vec<String>> {
+        let rows = rows.map_err(|e| self.env.error(context, e))?;
+        rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<_, _>>().map_err(|e| self.env.error(context, e))
+    }
+
+    /// The schema as it is now, without dbguard's own tables.
+    pub async fn introspect(&mut self) -> Result<Schema> {
+        let mut objects = Vec::new();
+        for sql in self.env.backend.introspection_queries() {
+            let rows =
+                self.conn.fetch_all(sqlx::raw_sql(*sql)).await.map_err(|e| self.env.error("reading the schema", e))?;
+            for row in rows {
+                let get = |i| row.try_get::<String, _>(i).unwrap_or_default();
+                objects.push([get(0), get(1), get(2), get(3)]);
+            }
+        }
+        Ok(Schema::from_objects(objects))
+    }
+
+    pub async fn table_exists(&mut self, table: &str) -> Result<bool> {
+        let sql = self.env.backend.table_exists_sql();
+        Ok(!self.texts(sql, table, "checking whether a table exists").await?.is_empty())
+    }
+
+    pub async fn count(&mut self, table: &str) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM {}", self.quote(table));
+        self.query_i64(&sql, &format!("counting the rows of {table}")).await
+    }
+
+    pub async fn columns(&mut self, table: &str) -> Result<Vec<String>> {
+        let sql = self.env.backend.columns_sql();
+        self.texts(sql, table, &format!("reading the columns of {table}")).await
+    }
+
+    /// An order-independent checksum of `cols` over every row of `table`: `count:sum`, where the
+    /// sum adds a 60-bit hash of each row's text.
+    pub async fn content_checksum(&mut self, table: &str, cols: &[String]) -> Result<String> {
+        let context = format!("computing a checksum of {table}");
+        let quoted: Vec<String> = cols.iter().map(|c| self.quote(c)).collect();
+        match self.env.backend.content_hash(&self.quote(table), &quoted) {
+            ContentHash::Aggregate(sql) => {
+                let row = self
+                    .conn
+                    .fetch_one(sqlx::raw_sql(sqlx::AssertSqlSafe(sql)))
+                    .await
+                    .map_err(|e| self.env.error(&context, e))?;
+                row.try_get::<String, _>(0).map_err(|e| self.env.error(&context, e))
+            }
+            ContentHash::RowTexts(sql) => {
+                use futures_util::TryStreamExt;
+                let mut rows = self.conn.fetch(sqlx::raw_sql(sqlx::AssertSqlSafe(sql)));
+                let (mut count, mut sum) = (0u64, 0u128);
+                while let Some(row) = rows.try_next().await.map_err(|e| self.env.error(&context, e))? {
+                    let text: String = row.try_get(0).map_err(|e| self.env.error(&context, e))?;
+                    count += 1;
+                    sum = sum.wrapping_add(u128::from(row_hash(&text)));
+                }
+                Ok(format!("{count}:{sum}"))
+            }
+        }
+    }
+}
+
+/// The first 60 bits of a row text's SHA-256, as the server-side hashes give.
+fn row_hash(text: &str) -> u64 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(text.as_bytes());
+    u64::from_be_bytes(d[..8].try_into().expect("8 bytes")) >> 4
+}

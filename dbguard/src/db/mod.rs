@@ -1,0 +1,10 @@
+//! One database: its URL, the connection handle, the migration lock, schema introspection,
+//! whole-database administration (scratch copies, re-creation), and what differs between
+//! databases, behind the backend trait (one file per database in `backend/`).
+
+pub mod admin;
+pub mod backend;
+pub mod database;
+pub mod lock;
+pub mod schema;
+pub mod url;

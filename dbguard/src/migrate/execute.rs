@@ -1,0 +1,267 @@
+//! Running one migration step with its bookkeeping: the transaction (or the dirty mark where
+//! there can be none), the row guard around it, the version row, and what a failure leaves.
+
+use std::time::Instant;
+
+use sqlx::{AnyConnection, Connection};
+
+use crate::db::database::{Database, Env, Session};
+use crate::error::{Error, FailureOutcome, Loss, LossOutcome, MigrationFailure, Result, RowsLost};
+use crate::migrate::guard::{self, Protect};
+use crate::migrate::report::Report;
+use crate::model::applied::{AppliedRow, RowDetails, RowState};
+use crate::model::direction::Direction;
+use crate::model::migration::{Migration, Step, Tx};
+use crate::model::stamp::now;
+use crate::store::catalog::SnapshotInfo;
+use crate::store::version_table::VersionTable;
+
+/// The version row a step writes for `m`.
+pub(crate) fn row(m: &Migration, state: RowState, applied_at: String, execution_ms: i64) -> AppliedRow {
+    AppliedRow {
+        version: m.version(),
+        name: m.name().to_string(),
+        checksum: m.checksum().to_string(),
+        state,
+        applied_at,
+        details: Some(RowDetails::now_taking(execution_ms)),
+    }
+}
+
+/// Runs one migration in one direction with its bookkeeping in the version table `table`;
+/// returns the row an `up` wrote.
+///
+/// When the database can roll the whole step back, step and version row commit in one
+/// transaction. Otherwise (non-transactional migrations; DDL on MySQL) the row is written
+/// as dirty first, so a failure halfway is visible to every later run.
+pub(crate) async fn run(
+    table: &str,
+    db: &mut Database,
+    m: &Migration,
+    dir: Direction,
+    report: &mut Report,
+) -> Result<Option<AppliedRow>> {
+    let Database { conn, env } = db;
+    let step = match dir {
+        Direction::Up => m.up(),
+        Direction::Down => m.down(),
+    };
+    let history = VersionTable { table };
+    let started = Instant::now();
+    let at = now();
+    let elapsed = || started.elapsed().as_millis() as i64;
+    let atomic = m.is_transactional() && rolls_back_completely(env, step);
+    let protect = Protect::for_step(m, step, env.backend.kind().dialect());
+    let lost = |losses, outcome| {
+        Error::RowsLost(Box::new(RowsLost {
+            version: m.version(),
+            name: m.name().to_string(),
+            direction: dir,
+            losses,
+            outcome,
+        }))
+    };
+    // Snapshots live in the migration's transaction where DDL is transactional (so a
+    // rolled-back migration leaves none behind); elsewhere they must be committed first.
+    let snapshot_inside = atomic && env.backend.transactional_ddl();
+    let mut taken = guard::Taken::default();
+    if !protect.is_empty() && !snapshot_inside {
+        taken = guard::before(&mut Session { env, conn }, &protect, m.version()).await?;
+    }
+
+    // The common case, a plain SQL step with nothing to guard, in one round trip instead
+    // of one per statement plus three: `BEGIN`, the step, the version row, `COMMIT`. A
+    // failure is rolled back and the step run again below, statement by statement, to
+    // name the statement that fails.
+    if atomic
+        && protect.is_empty()
+        && env.backend.transactional_ddl()
+        && let Step::Sql(sql) = step
+        && let Some(done) = run_batched(&history, conn, env, m, sql, dir, &at, started).await?
+    {
+        return Ok(done);
+    }
+
+    if atomic {
+        let mut tx =
+            conn.begin_with(env.backend.begin_statement()).await.map_err(|e| env.error("starting a transaction", e))?;
+        if !protect.is_empty() && snapshot_inside {
+            taken = guard::before(&mut Session { env, conn: &mut tx }, &protect, m.version()).await?;
+        }
+        if let Err(f) = run_step(&mut tx, env, m, step, dir).await {
+            tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?;
+            return Err(f.into_error(FailureOutcome::RolledBack));
+        }
+        let losses = guard::losses(&mut Session { env, conn: &mut tx }, &taken.counted).await?;
+        if !losses.is_empty() {
+            tx.rollback().await.map_err(|e| env.error("rolling back the migration", e))?;
+            return Err(lost(losses, LossOutcome::RolledBack));
+        }
+        report.snapshots.extend(taken.snapshots);
+        let written = match dir {
+            Direction::Up => {
+                let row = row(m, RowState::Applied, at, elapsed());
+                history.insert(env, &mut tx, &row).await?;
+                Some(row)
+            }
+            Direction::Down => {
+                history.delete(env, &mut tx, m.version()).await?;
+                None
+            }
+        };
+        tx.commit().await.map_err(|e| env.error("committing the migration", e))?;
+        return Ok(written);
+    }
+
+    match dir {
+        Direction::Up => history.insert(env, conn, &row(m, RowState::Dirty, at.clone(), 0)).await?,
+        Direction::Down => history.set_state(env, conn, m.version(), RowState::Dirty, 0).await?,
+    }
+    let outcome = if m.is_transactional() {
+        // MySQL: DML in the step still rolls back; DDL committed itself already.
+        let mut tx =
+            conn.begin_with(env.backend.begin_statement()).await.map_err(|e| env.error("starting a transaction", e))?;
+        let r = run_step(&mut tx, env, m, step, dir).await;
+        match r {
+            Ok(()) => tx.commit().await.map_err(|e| env.error("committing the migration", e))?,
+            Err(_) => tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?,
+        }
+        r
+    } else {
+        run_step(conn, env, m, step, dir).await
+    };
+    report.snapshots.extend(taken.snapshots.iter().cloned());
+    if let Err(f) = outcome {
+        return Err(f.into_error(FailureOutcome::Dirty));
+    }
+    let mut s = Session { env, conn };
+    let losses = guard::losses(&mut s, &taken.counted).await?;
+    if !losses.is_empty() {
+        return Err(lost(losses.clone(), restore_lost(&mut s, &losses, &taken.snapshots).await));
+    }
+    match dir {
+        Direction::Up => {
+            let ms = elapsed();
+            history.set_state(env, conn, m.version(), RowState::Applied, ms).await?;
+            Ok(Some(row(m, RowState::Applied, at, ms)))
+        }
+        Direction::Down => {
+            history.delete(env, conn, m.version()).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// The one-round-trip path of [`run`]: `Ok(None)` when it does not apply (the backend cannot
+/// time the step itself, or a value needs bind parameters) or the step failed (rolled back;
+/// the caller runs it again statement by statement to report it).
+#[allow(clippy::too_many_arguments)]
+async fn run_batched(
+    history: &VersionTable<'_>,
+    conn: &mut AnyConnection,
+    env: &Env,
+    m: &Migration,
+    sql: &str,
+    dir: Direction,
+    at: &str,
+    started: Instant,
+) -> Result<Option<Option<AppliedRow>>> {
+    use sqlx::Executor;
+    // The server times the step itself, so that the version row goes with it.
+    let Some(elapsed) = env.backend.elapsed_ms_sql(&format!("'{at}'")) else { return Ok(None) };
+    let written = (dir == Direction::Up).then(|| row(m, RowState::Applied, at.to_string(), 0));
+    let Some(record) = history.literal_change(env, written.as_ref(), m.version(), &elapsed) else {
+        return Ok(None);
+    };
+    // A newline before `;`: the step may end in a `--` comment.
+    let batch = format!("{};\n{sql}\n;\n{record};\nCOMMIT", env.backend.begin_statement());
+    if conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(batch))).await.is_err() {
+        // Whatever ran is undone; the error is reported by the statement-by-statement run.
+        let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
+        return Ok(None);
+    }
+    // The row as the caller reports it, with the duration measured here.
+    let ms = started.elapsed().as_millis() as i64;
+    Ok(Some(written.map(|_| row(m, RowState::Applied, at.to_string(), ms))))
+}
+
+/// Puts back the rows of each table that lost them, from the snapshot taken before the step.
+async fn restore_lost(s: &mut Session<'_>, losses: &[Loss], snapshots: &[SnapshotInfo]) -> LossOutcome {
+    let mut restored = Vec::new();
+    for loss in losses {
+        let Some(snap) = snapshots.iter().find(|sn| sn.source_table == loss.table) else { continue };
+        let opts = crate::backup::snapshot::RestoreOptions { drop_unmapped_columns: true, ..Default::default() };
+        match crate::backup::snapshot::restore(s, snap, &opts).await {
+            Ok(r) => restored.push(format!("{} <- snapshot {} ({}, {} rows)", r.table, snap.id, snap.location, r.rows)),
+            Err(e) => {
+                return LossOutcome::RestoreFailed {
+                    snapshots: snapshots.iter().map(|sn| format!("{}: snapshot {}", sn.source_table, sn.id)).collect(),
+                    message: e.to_string(),
+                };
+            }
+        }
+    }
+    LossOutcome::Restored { restored }
+}
+
+/// Whether a failure of `step` inside a transaction leaves no trace on this database.
+fn rolls_back_completely(env: &Env, step: &Step) -> bool {
+    if env.backend.transactional_ddl() {
+        return true;
+    }
+    match step {
+        Step::Sql(sql) => dbguard_lint::split::split(sql, env.backend.kind().dialect())
+            .iter()
+            .all(|s| !env.backend.commits_implicitly(&s.first_keyword())),
+        // A Rust step may do anything; assume the worst.
+        Step::Rust { .. } | Step::Irreversible { .. } => false,
+    }
+}
+
+/// A failed step, before we know what its failure left behind.
+struct StepFailure {
+    failure: MigrationFailure,
+}
+
+impl StepFailure {
+    fn into_error(mut self, outcome: FailureOutcome) -> Error {
+        self.failure.outcome = outcome;
+        Error::MigrationFailed(Box::new(self.failure))
+    }
+}
+
+async fn run_step(
+    conn: &mut AnyConnection,
+    env: &Env,
+    m: &Migration,
+    step: &Step,
+    dir: Direction,
+) -> Result<(), StepFailure> {
+    use sqlx::Executor;
+    let fail = |statement, message: String| StepFailure {
+        failure: MigrationFailure {
+            version: m.version(),
+            name: m.name().to_string(),
+            direction: dir,
+            location: m.origin().describe(dir == Direction::Down),
+            statement,
+            message,
+            outcome: FailureOutcome::RolledBack,
+        },
+    };
+    match step {
+        Step::Sql(sql) => {
+            for (i, s) in dbguard_lint::split::split(sql, env.backend.kind().dialect()).iter().enumerate() {
+                if let Err(e) = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(s.text.to_string()))).await {
+                    return Err(fail(Some((i + 1, s.line, s.text.to_string())), env.scrub(&e.to_string())));
+                }
+            }
+            Ok(())
+        }
+        Step::Rust { run, .. } => {
+            let mut tx = Tx::new(conn, env.backend.kind());
+            run(&mut tx).await.map_err(|e| fail(None, env.scrub(&e.to_string())))
+        }
+        Step::Irreversible { reason, .. } => Err(fail(None, format!("the step is irreversible: {reason}"))),
+    }
+}

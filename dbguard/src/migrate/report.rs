@@ -1,0 +1,107 @@
+//! What a run did, or would do: the reports `up`, `down`, `baseline` and the dry runs return.
+
+use crate::backup::file::FileBackup;
+use crate::model::direction::Direction;
+use crate::model::plan::Plan;
+use crate::store::catalog::SnapshotInfo;
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    /// Migrations applied, in order.
+    pub applied: Vec<StepReport>,
+    /// Migrations reverted, in order.
+    pub reverted: Vec<StepReport>,
+    /// The state after the run (computed from what the run wrote, without reading again).
+    pub plan: Plan,
+    /// Table snapshots taken before the steps that preserve or destroy tables.
+    pub snapshots: Vec<SnapshotInfo>,
+    /// The SQLite file backup taken before the run.
+    pub file_backup: Option<FileBackup>,
+    /// The dump taken before the run (PostgreSQL/MySQL, when configured).
+    pub dump: Option<std::path::PathBuf>,
+    /// Row counts recorded after the run in `dbguard_table_stats`: the preserved tables of
+    /// every migration, and the watched ones.
+    pub counts: Vec<(String, i64)>,
+    /// The fingerprint of the schema the run left (recorded in `dbguard_schema_fingerprint`).
+    pub fingerprint: Option<String>,
+}
+
+/// One migration run by a [`Report`]'s run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StepReport {
+    /// Version.
+    pub version: i64,
+    /// Name.
+    pub name: String,
+    /// How long it took.
+    pub duration_ms: i64,
+}
+
+/// What a run would do: see [`crate::Migrator::dry_run_up`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DryRun {
+    /// `up` or `down`.
+    pub direction: Direction,
+    /// Where the SQLite file backup would be written.
+    pub file_backup: Option<std::path::PathBuf>,
+    /// Where the dump would be written.
+    pub dump: Option<std::path::PathBuf>,
+    /// The steps, in the order they would run.
+    pub steps: Vec<DryStep>,
+}
+
+/// What kind of step a [`DryStep`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    /// SQL text.
+    Sql,
+    /// A Rust function.
+    Rust,
+    /// A down declared irreversible.
+    Irreversible,
+}
+
+impl StepKind {
+    /// `sql`, `rust` or `irreversible`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Sql => "sql",
+            StepKind::Rust => "rust",
+            StepKind::Irreversible => "irreversible",
+        }
+    }
+}
+
+/// One step of a [`DryRun`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DryStep {
+    /// Version.
+    pub version: i64,
+    /// Name.
+    pub name: String,
+    /// File or Rust item.
+    pub location: String,
+    /// SQL, Rust or irreversible.
+    pub kind: StepKind,
+    /// The SQL it would run.
+    pub sql: Option<String>,
+    /// Whether it would run in a transaction.
+    pub transactional: bool,
+    /// Tables it would snapshot first (they exist now).
+    pub snapshots: Vec<String>,
+    /// Preserved tables and their row counts now (checked again after the step).
+    pub preserved_counts: Vec<(String, i64)>,
+    /// The linter's findings on its SQL.
+    pub findings: Vec<dbguard_lint::Finding>,
+}
+
+/// What `repair` does with a dirty migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repair {
+    /// Its changes are complete (you finished them by hand): record it as applied.
+    MarkApplied,
+    /// Its changes are undone: forget it, so that it runs again.
+    Forget,
+}

@@ -1,0 +1,149 @@
+//! Health of a database against the code's migrations: for an application's start-up check
+//! (`Migrator::startup_check`) and for `cargo dbguard check`. Also watches row counts of the
+//! tables that hold users' data, and raises an alert when one drops sharply or empties.
+
+use crate::db::database::Database;
+use crate::error::{Error, Result};
+use crate::migrate::migrator::Migrator;
+use crate::model::health::{Health, Status};
+use crate::model::plan::EntryState;
+
+impl Migrator {
+    /// Compares the database with this migrator's migrations, read-only. `required` tables
+    /// must exist.
+    pub async fn health(&self, db: &mut Database, required: &[&str]) -> Result<Health> {
+        let plan = self.plan(db).await?;
+        let mut h = Health {
+            status: Status::Healthy,
+            tier: self.tier_for(db).to_string(),
+            url: db.url().to_string(),
+            current_version: plan.current_version(),
+            expected_version: self.migrations().last().map(|m| m.version()),
+            pending: plan.pending().map(|e| e.version).collect(),
+            drifted: plan.in_state(EntryState::Drifted).map(|e| e.version).collect(),
+            missing: plan.in_state(EntryState::Missing).map(|e| e.version).collect(),
+            dirty: plan.in_state(EntryState::Dirty).map(|e| e.version).collect(),
+            required_tables: Vec::new(),
+            row_counts: Vec::new(),
+            alerts: Vec::new(),
+            messages: Vec::new(),
+            fingerprint: None,
+            schema_changes: Vec::new(),
+        };
+        if plan.current_version().is_none() && h.dirty.is_empty() {
+            if !db.introspect().await?.has_tables() {
+                h.raise(Status::Critical, "the database is empty: no migration has run on it. next: `cargo dbguard up` (or `Migrator::up` before serving)".into());
+            } else {
+                h.raise(Status::Critical, "the database has tables but no dbguard history (not initialised by dbguard). next: `cargo dbguard baseline <version>` to record what it already has".into());
+            }
+        }
+        if let Some(v) = h.dirty.first() {
+            h.raise(Status::Critical, format!("migration {v} is dirty: it did not finish. next: finish or undo it by hand, then `cargo dbguard repair {v} --mark-applied` or `--forget`"));
+        }
+        if !h.drifted.is_empty() {
+            h.raise(Status::Critical, format!("applied migrations were edited since they ran: {:?}. next: `cargo dbguard status`, and undo the edits", h.drifted));
+        }
+        if !h.missing.is_empty() {
+            h.raise(Status::Critical, format!("the database is ahead of this build: migrations {:?} are applied but not in it. next: deploy the build that has them (or roll the database back with that build)", h.missing));
+        }
+        if !h.pending.is_empty() && h.current_version.is_some() {
+            h.raise(
+                Status::Degraded,
+                format!(
+                    "the database is behind: {} migration(s) pending ({:?}). next: `cargo dbguard up`",
+                    h.pending.len(),
+                    h.pending
+                ),
+            );
+        }
+        for t in required {
+            let present = db.table_exists(t).await?;
+            h.required_tables.push((t.to_string(), present));
+            if present {
+                h.row_counts.push((t.to_string(), db.count_rows(t).await?));
+            } else {
+                h.raise(Status::Critical, format!("the required table {t} does not exist. next: check the last migrations and the backups (`cargo dbguard backups list`)"));
+            }
+        }
+        Ok(h)
+    }
+
+    /// For an application's start-up: `Ok` when the database is exactly what this build
+    /// expects, otherwise an error that says what is wrong and what to run.
+    ///
+    /// ```no_run
+    /// # async fn run(mut db: dbguard::Database) -> dbguard::Result<()> {
+    /// let migrator = dbguard::Migrator::from_registry()?;
+    /// migrator.startup_check(&mut db, &["users", "orders"]).await?; // refuse to serve otherwise
+    /// # Ok(()) }
+    /// ```
+    pub async fn startup_check(&self, db: &mut Database, required: &[&str]) -> Result<Health> {
+        let h = self.health(db, required).await?;
+        if h.status == Status::Healthy { Ok(h) } else { Err(Error::Unhealthy(Box::new(h))) }
+    }
+
+    /// [`Migrator::health`], plus monitoring:
+    /// - row counts of `watched` tables (and of the tables migrations preserve) are recorded in
+    ///   `dbguard_table_stats`; one that lost more than `threshold` (0.05 = 5 %) of its rows
+    ///   since the last record (a run or a check), or became empty, raises an alert;
+    /// - the schema is compared with the one the last run left: changes made by hand since are
+    ///   listed in [`Health::schema_changes`] as a diff (`+` added, `-` gone).
+    pub async fn check(
+        &self,
+        db: &mut Database,
+        required: &[&str],
+        watched: &[&str],
+        threshold: f64,
+    ) -> Result<Health> {
+        let mut h = self.health(db, required).await?;
+        let mut s = db.session();
+        if let Some(recorded) = crate::store::fingerprint::last(&mut s).await? {
+            let now = s.introspect().await?;
+            h.fingerprint = Some(now.fingerprint());
+            if now.fingerprint() != recorded.fingerprint {
+                h.schema_changes = now.diff(&recorded.schema);
+                let shown: Vec<&str> = h.schema_changes.iter().take(20).map(String::as_str).collect();
+                let more = h.schema_changes.len().saturating_sub(shown.len());
+                let more = if more > 0 { format!("\n      ... and {more} more") } else { String::new() };
+                h.raise(
+                    Status::Degraded,
+                    format!(
+                        "the schema changed since the last migration run ({} at version {}, {}), outside dbguard:\n      {}{more}\n    next: turn the change into a migration (`cargo dbguard new`), or undo it",
+                        recorded.command,
+                        recorded.version,
+                        recorded.at,
+                        shown.join("\n      ")
+                    ),
+                );
+            }
+        }
+        let mut tables = self.monitored_tables();
+        for t in watched {
+            if !tables.iter().any(|x| x == t) {
+                tables.push(t.to_string());
+            }
+        }
+        if tables.is_empty() {
+            return Ok(h);
+        }
+        crate::store::stats::ensure(&mut s).await?;
+        let at = crate::model::stamp::now();
+        for t in &tables {
+            if !s.table_exists(t).await? {
+                continue;
+            }
+            let now = s.count(t).await?;
+            if let Some(before) = crate::store::stats::last(&mut s, t).await?
+                && let Some(alert) = crate::store::stats::alert(t, &before, now, threshold)
+            {
+                h.alerts.push(alert.clone());
+                h.raise(Status::Degraded, alert);
+            }
+            crate::store::stats::record(&mut s, t, now, &at, "check").await?;
+            if !h.row_counts.iter().any(|(n, _)| n == t) {
+                h.row_counts.push((t.to_string(), now));
+            }
+        }
+        Ok(h)
+    }
+}

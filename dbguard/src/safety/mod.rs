@@ -1,0 +1,3 @@
+//! What makes a change allowed: environment tiers and production confirmation.
+
+pub mod tier;
