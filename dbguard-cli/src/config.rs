@@ -48,6 +48,9 @@ pub struct FileConfig {
     pub lint: Option<dbguard::lint::LintConfig>,
 }
 
+/// The audit file's default name, in the project root.
+pub const DEFAULT_AUDIT_LOG: &str = "dbguard-audit.jsonl";
+
 /// The keys `FileConfig` accepts, for messages.
 pub const KEYS: &[&str] = &[
     "database",
@@ -206,46 +209,30 @@ fn merge(a: FileConfig, b: FileConfig) -> FileConfig {
 }
 
 /// Loads `<root>/.env` into the environment without overriding variables already set (so the
-/// real environment wins over the file).
-pub fn load_dotenv(root: &Path) -> Result<(), ConfigError> {
+/// real environment wins over the file); returns the names it set, so that messages can say a
+/// value came from `.env`.
+pub fn load_dotenv(root: &Path) -> Result<Vec<String>, ConfigError> {
     let path = root.join(".env");
-    match dotenvy::from_path(&path) {
-        Ok(()) => Ok(()),
-        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(ConfigError {
-            file: path,
-            message: format!("cannot read it: {e}"),
-            fix: "each line is `NAME=value` (e.g. `DATABASE_URL=sqlite://dbguard.db`)".into(),
-        }),
-    }
-}
-
-impl Project {
-    /// The database URL: `flag_or_env` if given, else the one configured for `tier` in
-    /// `databases`, else `database` (relative SQLite paths resolved against the root), else
-    /// `sqlite://dbguard.db` in the root.
-    pub fn database(&self, flag_or_env: Option<&str>, tier: Option<&str>) -> String {
-        if let Some(url) = flag_or_env {
-            return url.to_string();
-        }
-        let for_tier = tier.and_then(|t| self.config.databases.as_ref()?.get(t).cloned());
-        let url = for_tier.or_else(|| self.config.database.clone()).unwrap_or_else(|| "sqlite://dbguard.db".into());
-        match url.strip_prefix("sqlite://") {
-            Some(path) if !path.starts_with('/') && !path.is_empty() && !path.starts_with(':') => {
-                format!("sqlite://{}", self.root.join(path).display())
-            }
-            _ => url,
+    let bad = |e: dotenvy::Error| ConfigError {
+        file: path.clone(),
+        message: format!("cannot read it: {e}"),
+        fix: "each line is `NAME=value` (e.g. `DATABASE_URL=sqlite://dbguard.db`)".into(),
+    };
+    let entries = match dotenvy::from_path_iter(&path) {
+        Ok(it) => it,
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(bad(e)),
+    };
+    let mut set = Vec::new();
+    for entry in entries {
+        let (key, value) = entry.map_err(bad)?;
+        if std::env::var_os(&key).is_none() {
+            // SAFETY: at start-up, before any thread is spawned.
+            unsafe { std::env::set_var(&key, value) };
+            set.push(key);
         }
     }
-
-    /// The migrations directory: the flag or env if given (relative to the current directory),
-    /// else the configured one relative to the root, else `<root>/migrations`.
-    pub fn migrations(&self, flag_or_env: Option<&Path>) -> PathBuf {
-        match flag_or_env {
-            Some(p) => p.to_path_buf(),
-            None => self.root.join(self.config.migrations.clone().unwrap_or_else(|| "migrations".into())),
-        }
-    }
+    Ok(set)
 }
 
 #[cfg(test)]
@@ -264,12 +251,9 @@ mod tests {
         std::fs::write(dir.path().join("src/main.rs"), "fn main() {}\n").unwrap();
         let p = discover(dir.path()).unwrap();
         assert_eq!(p.config.file_backups, Some(3));
-        assert_eq!(p.database(None, None), format!("sqlite://{}", dir.path().join("data/shop.db").display()));
-        assert_eq!(p.database(Some("postgres://x@h/db"), None), "postgres://x@h/db");
-        assert_eq!(p.database(None, Some("staging")), "postgres://app@staging-db/shop", "per-tier URL");
-        assert_eq!(p.database(Some("postgres://x@h/db"), Some("staging")), "postgres://x@h/db", "flag wins");
-        assert!(p.database(None, Some("prod")).ends_with("data/shop.db"), "no prod URL: the default one");
-        assert_eq!(p.migrations(None), dir.path().join("db/migrations"));
+        assert_eq!(p.config.database.as_deref(), Some("sqlite://data/shop.db"));
+        assert_eq!(p.config.databases.as_ref().unwrap()["staging"], "postgres://app@staging-db/shop");
+        assert_eq!(p.root, dir.path());
 
         let toml =
             std::fs::read_to_string(dir.path().join("Cargo.toml")).unwrap().replace("file-backups", "file-backup");
@@ -284,6 +268,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = discover(dir.path()).unwrap();
         assert!(p.manifest.is_none());
-        assert_eq!(p.migrations(None), dir.path().join("migrations"));
+        assert_eq!((p.root.as_path(), p.config.clone()), (dir.path(), FileConfig::default()));
     }
 }

@@ -1,5 +1,5 @@
-//! `cargo dbguard`. Everything is in the library: [`dbguard_cli::app`].
+//! `cargo dbguard`. Everything is in the library: [`dbguard_cli::main`].
 
 fn main() -> std::process::ExitCode {
-    dbguard_cli::app::main(dbguard_cli::app::Source::Directory)
+    dbguard_cli::main(dbguard_cli::Source::Directory)
 }

@@ -185,12 +185,56 @@ pub fn new_migration(dir: &Path, rust_dir: &Path, name: &str, kind: Kind) -> Res
 pub struct Initialised {
     /// Files and directories created.
     pub created: Vec<PathBuf>,
-    /// The manifest the configuration was added to.
-    pub configured: Option<PathBuf>,
+    /// The manifest the configuration was added to, and the section it wrote
+    /// (`package.metadata.dbguard` or `workspace.metadata.dbguard`).
+    pub configured: Option<(PathBuf, String)>,
+    /// Entries added to `.gitignore`.
+    pub ignored: Vec<String>,
+}
+
+/// What must never be committed: the SQLite database and its journal files, file backups,
+/// dumps, lock files and the audit log. Each holds users' data or who did what.
+pub const GITIGNORE: &[&str] = &[
+    "/dbguard.db",
+    "/dbguard.db-*",
+    "*.dbguard-backups/",
+    "*.dbguard.lock",
+    "*.dbguard-restoring",
+    "/dbguard-dumps/",
+    "/dbguard-audit.jsonl",
+];
+
+/// Adds the entries of [`GITIGNORE`] (and the configured dump directory) that `.gitignore` in
+/// `root` lacks; returns those added.
+pub fn ignore_data(root: &Path, dump_dir: Option<&Path>) -> Result<Vec<String>, ScaffoldError> {
+    let path = root.join(".gitignore");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let have: Vec<&str> = text.lines().map(str::trim).collect();
+    let mut wanted: Vec<String> = GITIGNORE.iter().map(|s| s.to_string()).collect();
+    if let Some(d) = dump_dir.filter(|d| d.is_relative()) {
+        wanted.push(format!("/{}/", d.display().to_string().trim_matches('/')));
+    }
+    let missing: Vec<String> = wanted.into_iter().filter(|w| !have.contains(&w.as_str())).collect();
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    let mut out = text.clone();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str("# dbguard: databases, backups, dumps and the audit log hold users' data: never commit them\n");
+    for m in &missing {
+        out.push_str(m);
+        out.push('\n');
+    }
+    std::fs::write(&path, out)
+        .map_err(|e| err(format!("cannot write {}: {e}", path.display()), "check permissions"))?;
+    Ok(missing)
 }
 
 /// Sets up a project: `migrations/`, `[package.metadata.dbguard]` (or the workspace's) in
-/// `Cargo.toml` when it has none, and `.env.example`; with `rust`, a migrator binary
+/// `Cargo.toml` when it has none, `.env.example`, and the `.gitignore` entries that keep the
+/// database, its backups, dumps and lock files out of git; with `rust`, a migrator binary
 /// (`src/bin/migrator.rs`) and `src/migrations/mod.rs`, and `migrator = true`. Existing files
 /// are left as they are.
 pub fn init(root: &Path, manifest: Option<&Path>, rust: bool) -> Result<Initialised, ScaffoldError> {
@@ -235,7 +279,7 @@ pub fn init(root: &Path, manifest: Option<&Path>, rust: bool) -> Result<Initiali
                 text.replacen("[package.metadata.dbguard]\n", "[package.metadata.dbguard]\nmigrator = true\n", 1);
             std::fs::write(manifest, text)
                 .map_err(|e| err(format!("cannot write {}: {e}", manifest.display()), "check permissions"))?;
-            done.configured = Some(manifest.to_path_buf());
+            done.configured = Some((manifest.to_path_buf(), "package.metadata.dbguard".into()));
         } else if !text.contains("metadata.dbguard]") {
             let table = if text.contains("[package]") { "package" } else { "workspace" };
             let migrator = if rust { "migrator = true\n" } else { "" };
@@ -244,9 +288,10 @@ pub fn init(root: &Path, manifest: Option<&Path>, rust: bool) -> Result<Initiali
             );
             std::fs::write(manifest, format!("{}{section}", text.trim_end_matches('\n').to_string() + "\n"))
                 .map_err(|e| err(format!("cannot write {}: {e}", manifest.display()), "check permissions"))?;
-            done.configured = Some(manifest.to_path_buf());
+            done.configured = Some((manifest.to_path_buf(), format!("{table}.metadata.dbguard")));
         }
     }
+    done.ignored = ignore_data(root, None)?;
     Ok(done)
 }
 
@@ -267,6 +312,18 @@ mod tests {
         assert!(s.timestamps && !s.directories);
         let (v, text) = next_version(&s);
         assert!(v > 20260101000000 && text.len() == 14, "{text}");
+    }
+
+    #[test]
+    fn gitignore_gets_each_entry_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".gitignore"), "/target\n*.dbguard.lock\n").unwrap();
+        let added = ignore_data(dir.path(), Some(Path::new("backups/dumps"))).unwrap();
+        assert!(!added.contains(&"*.dbguard.lock".to_string()), "{added:?}");
+        assert!(added.contains(&"/dbguard.db".to_string()) && added.contains(&"/backups/dumps/".to_string()));
+        let text = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+        assert!(text.starts_with("/target\n*.dbguard.lock\n# dbguard:"), "{text}");
+        assert!(ignore_data(dir.path(), Some(Path::new("backups/dumps"))).unwrap().is_empty(), "idempotent");
     }
 
     #[test]

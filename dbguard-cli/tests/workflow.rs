@@ -96,18 +96,25 @@ async fn init_new_lint_up_status_down(kind: BackendKind) {
     .unwrap();
     assert_eq!(run(p, url, &["lint"]).status.code(), Some(0), "{}", text(&run(p, url, &["lint"])));
 
-    // A dry run changes nothing.
-    let mut db = dbguard::Database::connect(&if url.is_empty() {
-        format!("sqlite://{}", p.join("dbguard.db").display())
+    // A dry run changes nothing; on SQLite it does not even create the database.
+    let file = p.join("dbguard.db");
+    let dry = stdout_ok(run(p, url, &["up", "--dry-run"]));
+    assert!(dry.contains("dry run of `up`") && dry.contains("CREATE TABLE users"), "{dry}");
+    if url.is_empty() {
+        assert!(dry.contains(&format!("{} does not exist yet", file.display())), "{dry}");
+        assert!(!file.exists(), "a dry run created the database");
+    } else {
+        let mut db = t.connect().await;
+        assert!(!db.introspect().await.unwrap().has_tables(), "the dry run changed the schema");
+        db.close().await.unwrap();
+    }
+    let mut db = dbguard::Database::create_if_missing(&if url.is_empty() {
+        format!("sqlite://{}", file.display())
     } else {
         t.url.clone()
     })
     .await
     .unwrap();
-    let before = db.introspect().await.unwrap();
-    let dry = stdout_ok(run(p, url, &["up", "--dry-run"]));
-    assert!(dry.contains("dry run of `up`") && dry.contains("CREATE TABLE users"), "{dry}");
-    assert_eq!(db.introspect().await.unwrap(), before, "the dry run changed the schema");
     assert!(!db.table_exists("dbguard_schema_version").await.unwrap());
     if kind == BackendKind::Sqlite {
         snapshot("up_dry_run", &dry, p);
@@ -245,9 +252,10 @@ fn check_and_history() {
     std::fs::create_dir_all(&m).unwrap();
     std::fs::write(m.join("up.sql"), "CREATE TABLE users (id INTEGER PRIMARY KEY);").unwrap();
     std::fs::write(m.join("down.sql"), "DROP TABLE users;").unwrap();
-    let empty = run(p, "", &["check"]);
-    assert_eq!(empty.status.code(), Some(1));
-    assert!(text(&empty).contains("critical") && text(&empty).contains("the database is empty"), "{}", text(&empty));
+    let missing = run(p, "", &["check"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing).contains("critical") && text(&missing).contains("does not exist"), "{}", text(&missing));
+    assert!(!p.join("dbguard.db").exists(), "check created the database");
     ok(run(p, "", &["up"]));
     let healthy = ok(run(p, "", &["check", "--table", "users"]));
     assert!(healthy.contains("healthy at version 1") && healthy.contains("users: 0 rows"), "{healthy}");
@@ -256,7 +264,8 @@ fn check_and_history() {
     let history = ok(run(p, "", &["history"]));
     assert!(history.contains(" up ") && history.contains(" ok "), "{history}");
     let log = std::fs::read_to_string(p.join("dbguard-audit.jsonl")).unwrap();
-    assert_eq!(log.lines().count(), 1, "one changing command, one line: {log}");
+    assert_eq!(log.lines().count(), 2, "one changing command: a line when it starts, one when it ends: {log}");
+    assert_eq!(history.lines().filter(|l| l.contains(" up ")).count(), 1, "{history}");
 }
 
 /// `rehearse` reports the down that does not restore its up (exit 1) and leaves the database
@@ -281,8 +290,12 @@ async fn rehearse_and_reset(kind: BackendKind) {
     let o = run(dir.path(), &t.url, &["rehearse"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let out = text(&o);
-    assert!(out.contains("2 add_name: DownDoesNotRestoreSchema") && out.contains("name"), "{out}");
-    assert!(out.contains("2 problem(s)") && out.contains("ReapplyFailed"), "{out}");
+    assert!(
+        out.contains("2 add_name: its down does not restore the schema its up found") && out.contains("name"),
+        "{out}"
+    );
+    assert!(out.contains("2 problems") && out.contains("applying it again after the downs fails"), "{out}");
+    assert!(!out.contains("DownDoesNotRestoreSchema") && !out.contains("(s)"), "{out}");
     let json: serde_json::Value =
         serde_json::from_slice(&run(dir.path(), &t.url, &["rehearse", "--format", "json"]).stdout).unwrap();
     assert_eq!(json["findings"][0]["kind"], "down-does-not-restore-schema", "{json}");

@@ -20,6 +20,8 @@ pub struct Directives {
     pub no_transaction: bool,
     /// The down cannot revert the up, for this reason.
     pub irreversible: Option<String>,
+    /// The up is empty on purpose, for this reason (an empty up is refused otherwise).
+    pub empty: Option<String>,
 }
 
 /// A directive that could not be read: its 1-based line and what to write instead.
@@ -32,8 +34,13 @@ pub struct DirectiveError {
 }
 
 /// The directive keys, for error messages.
-pub const KEYS: &[&str] =
-    &["preserves = a, b", "preserves-exactly = a, b", "no-transaction", "irreversible = \"reason\""];
+pub const KEYS: &[&str] = &[
+    "preserves = a, b",
+    "preserves-exactly = a, b",
+    "no-transaction",
+    "irreversible = \"reason\"",
+    "empty = \"reason\"",
+];
 
 /// Reads directives from the comment lines at the top of `sql` (stops at the first line of SQL).
 ///
@@ -76,12 +83,16 @@ pub fn parse(sql: &str) -> Result<Directives, DirectiveError> {
                 if key == "preserves" { d.preserves.extend(tables) } else { d.preserves_exactly.extend(tables) }
             }
             ("no-transaction", None) => d.no_transaction = true,
-            ("irreversible", Some(v)) => {
+            (key @ ("irreversible" | "empty"), Some(v)) => {
                 let reason = v.trim_matches('"').trim();
                 if reason.is_empty() {
-                    return Err(err("`irreversible` needs a reason: `-- dbguard: irreversible = \"why\"`".into()));
+                    return Err(err(format!("`{key}` needs a reason: `-- dbguard: {key} = \"why\"`")));
                 }
-                d.irreversible = Some(reason.to_string());
+                if key == "empty" {
+                    d.empty = Some(reason.to_string())
+                } else {
+                    d.irreversible = Some(reason.to_string())
+                }
             }
             _ => {
                 return Err(err(format!(

@@ -6,7 +6,7 @@ use crate::finding::{Finding, Severity};
 use crate::lexer::Kind;
 use crate::position::LineIndex;
 use crate::rules::{self, FileContext, Hit, RuleInfo, migration as m};
-use crate::split::{for_each_statement, split};
+use crate::split::{LostCause, for_each_statement, split, split_flat};
 use crate::stmt::Stmt;
 use crate::suppress::{self, Suppression};
 use crate::{Dialect, directives, placeholder};
@@ -48,6 +48,59 @@ pub fn destroyed_tables(sql: &str, dialect: Dialect) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// The names (lowercased words and unquoted identifiers) in the parts of `sql` the splitter
+/// lost track of (an unterminated string, a block never closed). What hides there cannot be
+/// classified, so the runtime snapshots every existing table among them before running it.
+///
+/// ```
+/// use dbguard_lint::{unchecked_names, Dialect};
+/// assert!(unchecked_names("DROP TABLE a;", Dialect::Postgres).is_empty());
+/// let names = unchecked_names("UPDATE users SET note = 'never closed; DELETE FROM orders;", Dialect::Postgres);
+/// assert!(names.contains(&"users".to_string()) && names.contains(&"orders".to_string()), "{names:?}");
+/// ```
+pub fn unchecked_names(sql: &str, dialect: Dialect) -> Vec<String> {
+    let mut linter = Linter::new("", dialect);
+    linter.feed(sql, true);
+    let mut names = linter.unchecked;
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The tables `sql` creates and drops (or renames away and to), in statement order, as the
+/// linter reads them: for following which tables exist through a run of migrations.
+///
+/// ```
+/// use dbguard_lint::{table_effects, Dialect};
+/// let (created, dropped) = table_effects("CREATE TABLE a (id int); ALTER TABLE b RENAME TO c; DROP TABLE d;", Dialect::Postgres);
+/// assert_eq!((created, dropped), (vec!["a".to_string(), "c".to_string()], vec!["b".to_string(), "d".to_string()]));
+/// ```
+pub fn table_effects(sql: &str, dialect: Dialect) -> (Vec<String>, Vec<String>) {
+    let (mut created, mut dropped) = (Vec::new(), Vec::new());
+    for st in split(sql, dialect) {
+        let e = effects(&Stmt::new(st.text, st.offset, dialect));
+        created.extend(e.created_tables);
+        dropped.extend(e.dropped_tables);
+    }
+    (created, dropped)
+}
+
+/// The statements of `sql` that start, end or split a transaction (`BEGIN`, `COMMIT`,
+/// `ROLLBACK`, `SAVEPOINT`, ...), with their lines: a migration that dbguard runs in a
+/// transaction must have none (the loader refuses them).
+///
+/// ```
+/// use dbguard_lint::{transaction_statements, Dialect};
+/// let found = transaction_statements("CREATE TABLE t (id int);\nCOMMIT;\nDROP TABLE u;", Dialect::Postgres);
+/// assert_eq!(found, [(2, "COMMIT".to_string())]);
+/// ```
+pub fn transaction_statements(sql: &str, dialect: Dialect) -> Vec<(usize, String)> {
+    split(sql, dialect)
+        .iter()
+        .filter_map(|st| rules::control_words(&Stmt::new(st.text, st.offset, dialect)).map(|w| (st.line, w)))
+        .collect()
 }
 
 /// Lints SQL read from `reader` without holding the whole text: it is read in chunks and each
@@ -106,6 +159,8 @@ struct Linter<'f> {
     found_in: Vec<u32>,
     /// Suppressions, with absolute ranges.
     sups: Vec<Placed>,
+    /// Names in text the splitter lost track of: tables the guards must treat as destroyed.
+    unchecked: Vec<String>,
     /// Absolute offset, line and column of the next byte not linted yet.
     consumed: usize,
     line: usize,
@@ -126,6 +181,7 @@ impl<'f> Linter<'f> {
             found: Vec::new(),
             found_in: Vec::new(),
             sups: Vec::new(),
+            unchecked: Vec::new(),
             consumed: 0,
             line: 1,
             column: 1,
@@ -137,9 +193,14 @@ impl<'f> Linter<'f> {
     /// many bytes of `text` were linted; the rest must be fed again, with more after it.
     fn feed(&mut self, text: &str, eof: bool) -> usize {
         let dialect = self.dialect;
+        if self.consumed == 0 {
+            // Directives are the file's first lines, so the first piece fed has them.
+            self.cx.no_transaction = directives::parse(text).is_ok_and(|d| d.no_transaction);
+        }
         let mut cut = if eof { text.len() } else { 0 };
         let (base_offset, file) = (self.consumed, self.file);
-        let (cx, starts, found, found_in) = (&mut self.cx, &mut self.starts, &mut self.found, &mut self.found_in);
+        let (cx, starts, found, found_in, unchecked) =
+            (&mut self.cx, &mut self.starts, &mut self.found, &mut self.found_in, &mut self.unchecked);
         for_each_statement(text, dialect, (self.line, self.column), &mut |st, toks, terminated| {
             if !eof {
                 match terminated {
@@ -151,11 +212,17 @@ impl<'f> Linter<'f> {
             let offset = base_offset + st.offset;
             starts.push(offset);
             let base = Base { text: st.text, offset, line: st.line, column: st.column };
-            let s = if st.tokenized {
-                Stmt::from_tokens(st.text, offset, toks.to_vec(), dialect)
-            } else {
-                Stmt::new(st.text, offset, dialect)
-            };
+            if let Some(lost) = st.lost {
+                // The splitter lost track here: say so, then check what follows as well as can
+                // be, statement by statement, and remember every name in it for the guards.
+                let msg = format!(
+                    "could not check the rest of this file from line {}: {}, so the statements after it may be hidden from the checks",
+                    lost.line,
+                    lost.describe()
+                );
+                found.push(meta(&m::UNPARSED_SQL, file, (lost.line, 1), (lost.line, 1), msg));
+                found_in.push(k);
+            }
             let mut run = |s: &Stmt, cx: &FileContext| {
                 for rule in rules::statement_rules() {
                     let info = rule.info();
@@ -169,6 +236,22 @@ impl<'f> Linter<'f> {
                         found_in.push(k);
                     }
                 }
+            };
+            if let Some(lost) = st.lost {
+                unchecked.extend(names_in(st.text, dialect));
+                if lost.cause == LostCause::UnclosedBlock {
+                    for (at, piece) in split_flat(st.text, dialect) {
+                        let s = Stmt::new(piece, offset + at, dialect);
+                        run(&s, cx);
+                        remember(&s, cx);
+                    }
+                    return;
+                }
+            }
+            let s = if st.tokenized {
+                Stmt::from_tokens(st.text, offset, toks.to_vec(), dialect)
+            } else {
+                Stmt::new(st.text, offset, dialect)
             };
             run(&s, cx);
             // DO blocks run their statements now; function and trigger bodies run later, if ever.
@@ -364,6 +447,24 @@ fn effects(s: &Stmt) -> Effects {
         }
     } else if s.starts(&["DROP", "TABLE"]) {
         e.dropped_tables.extend(rules::dropped_names(s, 2).into_iter().map(|(n, _, _)| n));
+    } else if s.starts(&["RENAME", "TABLE"]) {
+        // MySQL: RENAME TABLE a TO b, c TO d
+        let mut i = 2;
+        while let Some((from, next)) = s.name(i) {
+            let Some((to, after)) = s.is(next, "TO").then(|| s.name(next + 1)).flatten() else { break };
+            e.dropped_tables.push(from);
+            e.created_tables.push(to);
+            if s.tok(after) != "," {
+                break;
+            }
+            i = after + 1;
+        }
+    } else if let Some((table, from)) = rules::alter_table(s)
+        && s.seq(from, &["RENAME", "TO"])
+        && let Some((to, _)) = s.name(from + 2)
+    {
+        e.dropped_tables.push(table);
+        e.created_tables.push(to);
     } else if let Some((table, from)) = rules::alter_table(s) {
         for part in s.top_level_parts(from) {
             let i = part.start;
@@ -473,4 +574,32 @@ pub fn duplicate_versions(migrations: &[(i64, &str)]) -> Vec<Finding> {
 /// Whether any finding is an error (or any at all, with `warnings_as_errors`).
 pub fn fails(findings: &[Finding], warnings_as_errors: bool) -> bool {
     findings.iter().any(|f| f.severity == Severity::Error || warnings_as_errors)
+}
+
+/// The words and quoted names of `text`, lowercased (unquoted) or as written (quoted), each
+/// once: the candidates for tables it may touch. Read with a plain scan, since the lexer is
+/// what could not make sense of this text.
+fn names_in(text: &str, dialect: Dialect) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in crate::lexer::Lexer::new(text, dialect) {
+        let name = match t.kind {
+            Kind::Word => t.text(text).to_ascii_lowercase(),
+            Kind::QuotedIdent => crate::stmt::unquote(t.text(text)),
+            // Whatever an unterminated token hides, it may name tables: take its words too.
+            Kind::Unterminated => {
+                out.extend(
+                    t.text(text)
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
+                        .map(str::to_ascii_lowercase),
+                );
+                continue;
+            }
+            _ => continue,
+        };
+        out.push(name);
+    }
+    out.sort();
+    out.dedup();
+    out
 }

@@ -30,5 +30,8 @@ pub mod version;
 
 pub use config::LintConfig;
 pub use dialect::Dialect;
-pub use engine::{MigrationFiles, destroyed_tables, duplicate_versions, fails, lint_migration, lint_reader, lint_sql};
+pub use engine::{
+    MigrationFiles, destroyed_tables, duplicate_versions, fails, lint_migration, lint_reader, lint_sql, table_effects,
+    transaction_statements, unchecked_names,
+};
 pub use finding::{Finding, Severity, Summary};

@@ -29,6 +29,52 @@ pub struct Statement<'a> {
     /// False for text the lexer could not read to its end (an unterminated string, say): it is
     /// kept as one chunk, so that nothing is ever skipped.
     pub tokenized: bool,
+    /// Set when the splitter lost track here: this "statement" may hold several, which the
+    /// linter and the guards cannot see one by one (see [`Lost`]).
+    pub lost: Option<Lost>,
+}
+
+/// Where and why the splitter lost track of statement boundaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lost {
+    /// The line where the trouble starts.
+    pub line: usize,
+    /// What it is.
+    pub cause: LostCause,
+}
+
+/// Why the splitter lost track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LostCause {
+    /// A string, quoted name, comment or dollar-quoted body that never ends.
+    Unterminated,
+    /// A `BEGIN` (or `CASE`) block with no matching `END`.
+    UnclosedBlock,
+}
+
+impl Lost {
+    /// A sentence for messages.
+    pub fn describe(&self) -> String {
+        match self.cause {
+            LostCause::Unterminated => {
+                format!("a string, quoted name or comment that starts at line {} never ends", self.line)
+            }
+            LostCause::UnclosedBlock => format!("the block opened at line {} is never closed with END", self.line),
+        }
+    }
+}
+
+/// How sure the splitter is of a statement it hands on.
+#[derive(Debug, Clone, Copy)]
+enum Unsure {
+    /// A statement ended by `;` (or the end of the text) on the token stream.
+    No,
+    /// Ended by a custom `DELIMITER`; not tokenized here.
+    Custom,
+    /// An unterminated token starts at this offset.
+    Unterminated { at: usize },
+    /// A block opened at this offset is never closed.
+    UnclosedBlock { at: usize },
 }
 
 impl Statement<'_> {
@@ -105,6 +151,32 @@ struct Segment<'a> {
     delimiter: &'a str,
 }
 
+/// Splits `text` on every top-level `;`, ignoring blocks: the fallback for text where the
+/// splitter lost track of a block ([`LostCause::UnclosedBlock`]), so that the statements
+/// after it are still seen. Returns each piece's offset in `text` and its text.
+pub fn split_flat(text: &str, dialect: Dialect) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let (mut first, mut last_end) = (None, 0);
+    for tok in Lexer::new(text, dialect) {
+        match tok.kind {
+            Kind::Whitespace | Kind::LineComment | Kind::BlockComment => {}
+            Kind::Semicolon => {
+                if let Some(f) = first.take() {
+                    out.push((f, &text[f..last_end]));
+                }
+            }
+            _ => {
+                first.get_or_insert(tok.start);
+                last_end = tok.end;
+            }
+        }
+    }
+    if let Some(f) = first {
+        out.push((f, &text[f..last_end]));
+    }
+    out
+}
+
 /// MySQL scripts may change the statement delimiter with a `DELIMITER $$` line (a client
 /// command, never sent to the server). Other dialects have one segment.
 fn delimiter_segments(sql: &str, dialect: Dialect) -> Vec<Segment<'_>> {
@@ -138,7 +210,7 @@ fn split_custom<'a>(sql: &'a str, start: usize, end: usize, delim: &str, pos: &m
         let lead = raw.len() - skip_space_and_comments(raw).len();
         let text_end = from + lead + raw[lead..].trim_end().len();
         let terminated = (to < end).then_some(to + delim.len());
-        emit(sql, from + lead, text_end, false, terminated, pos, sink, &mut Vec::new());
+        emit(sql, from + lead, text_end, Unsure::Custom, terminated, pos, sink, &mut Vec::new());
         from = to + delim.len();
     }
 }
@@ -156,6 +228,8 @@ fn split_tokens<'a>(
     let mut first: Option<usize> = None; // start of the current statement's first token
     let mut last_end = 0; // end of its last significant token
     let mut depth = 0usize;
+    // Where the outermost open block began, to say where the splitter lost track.
+    let mut opened_at: Option<usize> = None;
     while let Some(tok) = lexer.next() {
         match tok.kind {
             Kind::Whitespace | Kind::LineComment | Kind::BlockComment => continue,
@@ -165,7 +239,7 @@ fn split_tokens<'a>(
                     sql,
                     first.unwrap_or(tok.start),
                     sql[..end].trim_end().len(),
-                    false,
+                    Unsure::Unterminated { at: tok.start },
                     None,
                     pos,
                     sink,
@@ -175,16 +249,22 @@ fn split_tokens<'a>(
             }
             Kind::Semicolon if depth == 0 => {
                 if let Some(f) = first.take() {
-                    emit(sql, f, last_end, true, Some(tok.end), pos, sink, &mut current);
+                    emit(sql, f, last_end, Unsure::No, Some(tok.end), pos, sink, &mut current);
                 }
                 continue;
             }
             Kind::Word => {
-                let w = tok.text(sql);
-                // A leading BEGIN is a transaction statement; elsewhere it opens a block body.
-                if (w.eq_ignore_ascii_case("BEGIN") && first.is_some()) || w.eq_ignore_ascii_case("CASE") {
+                let opens = opens_block(sql, &current, tok, depth, lexer.clone());
+                if opens {
+                    if depth == 0 {
+                        opened_at = Some(tok.start);
+                    }
                     depth += 1;
-                } else if depth > 0 && w.eq_ignore_ascii_case("END") && !closes_other_block(sql, lexer.clone()) {
+                } else if depth > 0
+                    && tok.is_word(sql, "END")
+                    && !is_qualified(sql, &current, lexer.clone())
+                    && !closes_other_block(sql, lexer.clone())
+                {
                     depth -= 1;
                 }
             }
@@ -195,8 +275,52 @@ fn split_tokens<'a>(
         current.push(tok);
     }
     if let Some(f) = first {
-        emit(sql, f, last_end, true, None, pos, sink, &mut current);
+        // A block still open at the end: everything after its start was taken as one
+        // statement, which may hide statements from the linter and the guards. Say so.
+        let unsure = match opened_at {
+            Some(at) if depth > 0 => Unsure::UnclosedBlock { at },
+            _ => Unsure::No,
+        };
+        emit(sql, f, last_end, unsure, None, pos, sink, &mut current);
     }
+}
+
+/// Whether the word `tok` opens a block whose `;`s do not end the statement: `BEGIN` in a
+/// trigger, procedure, function or event body (or `BEGIN ATOMIC`), a nested `BEGIN` inside
+/// one, and `CASE` inside one (its `END` must not close the body). Outside a body, a `CASE`
+/// expression holds no `;`, and `begin`/`case` may be column names (`s.case`, `SET begin = 1`).
+fn opens_block(sql: &str, before: &[Token], tok: Token, depth: usize, rest: Lexer<'_>) -> bool {
+    if is_qualified(sql, before, rest.clone()) {
+        return false;
+    }
+    if tok.is_word(sql, "CASE") {
+        return depth > 0;
+    }
+    if !tok.is_word(sql, "BEGIN") || before.is_empty() {
+        return false; // a leading BEGIN is a transaction statement
+    }
+    if depth > 0 {
+        return true;
+    }
+    let next: Option<Token> = rest.into_iter().find(|t| !t.is_trivia());
+    if next.is_some_and(|t| t.is_word(sql, "ATOMIC")) {
+        return true;
+    }
+    // `CREATE [OR REPLACE] [DEFINER = x] [TEMP] TRIGGER|PROCEDURE|FUNCTION|EVENT ... BEGIN`,
+    // or `ALTER EVENT ... DO BEGIN`.
+    let starts = |kw: &str| before.first().is_some_and(|t| t.is_word(sql, kw));
+    (starts("CREATE") || starts("ALTER"))
+        && before
+            .iter()
+            .take(12)
+            .any(|t| ["TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"].iter().any(|k| t.is_word(sql, k)))
+}
+
+/// Whether the word just read is part of a qualified name (`s.case`, `t.end`, `begin.x`), so
+/// an identifier and not a keyword.
+fn is_qualified(sql: &str, before: &[Token], rest: Lexer<'_>) -> bool {
+    let dot = |t: &Token| t.kind == Kind::Punct && t.text(sql) == ".";
+    before.last().is_some_and(dot) || rest.into_iter().find(|t| !t.is_trivia()).is_some_and(|t| dot(&t))
 }
 
 /// `END IF`, `END LOOP`, ... close blocks that did not open with BEGIN or CASE.
@@ -211,7 +335,7 @@ fn emit<'a>(
     sql: &'a str,
     from: usize,
     to: usize,
-    tokenized: bool,
+    unsure: Unsure,
     terminated: Option<usize>,
     pos: &mut Positions<'a>,
     sink: Sink<'_, 'a>,
@@ -219,11 +343,19 @@ fn emit<'a>(
 ) {
     if to > from {
         let (line, column) = pos.at(from);
+        let tokenized = matches!(unsure, Unsure::No | Unsure::UnclosedBlock { .. });
+        let lost = match unsure {
+            Unsure::No | Unsure::Custom => None,
+            Unsure::Unterminated { at } => Some(Lost { line: pos.at(at.max(from)).0, cause: LostCause::Unterminated }),
+            Unsure::UnclosedBlock { at } => {
+                Some(Lost { line: pos.at(at.max(from)).0, cause: LostCause::UnclosedBlock })
+            }
+        };
         let (end_line, end_column) = pos.at(to);
         for t in tokens.iter_mut() {
             (t.start, t.end) = (t.start - from, t.end - from);
         }
-        let st = Statement { text: &sql[from..to], offset: from, line, column, end_line, end_column, tokenized };
+        let st = Statement { text: &sql[from..to], offset: from, line, column, end_line, end_column, tokenized, lost };
         sink(st, tokens, terminated);
     }
     tokens.clear();
@@ -297,6 +429,38 @@ mod tests {
         );
         let no_delim = "CREATE PROCEDURE p() BEGIN IF 1 THEN SELECT 1; END IF; SELECT 2; END; SELECT 3;";
         assert_eq!(texts(no_delim, Dialect::Mysql).len(), 2);
+    }
+
+    #[test]
+    fn keywords_used_as_names_do_not_open_blocks() {
+        for (sql, d) in [
+            ("UPDATE t SET a = s.case FROM s;\nALTER TABLE t DROP COLUMN b;\nDROP TABLE u;", Dialect::Postgres),
+            ("CREATE TABLE t (begin INT, \"end\" INT);\nUPDATE t SET begin = 1;\nDROP TABLE u;", Dialect::Postgres),
+            ("SELECT t.end, t.begin, t.case FROM t;\nDELETE FROM t WHERE id = 1;\nDROP TABLE u;", Dialect::Mysql),
+            (
+                "UPDATE t SET a = CASE WHEN b THEN 1 ELSE 2 END;\nSELECT case.x FROM t AS \"case\";\nDROP TABLE u;",
+                Dialect::Sqlite,
+            ),
+        ] {
+            let s = split(sql, d);
+            assert_eq!(s.len(), 3, "{sql:?}: {s:?}");
+            assert!(s.iter().all(|st| st.lost.is_none()), "{s:?}");
+            assert_eq!(s[2].text, "DROP TABLE u");
+        }
+    }
+
+    #[test]
+    fn an_unclosed_block_is_reported_and_split_flat() {
+        let sql = "SELECT 1;\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN\n  DELETE FROM v;\nDROP TABLE users;\nALTER TABLE t DROP COLUMN c;";
+        let s = split(sql, Dialect::Sqlite);
+        assert_eq!(s.len(), 2, "{s:?}");
+        let lost = s[1].lost.expect("the splitter says it lost track");
+        assert_eq!((lost.line, lost.cause), (2, LostCause::UnclosedBlock));
+        let flat: Vec<&str> = split_flat(s[1].text, Dialect::Sqlite).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(flat[1..], ["DROP TABLE users", "ALTER TABLE t DROP COLUMN c"]);
+        assert!(flat[0].starts_with("CREATE TRIGGER") && flat[0].ends_with("DELETE FROM v"));
+        let unterminated = split("SELECT 1;\nSELECT 'oops;\nDROP TABLE x;", Dialect::Postgres);
+        assert_eq!(unterminated[1].lost.map(|l| (l.line, l.cause)), Some((2, LostCause::Unterminated)));
     }
 
     #[test]

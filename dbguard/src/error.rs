@@ -153,9 +153,137 @@ pub enum Error {
     #[error("{0}")]
     Backup(String),
 
-    /// An operation is not allowed in the database's current state.
+    /// A SQLite database file that is not there; nothing was created.
+    #[error(
+        "the SQLite database {} does not exist; nothing was created.\n  next: check the path (relative paths start at the project root, or at the current directory for --database); `cargo dbguard up` creates a new, empty database there",
+        .path.display()
+    )]
+    DatabaseMissing {
+        /// Its absolute path.
+        path: PathBuf,
+    },
+
+    /// A table a migration declares preserved does not exist: the guard cannot protect it.
     #[error("{0}")]
-    Refused(String),
+    PreservedTableMissing(Box<MissingPreserved>),
+
+    /// A command that production never allows (`reset`), whatever the confirmation.
+    #[error(
+        "{action} is refused, whatever the flags: {url} is a prod database ({reason}), and {action} is never allowed in prod.\n  nothing was changed.\n  next: {next}"
+    )]
+    RefusedInProduction {
+        /// The command.
+        action: String,
+        /// The database, masked.
+        url: String,
+        /// Why it is production.
+        reason: String,
+        /// What to do instead.
+        next: String,
+    },
+
+    /// The name typed at the confirmation prompt was not the database's.
+    #[error("aborted: that is not `{database}`. nothing was changed.")]
+    Aborted {
+        /// The name that was expected.
+        database: String,
+    },
+
+    /// `repair` of a migration that is not dirty.
+    #[error(
+        "migration {version} is not dirty; nothing to repair.\n  next: `cargo dbguard status` shows each migration's state"
+    )]
+    NotDirty {
+        /// The version asked for.
+        version: i64,
+    },
+
+    /// `baseline` of a database that already has history.
+    #[error(
+        "cannot baseline: the database already has migrations recorded (newest: {newest}).\n  nothing was changed.\n  next: `cargo dbguard status` shows them; baseline is for databases that predate dbguard"
+    )]
+    AlreadyRecorded {
+        /// The newest recorded version.
+        newest: i64,
+    },
+
+    /// A snapshot id that the catalog does not have.
+    #[error("there is no snapshot {id} in the catalog of {url}.\n  next: `cargo dbguard backups list` shows the ids")]
+    NoSuchSnapshot {
+        /// The id asked for.
+        id: i64,
+        /// The database, masked.
+        url: String,
+    },
+
+    /// A table that does not exist.
+    #[error(
+        "there is no table {table} in {url}; nothing was copied.\n  next: check the name (`cargo dbguard backups list` shows the tables that have snapshots)"
+    )]
+    NoSuchTable {
+        /// The table asked for.
+        table: String,
+        /// The database, masked.
+        url: String,
+    },
+
+    /// A restore that cannot go ahead as asked; nothing was changed.
+    #[error("{message}")]
+    RestoreRefused {
+        /// What is wrong and what to run instead.
+        message: String,
+    },
+
+    /// A restore that failed or did not verify; what was kept safe is in the message.
+    #[error("{message}")]
+    RestoreFailed {
+        /// What happened, what was kept safe, what to run next.
+        message: String,
+    },
+
+    /// A file backup was asked of a database that has no file (PostgreSQL, MySQL).
+    #[error(
+        "{url} is not a SQLite file, so it has no file backups.\n  next: snapshot tables with `cargo dbguard backup --table users`, or configure `dump-dir` for pg_dump/mysqldump dumps"
+    )]
+    NotAFile {
+        /// The database, masked.
+        url: String,
+    },
+
+    /// A path that is not one of the database's file backups.
+    #[error("{} is not a backup of {}\n  next: `cargo dbguard backups list` shows them", .path.display(), .database.display())]
+    NotABackup {
+        /// The path given.
+        path: PathBuf,
+        /// The database file.
+        database: PathBuf,
+    },
+
+    /// The audit log could not be written.
+    #[error(
+        "cannot append to the audit log {}: {message}\n  the command itself {outcome}.\n  next: make the file writable, or set another path (`audit-log`)",
+        .path.display()
+    )]
+    AuditLog {
+        /// The file.
+        path: PathBuf,
+        /// The system's message.
+        message: String,
+        /// What became of the command (`finished (ok)`, `did not start`).
+        outcome: String,
+    },
+
+    /// The lock file beside a SQLite database could not be created.
+    #[error(
+        "cannot create the lock file {}: {message}\n  nothing was changed.\n  next: make the database's directory writable",
+        .path.display()
+    )]
+    LockFile {
+        /// The lock file.
+        path: PathBuf,
+        /// The system's message.
+        message: String,
+    },
 
     /// An error raised by a Rust migration step.
     #[error("{0}")]
@@ -166,6 +294,36 @@ impl Error {
     /// An error for a Rust migration step to return.
     pub fn step(message: impl Into<String>) -> Self {
         Error::Step(message.into())
+    }
+
+    /// Whether dbguard refused before changing anything (as opposed to a command that ran
+    /// and failed): the audit log's `refused`.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::Load(_)
+                | Error::BadUrl { .. }
+                | Error::ConfirmationRequired(_)
+                | Error::Drift(_)
+                | Error::Missing { .. }
+                | Error::Dirty { .. }
+                | Error::OutOfOrder { .. }
+                | Error::Irreversible { .. }
+                | Error::UnknownVersion { .. }
+                | Error::LockTimeout { .. }
+                | Error::LayoutTooNew { .. }
+                | Error::DatabaseMissing { .. }
+                | Error::PreservedTableMissing(_)
+                | Error::RefusedInProduction { .. }
+                | Error::Aborted { .. }
+                | Error::NotDirty { .. }
+                | Error::AlreadyRecorded { .. }
+                | Error::NoSuchSnapshot { .. }
+                | Error::NoSuchTable { .. }
+                | Error::RestoreRefused { .. }
+                | Error::NotAFile { .. }
+                | Error::NotABackup { .. }
+        )
     }
 }
 
@@ -230,16 +388,54 @@ fn excerpt(text: &str) -> String {
     s
 }
 
+/// A preserved table that does not exist (see [`Error::PreservedTableMissing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingPreserved {
+    /// The migration's version.
+    pub version: i64,
+    /// Its name.
+    pub name: String,
+    /// The table it names.
+    pub table: String,
+    /// The existing table closest to that name.
+    pub closest: Option<String>,
+    /// Where the migration is.
+    pub location: String,
+    /// Where it is missing: `in the database`, `... nor made by the migrations before it`.
+    pub when: String,
+}
+
+impl fmt::Display for MissingPreserved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "migration {} ({}) preserves `{}`, but there is no table `{}` {}",
+            self.version, self.name, self.table, self.table, self.when
+        )?;
+        if let Some(c) = &self.closest {
+            write!(f, "; did you mean `{c}`?")?;
+        }
+        write!(
+            f,
+            "\n  nothing was run: a guard on a table that does not exist protects nothing.\n  next: fix the name in {} (`-- dbguard: preserves = {}`)",
+            self.location,
+            self.closest.as_deref().unwrap_or("...")
+        )
+    }
+}
+
 /// What a production change needs confirmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirmation {
-    /// `up` or `down`.
-    pub action: &'static str,
+    /// The command (`up`, `down`, `restore`, `backups prune`, ...).
+    pub action: String,
     /// The name to type: the database's name.
     pub database: String,
     /// The URL, masked.
     pub url: String,
-    /// What would run: one line per migration, with what it destroys.
+    /// Why the database is production (`this URL is databases.prod in Cargo.toml`, ...).
+    pub reason: String,
+    /// What would run: one line per migration, table or file, with what it destroys.
     pub what: Vec<String>,
     /// A confirmation that was given but names another database.
     pub given: Option<String>,
@@ -259,13 +455,14 @@ impl fmt::Display for Confirmation {
                 self.action, self.database, self.url
             )?,
         }
+        write!(f, "\n  it is production because {}", self.reason)?;
         for w in &self.what {
             write!(f, "\n  - {w}")?;
         }
         write!(
             f,
-            "\n  nothing was changed.\n  next: check the list, then run again with `--confirm {}` (or type the name when asked); from code, `Migrator::confirm_production(\"{}\")`",
-            self.database, self.database
+            "\n  nothing was changed.\n  next: check the list, then run again with `--confirm {}` (or type the name when asked)",
+            self.database
         )
     }
 }

@@ -30,16 +30,17 @@ mod safety;
 mod source;
 mod store;
 
-pub use backup::Backups;
 pub use backup::dump::DumpPolicy;
 pub use backup::file::{FileBackup, FileBackupPolicy};
 pub use backup::snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification};
+pub use backup::{BackupList, BackupReport, Backups, FileVerification, Pruned};
 pub use db::database::Database;
+pub use db::database::OpenMode;
 pub use db::schema::Schema;
 pub use db::url::{database_name, is_local, mask_url, sqlite_file, url_with_database};
 pub use error::{
-    Confirmation, DriftInfo, Error, FailureOutcome, LoadError, Loss, LossOutcome, MigrationFailure, Problem, Result,
-    RowsLost,
+    Confirmation, DriftInfo, Error, FailureOutcome, LoadError, Loss, LossOutcome, MigrationFailure, MissingPreserved,
+    Problem, Result, RowsLost,
 };
 pub use migrate::Migrator;
 pub use migrate::report::{DryRun, DryStep, Repair, Report, StepKind, StepReport};
@@ -52,7 +53,8 @@ pub use model::plan::{Entry, EntryState, Plan};
 pub use model::progress::Progress;
 pub use ops::rehearse::{FindingKind, Rehearsal, RehearsalFinding, RehearsedStep};
 pub use ops::reset::ResetReport;
-pub use safety::tier::{Tier, assert_local_for_tests};
+pub use safety::guarded::{DEFAULT_LOCK_TIMEOUT, Operation};
+pub use safety::tier::{KnownDatabase, Tier, TierDecision, TierPolicy, assert_local_for_tests};
 pub use source::lint::{LintReport, lint_paths};
 pub use source::loader::Loader;
 pub use source::registry::{Registration, registered};
@@ -63,14 +65,12 @@ pub use store::version_table::LAYOUT;
 
 /// The audit log: entries and reading them back.
 pub mod audit {
-    pub use crate::store::audit::{AUDIT_TABLE, AuditEntry, AuditLog, read};
+    pub use crate::store::audit::{AUDIT_TABLE, AuditEntry, AuditLog, read, read_file};
 }
 
 /// Whole-file backups of a SQLite database.
 pub mod file_backup {
-    pub use crate::backup::file::{
-        FileBackup, FileBackupPolicy, FileRestoreReport, backup_dir, backup_now, list, prune, prune_by, restore, verify,
-    };
+    pub use crate::backup::file::{FileBackup, FileBackupPolicy, FileRestoreReport, backup_dir, list, restore, verify};
 }
 
 /// A readiness endpoint for axum applications (feature `axum`).

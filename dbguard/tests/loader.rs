@@ -189,14 +189,18 @@ fn scaffold_templates_load_only_once_filled_in() {
             std::fs::read_to_string(templates.join(f)).unwrap().replace("{{version}}", "1").replace("{{name}}", "x");
         write(d.path(), &format!("1_x/{f}"), text);
     }
-    // A fresh down is a placeholder: refused until written.
+    // A fresh scaffold is a placeholder in both files: refused until written.
     let msg = problems(d.path());
     assert!(
-        msg.starts_with("1 problem") && msg.contains("down.sql: the down migration is empty or only comments"),
+        msg.starts_with("2 problems")
+            && msg.contains("up.sql: the up migration is empty or only comments")
+            && msg.contains("down.sql: the down migration is empty or only comments"),
         "{msg}"
     );
-    let down = d.path().join("1_x/down.sql");
-    let filled = std::fs::read_to_string(&down).unwrap() + "DROP TABLE x;\n";
-    std::fs::write(&down, filled).unwrap();
+    for (f, sql) in [("1_x/up.sql", "CREATE TABLE x (id INT);\n"), ("1_x/down.sql", "DROP TABLE x;\n")] {
+        let path = d.path().join(f);
+        let filled = std::fs::read_to_string(&path).unwrap() + sql;
+        std::fs::write(&path, filled).unwrap();
+    }
     assert_eq!(Loader::new().load(d.path()).unwrap().len(), 1, "the template's comments are valid directives-wise");
 }

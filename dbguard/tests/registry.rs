@@ -16,11 +16,12 @@ fn second() -> Migration {
         Step::Rust { run: backfill, source: "fn backfill ...".into() },
         Step::Sql("UPDATE t SET n = n - 1 WHERE n >= 1".into()),
     )
+    .preserving(["t"])
     .with_origin(Origin::Rust { file: file!(), line: line!(), module: module_path!() })
 }
 
 fn first() -> Migration {
-    Migration::sql(3, "create_t", "CREATE TABLE t (n INTEGER)", "DROP TABLE t").preserving(["t"])
+    Migration::sql(3, "create_t", "CREATE TABLE t (n INTEGER)", "DROP TABLE t")
 }
 
 dbguard::__private::inventory::submit! { Registration { build: second } }
@@ -33,14 +34,14 @@ fn registered_migrations_come_back_sorted_with_their_origin() {
     assert_eq!(got, [(3, "create_t"), (20, "backfill")]);
     assert!(all[1].origin().describe(false).contains("registry.rs"));
     assert!(matches!(all[1].up(), Step::Rust { .. }));
-    assert_eq!(all[0].preserves(), ["t"]);
+    assert_eq!(all[1].preserves(), ["t"]);
 }
 
 #[tokio::test]
 async fn a_rust_step_runs_in_the_migration_transaction() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("r.db").display());
-    let mut db = dbguard::Database::connect(&url).await.unwrap();
+    let mut db = dbguard::Database::create_if_missing(&url).await.unwrap();
     let m = dbguard::Migrator::from_registry().unwrap();
     m.up(&mut db, Some(3)).await.unwrap();
     db.execute("INSERT INTO t (n) VALUES (1), (2)").await.unwrap();

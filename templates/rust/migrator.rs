@@ -5,5 +5,5 @@
 mod migrations;
 
 fn main() -> std::process::ExitCode {
-    dbguard_cli::app::main(dbguard_cli::app::Source::Registry)
+    dbguard_cli::main(dbguard_cli::Source::Registry)
 }

@@ -97,7 +97,7 @@ impl TestDb {
 
     /// Connects to it.
     pub async fn connect(&self) -> Database {
-        Database::connect(&self.url).await.expect("connect to the test database")
+        Database::create_if_missing(&self.url).await.expect("connect to the test database")
     }
 }
 

@@ -50,7 +50,7 @@ async fn eight_connections_race(kind: BackendKind) {
     for _ in 0..8 {
         let (url, path, start) = (t.url.clone(), dir.path().to_path_buf(), start.clone());
         tasks.push(tokio::spawn(async move {
-            let mut db = dbguard::Database::connect(&url).await?;
+            let mut db = dbguard::Database::create_if_missing(&url).await?;
             start.wait().await; // all connected: go
             let report = Migrator::from_dir(&path)?.up(&mut db, None).await?;
             db.close().await?;

@@ -194,7 +194,13 @@ async fn runs_and_refusals_are_audited(kind: BackendKind) {
     assert!(newest.message.as_deref().unwrap_or_default().contains("without a confirmation"));
     assert!(oldest.by.contains('@') && oldest.url == db.url());
     let lines = std::fs::read_to_string(log.path()).unwrap();
-    assert_eq!(lines.lines().count(), 2, "{lines}");
-    assert!(lines.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    // The run's line when it started and when it ended, then the refusal.
+    let outcomes: Vec<String> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(outcomes, ["started", "ok", "refused"], "{lines}");
+    let from_file = dbguard::audit::read_file(log.path(), &t.url).unwrap();
+    assert_eq!(from_file.iter().map(|e| e.outcome.as_str()).collect::<Vec<_>>(), ["refused", "ok"]);
 }
 on_each_engine!(runs_and_refusals_are_audited);

@@ -26,8 +26,10 @@ mod rename_column;
 mod rename_table;
 mod set_not_null;
 mod suppression_without_reason;
+mod transaction_control;
 mod truncate;
 mod unknown_rule;
+mod unparsed_sql;
 mod unused_suppression;
 mod update_without_where;
 
@@ -114,6 +116,8 @@ impl Hit {
 /// file itself creates, and `recreate-table` pairs a DROP with a later CREATE.
 #[derive(Debug, Default)]
 pub struct FileContext {
+    /// The file runs outside a transaction (`-- dbguard: no-transaction`).
+    pub no_transaction: bool,
     /// Tables created earlier in the file.
     pub created: HashSet<String>,
     /// Tables dropped earlier in the file.
@@ -128,7 +132,7 @@ pub trait Rule: Sync {
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>);
 }
 
-static STATEMENT_RULES: [&dyn Rule; 18] = [
+static STATEMENT_RULES: [&dyn Rule; 19] = [
     &drop_table::Rule,
     &drop_database::Rule,
     &drop_schema::Rule,
@@ -147,6 +151,7 @@ static STATEMENT_RULES: [&dyn Rule; 18] = [
     &add_foreign_key_without_not_valid::Rule,
     &set_not_null::Rule,
     &add_column_volatile_default::Rule,
+    &transaction_control::Rule,
 ];
 
 /// Every statement-level rule.
@@ -162,12 +167,14 @@ pub mod migration {
     pub use super::placeholder_down::INFO as PLACEHOLDER_DOWN;
     pub use super::suppression_without_reason::INFO as SUPPRESSION_WITHOUT_REASON;
     pub use super::unknown_rule::INFO as UNKNOWN_RULE;
+    pub use super::unparsed_sql::INFO as UNPARSED_SQL;
     pub use super::unused_suppression::INFO as UNUSED_SUPPRESSION;
 
     use super::RuleInfo;
 
     /// All of them.
-    pub static ALL: [&RuleInfo; 7] = [
+    pub static ALL: [&RuleInfo; 8] = [
+        &UNPARSED_SQL,
         &MISSING_DOWN,
         &PLACEHOLDER_DOWN,
         &DUPLICATE_VERSION,
@@ -187,6 +194,8 @@ pub fn all() -> Vec<&'static RuleInfo> {
 pub fn info(id: &str) -> Option<&'static RuleInfo> {
     all().into_iter().find(|r| r.id == id)
 }
+
+pub(crate) use transaction_control::control_words;
 
 /// For rules that name the table an `ALTER TABLE [IF EXISTS] [ONLY] name` statement changes:
 /// the table and the index of the first action.

@@ -195,13 +195,13 @@ pub async fn verify(backup: &FileBackup) -> Result<Option<String>> {
 
 /// Deletes all but the newest `keep` backups of `db_file`, never the newest verified one.
 /// Returns the deleted files.
-pub fn prune(db_file: &Path, keep: usize) -> Result<Vec<PathBuf>> {
+pub(crate) fn prune(db_file: &Path, keep: usize) -> Result<Vec<PathBuf>> {
     prune_by(db_file, &crate::PrunePolicy { keep: Some(keep), ..Default::default() })
 }
 
 /// Deletes the backups beyond `policy.keep` and/or older than `policy.older_than` (all of them
 /// but the newest verified one, whatever the policy says). With `dry_run`, deletes nothing.
-pub fn prune_by(db_file: &Path, policy: &crate::PrunePolicy) -> Result<Vec<PathBuf>> {
+pub(crate) fn prune_by(db_file: &Path, policy: &crate::PrunePolicy) -> Result<Vec<PathBuf>> {
     let all = list(db_file)?;
     let newest_verified = all.iter().find(|b| b.verified).map(|b| b.path.clone());
     let now = chrono::Utc::now();
@@ -223,12 +223,13 @@ pub fn prune_by(db_file: &Path, policy: &crate::PrunePolicy) -> Result<Vec<PathB
     Ok(removed)
 }
 
-/// Takes a verified file backup now (for `cargo dbguard backup` on SQLite).
-pub async fn backup_now(db: &mut Database, why: &str, keep: usize) -> Result<FileBackup> {
-    let file = db.env.backend.file().map(Path::to_path_buf).ok_or_else(|| {
-        Error::Refused("file backups are for SQLite database files; this database has no file.\n  next: use table snapshots (`cargo dbguard backup --table T`)".into())
-    })?;
-    create(&mut db.session(), &file, why, keep).await
+/// Deletes file backups and their manifests (planned by [`prune_by`] with `dry_run`).
+pub(crate) fn delete(paths: &[PathBuf]) -> Result<()> {
+    for p in paths {
+        std::fs::remove_file(p).map_err(|e| io_error("delete the old backup", p, e))?;
+        let _ = std::fs::remove_file(manifest_path(p));
+    }
+    Ok(())
 }
 
 /// What restoring a file backup did.
@@ -240,45 +241,63 @@ pub struct FileRestoreReport {
     pub pre_restore: FileBackup,
 }
 
-/// Replaces the SQLite database `db_url` with a verified backup. The current file is backed up
-/// first; the backup is checked before and the result after. Stop the application first: the
-/// file is replaced underneath any open connection.
+/// Replaces the SQLite database `db_url` with a verified backup, through the guarded path
+/// with default settings ([`crate::Backups::restore_file`] with the project's). The current
+/// file is backed up first; the backup is checked before and the result after. Stop the
+/// application first: the file is replaced underneath any open connection.
 pub async fn restore(db_url: &str, backup: &FileBackup) -> Result<FileRestoreReport> {
-    if let Some(problem) = verify(backup).await? {
-        return Err(Error::Refused(format!(
-            "the backup {} does not verify: {problem}\n  nothing was changed.\n  next: `cargo dbguard backups list` and pick another",
-            backup.path.display()
-        )));
-    }
     let mut db = Database::connect(db_url).await?;
-    let file =
-        db.env.backend.file().map(Path::to_path_buf).ok_or_else(|| {
-            Error::Refused(format!("{} is not a SQLite database file; nothing was changed", db.url()))
-        })?;
-    // Under the migration lock, so that no migration runs between the backup and the swap.
-    let timeout = std::time::Duration::from_secs(30);
-    let pre = crate::db::lock::with_lock(&mut db, crate::store::version_table::DEFAULT_TABLE, timeout, async |db| {
-        let pre = create(&mut db.session(), &file, "pre-restore", usize::MAX).await?;
-        // Copy beside the target and rename over it: the database file is never half-written.
-        let tmp = file.with_extension("dbguard-restoring");
-        std::fs::copy(&backup.path, &tmp).map_err(|e| io_error("copy the backup to", &tmp, e))?;
-        std::fs::rename(&tmp, &file).map_err(|e| io_error("replace the database file", &file, e))?;
-        Ok(pre)
-    })
-    .await;
-    db.close().await?;
-    let pre = pre?;
+    let result = crate::Backups::new().restore_file(&mut db, &backup.path).await;
+    db.close().await.ok();
+    result
+}
+
+/// The backup of `db_file` at `path` (its path, or its file name), checked to be one.
+pub(crate) fn find(db_file: &Path, path: &Path) -> Result<FileBackup> {
+    list(db_file)?
+        .into_iter()
+        .find(|b| b.path == path || b.path.file_name() == Some(path.as_os_str()))
+        .ok_or_else(|| Error::NotABackup { path: path.to_path_buf(), database: db_file.to_path_buf() })
+}
+
+/// Refuses a backup that does not verify; nothing is changed.
+pub(crate) async fn check_restorable(backup: &FileBackup) -> Result<()> {
+    match verify(backup).await? {
+        None => Ok(()),
+        Some(problem) => Err(Error::RestoreRefused {
+            message: format!(
+                "the backup {} does not verify: {problem}\n  nothing was changed.\n  next: `cargo dbguard backups list` and pick another",
+                backup.path.display()
+            ),
+        }),
+    }
+}
+
+/// Replaces the database file `db` is connected to with `backup` (already checked), and
+/// connects `db` to the restored database. The caller holds the lock.
+pub(crate) async fn replace(db: &mut Database, backup: &FileBackup) -> Result<FileRestoreReport> {
+    let file = db.env.backend.file().map(Path::to_path_buf).ok_or_else(|| Error::NotAFile { url: db.url().into() })?;
+    let url = db.env.raw_url().to_string();
+    let pre = create(&mut db.session(), &file, "pre-restore", usize::MAX).await?;
+    // Copy beside the target and rename over it: the database file is never half-written.
+    let tmp = file.with_extension("dbguard-restoring");
+    std::fs::copy(&backup.path, &tmp).map_err(|e| io_error("copy the backup to", &tmp, e))?;
+    std::fs::rename(&tmp, &file).map_err(|e| io_error("replace the database file", &file, e))?;
     for ext in ["-wal", "-shm"] {
         let mut side = file.as_os_str().to_os_string();
         side.push(ext);
         let _ = std::fs::remove_file(PathBuf::from(side));
     }
+    // The connection still reads the file that was replaced: open the restored one.
+    *db = Database::connect(&url).await?;
     if let Some(problem) = check_file(&file, &backup.tables).await? {
-        return Err(Error::Refused(format!(
-            "the restored database does not verify: {problem}\n  kept safe: the database as it was before the restore is in {}.\n  next: copy that file back over {}",
-            pre.path.display(),
-            file.display()
-        )));
+        return Err(Error::RestoreFailed {
+            message: format!(
+                "the restored database does not verify: {problem}\n  kept safe: the database as it was before the restore is in {}.\n  next: copy that file back over {}",
+                pre.path.display(),
+                file.display()
+            ),
+        });
     }
     Ok(FileRestoreReport { restored: backup.clone(), pre_restore: pre })
 }

@@ -1,19 +1,24 @@
-//! The backup API: take, list, verify, restore and prune table snapshots, under the migration
-//! lock so that none of it races a migration; SQLite file backups ([`file`]) and dumps ([`dump`]).
+//! The backup API over table snapshots ([`snapshot`]), SQLite file backups ([`file`]) and dumps
+//! ([`dump`]): take, list, verify, restore and prune. Everything that writes goes through the
+//! guarded path (lock, production confirmation, audit, dry run).
 
 pub mod dump;
 pub mod file;
 pub mod snapshot;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::backup::file::{FileBackup, FileRestoreReport};
 use crate::backup::snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification, reason};
 use crate::db::database::Database;
 use crate::db::lock::with_lock;
 use crate::error::{Error, Result};
+use crate::safety::guarded::{self, AskFn, Guarded, Intent, Operation, Safety};
+use crate::safety::tier::{Tier, TierPolicy};
 use crate::store::catalog::{self, SnapshotInfo};
 
-/// Table snapshots of one database.
+/// Table snapshots and file backups of one database.
 ///
 /// ```no_run
 /// # async fn run() -> dbguard::Result<()> {
@@ -26,73 +31,176 @@ use crate::store::catalog::{self, SnapshotInfo};
 /// println!("{} rows back in {}", report.rows, report.table);
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Backups {
-    lock_key: String,
-    lock_timeout: Duration,
-    tier: Option<crate::Tier>,
-    confirmed: Option<String>,
+    safety: Safety,
 }
 
-impl Default for Backups {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Every backup of a database: its table snapshots and, for SQLite, its file backups.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BackupList {
+    /// Table snapshots, oldest first.
+    pub snapshots: Vec<SnapshotInfo>,
+    /// File backups, newest first.
+    pub files: Vec<FileBackup>,
+}
+
+/// What [`Backups::back_up`] took (or, for a dry run, would take).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BackupReport {
+    /// The snapshots taken; for a dry run, the tables with their row counts now (id 0).
+    pub snapshots: Vec<SnapshotInfo>,
+    /// The file backup taken.
+    pub file: Option<FileBackup>,
+    /// For a dry run: where the file backup would be written.
+    pub file_into: Option<PathBuf>,
+}
+
+/// What [`Backups::prune_all`] removed (or, for a dry run, would remove).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Pruned {
+    /// Snapshots removed.
+    pub snapshots: Vec<SnapshotInfo>,
+    /// File backups removed.
+    pub files: Vec<PathBuf>,
+}
+
+/// A file backup and what checking it found (`None`: it verifies).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileVerification {
+    /// The backup.
+    pub backup: FileBackup,
+    /// What is wrong with it.
+    pub problem: Option<String>,
 }
 
 impl Backups {
-    /// Backups that take the default migration lock (`dbguard_schema_version`).
+    /// Backups with the default lock (`dbguard_schema_version`), tiers decided from the URL,
+    /// and no audit file.
     pub fn new() -> Self {
-        Backups {
-            lock_key: crate::store::version_table::DEFAULT_TABLE.into(),
-            lock_timeout: Duration::from_secs(120),
-            tier: None,
-            confirmed: None,
-        }
+        Self::default()
     }
 
-    /// The environment tier (default: from the URL, like [`crate::Migrator::tier`]).
-    pub fn tier(mut self, tier: crate::Tier) -> Self {
-        self.tier = Some(tier);
+    pub(crate) fn with_safety(safety: Safety) -> Self {
+        Backups { safety }
+    }
+
+    /// Asks for at least this tier (see [`crate::Migrator::tier`]).
+    pub fn tier(mut self, tier: Tier) -> Self {
+        self.safety.tiers = self.safety.tiers.requested(tier, format!("Backups::tier({tier})"));
+        self
+    }
+
+    /// How tiers are decided (see [`crate::Migrator::tiers`]).
+    pub fn tiers(mut self, policy: TierPolicy) -> Self {
+        self.safety.tiers = policy;
         self
     }
 
     /// Confirms `restore` and `prune` on the production database named `database`.
     pub fn confirm_production(mut self, database: impl Into<String>) -> Self {
-        self.confirmed = Some(database.into());
+        self.safety.confirmed = Some(database.into());
         self
     }
 
-    /// In production, `action` needs the database's name confirmed.
-    fn confirm(&self, db: &Database, action: &'static str, what: Vec<String>) -> Result<()> {
-        if self.tier.unwrap_or_else(|| crate::Tier::for_url(db.url())) != crate::Tier::Prod {
-            return Ok(());
-        }
-        crate::safety::tier::require_confirmation(db.url(), self.confirmed.as_deref(), action, what)
+    /// Asks `ask` when a production change needs a confirmation and none was given.
+    pub fn on_confirmation(mut self, ask: impl Fn(&crate::Confirmation) -> bool + Send + Sync + 'static) -> Self {
+        self.safety.ask = Some(std::sync::Arc::new(ask) as AskFn);
+        self
+    }
+
+    /// Appends audit entries to `path` too (see [`crate::Migrator::audit_file`]).
+    pub fn audit_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.safety.audit.file = Some(path.into());
+        self
     }
 
     /// Uses the lock of a migrator with a custom version table.
     pub fn lock(mut self, version_table: impl Into<String>, timeout: Duration) -> Self {
-        self.lock_key = version_table.into();
-        self.lock_timeout = timeout;
+        self.safety.lock_key = version_table.into();
+        self.safety.lock_timeout = timeout;
         self
     }
 
     async fn locked<T>(&self, db: &mut Database, f: impl AsyncFnOnce(&mut Database) -> Result<T>) -> Result<T> {
-        with_lock(db, &self.lock_key, self.lock_timeout, f).await
+        with_lock(db, &self.safety.lock_key, self.safety.lock_timeout, f).await
     }
 
     /// Copies `table` into a new snapshot now.
     pub async fn snapshot(&self, db: &mut Database, table: &str) -> Result<SnapshotInfo> {
-        self.locked(db, async |db| {
-            if !db.table_exists(table).await? {
-                return Err(Error::Refused(format!(
-                    "there is no table {table} in {}; nothing was copied.\n  next: check the name (`cargo dbguard status` lists the schema's tables)",
-                    db.url()
-                )));
-            }
-            snapshot::take(&mut db.session(), table, None, reason::MANUAL).await
-        })
+        let mut r = self.back_up(db, &[table], None).await?;
+        Ok(r.snapshots.remove(0))
+    }
+
+    /// Takes a backup now: a snapshot of each of `tables`, and with `file_keep` (SQLite) a
+    /// verified whole-file backup, keeping that many. Additive: production does not ask.
+    pub async fn back_up(&self, db: &mut Database, tables: &[&str], file_keep: Option<usize>) -> Result<BackupReport> {
+        self.run_back_up(db, tables, file_keep, false).await.map(Guarded::done)
+    }
+
+    /// What [`Backups::back_up`] would take, without writing anything.
+    pub async fn dry_run_back_up(
+        &self,
+        db: &mut Database,
+        tables: &[&str],
+        file_keep: Option<usize>,
+    ) -> Result<BackupReport> {
+        self.run_back_up(db, tables, file_keep, true).await.map(Guarded::planned)
+    }
+
+    async fn run_back_up(
+        &self,
+        db: &mut Database,
+        tables: &[&str],
+        file_keep: Option<usize>,
+        dry_run: bool,
+    ) -> Result<Guarded<BackupReport, BackupReport>> {
+        guarded::run(
+            &self.safety,
+            db,
+            Operation::Backup,
+            dry_run,
+            async |db| {
+                let mut plan = BackupReport::default();
+                for table in tables {
+                    if !db.table_exists(table).await? {
+                        return Err(Error::NoSuchTable { table: table.to_string(), url: db.url().into() });
+                    }
+                    let rows = db.count_rows(table).await?;
+                    plan.snapshots.push(SnapshotInfo {
+                        id: 0,
+                        source_table: table.to_string(),
+                        migration_version: None,
+                        reason: reason::MANUAL.into(),
+                        row_count: rows,
+                        checksum: None,
+                        created_at: String::new(),
+                        location: String::new(),
+                    });
+                }
+                if file_keep.is_some() {
+                    let file = db.env.backend.file().ok_or_else(|| Error::NotAFile { url: db.url().into() })?;
+                    plan.file_into = Some(file::backup_dir(file));
+                }
+                Ok(Intent { plan, destroys: Vec::new(), changes: true })
+            },
+            async |db, plan| {
+                let mut done = BackupReport::default();
+                for s in &plan.snapshots {
+                    done.snapshots
+                        .push(snapshot::take(&mut db.session(), &s.source_table, None, reason::MANUAL).await?);
+                }
+                if let Some(keep) = file_keep {
+                    let path = db.env.backend.file().map(Path::to_path_buf).expect("checked by the plan");
+                    done.file = Some(file::create(&mut db.session(), &path, "manual", keep.max(1)).await?);
+                }
+                Ok(done)
+            },
+            |r, e| {
+                e.backups = r.snapshots.iter().map(|s| format!("snapshot {} ({})", s.id, s.location)).collect();
+                e.backups.extend(r.file.iter().map(|f| f.path.display().to_string()));
+            },
+        )
         .await
     }
 
@@ -101,14 +209,19 @@ impl Backups {
         catalog::list(&mut db.session()).await
     }
 
+    /// Every backup of the database: snapshots and (SQLite) file backups.
+    pub async fn list_all(&self, db: &mut Database) -> Result<BackupList> {
+        let snapshots = catalog::list(&mut db.session()).await?;
+        let files = match db.env.backend.file() {
+            Some(f) => file::list(f)?,
+            None => Vec::new(),
+        };
+        Ok(BackupList { snapshots, files })
+    }
+
     async fn get(db: &mut Database, id: i64) -> Result<SnapshotInfo> {
         let all = catalog::list(&mut db.session()).await?;
-        all.into_iter().find(|s| s.id == id).ok_or_else(|| {
-            Error::Refused(format!(
-                "there is no snapshot {id} in the catalog of {}.\n  next: `cargo dbguard backups list` shows the ids",
-                db.url()
-            ))
-        })
+        all.into_iter().find(|s| s.id == id).ok_or_else(|| Error::NoSuchSnapshot { id, url: db.url().into() })
     }
 
     /// Checks one snapshot: row count and content checksum against the catalog (recording the
@@ -133,48 +246,161 @@ impl Backups {
         .await
     }
 
+    /// Checks every file backup (SQLite): integrity, and the row counts its manifest recorded.
+    pub async fn verify_files(&self, db: &Database) -> Result<Vec<FileVerification>> {
+        let Some(f) = db.env.backend.file() else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for backup in file::list(f)? {
+            let problem = match file::verify(&backup).await {
+                Ok(p) => p,
+                Err(e) => Some(e.to_string()),
+            };
+            out.push(FileVerification { backup, problem });
+        }
+        Ok(out)
+    }
+
     /// Restores a snapshot into its table (or `opts.into`): the table's current rows are
     /// snapshotted first, the rows are replaced in one transaction, and the result is verified.
     /// Columns are matched by name; snapshot columns the table lost make it refuse, before
-    /// writing anything, unless `opts.drop_unmapped_columns`.
+    /// writing anything, unless `opts.drop_unmapped_columns`. With `opts.dry_run`, only the plan.
     pub async fn restore(&self, db: &mut Database, id: i64, opts: &RestoreOptions) -> Result<RestoreReport> {
-        self.locked(db, async |db| {
-            let info = Self::get(db, id).await?;
-            if !opts.dry_run {
-                let into = opts.into.as_deref().unwrap_or(&info.source_table);
-                self.confirm(
-                    db,
-                    "restore",
-                    vec![format!("replace the rows of {into} with snapshot {id} ({} rows)", info.row_count)],
-                )?;
-            }
-            snapshot::restore(&mut db.session(), &info, opts).await
+        let result = guarded::run(
+            &self.safety,
+            db,
+            Operation::Restore,
+            opts.dry_run,
+            async |db| {
+                let info = Self::get(db, id).await?;
+                let plan = snapshot::plan_restore(&mut db.session(), &info, opts).await?;
+                let what = format!(
+                    "replace the rows of {} with snapshot {id} ({} rows, taken {})",
+                    plan.report.table, info.row_count, info.created_at
+                );
+                Ok(Intent { plan, destroys: vec![what], changes: true })
+            },
+            async |db, plan| snapshot::apply_restore(&mut db.session(), plan).await,
+            |r, e| {
+                e.backups = vec![format!("snapshot {} ({})", r.snapshot.id, r.snapshot.location)];
+                e.backups
+                    .extend(r.pre_restore.iter().map(|p| format!("pre-restore snapshot {} ({})", p.id, p.location)));
+                e.counts_checked = vec![format!("{}: {} rows", r.table, r.rows)];
+            },
+        )
+        .await?;
+        Ok(match result {
+            Guarded::DryRun(plan) => plan.report,
+            Guarded::Done(report) => report,
         })
+    }
+
+    /// Replaces the SQLite database `db` is connected to with the file backup at `backup` (its
+    /// path, or its file name in the backup directory). The backup must verify; the current
+    /// file is backed up first; the result is verified; `db` is connected to the restored
+    /// database afterwards. Stop the application first.
+    pub async fn restore_file(&self, db: &mut Database, backup: &Path) -> Result<FileRestoreReport> {
+        self.run_restore_file(db, backup, false).await.map(Guarded::done)
+    }
+
+    /// Checks that [`Backups::restore_file`] would go ahead, without changing anything: the
+    /// backup it would restore.
+    pub async fn dry_run_restore_file(&self, db: &mut Database, backup: &Path) -> Result<FileBackup> {
+        self.run_restore_file(db, backup, true).await.map(Guarded::planned)
+    }
+
+    async fn run_restore_file(
+        &self,
+        db: &mut Database,
+        backup: &Path,
+        dry_run: bool,
+    ) -> Result<Guarded<FileBackup, FileRestoreReport>> {
+        guarded::run(
+            &self.safety,
+            db,
+            Operation::RestoreFile,
+            dry_run,
+            async |db| {
+                let f = db.env.backend.file().ok_or_else(|| Error::NotAFile { url: db.url().into() })?;
+                let found = file::find(f, backup)?;
+                file::check_restorable(&found).await?;
+                let what = format!(
+                    "replace the whole database file {} with the backup {} (taken {}, {} tables)",
+                    f.display(),
+                    found.path.display(),
+                    found.created_at,
+                    found.tables.len()
+                );
+                Ok(Intent { plan: found, destroys: vec![what], changes: true })
+            },
+            async |db, found| file::replace(db, &found).await,
+            |r, e| {
+                e.backups = vec![r.restored.path.display().to_string(), r.pre_restore.path.display().to_string()];
+            },
+        )
         .await
     }
 
     /// Removes snapshots by count per table and/or age; the newest verified snapshot of each
-    /// table (or its newest, when none is verified) is always kept. Returns what was removed.
+    /// table (or its newest, when none is verified) is always kept. Returns what was removed
+    /// (with `policy.dry_run`, what would be). File backups are not touched; see
+    /// [`Backups::prune_all`].
     pub async fn prune(&self, db: &mut Database, policy: &PrunePolicy) -> Result<Vec<SnapshotInfo>> {
-        self.locked(db, async |db| {
-            let all = catalog::list(&mut db.session()).await?;
-            let doomed: Vec<SnapshotInfo> = snapshot::to_prune(&all, policy).into_iter().cloned().collect();
-            if policy.dry_run {
-                return Ok(doomed);
-            }
-            let what = doomed
-                .iter()
-                .map(|s| format!("delete snapshot {} of {} ({} rows)", s.id, s.source_table, s.row_count))
-                .collect();
-            self.confirm(db, "prune backups", what)?;
-            let mut s = db.session();
-            for snap in &doomed {
-                let table = s.env.backend.quote(&snap.location);
-                s.execute(&format!("DROP TABLE IF EXISTS {table}"), "removing an old snapshot").await?;
-                catalog::delete(&mut s, snap.id).await?;
-            }
-            Ok(doomed)
+        self.run_prune(db, policy, false).await.map(|p| p.snapshots)
+    }
+
+    /// Like [`Backups::prune`], for snapshots and (SQLite) file backups together: one
+    /// confirmation in production listing everything it deletes, one audit entry.
+    pub async fn prune_all(&self, db: &mut Database, policy: &PrunePolicy) -> Result<Pruned> {
+        self.run_prune(db, policy, true).await
+    }
+
+    async fn run_prune(&self, db: &mut Database, policy: &PrunePolicy, files: bool) -> Result<Pruned> {
+        let result = guarded::run(
+            &self.safety,
+            db,
+            Operation::Prune,
+            policy.dry_run,
+            async |db| {
+                let all = catalog::list(&mut db.session()).await?;
+                let mut plan = Pruned {
+                    snapshots: snapshot::to_prune(&all, policy).into_iter().cloned().collect(),
+                    files: Vec::new(),
+                };
+                if files && let Some(f) = db.env.backend.file() {
+                    plan.files = file::prune_by(f, &PrunePolicy { dry_run: true, ..policy.clone() })?;
+                }
+                let mut what: Vec<String> = plan
+                    .snapshots
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "delete snapshot {} of {} ({} rows, {})",
+                            s.id, s.source_table, s.row_count, s.created_at
+                        )
+                    })
+                    .collect();
+                what.extend(plan.files.iter().map(|p| format!("delete the file backup {}", p.display())));
+                let changes = !what.is_empty();
+                Ok(Intent { plan, destroys: what, changes })
+            },
+            async |db, plan| {
+                let mut s = db.session();
+                for snap in &plan.snapshots {
+                    let table = s.env.backend.quote(&snap.location);
+                    s.execute(&format!("DROP TABLE IF EXISTS {table}"), "removing an old snapshot").await?;
+                    catalog::delete(&mut s, snap.id).await?;
+                }
+                file::delete(&plan.files)?;
+                Ok(plan)
+            },
+            |r, e| {
+                e.backups = r.snapshots.iter().map(|s| format!("deleted snapshot {} ({})", s.id, s.location)).collect();
+                e.backups.extend(r.files.iter().map(|p| format!("deleted {}", p.display())));
+            },
+        )
+        .await?;
+        Ok(match result {
+            Guarded::DryRun(p) | Guarded::Done(p) => p,
         })
-        .await
     }
 }

@@ -92,10 +92,21 @@ pub struct Verification {
 
 /// Checks a snapshot against its catalog row; records the checksum the first time.
 pub(crate) async fn verify(s: &mut Session<'_>, info: &SnapshotInfo) -> Result<Verification> {
+    let (mut v, first) = check(s, info).await?;
+    if let Some(checksum) = first {
+        catalog::set_checksum(s, info.id, &checksum).await?;
+        v.snapshot.checksum = Some(checksum);
+    }
+    Ok(v)
+}
+
+/// Checks a snapshot against its catalog row, read-only; also returns the checksum to record
+/// when it is verified for the first time.
+pub(crate) async fn check(s: &mut Session<'_>, info: &SnapshotInfo) -> Result<(Verification, Option<String>)> {
     let mut v = Verification { snapshot: info.clone(), rows_now: None, checksum_now: None, ok: false, problem: None };
     if !s.table_exists(&info.location).await? {
         v.problem = Some(format!("the snapshot table {} no longer exists", info.location));
-        return Ok(v);
+        return Ok((v, None));
     }
     let cols = s.columns(&info.location).await?;
     let checksum = s.content_checksum(&info.location, &cols).await?;
@@ -107,13 +118,10 @@ pub(crate) async fn verify(s: &mut Session<'_>, info: &SnapshotInfo) -> Result<V
     } else if info.checksum.as_deref().is_some_and(|c| c != checksum) {
         v.problem = Some("its content changed since it was first verified (checksum differs)".into());
     } else {
-        if info.checksum.is_none() {
-            catalog::set_checksum(s, info.id, &checksum).await?;
-            v.snapshot.checksum = Some(checksum);
-        }
         v.ok = true;
+        return Ok((v, info.checksum.is_none().then_some(checksum)));
     }
-    Ok(v)
+    Ok((v, None))
 }
 
 /// Options for [`crate::Backups::restore`].
@@ -149,20 +157,49 @@ pub struct RestoreReport {
     pub pre_restore: Option<SnapshotInfo>,
 }
 
+/// What a restore will do, found read-only: the report it would return, and what the apply
+/// needs.
+pub(crate) struct RestorePlan {
+    /// The report (for a dry run, the whole answer).
+    pub report: RestoreReport,
+    exists: bool,
+    /// The snapshot's checksum, to record when this is its first verification.
+    first_checksum: Option<String>,
+}
+
 /// Restores a table from a snapshot: plan (column mapping), pre-restore snapshot, replace the
 /// rows in one transaction, then verify count and content checksum. The caller holds the lock.
 pub(crate) async fn restore(s: &mut Session<'_>, info: &SnapshotInfo, opts: &RestoreOptions) -> Result<RestoreReport> {
-    let check = verify(s, info).await?;
-    if !check.ok {
-        return Err(Error::Refused(format!(
-            "snapshot {} ({}) cannot be restored: {}.\n  nothing was changed.\n  next: `cargo dbguard backups list` shows the other snapshots of {}",
-            info.id,
-            info.location,
-            check.problem.unwrap_or_default(),
-            info.source_table
-        )));
+    let plan = plan_restore(s, info, opts).await?;
+    if opts.dry_run {
+        return Ok(plan.report);
     }
-    let snapshot = check.snapshot;
+    apply_restore(s, plan).await
+}
+
+/// The read-only half of [`restore`]: checks the snapshot, maps the columns, and refuses what
+/// cannot be restored as asked.
+pub(crate) async fn plan_restore(
+    s: &mut Session<'_>,
+    info: &SnapshotInfo,
+    opts: &RestoreOptions,
+) -> Result<RestorePlan> {
+    let (check, first_checksum) = check(s, info).await?;
+    if !check.ok {
+        return Err(Error::RestoreRefused {
+            message: format!(
+                "snapshot {} ({}) cannot be restored: {}.\n  nothing was changed.\n  next: `cargo dbguard backups list` shows the other snapshots of {}",
+                info.id,
+                info.location,
+                check.problem.unwrap_or_default(),
+                info.source_table
+            ),
+        });
+    }
+    let mut snapshot = check.snapshot;
+    if snapshot.checksum.is_none() {
+        snapshot.checksum = first_checksum.clone();
+    }
     let target = opts.into.clone().unwrap_or_else(|| snapshot.source_table.clone());
     let snap_cols = s.columns(&snapshot.location).await?;
     let exists = s.table_exists(&target).await?;
@@ -170,7 +207,7 @@ pub(crate) async fn restore(s: &mut Session<'_>, info: &SnapshotInfo, opts: &Res
     let mapped: Vec<String> = snap_cols.iter().filter(|c| target_cols.contains(c)).cloned().collect();
     let unmapped: Vec<String> = snap_cols.iter().filter(|c| !target_cols.contains(c)).cloned().collect();
     let defaulted: Vec<String> = target_cols.iter().filter(|c| !snap_cols.contains(c)).cloned().collect();
-    let mut report = RestoreReport {
+    let report = RestoreReport {
         snapshot: snapshot.clone(),
         table: target.clone(),
         created: !exists,
@@ -181,22 +218,34 @@ pub(crate) async fn restore(s: &mut Session<'_>, info: &SnapshotInfo, opts: &Res
         pre_restore: None,
     };
     if report.mapped.is_empty() && !snap_cols.is_empty() {
-        return Err(Error::Refused(format!(
-            "snapshot {} and table {target} have no column in common (snapshot: {}; table: {}).\n  nothing was changed.\n  next: restore into a new table with `--into`",
-            snapshot.id,
-            snap_cols.join(", "),
-            target_cols.join(", ")
-        )));
+        return Err(Error::RestoreRefused {
+            message: format!(
+                "snapshot {} and table {target} have no column in common (snapshot: {}; table: {}).\n  nothing was changed.\n  next: restore into a new table with `--into`",
+                snapshot.id,
+                snap_cols.join(", "),
+                target_cols.join(", ")
+            ),
+        });
     }
     if !report.unmapped.is_empty() && !opts.drop_unmapped_columns {
-        return Err(Error::Refused(format!(
-            "table {target} no longer has the snapshot's column(s) {}; their values cannot be restored into it.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) to keep every column, or accept restoring only {} (`--drop-unmapped-columns`)",
-            report.unmapped.join(", "),
-            report.mapped.join(", ")
-        )));
+        return Err(Error::RestoreRefused {
+            message: format!(
+                "table {target} no longer has the snapshot's column(s) {}; their values cannot be restored into it.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) to keep every column, or accept restoring only {} (`--drop-unmapped-columns`)",
+                report.unmapped.join(", "),
+                report.mapped.join(", ")
+            ),
+        });
     }
-    if opts.dry_run {
-        return Ok(report);
+    Ok(RestorePlan { report, exists, first_checksum })
+}
+
+/// The writing half of [`restore`].
+pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Result<RestoreReport> {
+    let RestorePlan { mut report, exists, first_checksum } = plan;
+    let snapshot = report.snapshot.clone();
+    let target = report.table.clone();
+    if let Some(checksum) = &first_checksum {
+        catalog::set_checksum(s, snapshot.id, checksum).await?;
     }
     let (src, dest) = (s.env.backend.quote(&snapshot.location), s.env.backend.quote(&target));
     if exists {
@@ -226,17 +275,19 @@ pub(crate) async fn restore(s: &mut Session<'_>, info: &SnapshotInfo, opts: &Res
     let mapped_snap = s.content_checksum(&snapshot.location, &report.mapped).await?;
     report.rows = s.count(&target).await?;
     if mapped_now != mapped_snap || report.rows != snapshot.row_count {
-        return Err(Error::Refused(format!(
-            "restoring {target} from snapshot {} did not verify: the table has {} rows (snapshot: {}), content checksum {mapped_now} (snapshot: {mapped_snap}).\n  kept safe: the snapshot is untouched{}.\n  next: check triggers on {target} that may change inserted rows, then restore again",
-            snapshot.id,
-            report.rows,
-            snapshot.row_count,
-            report
-                .pre_restore
-                .as_ref()
-                .map(|p| format!("; the table's previous content is in snapshot {}", p.id))
-                .unwrap_or_default()
-        )));
+        return Err(Error::RestoreFailed {
+            message: format!(
+                "restoring {target} from snapshot {} did not verify: the table has {} rows (snapshot: {}), content checksum {mapped_now} (snapshot: {mapped_snap}).\n  kept safe: the snapshot is untouched{}.\n  next: check triggers on {target} that may change inserted rows, then restore again",
+                snapshot.id,
+                report.rows,
+                snapshot.row_count,
+                report
+                    .pre_restore
+                    .as_ref()
+                    .map(|p| format!("; the table's previous content is in snapshot {}", p.id))
+                    .unwrap_or_default()
+            ),
+        });
     }
     Ok(report)
 }
@@ -254,11 +305,13 @@ async fn in_transaction(s: &mut Session<'_>, begin: &str, statements: &[String],
 }
 
 fn restore_failed(e: Error, target: &str, report: &RestoreReport) -> Error {
-    Error::Refused(format!(
-        "restoring {target} from snapshot {} failed and was rolled back: {e}\n  kept safe: {target} is as it was{}; the snapshot is untouched.\n  next: fix the cause (a NOT NULL column the snapshot lacks needs a default), then restore again",
-        report.snapshot.id,
-        report.pre_restore.as_ref().map(|p| format!(" (and copied in snapshot {})", p.id)).unwrap_or_default()
-    ))
+    Error::RestoreFailed {
+        message: format!(
+            "restoring {target} from snapshot {} failed and was rolled back: {e}\n  kept safe: {target} is as it was{}; the snapshot is untouched.\n  next: fix the cause (a NOT NULL column the snapshot lacks needs a default), then restore again",
+            report.snapshot.id,
+            report.pre_restore.as_ref().map(|p| format!(" (and copied in snapshot {})", p.id)).unwrap_or_default()
+        ),
+    }
 }
 
 /// Which snapshots [`crate::Backups::prune`] removes.

@@ -19,6 +19,8 @@ use crate::model::kind::BackendKind;
 pub struct Database {
     pub(crate) conn: AnyConnection,
     pub(crate) env: Env,
+    created: bool,
+    read_only: bool,
 }
 
 /// Everything about the database but the connection, so that code holding the connection in a
@@ -33,6 +35,30 @@ impl Env {
     /// Wraps a driver error with context, scrubbing any secret out of it.
     pub fn error(&self, context: &str, e: sqlx::Error) -> Error {
         Error::Database { context: context.into(), url: self.masked_url.clone(), message: self.scrub(&e.to_string()) }
+    }
+
+    /// What the database said about `statement` (its text, and the line and column where it
+    /// starts in its file): the message, where it points in the file, detail and hint;
+    /// scrubbed of secrets.
+    pub fn statement_error(&self, e: &sqlx::Error, statement: (&str, usize, usize)) -> String {
+        let sqlx::Error::Database(dbe) = e else { return self.scrub(&e.to_string()) };
+        let x = self.backend.explain(dbe.as_ref());
+        let mut out = x.message;
+        if let Some(p) = x.position {
+            let (text, line, column) = statement;
+            let before: String = text.chars().take(p.saturating_sub(1)).collect();
+            let newlines = before.matches('\n').count();
+            let col = match before.rfind('\n') {
+                Some(i) => before[i + 1..].chars().count() + 1,
+                None => column + before.chars().count(),
+            };
+            out.push_str(&format!(" (at line {}, column {col})", line + newlines));
+        }
+        for x in x.extra {
+            out.push_str("; ");
+            out.push_str(&x);
+        }
+        self.scrub(&out)
     }
 
     /// Removes the password from a message.
@@ -57,17 +83,112 @@ impl std::fmt::Debug for Database {
     }
 }
 
+/// How [`Database::open`] treats a database that is not there yet, and what it may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// An existing database, read and written. A missing SQLite file is an error
+    /// ([`Error::DatabaseMissing`]), never created behind the caller's back.
+    Existing,
+    /// Creates a missing SQLite file (only `up` does this by default; see
+    /// [`Database::created`]). For PostgreSQL and MySQL the database must exist.
+    CreateIfMissing,
+    /// Read only: a SQLite file opened `mode=ro`, a server session set read-only, so that
+    /// nothing can be written through it, whatever runs on it.
+    ReadOnly,
+}
+
 impl Database {
-    /// Connects to `url` (`sqlite://file.db`, `postgres://...`, `mysql://...`). A SQLite file is
-    /// created if it does not exist.
+    /// Connects to an existing database (`sqlite://file.db`, `postgres://...`,
+    /// `mysql://...`). A SQLite file that does not exist is an error, not a new empty database
+    /// (use [`Database::create_if_missing`] for that); a URL that names no database is refused
+    /// before connecting.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::open(url, OpenMode::Existing).await
+    }
+
+    /// Like [`Database::connect`], but creates a missing SQLite file; [`Database::created`] then
+    /// says so. `cargo dbguard up` opens the database this way and prints the new file's path.
+    ///
+    /// ```no_run
+    /// # async fn run() -> dbguard::Result<()> {
+    /// let db = dbguard::Database::create_if_missing("sqlite://app.db").await?;
+    /// if db.created() {
+    ///     eprintln!("created a new, empty database at {}", db.url());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_if_missing(url: &str) -> Result<Self> {
+        Self::open(url, OpenMode::CreateIfMissing).await
+    }
+
+    /// Connects read-only: nothing can be written through this connection (SQLite `mode=ro`,
+    /// a read-only session on PostgreSQL and MySQL). A missing SQLite file is an error.
+    pub async fn connect_read_only(url: &str) -> Result<Self> {
+        Self::open(url, OpenMode::ReadOnly).await
+    }
+
+    /// Connects in the given mode.
+    pub async fn open(url: &str, mode: OpenMode) -> Result<Self> {
         sqlx::any::install_default_drivers();
+        crate::db::url::check(url)?;
         let backend = backend::for_url(url)
             .ok_or_else(|| Error::BadUrl { url: mask_url(url), problem: "unknown or missing scheme".into() })?;
-        let conn = AnyConnection::connect(&backend.driver_url(url))
+        // A SQLite file is only created where the caller asked for it (or the URL does, with
+        // `mode=rwc`): a mistyped or relative path must not become a new, empty database.
+        let file = backend.file().map(std::path::Path::to_path_buf);
+        let explicit_create = url.contains("mode=rwc");
+        let created = match &file {
+            Some(f) if !f.exists() => {
+                if mode != OpenMode::CreateIfMissing && !explicit_create {
+                    return Err(Error::DatabaseMissing { path: std::path::absolute(f).unwrap_or(f.clone()) });
+                }
+                true
+            }
+            _ => false,
+        };
+        let conn = AnyConnection::connect(&backend.driver_url(url, mode))
             .await
             .map_err(|e| Error::Connect { url: mask_url(url), message: scrub(&e.to_string(), url) })?;
-        Ok(Database { conn, env: Env { backend, masked_url: mask_url(url), raw_url: url.to_string() } })
+        let mut db = Database {
+            conn,
+            env: Env { backend, masked_url: mask_url(url), raw_url: url.to_string() },
+            created,
+            read_only: false,
+        };
+        if mode == OpenMode::ReadOnly {
+            let (on, _) = db.env.backend.read_only_session();
+            db.session().execute(on, "making the session read-only").await?;
+            db.read_only = true;
+        }
+        Ok(db)
+    }
+
+    /// Whether opening it created the SQLite file (a new, empty database).
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    /// Whether it was opened read-only ([`Database::connect_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Runs `f` with the session read-only (SQLite `PRAGMA query_only`, PostgreSQL and MySQL a
+    /// read-only session): whatever `f` runs, it cannot write. Writable again afterwards
+    /// (unless the connection was opened read-only).
+    pub(crate) async fn read_only<T>(&mut self, f: impl AsyncFnOnce(&mut Database) -> Result<T>) -> Result<T> {
+        if self.read_only {
+            return f(self).await;
+        }
+        let (on, off) = self.env.backend.read_only_session();
+        self.session().execute(on, "making the session read-only").await?;
+        self.read_only = true;
+        let result = f(self).await;
+        let restored = self.session().execute(off, "making the session writable again").await;
+        self.read_only = false;
+        let value = result?;
+        restored?;
+        Ok(value)
     }
 
     /// Which database family this is.

@@ -29,10 +29,9 @@ impl MigrationLock {
         loop {
             let taken = match &method {
                 LockMethod::None => Some(None),
-                LockMethod::File(path) => try_file_lock(path).map_err(|e| Error::Refused(format!(
-                    "cannot create the lock file {}: {e}\n  nothing was changed.\n  next: make the database's directory writable",
-                    path.display()
-                )))?.map(Some),
+                LockMethod::File(path) => try_file_lock(path)
+                    .map_err(|e| Error::LockFile { path: path.clone(), message: e.to_string() })?
+                    .map(Some),
                 LockMethod::Sql { acquire, .. } => (db.query_i64(acquire).await? == 1).then_some(None),
             };
             if let Some(file) = taken {

@@ -1,6 +1,8 @@
 //! Database URLs: which backend and database they name, whether they are local, and how to
 //! print them without their secrets.
 
+use crate::model::kind::BackendKind;
+
 /// The file a SQLite URL names (`sqlite://app.db`, `sqlite:app.db`, `sqlite:///abs/app.db`);
 /// `None` for in-memory databases and other schemes.
 ///
@@ -30,25 +32,21 @@ pub fn url_with_database(url: &str, name: &str) -> String {
     out
 }
 
-/// Replaces the password in a URL (`user:secret@`, `?password=secret`) with `***`.
+/// Replaces the password in a URL (`user:secret@`, `?password=secret`) with `***`. Malformed
+/// URLs are masked too (a missing `:` after the scheme, a password with an unencoded `/` or
+/// `@`): when in doubt, more is masked, never less.
 ///
 /// ```
 /// use dbguard::mask_url;
 /// assert_eq!(mask_url("postgres://app:s3cr%40t@db.internal:5432/shop"), "postgres://app:***@db.internal:5432/shop");
 /// assert_eq!(mask_url("mysql://db/shop?user=a&password=x"), "mysql://db/shop?user=a&password=***");
 /// assert_eq!(mask_url("sqlite://dbguard.db"), "sqlite://dbguard.db");
+/// assert_eq!(mask_url("postgres//app:secret@db/shop"), "postgres//app:***@db/shop");
 /// ```
 pub fn mask_url(url: &str) -> String {
     let mut out = url.to_string();
-    if let Some(scheme_end) = out.find("://") {
-        let auth_start = scheme_end + 3;
-        let rest_end = out[auth_start..].find(['/', '?', '#']).map_or(out.len(), |i| auth_start + i);
-        if let Some(at) = out[auth_start..rest_end].rfind('@') {
-            let userinfo = &out[auth_start..auth_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                out.replace_range(auth_start + colon + 1..auth_start + at, "***");
-            }
-        }
+    if let Some(range) = userinfo_password(url) {
+        out.replace_range(range, "***");
     }
     for key in ["password=", "pass=", "sslpassword="] {
         let mut from = 0;
@@ -65,14 +63,26 @@ pub fn mask_url(url: &str) -> String {
     out
 }
 
+/// The byte range of the password in `user:password@host`, found without trusting the URL to
+/// be well formed: after the scheme (if any) and its slashes, from the first `:` to the last
+/// `@`. A `@` further on (in the query, say) masks more than the password: harmless.
+fn userinfo_password(url: &str) -> Option<std::ops::Range<usize>> {
+    let scheme = url.find(':').filter(|&i| {
+        let s = &url[..i];
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+    });
+    let mut start = scheme.map_or(0, |i| i + 1);
+    start += url[start..].len() - url[start..].trim_start_matches('/').len();
+    let at = start + url[start..].rfind('@')?;
+    let colon = start + url[start..at].find(':')?;
+    (at > colon + 1).then_some(colon + 1..at)
+}
+
 /// The password in a URL, percent-decoded, if it has one; used to scrub it from messages that
 /// a database driver may have built from the URL.
 pub(crate) fn password(url: &str) -> Option<String> {
-    let auth_start = url.find("://")? + 3;
-    let rest_end = url[auth_start..].find(['/', '?', '#']).map_or(url.len(), |i| auth_start + i);
-    let at = url[auth_start..rest_end].rfind('@')?;
-    let (_, pw) = url[auth_start..auth_start + at].split_once(':')?;
-    (!pw.is_empty()).then(|| percent_decode(pw))
+    userinfo_password(url).map(|r| percent_decode(&url[r]))
 }
 
 pub(crate) fn percent_decode(s: &str) -> String {
@@ -142,6 +152,72 @@ pub fn database_name(url: &str) -> String {
     base.rsplit('/').next().unwrap_or_default().to_string()
 }
 
+/// What is wrong with a URL before any connection is tried: an unknown scheme, a SQLite URL
+/// that names no file (`sqlite:` would be a database in memory, gone when the command ends),
+/// a server URL that names no database.
+pub(crate) fn check(url: &str) -> crate::Result<BackendKind> {
+    let bad = |problem: &str| crate::Error::BadUrl { url: mask_url(url), problem: problem.to_string() };
+    let kind = BackendKind::from_url(url)
+        .ok_or_else(|| bad("unknown or missing scheme (the URL must start with sqlite:, postgres:// or mysql://)"))?;
+    match kind {
+        BackendKind::Sqlite => {
+            let rest = url["sqlite:".len()..].trim_start_matches('/');
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() && !url.contains("mode=memory") {
+                return Err(bad(
+                    "it names no file, which SQLite reads as a new database in memory that is gone when the command ends; write sqlite://path/to/app.db (or sqlite::memory: to ask for an in-memory database)",
+                ));
+            }
+        }
+        BackendKind::Postgres | BackendKind::Mysql => {
+            let Some((_, rest)) = url.split_once("://") else {
+                return Err(bad("it has no `://` after the scheme"));
+            };
+            let base = rest.split(['?', '#']).next().unwrap_or_default();
+            let path = base.rsplit_once('@').map_or(base, |(_, h)| h);
+            let database = path.split_once('/').map_or("", |(_, d)| d);
+            if database.is_empty() {
+                return Err(bad(&format!(
+                    "it names no database: add its name after the host (`{}://user@host:port/shop`)",
+                    url.split(':').next().unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(kind)
+}
+
+/// The database a URL names, without user, password or options: `postgres://db.internal:5432/shop`,
+/// or a SQLite file's absolute path. Two URLs with the same identity are the same database.
+pub(crate) fn identity(url: &str) -> String {
+    match BackendKind::from_url(url) {
+        Some(BackendKind::Sqlite) => match sqlite_file(url) {
+            Some(p) => {
+                let abs = std::path::absolute(&p).unwrap_or(p);
+                let abs = std::fs::canonicalize(&abs).unwrap_or(abs);
+                format!("sqlite://{}", abs.display())
+            }
+            None => "sqlite::memory:".into(),
+        },
+        Some(kind) => {
+            let rest = url.split_once("://").map_or(url, |(_, r)| r);
+            let base = rest.split(['?', '#']).next().unwrap_or_default();
+            let hostpath = base.rsplit_once('@').map_or(base, |(_, h)| h);
+            let (hostport, db) = hostpath.split_once('/').unwrap_or((hostpath, ""));
+            let (host, port) = match hostport.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())) {
+                Some((h, p)) => (h, p.to_string()),
+                None => (hostport, if kind == BackendKind::Postgres { "5432" } else { "3306" }.to_string()),
+            };
+            let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
+            let host =
+                if matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1") { "localhost".into() } else { host };
+            let family = if kind == BackendKind::Postgres { "postgres" } else { "mysql" };
+            format!("{family}://{host}:{port}/{}", percent_decode(db))
+        }
+        None => mask_url(url),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +254,64 @@ mod tests {
         for remote in ["postgres://app@db.internal/shop", "mysql://u:p@10.0.0.5/x", "postgres://u@[2001:db8::1]/x"] {
             assert!(!is_local(remote), "{remote}");
         }
+    }
+
+    #[test]
+    fn malformed_urls_are_masked_too() {
+        for (url, secret) in [
+            ("postgres//user:secret@host/db", "secret"),
+            ("postgres:/user:secret@host/db", "secret"),
+            ("postgres://user:se/cret@host/db", "se/cret"),
+            ("mysql://root:p@ss@host:3306/db", "p@ss"),
+            ("mysql:root:hunter22@host/db", "hunter22"),
+            ("sqlite://u:topsecret@x.db", "topsecret"),
+            ("redis://u:topsecret@h", "topsecret"),
+            ("postgres://u:pw123@h/d?password=pw456&x=1", "pw456"),
+        ] {
+            let masked = mask_url(url);
+            assert!(!masked.contains(secret), "{url} -> {masked}");
+            assert!(masked.contains("***"), "{url} -> {masked}");
+            assert!(password(url).is_some(), "{url}");
+        }
+        assert_eq!(mask_url("mysql://root@host:3306/"), "mysql://root@host:3306/");
+    }
+
+    #[test]
+    fn urls_that_name_no_database_are_refused_before_connecting() {
+        for url in [
+            "sqlite:",
+            "sqlite://",
+            "sqlite:?mode=rwc",
+            "mysql://root@host:3306/",
+            "mysql://root@host",
+            "postgres://u:secret@h/",
+            "postgres//u:secret@h/db",
+            "redis://h/0",
+        ] {
+            let e = check(url).unwrap_err().to_string();
+            assert!(!e.contains("secret"), "{e}");
+            assert!(e.starts_with("bad database URL"), "{e}");
+        }
+        for url in [
+            "sqlite://app.db",
+            "sqlite::memory:",
+            "sqlite:app.db",
+            "postgres://u@h/db",
+            "mysql://root@127.0.0.1:3306/test",
+            "postgres:///db?host=/tmp",
+        ] {
+            check(url).unwrap();
+        }
+    }
+
+    #[test]
+    fn identities_ignore_credentials_and_options() {
+        assert_eq!(
+            identity("postgres://a:x@DB.internal/shop?sslmode=require"),
+            identity("postgres://b@db.internal:5432/shop")
+        );
+        assert_ne!(identity("postgres://a@db/shop"), identity("postgres://a@db/shop2"));
+        assert_eq!(identity("mysql://root@127.0.0.1:3306/t"), identity("mysql://u@localhost/t"));
+        assert!(identity("sqlite://x.db").starts_with("sqlite:///"), "absolute: {}", identity("sqlite://x.db"));
     }
 }

@@ -41,7 +41,7 @@ pub(crate) async fn run(
     dir: Direction,
     report: &mut Report,
 ) -> Result<Option<AppliedRow>> {
-    let Database { conn, env } = db;
+    let Database { conn, env, .. } = db;
     let step = match dir {
         Direction::Up => m.up(),
         Direction::Down => m.down(),
@@ -51,7 +51,7 @@ pub(crate) async fn run(
     let at = now();
     let elapsed = || started.elapsed().as_millis() as i64;
     let atomic = m.is_transactional() && rolls_back_completely(env, step);
-    let protect = Protect::for_step(m, step, env.backend.kind().dialect());
+    let mut protect = Protect::for_step(m, step, env.backend.kind().dialect());
     let lost = |losses, outcome| {
         Error::RowsLost(Box::new(RowsLost {
             version: m.version(),
@@ -66,7 +66,7 @@ pub(crate) async fn run(
     let snapshot_inside = atomic && env.backend.transactional_ddl();
     let mut taken = guard::Taken::default();
     if !protect.is_empty() && !snapshot_inside {
-        taken = guard::before(&mut Session { env, conn }, &protect, m.version()).await?;
+        taken = guard::before(&mut Session { env, conn }, &mut protect, m.version()).await?;
     }
 
     // The common case, a plain SQL step with nothing to guard, in one round trip instead
@@ -86,7 +86,7 @@ pub(crate) async fn run(
         let mut tx =
             conn.begin_with(env.backend.begin_statement()).await.map_err(|e| env.error("starting a transaction", e))?;
         if !protect.is_empty() && snapshot_inside {
-            taken = guard::before(&mut Session { env, conn: &mut tx }, &protect, m.version()).await?;
+            taken = guard::before(&mut Session { env, conn: &mut tx }, &mut protect, m.version()).await?;
         }
         if let Err(f) = run_step(&mut tx, env, m, step, dir).await {
             tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?;
@@ -253,13 +253,14 @@ async fn run_step(
         Step::Sql(sql) => {
             for (i, s) in dbguard_lint::split::split(sql, env.backend.kind().dialect()).iter().enumerate() {
                 if let Err(e) = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(s.text.to_string()))).await {
-                    return Err(fail(Some((i + 1, s.line, s.text.to_string())), env.scrub(&e.to_string())));
+                    let message = env.statement_error(&e, (s.text, s.line, s.column));
+                    return Err(fail(Some((i + 1, s.line, s.text.to_string())), message));
                 }
             }
             Ok(())
         }
         Step::Rust { run, .. } => {
-            let mut tx = Tx::new(conn, env.backend.kind());
+            let mut tx = Tx::new(conn, env.backend.kind(), m.is_transactional());
             run(&mut tx).await.map_err(|e| fail(None, env.scrub(&e.to_string())))
         }
         Step::Irreversible { reason, .. } => Err(fail(None, format!("the step is irreversible: {reason}"))),

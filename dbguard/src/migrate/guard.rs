@@ -11,16 +11,21 @@ use crate::store::catalog::SnapshotInfo;
 /// What one step must protect.
 #[derive(Debug, Default)]
 pub(crate) struct Protect {
+    /// The migration, for messages: version, name, location.
+    migration: (i64, String, String),
     /// Declared preserved tables, and whether their count must stay exactly the same.
     preserved: Vec<(String, bool)>,
     /// Tables the linter finds the step destroys or rewrites.
     destroyed: Vec<String>,
+    /// Names in text the linter could not read statement by statement: every existing table
+    /// among them is snapshotted, since what hides there cannot be classified.
+    unchecked: Vec<String>,
 }
 
 impl Protect {
     pub fn for_step(m: &Migration, step: &Step, dialect: dbguard_lint::Dialect) -> Self {
         let preserved = m.preserves().iter().map(|t| (t.clone(), m.preserves_exactly().contains(t))).collect();
-        let mut destroyed: Vec<String> = Vec::new();
+        let (mut destroyed, mut unchecked) = (Vec::new(), Vec::new());
         if let Step::Sql(sql) = step
             && might_destroy(sql)
         {
@@ -29,12 +34,30 @@ impl Protect {
                     destroyed.push(table);
                 }
             }
+            unchecked = dbguard_lint::unchecked_names(sql, dialect);
         }
-        Protect { preserved, destroyed }
+        let migration = (m.version(), m.name().to_string(), m.origin().describe(false));
+        Protect { migration, preserved, destroyed, unchecked }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.preserved.is_empty() && self.destroyed.is_empty()
+        self.preserved.is_empty() && self.destroyed.is_empty() && self.unchecked.is_empty()
+    }
+
+    /// Adds the existing tables named in text the linter could not check (read from the live
+    /// database once) to the tables destroyed.
+    async fn resolve_unchecked(&mut self, s: &mut Session<'_>) -> Result<()> {
+        if self.unchecked.is_empty() {
+            return Ok(());
+        }
+        for t in user_tables(s).await? {
+            let named = self.unchecked.iter().any(|n| *n == t || n.eq_ignore_ascii_case(&t));
+            if named && !self.destroyed.contains(&t) {
+                self.destroyed.push(t);
+            }
+        }
+        self.unchecked.clear();
+        Ok(())
     }
 
     /// Every table to snapshot, each once, preserved ones first.
@@ -79,10 +102,24 @@ pub(crate) struct Taken {
 
 /// Snapshots every existing table the step may destroy or must preserve; a snapshot's row
 /// count is the preserved table's count before the step (no second scan).
-pub(crate) async fn before(s: &mut Session<'_>, protect: &Protect, version: i64) -> Result<Taken> {
+pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: i64) -> Result<Taken> {
+    protect.resolve_unchecked(s).await?;
     let mut taken = Taken::default();
     for (table, why) in protect.tables() {
         if !s.table_exists(table).await? {
+            if why == reason::PRESERVES {
+                // A guard on a table that is not there protects nothing: never pass silently.
+                let (version, name, location) = protect.migration.clone();
+                let existing = user_tables(s).await?;
+                return Err(crate::Error::PreservedTableMissing(Box::new(crate::error::MissingPreserved {
+                    version,
+                    name,
+                    closest: crate::migrate::migrator::closest(table, &existing),
+                    table: table.to_string(),
+                    location,
+                    when: "in the database when it was about to run".into(),
+                })));
+            }
             continue; // created later in the step, or already gone: nothing to keep
         }
         let snap = snapshot::take(s, table, Some(version), why).await?;
@@ -96,7 +133,8 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &Protect, version: i64)
 
 /// What [`before`] would do, read-only: the existing tables it would snapshot, and the
 /// preserved tables' counts now.
-pub(crate) async fn preview(s: &mut Session<'_>, protect: &Protect) -> Result<(Vec<String>, Vec<(String, i64)>)> {
+pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect) -> Result<(Vec<String>, Vec<(String, i64)>)> {
+    protect.resolve_unchecked(s).await?;
     let (mut tables, mut counts) = (Vec::new(), Vec::new());
     for (table, _) in protect.tables() {
         if !s.table_exists(table).await? {
@@ -108,6 +146,13 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &Protect) -> Result<(V
         tables.push(table.to_string());
     }
     Ok((tables, counts))
+}
+
+/// The user's tables (not dbguard's own), by name.
+pub(crate) async fn user_tables(s: &mut Session<'_>) -> Result<Vec<String>> {
+    let sql = s.env.backend.list_tables_sql();
+    let all = s.strings(sql, "listing the tables").await?;
+    Ok(all.into_iter().filter(|t| !t.starts_with("dbguard_")).collect())
 }
 
 /// The preserved tables that lost rows (or changed count, when exact).

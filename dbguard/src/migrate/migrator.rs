@@ -1,4 +1,5 @@
-//! The migrator: applies and reverts migrations under the version table, one runner at a time.
+//! The migrator: applies and reverts migrations under the version table, one runner at a time,
+//! every change through the guarded path ([`crate::safety::guarded`]).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -20,9 +21,10 @@ use crate::model::migration::{Migration, Step};
 use crate::model::plan::{EntryState, Plan};
 use crate::model::progress::{Progress, ProgressHook};
 use crate::model::stamp::now;
-use crate::safety::tier::Tier;
+use crate::safety::guarded::{self, AskFn, Guarded, Intent, Operation, Safety};
+use crate::safety::tier::{Tier, TierDecision, TierPolicy};
 use crate::source::loader::{Loader, sort_and_check};
-use crate::store::audit::{AuditEntry, AuditLog};
+use crate::store::audit::AuditEntry;
 use crate::store::version_table::VersionTable;
 
 /// Applies and reverts a project's migrations.
@@ -31,7 +33,7 @@ use crate::store::version_table::VersionTable;
 /// # async fn run() -> dbguard::Result<()> {
 /// use dbguard::{Database, Migrator};
 /// let migrator = Migrator::from_dir("migrations")?;
-/// let mut db = Database::connect("sqlite://app.db").await?;
+/// let mut db = Database::create_if_missing("sqlite://app.db").await?;
 /// let report = migrator.up(&mut db, None).await?;
 /// println!("applied {} migrations", report.applied.len());
 /// # Ok(()) }
@@ -40,32 +42,35 @@ use crate::store::version_table::VersionTable;
 pub struct Migrator {
     migrations: Vec<Migration>,
     table: String,
-    lock_timeout: Duration,
     allow: Allow,
     pub(crate) file_backups: FileBackupPolicy,
     pub(crate) dump: Option<DumpPolicy>,
-    pub(crate) tier: Option<Tier>,
-    confirmed: Option<String>,
-    audit: AuditLog,
+    pub(crate) safety: Safety,
     watched: Vec<String>,
     record_runs: bool,
     progress: ProgressHook,
 }
 
+/// The plan of an `up` or a `down`: the versions, in the order they run.
+pub(crate) struct RunPlan {
+    versions: Vec<i64>,
+    plan: Plan,
+    dry: Option<DryRun>,
+}
+
 impl Migrator {
-    /// A migrator over `migrations` (any order); refuses duplicate versions.
+    /// A migrator over `migrations` (any order); refuses duplicate versions, and transaction
+    /// control (`BEGIN`, `COMMIT`, ...) inside migrations that run in a transaction.
     pub fn new(mut migrations: Vec<Migration>) -> Result<Self> {
         sort_and_check(&mut migrations)?;
+        crate::source::loader::check_in_code(&migrations)?;
         Ok(Migrator {
             migrations,
             table: crate::store::version_table::DEFAULT_TABLE.into(),
-            lock_timeout: Duration::from_secs(120),
             allow: Allow::default(),
             file_backups: FileBackupPolicy::default(),
             dump: None,
-            tier: None,
-            confirmed: None,
-            audit: AuditLog::default(),
+            safety: Safety::default(),
             watched: Vec::new(),
             record_runs: true,
             progress: Default::default(),
@@ -82,15 +87,16 @@ impl Migrator {
         Self::new(crate::source::registry::registered()?)
     }
 
-    /// The version table's name (default `dbguard_schema_version`).
+    /// The version table's name (default `dbguard_schema_version`); also the migration lock's.
     pub fn table(mut self, name: impl Into<String>) -> Self {
         self.table = name.into();
+        self.safety.lock_key = self.table.clone();
         self
     }
 
     /// How long to wait for another runner's lock (default 120 s).
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.lock_timeout = timeout;
+        self.safety.lock_timeout = timeout;
         self
     }
 
@@ -125,9 +131,16 @@ impl Migrator {
         self
     }
 
-    /// The environment tier (default: `prod` for a database whose host is not local, else `dev`).
+    /// Asks for at least this tier. It can raise a database's tier, never lower it: a
+    /// database on another host is `prod` unless [`Migrator::tiers`] says otherwise.
     pub fn tier(mut self, tier: Tier) -> Self {
-        self.tier = Some(tier);
+        self.safety.tiers = self.safety.tiers.requested(tier, format!("Migrator::tier({tier})"));
+        self
+    }
+
+    /// How tiers are decided: the databases the configuration names, and the tier asked for.
+    pub fn tiers(mut self, policy: TierPolicy) -> Self {
+        self.safety.tiers = policy;
         self
     }
 
@@ -142,7 +155,14 @@ impl Migrator {
     /// # Ok(()) }
     /// ```
     pub fn confirm_production(mut self, database: impl Into<String>) -> Self {
-        self.confirmed = Some(database.into());
+        self.safety.confirmed = Some(database.into());
+        self
+    }
+
+    /// Asks `ask` when a production change needs a confirmation and none was given (the
+    /// command line's prompt); it returns true when the person typed the database's name.
+    pub fn on_confirmation(mut self, ask: impl Fn(&crate::Confirmation) -> bool + Send + Sync + 'static) -> Self {
+        self.safety.ask = Some(std::sync::Arc::new(ask) as AskFn);
         self
     }
 
@@ -192,99 +212,49 @@ impl Migrator {
         self
     }
 
-    /// The same migrations, for a throwaway copy of the database (`rehearse`): a `dev` tier,
-    /// no backups, no audit file, nothing recorded after runs.
+    /// The same migrations, for a throwaway copy of the database (`rehearse`): no backups,
+    /// no audit file, nothing recorded after runs.
     pub(crate) fn for_scratch(&self) -> Migrator {
         Migrator {
             file_backups: FileBackupPolicy { enabled: false, keep: 1 },
             dump: None,
-            tier: Some(Tier::Dev),
-            confirmed: None,
-            audit: AuditLog::default(),
+            safety: Safety { lock_key: self.table.clone(), ..Safety::default() },
             record_runs: false,
             ..self.clone()
         }
     }
 
-    /// Also appends each audit entry as a JSON line to `path` (every command that changes the
-    /// database, or was refused, is always recorded in the `dbguard_audit` table).
+    /// Also appends each audit entry as a JSON line to `path`, the record of truth that
+    /// `cargo dbguard history` reads (every command that changes the database, or was
+    /// refused, is also copied to the `dbguard_audit` table).
     pub fn audit_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.audit.file = Some(path.into());
+        self.safety.audit.file = Some(path.into());
         self
     }
 
-    /// Records `result` of `command` in the audit log, unless it was a no-op. An audit failure
-    /// is reported when the command itself succeeded.
-    pub(crate) async fn audited<T>(
-        &self,
-        db: &mut Database,
-        command: &str,
-        started: Instant,
-        result: Result<T>,
-        fill: impl FnOnce(&T, &mut AuditEntry) -> bool,
-    ) -> Result<T> {
-        let mut entry = AuditEntry::new(db, self.tier_for(db), command);
-        entry.confirmation = self.confirmed.clone();
-        let changed = match &result {
-            Ok(v) => fill(v, &mut entry),
-            // Bad input and unreachable databases change nothing and cannot be written to.
-            Err(Error::Load(_) | Error::Connect { .. } | Error::BadUrl { .. } | Error::UnknownVersion { .. }) => false,
-            Err(_) => true,
-        };
-        if !changed {
-            return result;
-        }
-        entry.outcome(db, &result);
-        entry.duration_ms = started.elapsed().as_millis() as i64;
-        let recorded = self.audit.record(db, &entry).await;
-        match (result, recorded) {
-            (Ok(v), Ok(())) => Ok(v),
-            (Ok(_), Err(e)) => Err(e),
-            (Err(e), _) => Err(e),
-        }
+    /// The audit file set with [`Migrator::audit_file`].
+    pub fn audit_path(&self) -> Option<&Path> {
+        self.safety.audit.file.as_deref()
     }
 
     /// The tier this migrator treats `db` as.
     pub fn tier_for(&self, db: &Database) -> Tier {
-        self.tier_for_url(db.url())
+        self.tier_for_url(db.env.raw_url())
     }
 
     /// The tier this migrator treats the database at `url` as.
     pub fn tier_for_url(&self, url: &str) -> Tier {
-        self.tier.unwrap_or_else(|| Tier::for_url(url))
+        self.safety.tier(url).tier
     }
 
-    /// In `prod`, refuses `versions` in direction `dir` unless confirmed with the database's
-    /// name: every `down`, and an `up` that the linter finds destroys something.
-    fn check_confirmation(&self, db: &Database, dir: Direction, versions: &[i64]) -> Result<()> {
-        if self.tier_for(db) != Tier::Prod || versions.is_empty() {
-            return Ok(());
-        }
-        let dialect = db.kind().dialect();
-        let mut what = Vec::new();
-        for v in versions {
-            let m = self.get(*v);
-            let step = if dir == Direction::Up { m.up() } else { m.down() };
-            let destroyed = step.sql().map(|sql| dbguard_lint::destroyed_tables(sql, dialect)).unwrap_or_default();
-            let tables: Vec<String> = destroyed.iter().map(|(rule, t)| format!("{rule} on {t}")).collect();
-            if dir == Direction::Down || !tables.is_empty() {
-                let detail = if tables.is_empty() { String::new() } else { format!(": {}", tables.join(", ")) };
-                what.push(format!("{} {} {}{detail}", dir.as_str(), v, m.name()));
-            }
-        }
-        crate::safety::tier::require_confirmation(db.url(), self.confirmed.as_deref(), dir.as_str(), what)
+    /// The tier of the database at `url`, and why (for banners and refusals).
+    pub fn tier_decision(&self, url: &str) -> TierDecision {
+        self.safety.tier(url)
     }
 
-    /// The backup API with this migrator's lock, tier and confirmation.
+    /// The backup API with this migrator's lock, tiers, confirmation and audit log.
     pub fn backups(&self) -> crate::Backups {
-        let mut b = crate::Backups::new().lock(self.table.clone(), self.lock_timeout);
-        if let Some(t) = self.tier {
-            b = b.tier(t);
-        }
-        if let Some(c) = &self.confirmed {
-            b = b.confirm_production(c.clone());
-        }
-        b
+        crate::Backups::with_safety(self.safety.clone())
     }
 
     /// The migrations, in run order.
@@ -296,8 +266,8 @@ impl Migrator {
         VersionTable { table: &self.table }
     }
 
-    /// Sets the source against the database, read-only. Rows carry no [`RowDetails`]; see
-    /// [`Migrator::status`] for those.
+    /// Sets the source against the database, read-only. Rows carry no [`crate::RowDetails`];
+    /// see [`Migrator::status`] for those.
     pub async fn plan(&self, db: &mut Database) -> Result<Plan> {
         let rows = self.history().read(db, false, false).await?;
         Ok(Plan::compute(&self.migrations, &rows))
@@ -312,127 +282,217 @@ impl Migrator {
 
     /// Applies pending migrations up to and including `target` (all when `None`).
     pub async fn up(&self, db: &mut Database, target: Option<i64>) -> Result<Report> {
-        let started = Instant::now();
-        let result = self.up_unaudited(db, target).await;
-        self.audited(db, "up", started, result, |r, e| fill_entry(r, e, &r.applied)).await
+        self.run_up(db, target, false).await.map(Guarded::done)
     }
 
-    pub(crate) async fn up_unaudited(&self, db: &mut Database, target: Option<i64>) -> Result<Report> {
+    /// What `up` would do, without changing anything (no lock, no version table created, a
+    /// read-only session): each migration with its SQL, the tables it would snapshot, the
+    /// preserved tables' counts now, and the lint findings. Refuses exactly as `up` would.
+    pub async fn dry_run_up(&self, db: &mut Database, target: Option<i64>) -> Result<DryRun> {
+        self.run_up(db, target, true).await.map(|g| g.planned().dry.expect("a dry run describes its steps"))
+    }
+
+    async fn run_up(&self, db: &mut Database, target: Option<i64>, dry_run: bool) -> Result<Guarded<RunPlan, Report>> {
         if let Some(t) = target {
             select::check_known(&self.migrations, t)?;
         }
-        self.locked(db, async |this, db, plan| {
-            let todo = select::up(&plan, target, this.allow)?;
-            this.check_confirmation(db, Direction::Up, &todo)?;
-            let mut report = Report::default();
-            let mut rows = plan.rows();
-            if !todo.is_empty() {
-                this.back_up(db, "pre-up", &mut report).await?;
-            }
-            let total = todo.len();
-            for (index, version) in todo.into_iter().enumerate() {
-                let m = this.get(version);
-                this.step_progress(index, total, Direction::Up, m);
-                let row =
-                    execute::run(&this.table, db, m, Direction::Up, &mut report).await?.expect("up records a row");
-                let duration_ms = row.details.as_ref().map_or(0, |d| d.execution_ms);
-                report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
-                rows.push(row);
-            }
-            report.plan = Plan::compute(&this.migrations, &rows);
-            this.progress.emit(Progress::Finished);
-            if !report.applied.is_empty() {
-                this.record_after(db, "up", &mut report).await?;
-            }
-            Ok(report)
+        guarded::run(
+            &self.safety,
+            db,
+            Operation::Up,
+            dry_run,
+            async |db| self.plan_up(db, target, dry_run).await,
+            async |db, p| self.apply_up(db, p.versions, p.plan).await,
+            |r, e| fill_entry(r, e, &r.applied),
+        )
+        .await
+    }
+
+    /// Reads what an `up` would run, and what it destroys (for production's confirmation).
+    async fn plan_up(&self, db: &mut Database, target: Option<i64>, dry_run: bool) -> Result<Intent<RunPlan>> {
+        self.history().check_layout(db).await?;
+        let plan = self.plan(db).await?;
+        let versions = select::up(&plan, target, self.allow)?;
+        self.check_preserved(db, &versions).await?;
+        let destroys = self.destroys(db, Direction::Up, &versions);
+        let dry = if dry_run { Some(self.describe(db, &versions, Direction::Up).await?) } else { None };
+        Ok(Intent { changes: !versions.is_empty(), destroys, plan: RunPlan { versions, plan, dry } })
+    }
+
+    /// The one unguarded `up` (under the lock, not audited or confirmed): for scratch copies
+    /// (`rehearse`) and the migrations a `reset` applies to the database it re-created.
+    pub(crate) async fn up_unguarded(&self, db: &mut Database, target: Option<i64>) -> Result<Report> {
+        with_lock(db, &self.table, self.safety.lock_timeout, async |db| {
+            let intent = self.plan_up(db, target, false).await?;
+            self.apply_up(db, intent.plan.versions, intent.plan.plan).await
         })
         .await
+    }
+
+    async fn apply_up(&self, db: &mut Database, todo: Vec<i64>, plan: Plan) -> Result<Report> {
+        self.history().ensure(db).await?;
+        let mut report = Report::default();
+        let mut rows = plan.rows();
+        if !todo.is_empty() {
+            self.back_up(db, "pre-up", &mut report).await?;
+        }
+        let total = todo.len();
+        for (index, version) in todo.into_iter().enumerate() {
+            let m = self.get(version);
+            self.step_progress(index, total, Direction::Up, m);
+            let row = execute::run(&self.table, db, m, Direction::Up, &mut report).await?.expect("up records a row");
+            let duration_ms = row.details.as_ref().map_or(0, |d| d.execution_ms);
+            report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
+            rows.push(row);
+        }
+        report.plan = Plan::compute(&self.migrations, &rows);
+        self.progress.emit(Progress::Finished);
+        if !report.applied.is_empty() {
+            self.record_after(db, "up", &mut report).await?;
+        }
+        Ok(report)
     }
 
     /// Reverts applied migrations newer than `target`, newest first. `0` reverts everything.
     pub async fn down(&self, db: &mut Database, target: i64) -> Result<Report> {
-        let started = Instant::now();
-        let result = self.down_unaudited(db, target).await;
-        self.audited(db, "down", started, result, |r, e| fill_entry(r, e, &r.reverted)).await
-    }
-
-    async fn down_unaudited(&self, db: &mut Database, target: i64) -> Result<Report> {
-        self.down_to(db, keep_after(target)).await
-    }
-
-    /// Reverts the applied migrations newer than `keep` (all of them when `None`), so that a
-    /// migration numbered 0 (diesel's initial setup) can be kept.
-    pub(crate) async fn down_to(&self, db: &mut Database, keep: Option<i64>) -> Result<Report> {
-        if let Some(t) = keep {
-            select::check_known(&self.migrations, t)?;
-        }
-        self.locked(db, async |this, db, plan| {
-            let to_revert = select::down(&this.migrations, &plan, keep, this.allow)?;
-            this.check_confirmation(db, Direction::Down, &to_revert)?;
-            let mut report = Report::default();
-            if !to_revert.is_empty() {
-                this.back_up(db, "pre-down", &mut report).await?;
-            }
-            let started = Instant::now();
-            let total = to_revert.len();
-            for (index, version) in to_revert.into_iter().enumerate() {
-                let m = this.get(version);
-                this.step_progress(index, total, Direction::Down, m);
-                let step_started = started.elapsed();
-                execute::run(&this.table, db, m, Direction::Down, &mut report).await?;
-                let duration_ms = (started.elapsed() - step_started).as_millis() as i64;
-                report.reverted.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
-            }
-            let reverted: Vec<i64> = report.reverted.iter().map(|s| s.version).collect();
-            let rows: Vec<AppliedRow> = plan.rows().into_iter().filter(|r| !reverted.contains(&r.version)).collect();
-            report.plan = Plan::compute(&this.migrations, &rows);
-            this.progress.emit(Progress::Finished);
-            if !report.reverted.is_empty() {
-                this.record_after(db, "down", &mut report).await?;
-            }
-            Ok(report)
-        })
-        .await
-    }
-
-    /// What `up` would do, without changing anything (no lock, no version table created): each
-    /// migration with its SQL, the tables it would snapshot, the preserved tables' counts now,
-    /// and the lint findings. Refuses exactly as `up` would.
-    pub async fn dry_run_up(&self, db: &mut Database, target: Option<i64>) -> Result<DryRun> {
-        if let Some(t) = target {
-            select::check_known(&self.migrations, t)?;
-        }
-        let plan = self.plan(db).await?;
-        let todo = select::up(&plan, target, self.allow)?;
-        self.dry_run(db, todo, Direction::Up).await
+        self.run_down(db, keep_after(target), false).await.map(Guarded::done)
     }
 
     /// What `down` would do, without changing anything. Refuses exactly as `down` would.
     pub async fn dry_run_down(&self, db: &mut Database, target: i64) -> Result<DryRun> {
-        if target != 0 {
-            select::check_known(&self.migrations, target)?;
+        self.run_down(db, keep_after(target), true)
+            .await
+            .map(|g| g.planned().dry.expect("a dry run describes its steps"))
+    }
+
+    async fn run_down(&self, db: &mut Database, keep: Option<i64>, dry_run: bool) -> Result<Guarded<RunPlan, Report>> {
+        if let Some(t) = keep {
+            select::check_known(&self.migrations, t)?;
         }
-        let plan = self.plan(db).await?;
-        let todo = select::down(&self.migrations, &plan, keep_after(target), self.allow)?;
-        self.dry_run(db, todo, Direction::Down).await
+        guarded::run(
+            &self.safety,
+            db,
+            Operation::Down,
+            dry_run,
+            async |db| self.plan_down(db, keep, dry_run).await,
+            async |db, p| self.apply_down(db, p.versions, p.plan).await,
+            |r, e| fill_entry(r, e, &r.reverted),
+        )
+        .await
     }
 
-    /// Whether `up` to `target` would be refused for want of a production confirmation (or for
-    /// any other reason `up` refuses before running): read-only.
-    pub async fn dry_check_up(&self, db: &mut Database, target: Option<i64>) -> Result<()> {
+    async fn plan_down(&self, db: &mut Database, keep: Option<i64>, dry_run: bool) -> Result<Intent<RunPlan>> {
+        self.history().check_layout(db).await?;
         let plan = self.plan(db).await?;
-        let todo = select::up(&plan, target, self.allow)?;
-        self.check_confirmation(db, Direction::Up, &todo)
+        let versions = select::down(&self.migrations, &plan, keep, self.allow)?;
+        self.check_preserved_now(db, &versions, Direction::Down).await?;
+        let destroys = self.destroys(db, Direction::Down, &versions);
+        let dry = if dry_run { Some(self.describe(db, &versions, Direction::Down).await?) } else { None };
+        Ok(Intent { changes: !versions.is_empty(), destroys, plan: RunPlan { versions, plan, dry } })
     }
 
-    /// Like [`Migrator::dry_check_up`], for `down`.
-    pub async fn dry_check_down(&self, db: &mut Database, target: i64) -> Result<()> {
-        let plan = self.plan(db).await?;
-        let todo = select::down(&self.migrations, &plan, keep_after(target), self.allow)?;
-        self.check_confirmation(db, Direction::Down, &todo)
+    /// The unguarded `down` for scratch copies (`rehearse`): reverts the applied migrations
+    /// newer than `keep` (all of them when `None`).
+    pub(crate) async fn down_unguarded(&self, db: &mut Database, keep: Option<i64>) -> Result<Report> {
+        with_lock(db, &self.table, self.safety.lock_timeout, async |db| {
+            let intent = self.plan_down(db, keep, false).await?;
+            self.apply_down(db, intent.plan.versions, intent.plan.plan).await
+        })
+        .await
     }
 
-    async fn dry_run(&self, db: &mut Database, versions: Vec<i64>, dir: Direction) -> Result<DryRun> {
+    async fn apply_down(&self, db: &mut Database, to_revert: Vec<i64>, plan: Plan) -> Result<Report> {
+        self.history().ensure(db).await?;
+        let mut report = Report::default();
+        if !to_revert.is_empty() {
+            self.back_up(db, "pre-down", &mut report).await?;
+        }
+        let started = Instant::now();
+        let total = to_revert.len();
+        for (index, version) in to_revert.into_iter().enumerate() {
+            let m = self.get(version);
+            self.step_progress(index, total, Direction::Down, m);
+            let step_started = started.elapsed();
+            execute::run(&self.table, db, m, Direction::Down, &mut report).await?;
+            let duration_ms = (started.elapsed() - step_started).as_millis() as i64;
+            report.reverted.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
+        }
+        let reverted: Vec<i64> = report.reverted.iter().map(|s| s.version).collect();
+        let rows: Vec<AppliedRow> = plan.rows().into_iter().filter(|r| !reverted.contains(&r.version)).collect();
+        report.plan = Plan::compute(&self.migrations, &rows);
+        self.progress.emit(Progress::Finished);
+        if !report.reverted.is_empty() {
+            self.record_after(db, "down", &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// What production must confirm for these migrations: every `down`, and each `up` the
+    /// linter finds destroys something (allowed or not), with what it destroys.
+    fn destroys(&self, db: &Database, dir: Direction, versions: &[i64]) -> Vec<String> {
+        let dialect = db.kind().dialect();
+        let mut what = Vec::new();
+        for v in versions {
+            let m = self.get(*v);
+            let step = if dir == Direction::Up { m.up() } else { m.down() };
+            let destroyed = step.sql().map(|sql| dbguard_lint::destroyed_tables(sql, dialect)).unwrap_or_default();
+            let tables: Vec<String> = destroyed.iter().map(|(rule, t)| format!("{rule} on {t}")).collect();
+            if dir == Direction::Down || !tables.is_empty() {
+                let detail = if tables.is_empty() { String::new() } else { format!(": {}", tables.join(", ")) };
+                what.push(format!("{} {} {}{detail}", dir.as_str(), v, m.name()));
+            }
+        }
+        what
+    }
+
+    /// Refuses an `up` whose migrations preserve a table that will not be there when they run:
+    /// a mistyped name, or a table gone since, would otherwise turn the guard off silently.
+    /// The tables are followed through the run: what exists now, plus what earlier migrations
+    /// of the run create, minus what they drop.
+    async fn check_preserved(&self, db: &mut Database, versions: &[i64]) -> Result<()> {
+        if versions.iter().all(|v| self.get(*v).preserves().is_empty()) {
+            return Ok(());
+        }
+        let dialect = db.kind().dialect();
+        let existing = crate::migrate::guard::user_tables(&mut db.session()).await?;
+        let mut tables: Vec<String> = existing.clone();
+        for (i, v) in versions.iter().enumerate() {
+            let m = self.get(*v);
+            for t in m.preserves() {
+                if !tables.iter().any(|x| x == t) {
+                    let when = if i == 0 || existing.iter().any(|x| x == t) {
+                        "in the database".to_string()
+                    } else {
+                        "in the database, nor made by the migrations before it in this run".to_string()
+                    };
+                    return Err(missing_preserved(m, t, &tables, when));
+                }
+            }
+            if let Some(sql) = m.up().sql() {
+                let (created, dropped) = dbguard_lint::table_effects(sql, dialect);
+                tables.retain(|t| !dropped.iter().any(|d| d.eq_ignore_ascii_case(t)));
+                tables.extend(created);
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses to revert migrations whose preserved tables do not exist now.
+    async fn check_preserved_now(&self, db: &mut Database, versions: &[i64], _dir: Direction) -> Result<()> {
+        if versions.iter().all(|v| self.get(*v).preserves().is_empty()) {
+            return Ok(());
+        }
+        let tables = crate::migrate::guard::user_tables(&mut db.session()).await?;
+        for v in versions {
+            let m = self.get(*v);
+            if let Some(t) = m.preserves().iter().find(|t| !tables.contains(t)) {
+                return Err(missing_preserved(m, t, &tables, "in the database".into()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn describe(&self, db: &mut Database, versions: &[i64], dir: Direction) -> Result<DryRun> {
         let dialect = db.kind().dialect();
         let mut out = DryRun {
             direction: dir,
@@ -445,14 +505,14 @@ impl Migrator {
             steps: Vec::new(),
         };
         for v in versions {
-            let m = self.get(v);
+            let m = self.get(*v);
             let step = match dir {
                 Direction::Up => m.up(),
                 Direction::Down => m.down(),
             };
-            let protect = Protect::for_step(m, step, dialect);
+            let mut protect = Protect::for_step(m, step, dialect);
             let mut s = db.session();
-            let (snapshots, counts) = guard::preview(&mut s, &protect).await?;
+            let (snapshots, counts) = guard::preview(&mut s, &mut protect).await?;
             let findings = step
                 .sql()
                 .map(|sql| dbguard_lint::lint_sql(&m.origin().describe(dir == Direction::Down), sql, dialect))
@@ -476,94 +536,122 @@ impl Migrator {
         Ok(out)
     }
 
+    /// The versions `up` to `target` would run on `plan`, after this migrator's refusals.
+    pub(crate) fn select_up(&self, plan: &Plan, target: Option<i64>) -> Result<Vec<i64>> {
+        select::up(plan, target, self.allow)
+    }
+
     /// Marks an existing database as being at `version` without running anything: every
     /// migration up to it is recorded as `baseline`. Only on a database with no history.
     pub async fn baseline(&self, db: &mut Database, version: i64) -> Result<Report> {
-        let started = Instant::now();
-        let result = self.baseline_unaudited(db, version).await;
-        self.audited(db, "baseline", started, result, |r, e| fill_entry(r, e, &r.applied)).await
+        self.run_baseline(db, version, false).await.map(Guarded::done)
     }
 
-    async fn baseline_unaudited(&self, db: &mut Database, version: i64) -> Result<Report> {
+    /// What `baseline` would record, without writing anything: a report whose `applied` lists
+    /// the migrations it would record.
+    pub async fn dry_run_baseline(&self, db: &mut Database, version: i64) -> Result<Report> {
+        self.run_baseline(db, version, true).await.map(Guarded::planned)
+    }
+
+    async fn run_baseline(&self, db: &mut Database, version: i64, dry_run: bool) -> Result<Guarded<Report, Report>> {
         select::check_known(&self.migrations, version)?;
-        self.locked(db, async |this, db, plan| {
-            if let Some(v) = plan.current_version() {
-                return Err(Error::Refused(format!(
-                    "cannot baseline: the database already has migrations recorded (newest: {v}).\n  nothing was changed.\n  next: `cargo dbguard status` shows them; baseline is for databases that predate dbguard"
-                )));
-            }
-            let mut report = Report::default();
-            let mut rows = Vec::new();
-            for m in this.migrations.iter().filter(|m| cmp_versions(m.version(), version).is_le()) {
-                let row = row(m, RowState::Baseline, now(), 0);
-                this.history().insert(&db.env, &mut db.conn, &row).await?;
-                report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms: 0 });
-                rows.push(row);
-            }
-            report.plan = Plan::compute(&this.migrations, &rows);
-            this.record_after(db, "baseline", &mut report).await?;
-            Ok(report)
-        })
+        guarded::run(
+            &self.safety,
+            db,
+            Operation::Baseline,
+            dry_run,
+            async |db| {
+                self.history().check_layout(db).await?;
+                if let Some(newest) = self.plan(db).await?.current_version() {
+                    return Err(Error::AlreadyRecorded { newest });
+                }
+                let mut report = Report::default();
+                let mut rows = Vec::new();
+                for m in self.migrations.iter().filter(|m| cmp_versions(m.version(), version).is_le()) {
+                    rows.push(row(m, RowState::Baseline, now(), 0));
+                    report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms: 0 });
+                }
+                report.plan = Plan::compute(&self.migrations, &rows);
+                let destroys = vec![format!(
+                    "record {} migration(s) up to {version} as applied without running them: they will never run on this database",
+                    report.applied.len()
+                )];
+                Ok(Intent { changes: true, destroys, plan: report })
+            },
+            async |db, mut report| {
+                self.history().ensure(db).await?;
+                for r in report.plan.rows() {
+                    self.history().insert(&db.env, &mut db.conn, &r).await?;
+                }
+                self.record_after(db, "baseline", &mut report).await?;
+                Ok(report)
+            },
+            |r, e| fill_entry(r, e, &r.applied),
+        )
         .await
     }
 
     /// Resolves a dirty migration after it was finished or undone by hand.
     pub async fn repair(&self, db: &mut Database, version: i64, action: Repair) -> Result<()> {
-        let started = Instant::now();
-        let result = self.repair_unaudited(db, version, action).await;
-        let command = match action {
-            Repair::MarkApplied => "repair --mark-applied",
-            Repair::Forget => "repair --forget",
-        };
-        self.audited(db, command, started, result, |_, e| {
-            e.migrations = vec![version];
-            true
-        })
-        .await
+        self.run_repair(db, version, action, false).await.map(drop)
     }
 
-    async fn repair_unaudited(&self, db: &mut Database, version: i64, action: Repair) -> Result<()> {
-        self.locked(db, async |this, db, plan| {
-            let entry = plan.entries.iter().find(|e| e.version == version && e.state == EntryState::Dirty).ok_or_else(|| {
-                Error::Refused(format!(
-                    "migration {version} is not dirty; nothing to repair.\n  next: `cargo dbguard status` shows each migration's state"
-                ))
-            })?;
-            let history = this.history();
-            match action {
-                Repair::Forget => history.delete(&db.env, &mut db.conn, version).await,
-                Repair::MarkApplied => {
-                    history.delete(&db.env, &mut db.conn, version).await?;
-                    let row = match this.migrations.iter().find(|m| m.version() == version) {
-                        Some(m) => row(m, RowState::Applied, now(), 0),
-                        None => AppliedRow { state: RowState::Applied, ..entry.applied.clone().expect("dirty entries are recorded") },
-                    };
-                    history.insert(&db.env, &mut db.conn, &row).await?;
-                    let current = plan.current_version().map_or(version, |v| v.max(version));
-                    crate::store::fingerprint::record(&mut db.session(), current, "repair").await.map(drop)
-                }
-            }
-        })
-        .await
+    /// Checks that `repair` would go ahead (the migration is dirty), without writing anything.
+    pub async fn dry_run_repair(&self, db: &mut Database, version: i64, action: Repair) -> Result<()> {
+        self.run_repair(db, version, action, true).await.map(drop)
     }
 
-    /// Takes the lock, makes sure the version table exists, computes the plan, runs `f`, and
-    /// releases the lock whatever `f` returned.
-    async fn locked<T>(
+    async fn run_repair(
         &self,
         db: &mut Database,
-        f: impl AsyncFnOnce(&Self, &mut Database, Plan) -> Result<T>,
-    ) -> Result<T> {
-        with_lock(db, &self.table, self.lock_timeout, async |db| {
-            self.history().ensure(db).await?;
-            let rows = self.history().read(db, false, true).await?;
-            f(self, db, Plan::compute(&self.migrations, &rows)).await
-        })
+        version: i64,
+        action: Repair,
+        dry_run: bool,
+    ) -> Result<Guarded<(Plan, AppliedRow), ()>> {
+        guarded::run(
+            &self.safety,
+            db,
+            Operation::Repair,
+            dry_run,
+            async |db| {
+                let plan = self.plan(db).await?;
+                let entry = plan
+                    .entries
+                    .iter()
+                    .find(|e| e.version == version && e.state == EntryState::Dirty)
+                    .ok_or(Error::NotDirty { version })?;
+                let applied = entry.applied.clone().expect("dirty entries are recorded");
+                let what = match action {
+                    Repair::MarkApplied => {
+                        format!("record migration {version} ({}) as applied, as it is now", entry.name)
+                    }
+                    Repair::Forget => format!("forget migration {version} ({}), so that it runs again", entry.name),
+                };
+                Ok(Intent { changes: true, destroys: vec![what], plan: (plan, applied) })
+            },
+            async |db, (plan, applied)| {
+                let history = self.history();
+                match action {
+                    Repair::Forget => history.delete(&db.env, &mut db.conn, version).await,
+                    Repair::MarkApplied => {
+                        history.delete(&db.env, &mut db.conn, version).await?;
+                        let row = match self.migrations.iter().find(|m| m.version() == version) {
+                            Some(m) => row(m, RowState::Applied, now(), 0),
+                            None => AppliedRow { state: RowState::Applied, ..applied },
+                        };
+                        history.insert(&db.env, &mut db.conn, &row).await?;
+                        let current = plan.current_version().map_or(version, |v| v.max(version));
+                        crate::store::fingerprint::record(&mut db.session(), current, "repair").await.map(drop)
+                    }
+                }
+            },
+            |_, e| e.migrations = vec![version],
+        )
         .await
     }
 
-    fn step_progress(&self, index: usize, total: usize, dir: Direction, m: &Migration) {
-        let (direction, version, name) = (dir, m.version(), m.name().to_string());
+    fn step_progress(&self, index: usize, total: usize, direction: Direction, m: &Migration) {
+        let (version, name) = (m.version(), m.name().to_string());
         self.progress.emit(Progress::Step { index, total, direction, version, name });
     }
 
@@ -583,18 +671,49 @@ impl Migrator {
         Ok(())
     }
 
-    /// The versions `up` to `target` would run on `plan`, after this migrator's refusals.
-    pub(crate) fn select_up(&self, plan: &Plan, target: Option<i64>) -> Result<Vec<i64>> {
-        select::up(plan, target, self.allow)
-    }
-
     pub(crate) fn get(&self, version: i64) -> &Migration {
         self.migrations.iter().find(|m| m.version() == version).expect("plan entries in the source come from it")
     }
 }
 
-/// Fills an audit entry from a run's report; false when the run changed nothing.
-fn fill_entry(r: &Report, e: &mut AuditEntry, steps: &[StepReport]) -> bool {
+/// The error for a preserved table that is not there, naming the closest one that is.
+fn missing_preserved(m: &Migration, table: &str, existing: &[String], when: String) -> Error {
+    Error::PreservedTableMissing(Box::new(crate::error::MissingPreserved {
+        version: m.version(),
+        name: m.name().to_string(),
+        table: table.to_string(),
+        closest: closest(table, existing),
+        location: m.origin().describe(false),
+        when,
+    }))
+}
+
+/// The name in `names` closest to `wanted` (case-insensitive edit distance), if any is close.
+pub(crate) fn closest(wanted: &str, names: &[String]) -> Option<String> {
+    let w = wanted.to_lowercase();
+    names
+        .iter()
+        .map(|n| (edit_distance(&w, &n.to_lowercase()), n))
+        .filter(|(d, n)| *d <= (n.len().max(w.len()) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n.clone())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Fills an audit entry from a run's report.
+fn fill_entry(r: &Report, e: &mut AuditEntry, steps: &[StepReport]) {
     e.migrations = steps.iter().map(|s| s.version).collect();
     e.backups = r.snapshots.iter().map(|s| format!("snapshot {} ({})", s.id, s.location)).collect();
     e.backups.extend(r.file_backup.iter().map(|b| b.path.display().to_string()));
@@ -605,5 +724,16 @@ fn fill_entry(r: &Report, e: &mut AuditEntry, steps: &[StepReport]) -> bool {
         .filter(|s| s.reason == crate::backup::snapshot::reason::PRESERVES)
         .map(|s| format!("{}: {} rows", s.source_table, s.row_count))
         .collect();
-    !steps.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_closest_table_name_is_suggested() {
+        let names = ["users".to_string(), "orders".to_string(), "user_emails".to_string()];
+        assert_eq!(super::closest("user", &names).as_deref(), Some("users"));
+        assert_eq!(super::closest("Users", &names).as_deref(), Some("users"));
+        assert_eq!(super::closest("ordres", &names).as_deref(), Some("orders"));
+        assert_eq!(super::closest("invoices", &names), None);
+    }
 }

@@ -50,9 +50,9 @@ pub struct Health {
 }
 
 impl Health {
-    /// A critical report for a database that could not be reached or read.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
-    pub(crate) fn unreachable(tier: &str, url: &str, message: String) -> Health {
+    /// A critical report for a database that could not be reached or read: `tier`, the masked
+    /// `url`, and the error's message.
+    pub fn unreachable(tier: &str, url: &str, message: String) -> Health {
         Health {
             status: Status::Critical,
             tier: tier.to_string(),

@@ -237,11 +237,12 @@ impl Migration {
 pub struct Tx<'c> {
     conn: &'c mut AnyConnection,
     backend: BackendKind,
+    transactional: bool,
 }
 
 impl<'c> Tx<'c> {
-    pub(crate) fn new(conn: &'c mut AnyConnection, backend: BackendKind) -> Self {
-        Tx { conn, backend }
+    pub(crate) fn new(conn: &'c mut AnyConnection, backend: BackendKind, transactional: bool) -> Self {
+        Tx { conn, backend, transactional }
     }
 
     /// Which database this is, for steps that must differ per backend.
@@ -249,9 +250,20 @@ impl<'c> Tx<'c> {
         self.backend
     }
 
-    /// Runs SQL (one or several statements) and returns the number of rows affected.
+    /// Runs SQL (one or several statements) and returns the number of rows affected. In a
+    /// migration that runs in a transaction, statements that would end or split that
+    /// transaction (`COMMIT`, `ROLLBACK`, ...) are refused: the migration would no longer be
+    /// undone as a whole on failure.
     pub async fn execute(&mut self, sql: &str) -> Result<u64> {
         use sqlx::Executor;
+        if self.transactional
+            && let Some((line, words)) =
+                dbguard_lint::transaction_statements(sql, self.backend.dialect()).into_iter().next()
+        {
+            return Err(crate::Error::Step(format!(
+                "`{words}` (line {line} of the SQL) would end the transaction this migration runs in; refused. next: remove it, or make the migration non-transactional (`transaction = false`)"
+            )));
+        }
         let done = self
             .conn
             .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))

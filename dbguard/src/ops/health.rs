@@ -82,10 +82,49 @@ impl Migrator {
         if h.status == Status::Healthy { Ok(h) } else { Err(Error::Unhealthy(Box::new(h))) }
     }
 
+    /// Accepts the current row counts of `tables` (all monitored tables when empty) as the
+    /// ones `check` compares with, after a row-count alert was looked into: the rows went on
+    /// purpose. Audited, through the guarded path.
+    pub async fn acknowledge(&self, db: &mut Database, tables: &[&str]) -> Result<Vec<(String, i64)>> {
+        let tables: Vec<String> =
+            if tables.is_empty() { self.monitored_tables() } else { tables.iter().map(|t| t.to_string()).collect() };
+        let result = crate::safety::guarded::run(
+            &self.safety,
+            db,
+            crate::safety::guarded::Operation::Acknowledge,
+            false,
+            async |db| {
+                let mut s = db.session();
+                let mut counts = Vec::new();
+                for t in &tables {
+                    if s.table_exists(t).await? {
+                        counts.push((t.clone(), s.count(t).await?));
+                    }
+                }
+                let changes = !counts.is_empty();
+                Ok(crate::safety::guarded::Intent { plan: counts, destroys: Vec::new(), changes })
+            },
+            async |db, counts| {
+                let mut s = db.session();
+                crate::store::stats::ensure(&mut s).await?;
+                let at = crate::model::stamp::now();
+                for (t, n) in &counts {
+                    crate::store::stats::record(&mut s, t, *n, &at, "acknowledge").await?;
+                }
+                Ok(counts)
+            },
+            |counts, e| e.counts_checked = counts.iter().map(|(t, n)| format!("{t}: {n} rows accepted")).collect(),
+        )
+        .await?;
+        Ok(result.done())
+    }
+
     /// [`Migrator::health`], plus monitoring:
     /// - row counts of `watched` tables (and of the tables migrations preserve) are recorded in
-    ///   `dbguard_table_stats`; one that lost more than `threshold` (0.05 = 5 %) of its rows
-    ///   since the last record (a run or a check), or became empty, raises an alert;
+    ///   `dbguard_table_stats` by every run; one that lost more than `threshold` (0.05 = 5 %)
+    ///   of its rows since the last run, or became empty, raises an alert, and keeps raising it
+    ///   until the rows are back or [`Migrator::acknowledge`] accepts the new counts (a table
+    ///   no run has counted yet is counted by the first check);
     /// - the schema is compared with the one the last run left: changes made by hand since are
     ///   listed in [`Health::schema_changes`] as a diff (`+` added, `-` gone).
     pub async fn check(
@@ -133,13 +172,18 @@ impl Migrator {
                 continue;
             }
             let now = s.count(t).await?;
-            if let Some(before) = crate::store::stats::last(&mut s, t).await?
-                && let Some(alert) = crate::store::stats::alert(t, &before, now, threshold)
-            {
-                h.alerts.push(alert.clone());
-                h.raise(Status::Degraded, alert);
+            match crate::store::stats::last(&mut s, t).await? {
+                // Compared with the count a run (or an acknowledgement) recorded, which `check`
+                // never moves: an alert stays until the rows are back or someone accepts them.
+                Some(before) => {
+                    if let Some(alert) = crate::store::stats::alert(t, &before, now, threshold) {
+                        h.alerts.push(alert.clone());
+                        h.raise(Status::Degraded, alert);
+                    }
+                }
+                // Never counted: this first count is what later checks compare with.
+                None => crate::store::stats::record(&mut s, t, now, &at, "check").await?,
             }
-            crate::store::stats::record(&mut s, t, now, &at, "check").await?;
             if !h.row_counts.iter().any(|(n, _)| n == t) {
                 h.row_counts.push((t.to_string(), now));
             }

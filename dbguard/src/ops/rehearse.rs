@@ -75,6 +75,21 @@ pub enum FindingKind {
     ReapplyDiffers,
 }
 
+impl FindingKind {
+    /// A sentence for people: `its down does not restore the schema its up found`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FindingKind::UpFailed => "its up fails",
+            FindingKind::DownFailed => "its down fails",
+            FindingKind::DownDoesNotRestoreSchema => "its down does not restore the schema its up found",
+            FindingKind::DownDoesNotRestoreRows => "its down does not restore the preserved row counts",
+            FindingKind::Irreversible => "its down is declared irreversible (not rehearsed)",
+            FindingKind::ReapplyFailed => "applying it again after the downs fails",
+            FindingKind::ReapplyDiffers => "applying everything again leaves a different schema than the first time",
+        }
+    }
+}
+
 impl Rehearsal {
     /// Whether every down restored what its up found and every up went through (irreversible
     /// downs are noted, not counted against it).
@@ -138,7 +153,7 @@ impl Migrator {
 
     async fn rehearse_on(&self, url: &str, scratch: &mut crate::db::admin::Scratch) -> Result<Rehearsal> {
         let m = self.for_scratch();
-        let mut db = Database::connect(&scratch.url).await?;
+        let mut db = Database::create_if_missing(&scratch.url).await?;
         let plan = m.plan(&mut db).await?;
         let todo = m.select_up(&plan, None)?;
         let from_version = plan.current_version();
@@ -148,7 +163,7 @@ impl Migrator {
         let mut states = vec![state(&m, &mut db).await?];
         for &v in &todo {
             let started = Instant::now();
-            let up = m.up_unaudited(&mut db, Some(v)).await;
+            let up = m.up_unguarded(&mut db, Some(v)).await;
             let up_ms = started.elapsed().as_millis() as i64;
             r.steps.push(RehearsedStep {
                 version: v,
@@ -172,7 +187,7 @@ impl Migrator {
             let keep = if i == 0 { from_version } else { Some(todo[i - 1]) };
             let stuck = if let Step::Irreversible { reason, .. } = m.get(v).down() {
                 Some(finding(&m, v, FindingKind::Irreversible, vec![reason.to_string()]))
-            } else if let Err(e) = m.down_to(&mut db, keep).await {
+            } else if let Err(e) = m.down_unguarded(&mut db, keep).await {
                 r.steps[i].down_restores = Some(false);
                 Some(finding(&m, v, FindingKind::DownFailed, vec![e.to_string()]))
             } else {
@@ -188,8 +203,8 @@ impl Migrator {
                 db.close().await?;
                 let fresh = crate::db::admin::scratch_copy(url).await?;
                 std::mem::replace(scratch, fresh).drop().await?;
-                db = Database::connect(&scratch.url).await?;
-                m.up_unaudited(&mut db, Some(todo[i - 1])).await?;
+                db = Database::create_if_missing(&scratch.url).await?;
+                m.up_unguarded(&mut db, Some(todo[i - 1])).await?;
                 current = state(&m, &mut db).await?;
                 continue;
             }
@@ -235,7 +250,7 @@ impl Migrator {
         // Up again: the downs must leave the database able to take the ups a second time.
         if applied > 0 {
             let last = todo[applied - 1];
-            match m.up_unaudited(&mut db, Some(last)).await {
+            match m.up_unguarded(&mut db, Some(last)).await {
                 Err(e) => {
                     let failed = match &e {
                         crate::Error::MigrationFailed(f) => f.version,

@@ -2,23 +2,26 @@
 //! `staging` only; a backup is taken first, outside the database being dropped.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use crate::backup::dump::DumpPolicy;
 use crate::db::database::Database;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::migrate::migrator::Migrator;
 use crate::migrate::report::Report;
-use crate::safety::tier::Tier;
+use crate::safety::guarded::{self, Guarded, Intent, Operation};
 
-/// What [`Migrator::reset`] did.
+/// What [`Migrator::reset`] did (or, for a dry run, would do).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ResetReport {
     /// The backup taken before dropping: a SQLite file backup or a dump (none when there was
-    /// no database yet).
+    /// no database yet). For a dry run, where it would go.
     pub backup: Option<PathBuf>,
-    /// The migrations applied to the new, empty database.
+    /// The tables the database had before (those a dry run would drop).
+    pub dropped_tables: Vec<String>,
+    /// The migrations applied to the new, empty database (none for a dry run).
     pub report: Report,
+    /// Whether this is a dry run's plan (nothing was changed).
+    pub dry_run: bool,
 }
 
 impl Migrator {
@@ -29,46 +32,85 @@ impl Migrator {
     ///
     /// ```no_run
     /// # async fn run() -> dbguard::Result<()> {
-    /// let migrator = dbguard::Migrator::from_dir("migrations")?.tier(dbguard::Tier::Dev);
+    /// let migrator = dbguard::Migrator::from_dir("migrations")?;
     /// let r = migrator.reset("sqlite://dev.db").await?;
     /// println!("backup: {:?}; applied {}", r.backup, r.report.applied.len());
     /// # Ok(()) }
     /// ```
     pub async fn reset(&self, url: &str) -> Result<ResetReport> {
-        let tier = self.tier_for_url(url);
-        if tier == Tier::Prod {
-            return Err(Error::Refused(format!(
-                "reset drops the whole database, and {} is a prod database: refused, whatever the flags.\n  nothing was changed.\n  next: `cargo dbguard down --to VERSION` or `cargo dbguard restore` change production one audited step at a time; for a dev copy, pass --env dev with a dev database",
-                crate::db::url::mask_url(url)
-            )));
-        }
-        let started = Instant::now();
-        let mut db = Database::connect(url).await?;
-        let backup = match db.env.backend.file().map(PathBuf::from) {
-            // Connecting created the file if there was none: an empty file has nothing to keep.
-            Some(file) if std::fs::metadata(&file).is_ok_and(|m| m.len() == 0) => None,
-            Some(file) => {
-                let keep = self.file_backups.keep.max(1);
-                Some(crate::backup::file::create(&mut db.session(), &file, "pre-reset", keep).await?.path)
-            }
-            None => {
-                let policy = self.dump.clone().unwrap_or(DumpPolicy { dir: "dbguard-dumps".into(), program: None });
-                Some(crate::backup::dump::create(&db.env, &policy, "pre-reset")?)
-            }
+        self.run_reset(url, false).await
+    }
+
+    /// What [`Migrator::reset`] would do, without changing anything.
+    pub async fn dry_run_reset(&self, url: &str) -> Result<ResetReport> {
+        self.run_reset(url, true).await
+    }
+
+    async fn run_reset(&self, url: &str, dry_run: bool) -> Result<ResetReport> {
+        // A missing SQLite file is simply created (there is nothing to lose); a dry run must
+        // not create it.
+        let mut db = if dry_run && crate::sqlite_file(url).is_some_and(|f| !f.exists()) {
+            None
+        } else if dry_run {
+            Some(Database::connect_read_only(url).await?)
+        } else {
+            Some(Database::create_if_missing(url).await?)
         };
-        db.close().await?;
-        crate::db::admin::recreate(url).await?;
-        let mut db = Database::connect(url).await?;
-        let result = self.up_unaudited(&mut db, None).await;
-        let kept = backup.clone();
-        let report = self
-            .audited(&mut db, "reset", started, result, |r, e| {
-                e.migrations = r.applied.iter().map(|s| s.version).collect();
-                e.backups = kept.iter().map(|p| p.display().to_string()).collect();
-                true
-            })
-            .await;
-        db.close().await?;
-        Ok(ResetReport { backup, report: report? })
+        let Some(conn) = db.as_mut() else {
+            return Ok(ResetReport { backup: None, dropped_tables: Vec::new(), report: Report::default(), dry_run });
+        };
+        let fresh = conn.created();
+        let dump = self.dump.clone().unwrap_or(DumpPolicy { dir: "dbguard-dumps".into(), program: None });
+        let result = guarded::run(
+            &self.safety,
+            conn,
+            Operation::Reset,
+            dry_run,
+            async |db| {
+                let tables = crate::migrate::guard::user_tables(&mut db.session()).await?;
+                let backup = match db.env.backend.file() {
+                    Some(_) if fresh => None,
+                    Some(file) => Some(crate::backup::file::backup_dir(file)),
+                    None => Some(dump.dir.clone()),
+                };
+                let destroys = vec![format!(
+                    "drop {} ({} tables: {}) and create it again, empty, then apply every migration",
+                    db.url(),
+                    tables.len(),
+                    tables.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+                )];
+                let plan = ResetReport { backup, dropped_tables: tables, report: Report::default(), dry_run: true };
+                Ok(Intent { plan, destroys, changes: true })
+            },
+            async |db, mut plan| {
+                plan.backup = match db.env.backend.file().map(PathBuf::from) {
+                    // Connecting created the file: an empty database has nothing to keep.
+                    Some(_) if fresh => None,
+                    Some(file) => {
+                        let keep = self.file_backups.keep.max(1);
+                        Some(crate::backup::file::create(&mut db.session(), &file, "pre-reset", keep).await?.path)
+                    }
+                    None => Some(crate::backup::dump::create(&db.env, &dump, "pre-reset")?),
+                };
+                let url = db.env.raw_url().to_string();
+                crate::db::admin::recreate(&url).await?;
+                // The old connection's database is gone: continue on the new one.
+                *db = Database::create_if_missing(&url).await?;
+                plan.report = self.up_unguarded(db, None).await?;
+                plan.dry_run = false;
+                Ok(plan)
+            },
+            |r, e| {
+                e.migrations = r.report.applied.iter().map(|s| s.version).collect();
+                e.backups = r.backup.iter().map(|p| p.display().to_string()).collect();
+            },
+        )
+        .await;
+        if let Some(db) = db {
+            db.close().await.ok();
+        }
+        Ok(match result? {
+            Guarded::DryRun(plan) | Guarded::Done(plan) => plan,
+        })
     }
 }

@@ -194,6 +194,15 @@ impl Loader {
                 "move the line into the down migration",
             ));
         }
+        if up_directives.empty.is_none()
+            && placeholder::check(&up_sql, self.dialect) == Some(placeholder::Placeholder::Empty)
+        {
+            problems.push(Problem::new(
+                &up_path,
+                "the up migration is empty or only comments: applying it would record a change that never happened",
+                "write its SQL; if the migration is empty on purpose, say so on its first line: `-- dbguard: empty = \"reason\"`",
+            ));
+        }
         let down_directives = match directives::parse(&down_sql) {
             Ok(d) => d,
             Err(e) => {
@@ -204,10 +213,11 @@ impl Loader {
         if !down_directives.preserves.is_empty()
             || !down_directives.preserves_exactly.is_empty()
             || down_directives.no_transaction
+            || down_directives.empty.is_some()
         {
             problems.push(Problem::new(
                 &down_path,
-                "`preserves` and `no-transaction` are read from the up file and apply to both directions",
+                "`preserves`, `no-transaction` and `empty` are read from the up file (the first two apply to both directions)",
                 "move the line into the up migration",
             ));
         }
@@ -226,6 +236,12 @@ impl Loader {
         };
 
         let run_in_transaction = meta.as_deref().map_or(Some(true), |p| read_metadata(src, p, problems));
+        if !up_directives.no_transaction && run_in_transaction == Some(true) {
+            problems.extend(transaction_problems(&up_path, &up_sql, self.dialect));
+            if let Step::Sql(down) = &down_step {
+                problems.extend(transaction_problems(&down_path, down, self.dialect));
+            }
+        }
 
         if problems.len() > before {
             return None;
@@ -394,6 +410,38 @@ fn read_metadata(src: &dyn Source, path: &Path, problems: &mut Vec<Problem>) -> 
         }
     }
     run
+}
+
+/// Transaction statements in a file that runs in a transaction: one problem each, at its line.
+fn transaction_problems(path: &Path, sql: &str, dialect: Dialect) -> Vec<Problem> {
+    dbguard_lint::transaction_statements(sql, dialect)
+        .into_iter()
+        .map(|(line, words)| {
+            Problem::new(
+                path,
+                format!(
+                    "`{words}` in a migration that runs in a transaction: what runs before it would be committed, and a failure after it could no longer be rolled back"
+                ),
+                "remove it (dbguard runs each migration in one transaction), or mark the migration `-- dbguard: no-transaction` on the first line of its up file",
+            )
+            .at_line(line)
+        })
+        .collect()
+}
+
+/// Refuses migrations built in code (or registered by `#[migration]`) that control the
+/// transaction dbguard runs them in.
+pub(crate) fn check_in_code(migrations: &[Migration]) -> Result<(), LoadError> {
+    let mut problems = Vec::new();
+    for m in migrations.iter().filter(|m| m.is_transactional()) {
+        for (down, step) in [(false, m.up()), (true, m.down())] {
+            if let Step::Sql(sql) = step {
+                // The dialect does not change which statements control a transaction.
+                problems.extend(transaction_problems(Path::new(&m.origin().describe(down)), sql, Dialect::Postgres));
+            }
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(LoadError { problems }) }
 }
 
 /// Sorts migrations into run order and refuses duplicate versions, naming both places.

@@ -1,6 +1,8 @@
-//! The audit log: one JSON line per command that changes (or was refused the chance to change)
-//! a database, appended to a file, and one row in `dbguard_audit` in the database itself.
-//! URLs are masked and messages scrubbed before they are written.
+//! The audit log: a JSON line when a command that changes a database starts, and another when it
+//! ends (or is refused), appended to a file; the final line is also copied to `dbguard_audit`
+//! in the database itself. The file is the record of truth (`cargo dbguard history` reads it):
+//! it outlives a database that is reset or restored from a file. URLs are masked and messages
+//! scrubbed before they are written.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,7 +19,10 @@ pub const AUDIT_TABLE: &str = "dbguard_audit";
 /// One audited command.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditEntry {
-    /// When it ended (UTC, RFC 3339).
+    /// Pairs the line written when the command started with the one written when it ended.
+    #[serde(default)]
+    pub id: String,
+    /// When it started, or ended (UTC, RFC 3339).
     pub at: String,
     /// `user@host`.
     pub by: String,
@@ -25,8 +30,16 @@ pub struct AuditEntry {
     pub tier: String,
     /// The database URL, masked.
     pub url: String,
+    /// The database, without user, password or options (`postgres://db:5432/shop`, or a
+    /// SQLite file's absolute path): what `history` filters on.
+    #[serde(default)]
+    pub database: String,
     /// `up`, `down`, `baseline`, `repair`, `restore`, ...
     pub command: String,
+    /// What it was about to destroy or replace, as its plan found (on the `started` line and
+    /// the final one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intent: Vec<String>,
     /// The migrations it ran.
     pub migrations: Vec<i64>,
     /// Backups taken: snapshot ids and file paths.
@@ -35,7 +48,7 @@ pub struct AuditEntry {
     pub counts_checked: Vec<String>,
     /// The confirmation given, if any.
     pub confirmation: Option<String>,
-    /// `ok`, `refused` or `failed`.
+    /// `started` (written before the command runs), then `ok`, `refused` or `failed`.
     pub outcome: String,
     /// The error, for refused and failed commands (scrubbed).
     pub message: Option<String>,
@@ -46,13 +59,18 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    /// An entry for `command` on `db`, stamped now.
-    pub(crate) fn new(db: &Database, tier: crate::Tier, command: &str) -> Self {
+    /// An entry for `command` on the database at `url` (raw; masked here), stamped now.
+    pub(crate) fn new(url: &str, tier: crate::Tier, command: &str) -> Self {
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let at = now();
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         AuditEntry {
-            at: now(),
+            id: format!("{at}-{}-{seq}", std::process::id()),
+            at,
             by: applied_by(),
             tier: tier.to_string(),
-            url: db.url().to_string(),
+            url: crate::db::url::mask_url(url),
+            database: crate::db::url::identity(url),
             command: command.to_string(),
             dbguard_version: env!("CARGO_PKG_VERSION").to_string(),
             outcome: "ok".into(),
@@ -60,22 +78,11 @@ impl AuditEntry {
         }
     }
 
-    /// Sets the outcome from a command's result.
-    pub(crate) fn outcome<T>(&mut self, db: &Database, result: &Result<T>) {
+    /// Sets the outcome from a command's result; `scrub` removes secrets from the message.
+    pub(crate) fn outcome<T>(&mut self, result: &Result<T>, scrub: impl Fn(&str) -> String) {
         if let Err(e) = result {
-            self.outcome = match e {
-                Error::ConfirmationRequired(_)
-                | Error::Refused(_)
-                | Error::Drift(_)
-                | Error::Missing { .. }
-                | Error::Dirty { .. }
-                | Error::OutOfOrder { .. }
-                | Error::Irreversible { .. }
-                | Error::LockTimeout { .. } => "refused",
-                _ => "failed",
-            }
-            .into();
-            self.message = Some(db.env.scrub(&e.to_string()));
+            self.outcome = if e.is_refusal() { "refused" } else { "failed" }.into();
+            self.message = Some(scrub(&e.to_string()));
         }
     }
 }
@@ -88,25 +95,31 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Appends `entry` to the file and to `dbguard_audit`. A failure to write the file is an
-    /// error (an audit that silently stops is worse than none); the command's own outcome has
-    /// already happened and is part of the entry.
-    pub(crate) async fn record(&self, db: &mut Database, entry: &AuditEntry) -> Result<()> {
+    /// Appends `entry` to the file, if there is one. A failure is an error: an audit that
+    /// silently stops is worse than none.
+    pub(crate) fn append(&self, entry: &AuditEntry) -> Result<()> {
+        let Some(path) = &self.file else { return Ok(()) };
         let json = serde_json::to_string(entry).expect("an audit entry serialises");
-        if let Some(path) = &self.file {
-            let written = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .and_then(|mut f| f.write_all(format!("{json}\n").as_bytes()));
-            written.map_err(|e| {
-                Error::Refused(format!(
-                    "cannot append to the audit log {}: {e}\n  the command itself finished ({}).\n  next: make the file writable, or set another path",
-                    path.display(),
-                    entry.outcome
-                ))
-            })?;
-        }
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(format!("{json}\n").as_bytes()));
+        written.map_err(|e| Error::AuditLog {
+            path: path.clone(),
+            message: e.to_string(),
+            outcome: if entry.outcome == "started" {
+                "did not start; nothing was changed".into()
+            } else {
+                format!("ended ({})", entry.outcome)
+            },
+        })
+    }
+
+    /// Appends `entry` to the file and copies it to `dbguard_audit` in `db`.
+    pub(crate) async fn record(&self, db: &mut Database, entry: &AuditEntry) -> Result<()> {
+        self.append(entry)?;
+        let json = serde_json::to_string(entry).expect("an audit entry serialises");
         let b = &db.env.backend;
         let table = b.quote(AUDIT_TABLE);
         let create = format!(
@@ -141,4 +154,42 @@ pub async fn read(db: &mut Database) -> Result<Vec<AuditEntry>> {
     let sql = format!("SELECT entry FROM {} ORDER BY at DESC", db.quote(AUDIT_TABLE));
     let rows = db.session().strings(&sql, "reading the audit table").await?;
     Ok(rows.iter().filter_map(|r| serde_json::from_str(r).ok()).collect())
+}
+
+/// The entries of the audit file `path` about the database at `url`, newest first: each
+/// command once, with its final outcome, or `interrupted` when the file has its start and no
+/// end (the process died). Lines that cannot be read are skipped; a missing file is empty.
+pub fn read_file(path: &std::path::Path, url: &str) -> Result<Vec<AuditEntry>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(Error::AuditLog {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+                outcome: "was not run (nothing read)".into(),
+            });
+        }
+    };
+    let (id, masked) = (crate::db::url::identity(url), crate::db::url::mask_url(url));
+    let mut out: Vec<AuditEntry> = Vec::new();
+    for line in text.lines() {
+        let Ok(e) = serde_json::from_str::<AuditEntry>(line) else { continue };
+        // Entries written before the `database` field existed are matched by their URL.
+        if !(e.database == id || e.database.is_empty() && e.url == masked) {
+            continue;
+        }
+        match out.iter_mut().find(|o| !e.id.is_empty() && o.id == e.id) {
+            Some(started) => *started = e,
+            None => out.push(e),
+        }
+    }
+    for e in &mut out {
+        if e.outcome == "started" {
+            e.outcome = "interrupted".into();
+            e.message = Some("it started and never recorded an end: the process was stopped or crashed".into());
+        }
+    }
+    out.reverse();
+    Ok(out)
 }

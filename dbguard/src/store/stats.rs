@@ -31,13 +31,18 @@ pub(crate) async fn ensure(s: &mut Session<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The newest count of `table`, if any.
+/// The count of `table` that `check` compares with: the newest one a run or an
+/// acknowledgement recorded, else the first one a check recorded. Counts that a check recorded
+/// on top of earlier ones (earlier builds did) are ignored: a check never moves the
+/// baseline, so that an alert stays until it is dealt with.
 pub(crate) async fn last(s: &mut Session<'_>, table: &str) -> Result<Option<Recorded>> {
     let b = &s.env.backend;
     let sql = format!(
-        "SELECT row_count, at FROM {} WHERE tbl = {} ORDER BY at DESC LIMIT 1",
-        b.quote(STATS_TABLE),
-        b.param(1)
+        "SELECT row_count, at FROM {t} WHERE tbl = {p} \
+         ORDER BY CASE WHEN recorded_by = 'check' THEN 0 ELSE 1 END DESC, \
+         CASE WHEN recorded_by = 'check' THEN '' ELSE at END DESC, at ASC LIMIT 1",
+        t = b.quote(STATS_TABLE),
+        p = b.param(1)
     );
     let context = "reading the last row counts";
     let row = s

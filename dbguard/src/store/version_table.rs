@@ -26,6 +26,19 @@ impl VersionTable<'_> {
         format!("{}_layout", self.table)
     }
 
+    /// Read-only: refuses a version table whose layout a newer dbguard wrote (an absent table
+    /// is fine: [`VersionTable::ensure`] creates it).
+    pub async fn check_layout(&self, db: &mut Database) -> Result<()> {
+        if !db.table_exists(&self.layout_table()).await? {
+            return Ok(());
+        }
+        let read = format!("SELECT COALESCE(MAX(layout), 0) FROM {}", db.quote(&self.layout_table()));
+        match db.query_i64(&read).await? {
+            n if n > LAYOUT => Err(Error::LayoutTooNew { table: self.table.to_string(), found: n, known: LAYOUT }),
+            _ => Ok(()),
+        }
+    }
+
     /// Creates the tables if needed and checks (or upgrades) their layout. In the steady state
     /// this is one query: the layout is read first, and the tables are only created when that
     /// read fails.

@@ -54,7 +54,7 @@ async fn main() -> ExitCode {
     }
     let result = async {
         let migrator = Migrator::new(migrations)?.lock_timeout(std::time::Duration::from_secs(60));
-        let mut db = Database::connect(url).await?;
+        let mut db = Database::create_if_missing(url).await?;
         wait_for_start().await;
         let report = migrator.up(&mut db, None).await?;
         db.close().await?;

@@ -10,6 +10,7 @@ mod sqlite;
 
 use std::path::PathBuf;
 
+use crate::db::database::OpenMode;
 use crate::model::kind::BackendKind;
 
 pub(crate) use mysql::Mysql;
@@ -84,6 +85,9 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// describe the schema, for comparisons and fingerprints.
     fn introspection_queries(&self) -> &'static [&'static str];
 
+    /// A query returning the name of every table of the current schema/database.
+    fn list_tables_sql(&self) -> &'static str;
+
     /// A query with one parameter (the table name) that returns a row when the table exists.
     fn table_exists_sql(&self) -> String;
 
@@ -153,10 +157,31 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// How to copy the whole database into a scratch one.
     fn copy_method(&self) -> CopyMethod;
 
-    /// The connection URL to hand to the driver.
-    fn driver_url(&self, url: &str) -> String {
+    /// The connection URL to hand to the driver, for opening in `mode`.
+    fn driver_url(&self, url: &str, _mode: OpenMode) -> String {
         url.to_string()
     }
+
+    /// What the database said about a failed statement: its message, without the driver's
+    /// decorations, and where in the statement it points (a 1-based character index), with
+    /// any detail and hint.
+    fn explain(&self, e: &(dyn sqlx::error::DatabaseError + 'static)) -> Explained {
+        Explained { message: e.message().to_string(), position: None, extra: Vec::new() }
+    }
+
+    /// The statements that make the session read-only, and writable again: a dry run and the
+    /// planning of every change run read-only, so that they cannot write whatever they do.
+    fn read_only_session(&self) -> (&'static str, &'static str);
+}
+
+/// What a database said about a failed statement (see [`Backend::explain`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Explained {
+    pub message: String,
+    /// 1-based character index into the statement.
+    pub position: Option<usize>,
+    /// `detail: ...`, `hint: ...`.
+    pub extra: Vec<String>,
 }
 
 /// How a backend copies a whole database into a scratch one (for `rehearse`).

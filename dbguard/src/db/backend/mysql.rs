@@ -127,8 +127,16 @@ impl Backend for Mysql {
         }
     }
 
+    fn read_only_session(&self) -> (&'static str, &'static str) {
+        ("SET SESSION TRANSACTION READ ONLY", "SET SESSION TRANSACTION READ WRITE")
+    }
+
     fn dump_tool(&self) -> Option<&'static str> {
         Some("mysqldump")
+    }
+
+    fn list_tables_sql(&self) -> &'static str {
+        "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name"
     }
 
     fn table_exists_sql(&self) -> String {

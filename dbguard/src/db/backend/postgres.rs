@@ -1,6 +1,6 @@
 //! PostgreSQL.
 
-use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
+use super::{Backend, ContentHash, CopyMethod, Explained, ForeignKeys, LockMethod, history_columns, quote_with};
 use crate::model::kind::BackendKind;
 
 #[derive(Debug)]
@@ -113,8 +113,35 @@ impl Backend for Postgres {
         ForeignKeys { session: None, in_transaction: Some("SET LOCAL session_replication_role = replica") }
     }
 
+    // The driver's own rendering appends `at line N`: a line of the server's C source, which
+    // reads like a line of the migration. The position in the statement is what matters.
+    fn explain(&self, e: &(dyn sqlx::error::DatabaseError + 'static)) -> Explained {
+        let Some(pg) = e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() else {
+            return Explained { message: e.message().to_string(), position: None, extra: Vec::new() };
+        };
+        let position = match pg.position() {
+            Some(sqlx::postgres::PgErrorPosition::Original(p)) => Some(p),
+            _ => None,
+        };
+        let mut extra = Vec::new();
+        extra.extend(pg.detail().map(|d| format!("detail: {d}")));
+        extra.extend(pg.hint().map(|h| format!("hint: {h}")));
+        Explained { message: pg.message().to_string(), position, extra }
+    }
+
+    fn read_only_session(&self) -> (&'static str, &'static str) {
+        (
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+            "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+        )
+    }
+
     fn dump_tool(&self) -> Option<&'static str> {
         Some("pg_dump")
+    }
+
+    fn list_tables_sql(&self) -> &'static str {
+        "SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
     }
 
     fn table_exists_sql(&self) -> String {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
+use crate::db::database::OpenMode;
 use crate::model::kind::BackendKind;
 
 #[derive(Debug)]
@@ -81,6 +82,10 @@ impl Backend for Sqlite {
         &["SELECT type, tbl_name, name, COALESCE(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"]
     }
 
+    fn list_tables_sql(&self) -> &'static str {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    }
+
     fn table_exists_sql(&self) -> String {
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1".into()
     }
@@ -118,14 +123,23 @@ impl Backend for Sqlite {
         self.path.as_deref()
     }
 
-    fn driver_url(&self, url: &str) -> String {
-        // Create the file on first use, as `cargo dbguard up` promises.
-        if self.path.is_some() && !url.contains("mode=") {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}mode=rwc")
-        } else {
-            url.to_string()
+    // The file is only created when asked for (`Database::create_if_missing`, or `mode=rwc`
+    // in the URL); read-only connections cannot write at all.
+    fn driver_url(&self, url: &str, mode: OpenMode) -> String {
+        if self.path.is_none() || url.contains("mode=") {
+            return url.to_string();
         }
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let m = match mode {
+            OpenMode::Existing => "rw",
+            OpenMode::CreateIfMissing => "rwc",
+            OpenMode::ReadOnly => "ro",
+        };
+        format!("{url}{sep}mode={m}")
+    }
+
+    fn read_only_session(&self) -> (&'static str, &'static str) {
+        ("PRAGMA query_only = ON", "PRAGMA query_only = OFF")
     }
 }
 

@@ -1,0 +1,127 @@
+//! `backups list | verify | prune`.
+
+use std::process::ExitCode;
+
+use anstream::println;
+use dbguard::{OpenMode, PrunePolicy};
+
+use crate::cli::{BackupsAction, Format};
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output::banner;
+use crate::output::report::json;
+use crate::output::style::{BOLD, DIM, ERROR, OK, WARN, paint};
+
+pub async fn run(ctx: &Ctx, action: BackupsAction) -> CliResult {
+    banner(&ctx.tier(), &ctx.masked_url());
+    let backups = ctx.backups();
+    match action {
+        BackupsAction::List { format } => {
+            let mut db = ctx.open(OpenMode::ReadOnly, false).await?;
+            let all = backups.list_all(&mut db).await;
+            db.close().await.ok();
+            let all = all?;
+            if format == Format::Json {
+                json(&all);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{}",
+                paint(
+                    BOLD,
+                    format!(
+                        "{:<5} {:<24} {:<9} {:<12} {:>10} {:<9} {:<26} table",
+                        "id", "source", "version", "reason", "rows", "verified", "taken at"
+                    )
+                )
+            );
+            for s in &all.snapshots {
+                let v = s.migration_version.map_or("-".to_string(), |v| v.to_string());
+                let verified = if s.checksum.is_some() { paint(OK, "yes      ") } else { paint(DIM, "not yet  ") };
+                println!(
+                    "{:<5} {:<24} {:<9} {:<12} {:>10} {verified} {:<26} {}",
+                    s.id, s.source_table, v, s.reason, s.row_count, s.created_at, s.location
+                );
+            }
+            if all.snapshots.is_empty() {
+                println!("{}", paint(DIM, "no table snapshots"));
+            }
+            for f in &all.files {
+                let verified = if f.verified { paint(OK, "verified") } else { paint(WARN, "unverified") };
+                println!("file  {} {:<10} {verified} {} bytes", f.path.display(), f.reason, f.bytes);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BackupsAction::Verify { id } => {
+            // Verifying records a snapshot's checksum the first time: the database must exist.
+            let mut db = ctx.open(OpenMode::Existing, false).await?;
+            let snapshots = match id {
+                Some(id) => backups.verify(&mut db, id).await.map(|v| vec![v]),
+                None => backups.verify_all(&mut db).await,
+            };
+            let files = if id.is_none() { backups.verify_files(&db).await } else { Ok(Vec::new()) };
+            db.close().await.ok();
+            let mut bad = 0;
+            for v in snapshots? {
+                match &v.problem {
+                    None => println!(
+                        "{} snapshot {} of {} ({} rows)",
+                        paint(OK, "ok  "),
+                        v.snapshot.id,
+                        v.snapshot.source_table,
+                        v.snapshot.row_count
+                    ),
+                    Some(p) => {
+                        bad += 1;
+                        println!(
+                            "{} snapshot {} of {}: {p}",
+                            paint(ERROR, "BAD "),
+                            v.snapshot.id,
+                            v.snapshot.source_table
+                        );
+                    }
+                }
+            }
+            for f in files? {
+                match &f.problem {
+                    None => println!("{} {}", paint(OK, "ok  "), f.backup.path.display()),
+                    Some(p) => {
+                        bad += 1;
+                        println!("{} {}: {p}", paint(ERROR, "BAD "), f.backup.path.display());
+                    }
+                }
+            }
+            if bad > 0 {
+                return Err(CliError::Failed(format!(
+                    "{bad} backup(s) failed verification (listed above)\n  next: do not rely on them; take a fresh backup with `cargo dbguard backup`"
+                )));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BackupsAction::Prune { keep, older_than_days, dry_run } => {
+            if keep.is_none() && older_than_days.is_none() {
+                return Err(CliError::usage(
+                    "say what to prune; nothing was removed",
+                    "`cargo dbguard backups prune --keep N` and/or `--older-than-days D` (add `--dry-run` to see what would go)",
+                ));
+            }
+            let policy = PrunePolicy { keep, older_than: older_than_days.map(dbguard::ChronoDuration::days), dry_run };
+            let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
+            let mut db = ctx.open(mode, false).await?;
+            let pruned = backups.prune_all(&mut db, &policy).await;
+            db.close().await.ok();
+            let pruned = pruned?;
+            let verb = if dry_run { "would remove" } else { "removed" };
+            for s in &pruned.snapshots {
+                println!("{verb} snapshot {} of {} ({})", s.id, s.source_table, s.created_at);
+            }
+            for p in &pruned.files {
+                println!("{verb} {}", p.display());
+            }
+            if pruned.snapshots.is_empty() && pruned.files.is_empty() {
+                println!("nothing to prune");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `check`: the database's health; `--acknowledge` accepts the current row counts.
+
+use std::process::ExitCode;
+
+use anstream::println;
+use dbguard::{Health, OpenMode, Status};
+
+use crate::cli::Format;
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output::banner;
+use crate::output::report::json;
+use crate::output::style::{ERROR, OK, WARN, paint};
+
+pub async fn run(ctx: &Ctx, tables: Vec<String>, acknowledge: bool, format: Format) -> CliResult {
+    let migrator = ctx.migrator()?;
+    banner(&ctx.tier(), &ctx.masked_url());
+    let tables =
+        if tables.is_empty() { ctx.project.config.critical_tables.clone().unwrap_or_default() } else { tables };
+    let names: Vec<&str> = tables.iter().map(String::as_str).collect();
+    // Never creates the database: a missing one is the most critical finding of all.
+    let mut db = match ctx.open(OpenMode::Existing, false).await {
+        Ok(db) => db,
+        Err(CliError::Dbguard(e @ dbguard::Error::DatabaseMissing { .. })) => {
+            let health = Health::unreachable(ctx.tier().tier.as_str(), &ctx.masked_url(), e.to_string());
+            print(&health, format);
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e),
+    };
+    if acknowledge {
+        let counts = migrator.acknowledge(&mut db, &names).await;
+        db.close().await.ok();
+        let counts = counts?;
+        for (t, n) in &counts {
+            println!("{} {t}: {n} rows are now what `check` compares with", paint(OK, "accepted"));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let threshold = f64::from(ctx.project.config.alert_threshold.unwrap_or(5)) / 100.0;
+    let health = migrator.check(&mut db, &names, &names, threshold).await;
+    db.close().await.ok();
+    let health = health?;
+    print(&health, format);
+    Ok(if health.status == Status::Healthy { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn print(health: &Health, format: Format) {
+    if format == Format::Json {
+        return json(health);
+    }
+    let style = match health.status {
+        Status::Healthy => OK,
+        Status::Degraded => WARN,
+        Status::Critical => ERROR,
+    };
+    let current = health.current_version.map_or("none".into(), |v| v.to_string());
+    let expected = health.expected_version.map_or("none".into(), |v| v.to_string());
+    println!(
+        "{} at version {current} (this build: {expected})",
+        paint(style, format!("{:?}", health.status).to_lowercase())
+    );
+    for (t, n) in &health.row_counts {
+        println!("  {t}: {n} rows");
+    }
+    for msg in &health.messages {
+        println!("  {} {msg}", paint(style, "-"));
+    }
+}

@@ -1,0 +1,34 @@
+//! `down`: revert applied migrations.
+
+use std::process::ExitCode;
+
+use dbguard::OpenMode;
+
+use crate::cli::Format;
+use crate::context::Ctx;
+use crate::error::CliResult;
+use crate::output::{banner, progress, report};
+
+pub async fn run(ctx: &Ctx, to: i64, dry_run: bool, format: Format) -> CliResult {
+    let migrator = ctx.migrator()?;
+    banner(&ctx.tier(), &ctx.masked_url());
+    if dry_run {
+        let mut db = ctx.open(OpenMode::ReadOnly, false).await?;
+        let plan = migrator.dry_run_down(&mut db, to).await;
+        db.close().await.ok();
+        report::dry_run(&plan?, format);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut db = ctx.open(OpenMode::Existing, false).await?;
+    let bar = (format == Format::Text).then(progress::Bar::for_terminal).flatten();
+    let migrator = match &bar {
+        Some(b) => migrator.on_progress(b.hook()),
+        None => migrator,
+    };
+    let result = migrator.down(&mut db, to).await;
+    drop(bar);
+    let url = db.url().to_string();
+    db.close().await.ok();
+    report::run(&result?, &url, format);
+    Ok(ExitCode::SUCCESS)
+}

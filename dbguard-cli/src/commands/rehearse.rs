@@ -1,0 +1,54 @@
+//! `rehearse`: up, down and up again on a scratch copy of the database.
+
+use std::process::ExitCode;
+
+use anstream::println;
+use dbguard::FindingKind;
+
+use crate::cli::Format;
+use crate::context::Ctx;
+use crate::error::CliResult;
+use crate::output::report::json;
+use crate::output::style::{DIM, ERROR, OK, WARN, paint};
+use crate::output::{banner, plural};
+
+pub async fn run(ctx: &Ctx, format: Format) -> CliResult {
+    let migrator = ctx.migrator()?;
+    banner(&ctx.tier(), &ctx.masked_url());
+    // The library copies the database itself; no connection of ours may hold it open.
+    let r = migrator.rehearse(&ctx.url).await?;
+    if format == Format::Json {
+        json(&r);
+    } else {
+        for s in &r.steps {
+            let down = match s.down_restores {
+                Some(true) => paint(OK, "down restores"),
+                Some(false) => paint(ERROR, "down does not restore"),
+                None => paint(DIM, "down not rehearsed"),
+            };
+            let up = if s.up { paint(OK, "up") } else { paint(ERROR, "up failed") };
+            println!("{:>16} {:<40} {up} ({} ms), {down}", s.version, s.name, s.up_ms);
+        }
+        for f in &r.findings {
+            let style = if f.kind == FindingKind::Irreversible { WARN } else { ERROR };
+            println!("{} {} {}: {}", paint(style, "-"), f.version, f.name, f.kind.describe());
+            for d in &f.details {
+                for line in d.lines() {
+                    println!("      {line}");
+                }
+            }
+        }
+        let bad = r.findings.iter().filter(|f| f.kind != FindingKind::Irreversible).count();
+        let n = r.steps.len();
+        println!(
+            "rehearsed {n} migration{} on a scratch copy (dropped): {}",
+            plural(n),
+            if bad == 0 {
+                paint(OK, "every down restores its up")
+            } else {
+                paint(ERROR, format!("{bad} problem{}", plural(bad)))
+            }
+        );
+    }
+    Ok(if r.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

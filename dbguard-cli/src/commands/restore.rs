@@ -1,0 +1,64 @@
+//! `restore <ID>` (a table from a snapshot) and `restore --file <BACKUP>` (a SQLite database
+//! from a file backup).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anstream::println;
+use dbguard::{OpenMode, RestoreOptions};
+
+use crate::context::Ctx;
+use crate::error::CliResult;
+use crate::output::banner;
+use crate::output::style::{OK, WARN, paint};
+
+pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_columns: bool, dry_run: bool) -> CliResult {
+    banner(&ctx.tier(), &ctx.masked_url());
+    let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
+    let mut db = ctx.open(mode, false).await?;
+    let opts = RestoreOptions { into, drop_unmapped_columns, dry_run };
+    let r = ctx.backups().restore(&mut db, id, &opts).await;
+    db.close().await.ok();
+    let r = r?;
+    let verb = if dry_run { "would restore" } else { "restored" };
+    println!("{} {} rows into {} from snapshot {} ({})", paint(OK, verb), r.rows, r.table, id, r.snapshot.location);
+    println!("  columns copied: {}", r.mapped.join(", "));
+    if !r.unmapped.is_empty() {
+        println!("  {} {}", paint(WARN, "not restored (no longer in the table):"), r.unmapped.join(", "));
+    }
+    if !r.defaulted.is_empty() {
+        println!("  left to their defaults: {}", r.defaulted.join(", "));
+    }
+    if let Some(p) = r.pre_restore {
+        println!("  the table's previous rows are in snapshot {} ({})", p.id, p.location);
+    }
+    if dry_run {
+        println!("nothing was changed");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn file(ctx: &Ctx, backup: &Path, dry_run: bool) -> CliResult {
+    banner(&ctx.tier(), &ctx.masked_url());
+    let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
+    let mut db = ctx.open(mode, false).await?;
+    let backups = ctx.backups();
+    if dry_run {
+        let b = backups.dry_run_restore_file(&mut db, backup).await;
+        db.close().await.ok();
+        let b = b?;
+        println!(
+            "would restore {} from {} (taken {}, verified); nothing was changed",
+            ctx.masked_url(),
+            b.path.display(),
+            b.created_at
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = backups.restore_file(&mut db, backup).await;
+    db.close().await.ok();
+    let r = r?;
+    println!("{} {} from {}", paint(OK, "restored"), r.restored.source.display(), r.restored.path.display());
+    println!("  the database as it was before is in {}", r.pre_restore.path.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,159 @@
+//! Text renderings of the library's reports: runs, dry runs, the status table.
+
+use anstream::println;
+use dbguard::{DryRun, Plan, Report};
+
+use super::plural;
+use super::style::{BOLD, DIM, ERROR, OK, WARN, paint};
+use crate::cli::Format;
+
+/// Prints a JSON value with stable keys.
+pub fn json(value: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")));
+}
+
+/// What an `up` or `down` did.
+pub fn run(report: &Report, url: &str, format: Format) {
+    if format == Format::Json {
+        return json(report);
+    }
+    if let Some(b) = &report.file_backup {
+        println!("{} {}", paint(DIM, "backed up to"), b.path.display());
+    }
+    if let Some(d) = &report.dump {
+        println!("{} {}", paint(DIM, "dumped to"), d.display());
+    }
+    for s in &report.snapshots {
+        let v = s.migration_version.map_or(String::new(), |v| format!(" before {v}"));
+        println!(
+            "{} {} ({} rows, {}){v}: snapshot {}",
+            paint(DIM, "snapshot"),
+            s.source_table,
+            s.row_count,
+            s.reason,
+            s.id
+        );
+    }
+    for s in &report.applied {
+        println!(
+            "{} {} {} {}",
+            paint(OK, "applied "),
+            s.version,
+            s.name,
+            paint(DIM, format!("({} ms)", s.duration_ms))
+        );
+    }
+    for s in &report.reverted {
+        println!(
+            "{} {} {} {}",
+            paint(WARN, "reverted"),
+            s.version,
+            s.name,
+            paint(DIM, format!("({} ms)", s.duration_ms))
+        );
+    }
+    if !report.counts.is_empty() {
+        let counts: Vec<String> = report.counts.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        println!("{} {}", paint(DIM, "row counts recorded:"), counts.join(", "));
+    }
+    if let Some(f) = &report.fingerprint {
+        println!("{} {}", paint(DIM, "schema fingerprint recorded:"), &f[..f.len().min(16)]);
+    }
+    let (a, r) = (report.applied.len(), report.reverted.len());
+    match (a, r) {
+        (0, 0) => {
+            let newest = report.plan.current_version().map_or("none".to_string(), |v| v.to_string());
+            println!("nothing to do: {url} is up to date ({} migrations, newest {newest})", report.plan.entries.len())
+        }
+        (a, 0) => println!(
+            "{} {a} migration{} to {url} ({} snapshot{})",
+            paint(OK, "applied"),
+            plural(a),
+            report.snapshots.len(),
+            plural(report.snapshots.len())
+        ),
+        (_, r) => println!("{} {r} migration{} on {url}", paint(WARN, "reverted"), plural(r)),
+    }
+}
+
+/// What an `up --dry-run` or `down --dry-run` would do.
+pub fn dry_run(run: &DryRun, format: Format) {
+    if format == Format::Json {
+        return json(run);
+    }
+    let direction = run.direction.as_str();
+    println!("{}", paint(BOLD, format!("dry run of `{direction}`: nothing will be changed")));
+    if run.steps.is_empty() {
+        println!("nothing to do");
+        return;
+    }
+    if let Some(d) = &run.file_backup {
+        println!("would back up the database file into {}", d.display());
+    }
+    if let Some(d) = &run.dump {
+        println!("would dump the database into {}", d.display());
+    }
+    for s in &run.steps {
+        let tx = if s.transactional { "" } else { " (no transaction)" };
+        println!(
+            "\n{} {} {} {}{tx}",
+            paint(BOLD, direction),
+            s.version,
+            s.name,
+            paint(DIM, format!("[{}]", s.location))
+        );
+        for t in &s.snapshots {
+            println!("  would snapshot {t}");
+        }
+        for (t, n) in &s.preserved_counts {
+            println!("  would check {t} keeps its {n} rows");
+        }
+        for f in &s.findings {
+            let style = if f.severity == dbguard::lint::Severity::Error { ERROR } else { WARN };
+            println!(
+                "  {} {} line {}: {}",
+                paint(style, format!("{:?}", f.severity).to_lowercase()),
+                f.rule,
+                f.line,
+                f.message
+            );
+        }
+        match &s.sql {
+            Some(sql) => {
+                for line in sql.lines() {
+                    println!("    {}", paint(DIM, line));
+                }
+            }
+            None => println!("    {}", paint(DIM, format!("({} step)", s.kind.as_str()))),
+        }
+    }
+}
+
+/// Every migration and its state.
+pub fn status(plan: &Plan, format: Format) {
+    if format == Format::Json {
+        return json(plan);
+    }
+    println!(
+        "{}",
+        paint(BOLD, format!("{:<20} {:<10} {:<14} {:<26} name", "version", "state", "checksum", "applied at"))
+    );
+    for e in &plan.entries {
+        let style = match e.state {
+            dbguard::EntryState::Applied | dbguard::EntryState::Baseline => OK,
+            dbguard::EntryState::Pending => WARN,
+            _ => ERROR,
+        };
+        let state = e.state.as_str();
+        let checksum = e.checksum.as_deref().or(e.applied.as_ref().map(|r| r.checksum.as_str())).unwrap_or("");
+        let at = e.applied.as_ref().map_or("", |r| r.applied_at.as_str());
+        println!(
+            "{:<20} {} {:<14} {:<26} {}",
+            e.version,
+            paint(style, format!("{state:<10}")),
+            &checksum[..checksum.len().min(12)],
+            at,
+            e.name
+        );
+    }
+}
