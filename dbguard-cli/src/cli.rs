@@ -155,6 +155,9 @@ pub enum Command {
         /// row-count alert was looked into and the rows went on purpose).
         #[arg(long)]
         acknowledge: bool,
+        /// With --acknowledge: show the counts that would be accepted and change nothing.
+        #[arg(long, requires = "acknowledge")]
+        dry_run: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },

@@ -145,6 +145,7 @@ impl Ctx {
     /// Opens the database in `mode`, after the checks the command line adds: an in-memory
     /// SQLite database keeps nothing, so it is refused unless `in_memory` (only `up` can ask).
     pub async fn open(&self, mode: OpenMode, in_memory: bool) -> Result<Database, CliError> {
+        dbguard::check_url(&self.url)?;
         let memory = dbguard::BackendKind::from_url(&self.url) == Some(dbguard::BackendKind::Sqlite)
             && dbguard::sqlite_file(&self.url).is_none();
         if memory && !in_memory {

@@ -242,3 +242,55 @@ fn streaming_refuses_text_that_is_not_utf8() {
     let err = dbguard_lint::lint_reader("f.sql", Trickle(b"SELECT 1;\n\xff\xfe", 3), Dialect::Postgres).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
 }
+
+/// Every `;`-terminated top-level statement of the crates.io migrations is seen by the
+/// splitter, one by one: counted and located independently with sqlparser's tokenizer (another
+/// implementation of PostgreSQL's lexical rules), not with the splitter under test.
+#[test]
+fn the_splitter_sees_every_statement_of_the_corpus() {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Some(dir) = corpus() else { return };
+    let (mut files, mut statements) = (0, 0);
+    for path in sql_files(&dir) {
+        let sql = std::fs::read_to_string(&path).unwrap();
+        let tokens = Tokenizer::new(&PostgreSqlDialect {}, &sql)
+            .tokenize_with_location()
+            .unwrap_or_else(|e| panic!("{}: sqlparser cannot tokenize it: {e}", path.display()));
+        // Where each statement starts (line, column): its first token after a `;`.
+        let mut starts: Vec<(usize, usize)> = Vec::new();
+        let mut in_statement = false;
+        for t in &tokens {
+            match &t.token {
+                Token::Whitespace(_) | Token::EOF => {}
+                Token::SemiColon => in_statement = false,
+                _ if !in_statement => {
+                    in_statement = true;
+                    starts.push((t.span.start.line as usize, t.span.start.column as usize));
+                }
+                _ => {}
+            }
+        }
+        let split: Vec<(usize, usize)> =
+            dbguard_lint::split::split(&sql, Dialect::Postgres).iter().map(|s| (s.line, s.column)).collect();
+        assert_eq!(split, starts, "{}: the splitter and sqlparser disagree on the statements", path.display());
+        files += 1;
+        statements += starts.len();
+    }
+    assert!(files >= 570 && statements >= 1100, "{files} files, {statements} statements");
+}
+
+/// The `.sql` files under `dir`, sorted.
+fn sql_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(sql_files(&p));
+        } else if p.extension().is_some_and(|e| e == "sql") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}

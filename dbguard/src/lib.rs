@@ -37,7 +37,7 @@ pub use backup::{BackupList, BackupReport, Backups, FileVerification, Pruned};
 pub use db::database::Database;
 pub use db::database::OpenMode;
 pub use db::schema::Schema;
-pub use db::url::{database_name, is_local, mask_url, sqlite_file, url_with_database};
+pub use db::url::{check as check_url, database_name, is_local, mask_url, sqlite_file, url_with_database};
 pub use error::{
     Confirmation, DriftInfo, Error, FailureOutcome, LoadError, Loss, LossOutcome, MigrationFailure, MissingPreserved,
     Problem, Result, RowsLost,

@@ -12,14 +12,16 @@ use crate::output::banner;
 use crate::output::report::json;
 use crate::output::style::{ERROR, OK, WARN, paint};
 
-pub async fn run(ctx: &Ctx, tables: Vec<String>, acknowledge: bool, format: Format) -> CliResult {
+/// `acknowledge`: `Some(dry_run)` to accept the current row counts.
+pub async fn run(ctx: &Ctx, tables: Vec<String>, acknowledge: Option<bool>, format: Format) -> CliResult {
     let migrator = ctx.migrator()?;
     banner(&ctx.tier(), &ctx.masked_url());
     let tables =
         if tables.is_empty() { ctx.project.config.critical_tables.clone().unwrap_or_default() } else { tables };
     let names: Vec<&str> = tables.iter().map(String::as_str).collect();
     // Never creates the database: a missing one is the most critical finding of all.
-    let mut db = match ctx.open(OpenMode::Existing, false).await {
+    let mode = if acknowledge == Some(true) { OpenMode::ReadOnly } else { OpenMode::Existing };
+    let mut db = match ctx.open(mode, false).await {
         Ok(db) => db,
         Err(CliError::Dbguard(e @ dbguard::Error::DatabaseMissing { .. })) => {
             let health = Health::unreachable(ctx.tier().tier.as_str(), &ctx.masked_url(), e.to_string());
@@ -28,12 +30,19 @@ pub async fn run(ctx: &Ctx, tables: Vec<String>, acknowledge: bool, format: Form
         }
         Err(e) => return Err(e),
     };
-    if acknowledge {
-        let counts = migrator.acknowledge(&mut db, &names).await;
+    if let Some(dry_run) = acknowledge {
+        let counts = if dry_run {
+            migrator.dry_run_acknowledge(&mut db, &names).await
+        } else {
+            migrator.acknowledge(&mut db, &names).await
+        };
         db.close().await.ok();
-        let counts = counts?;
-        for (t, n) in &counts {
-            println!("{} {t}: {n} rows are now what `check` compares with", paint(OK, "accepted"));
+        for (t, n) in &counts? {
+            if dry_run {
+                println!("would accept {t}: {n} rows as what `check` compares with; nothing was changed");
+            } else {
+                println!("{} {t}: {n} rows are now what `check` compares with", paint(OK, "accepted"));
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -39,7 +39,9 @@ pub async fn run(ctx: &Ctx, command: Command) -> CliResult {
         Command::Down { to, dry_run, format } => down::run(ctx, to, dry_run, format).await,
         Command::Status { format } => status::run(ctx, format).await,
         Command::Baseline { version, dry_run } => baseline::run(ctx, version, dry_run).await,
-        Command::Check { tables, acknowledge, format } => check::run(ctx, tables, acknowledge, format).await,
+        Command::Check { tables, acknowledge, dry_run, format } => {
+            check::run(ctx, tables, acknowledge.then_some(dry_run), format).await
+        }
         Command::Rehearse { format } => rehearse::run(ctx, format).await,
         Command::Reset { dry_run } => reset::run(ctx, dry_run).await,
         Command::Doctor { format } => doctor::run(ctx, format).await,

@@ -221,6 +221,13 @@ impl Database {
         self.session().table_exists(table).await
     }
 
+    /// Every table of the current schema (PostgreSQL) or database, dbguard's own included,
+    /// sorted by name.
+    pub async fn tables(&mut self) -> Result<Vec<String>> {
+        let sql = self.env.backend.list_tables_sql();
+        self.session().strings(sql, "listing the tables").await
+    }
+
     /// The number of rows in `table`.
     pub async fn count_rows(&mut self, table: &str) -> Result<i64> {
         self.session().count(table).await

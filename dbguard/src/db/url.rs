@@ -154,8 +154,13 @@ pub fn database_name(url: &str) -> String {
 
 /// What is wrong with a URL before any connection is tried: an unknown scheme, a SQLite URL
 /// that names no file (`sqlite:` would be a database in memory, gone when the command ends),
-/// a server URL that names no database.
-pub(crate) fn check(url: &str) -> crate::Result<BackendKind> {
+/// a server URL that names no database. The error masks the password.
+///
+/// ```
+/// assert!(dbguard::check_url("mysql://root@db:3306/").is_err());
+/// assert!(dbguard::check_url("sqlite://app.db").is_ok());
+/// ```
+pub fn check(url: &str) -> crate::Result<BackendKind> {
     let bad = |problem: &str| crate::Error::BadUrl { url: mask_url(url), problem: problem.to_string() };
     let kind = BackendKind::from_url(url)
         .ok_or_else(|| bad("unknown or missing scheme (the URL must start with sqlite:, postgres:// or mysql://)"))?;

@@ -86,13 +86,22 @@ impl Migrator {
     /// ones `check` compares with, after a row-count alert was looked into: the rows went on
     /// purpose. Audited, through the guarded path.
     pub async fn acknowledge(&self, db: &mut Database, tables: &[&str]) -> Result<Vec<(String, i64)>> {
+        self.run_acknowledge(db, tables, false).await
+    }
+
+    /// The counts [`Migrator::acknowledge`] would accept, without writing anything.
+    pub async fn dry_run_acknowledge(&self, db: &mut Database, tables: &[&str]) -> Result<Vec<(String, i64)>> {
+        self.run_acknowledge(db, tables, true).await
+    }
+
+    async fn run_acknowledge(&self, db: &mut Database, tables: &[&str], dry_run: bool) -> Result<Vec<(String, i64)>> {
         let tables: Vec<String> =
             if tables.is_empty() { self.monitored_tables() } else { tables.iter().map(|t| t.to_string()).collect() };
         let result = crate::safety::guarded::run(
             &self.safety,
             db,
             crate::safety::guarded::Operation::Acknowledge,
-            false,
+            dry_run,
             async |db| {
                 let mut s = db.session();
                 let mut counts = Vec::new();
@@ -116,7 +125,9 @@ impl Migrator {
             |counts, e| e.counts_checked = counts.iter().map(|(t, n)| format!("{t}: {n} rows accepted")).collect(),
         )
         .await?;
-        Ok(result.done())
+        Ok(match result {
+            crate::safety::guarded::Guarded::DryRun(counts) | crate::safety::guarded::Guarded::Done(counts) => counts,
+        })
     }
 
     /// [`Migrator::health`], plus monitoring:

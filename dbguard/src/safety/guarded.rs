@@ -13,7 +13,9 @@
 //! 4. in production, when the plan destroys something, requires the database's name
 //!    (given, or typed at a prompt) and refuses otherwise, listing what would have happened;
 //! 5. writes the audit entry (`started`) to the audit file, runs the apply, and writes the
-//!    final entry (`ok`/`failed`) to the file and the database; refusals are audited too;
+//!    final entry (`ok`/`failed`) to the file and the database; refusals are audited too, in
+//!    the file (in the database only when there is no file, so that a refused command leaves
+//!    the database exactly as it was);
 //! 6. releases the lock, whatever happened.
 
 use std::sync::Arc;
@@ -265,10 +267,16 @@ async fn refuse<T>(safety: &Safety, db: &mut Database, mut entry: AuditEntry, st
     entry.outcome = if e.is_refusal() { "refused" } else { "failed" }.into();
     entry.message = Some(db.env.scrub(&e.to_string()));
     entry.duration_ms = started.elapsed().as_millis() as i64;
-    match safety.audit.record(db, &entry).await {
+    // A refusal leaves the database as it was, byte for byte: its line goes to the audit file,
+    // and only where there is none, to the database's own copy.
+    let recorded = match safety.audit.file {
+        Some(_) => safety.audit.append(&entry),
+        None => safety.audit.record(db, &entry).await,
+    };
+    match recorded {
         // The audit file could not be written: that is the news (nothing was changed anyway).
         Err(audit @ Error::AuditLog { .. }) => Err(audit),
-        // A database that cannot take the row (read-only, gone) still has the file's line.
+        // A database that cannot take the row (read-only, gone) is no reason to hide the refusal.
         Ok(()) | Err(_) => Err(e),
     }
 }

@@ -1,0 +1,328 @@
+//! The holes issue #12 found in the guarantee, each reproduced against the library on
+//! SQLite, PostgreSQL and MySQL: a mistyped `preserves`, a keyword used as a name hiding the
+//! statements after it, transaction control inside a transactional migration, missing SQLite
+//! files and bad URLs, `--env dev` lowering a production tier, a file restore and a prune in
+//! production, the audit history of a reset database, and a row-count alert that a `check`
+//! consumed. (The command-line forms are in `dbguard-cli/tests/fail_closed.rs`.)
+
+use dbguard::{
+    BackendKind, Backups, Database, Error, FileBackupPolicy, Migration, Migrator, PrunePolicy, Status, Tier, TierPolicy,
+};
+use dbguard_tests::{MigrationDir, TestDb, on_each_engine};
+
+/// Migration 1: `users` with three rows, and `legacy`.
+fn base(dir: &MigrationDir) {
+    dir.add(
+        "1",
+        "create_users",
+        "CREATE TABLE users (id BIGINT NOT NULL PRIMARY KEY, email VARCHAR(120), note VARCHAR(40));\n\
+         INSERT INTO users (id, email) VALUES (1, 'a@x'), (2, 'b@x'), (3, 'c@x');\n\
+         CREATE TABLE legacy (id BIGINT);\nINSERT INTO legacy (id) VALUES (7);\n",
+        "DROP TABLE legacy;\nDROP TABLE users;\n",
+    );
+}
+
+/// A down that says it cannot revert its up.
+const IRREVERSIBLE: &str = "-- dbguard: irreversible = \"a test of the up only\"\n";
+
+async fn count(db: &mut Database, table: &str) -> i64 {
+    db.count_rows(table).await.unwrap()
+}
+
+/// Reproduction 2: `preserves = user` for `users` turned the guard off without a word.
+async fn a_mistyped_preserves_is_refused_before_anything_runs(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    dir.add(
+        "2",
+        "purge",
+        "-- dbguard: preserves = user\nDELETE FROM users WHERE id > 0;\n",
+        "-- dbguard: irreversible = \"rows deleted\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(1)).await.unwrap();
+    for e in [m.dry_run_up(&mut db, None).await.unwrap_err(), m.up(&mut db, None).await.unwrap_err()] {
+        let Error::PreservedTableMissing(p) = &e else { panic!("{e}") };
+        assert_eq!((p.table.as_str(), p.closest.as_deref(), p.version), ("user", Some("users"), 2));
+        assert!(e.to_string().contains("did you mean `users`?") && e.to_string().contains("nothing was run"), "{e}");
+    }
+    assert_eq!(count(&mut db, "users").await, 3, "the rows are still there");
+    assert_eq!(m.plan(&mut db).await.unwrap().pending().count(), 1, "migration 2 did not run");
+    // A table made earlier in the same run is there when its preserving migration runs.
+    let fresh = TestDb::new(kind).await.unwrap();
+    let ok = MigrationDir::new();
+    base(&ok);
+    ok.add("2", "keep", "-- dbguard: preserves = users\nUPDATE users SET note = 'x' WHERE id = 1;\n", IRREVERSIBLE);
+    let mut db2 = fresh.connect().await;
+    assert_eq!(Migrator::from_dir(ok.path()).unwrap().up(&mut db2, None).await.unwrap().applied.len(), 2);
+    db2.close().await.unwrap();
+    db.close().await.unwrap();
+}
+on_each_engine!(a_mistyped_preserves_is_refused_before_anything_runs);
+
+/// Reproduction 3: `s.case` opened a block in the splitter and hid every statement after it
+/// from the linter and the runtime guard.
+async fn a_keyword_used_as_a_name_hides_nothing(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    // Each database's own way to use a block keyword as a column name.
+    let (column, join) = match kind {
+        BackendKind::Mysql => ("`case`", "UPDATE users JOIN s ON s.id = users.id SET users.note = s.case;"),
+        BackendKind::Postgres => ("\"case\"", "UPDATE users SET note = s.case FROM s WHERE s.id = users.id;"),
+        BackendKind::Sqlite => ("begin", "UPDATE users SET note = s.begin FROM s WHERE s.id = users.id;"),
+    };
+    dir.add(
+        "2",
+        "rework",
+        &format!(
+            "CREATE TABLE s (id BIGINT, {column} VARCHAR(10));\n{join}\n\
+             -- dbguard:allow drop-column reason=\"moved to s\"\nALTER TABLE users DROP COLUMN email;\n\
+             -- dbguard:allow drop-table reason=\"unused\"\nDROP TABLE legacy;\n"
+        ),
+        IRREVERSIBLE,
+    );
+    let sql = std::fs::read_to_string(dir.path().join("2_rework/up.sql")).unwrap();
+    let found: Vec<String> =
+        dbguard_lint::destroyed_tables(&sql, kind.dialect()).into_iter().map(|(r, t)| format!("{r} {t}")).collect();
+    assert!(found.contains(&"drop-column users".into()) && found.contains(&"drop-table legacy".into()), "{found:?}");
+    let m = Migrator::from_dir(dir.path()).unwrap().file_backups(FileBackupPolicy { enabled: false, keep: 1 });
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(1)).await.unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    let snapped: Vec<(&str, i64)> = report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
+    assert!(snapped.contains(&("users", 3)) && snapped.contains(&("legacy", 1)), "{snapped:?}");
+    db.close().await.unwrap();
+}
+on_each_engine!(a_keyword_used_as_a_name_hides_nothing);
+
+/// A block the splitter cannot close is an error of its own in `lint`, and the runtime
+/// snapshots every existing table the unreadable text names.
+async fn text_the_splitter_cannot_read_is_snapshotted_whole(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    let sql = "CREATE TRIGGER touch AFTER UPDATE ON users FOR EACH ROW BEGIN\n  UPDATE legacy SET id = 1;\nDELETE FROM users WHERE id > 1;\n";
+    dir.add("2", "broken", sql, IRREVERSIBLE);
+    let findings = dbguard_lint::lint_sql("up.sql", sql, kind.dialect());
+    assert!(findings.iter().any(|f| f.rule == "unparsed-sql" && f.line == 1), "{findings:?}");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(1)).await.unwrap();
+    let dry = m.dry_run_up(&mut db, None).await.unwrap();
+    let snaps = &dry.steps[0].snapshots;
+    assert!(snaps.contains(&"users".to_string()) && snaps.contains(&"legacy".to_string()), "{snaps:?}");
+    db.close().await.unwrap();
+}
+on_each_engine!(text_the_splitter_cannot_read_is_snapshotted_whole);
+
+/// Reproduction 6: a `COMMIT` inside a transactional migration committed half of it while the
+/// error said "exactly as before".
+async fn transaction_control_is_refused_at_load(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    dir.add(
+        "2",
+        "half",
+        "BEGIN;\nUPDATE users SET note = 'x' WHERE id = 1;\nCOMMIT;\nSELECT * FROM nowhere;\n",
+        IRREVERSIBLE,
+    );
+    let e = Migrator::from_dir(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("2_half/up.sql:1") && e.contains("`BEGIN`") && e.contains("2_half/up.sql:3"), "{e}");
+    assert!(e.contains("no-transaction"), "{e}");
+    let in_code = Migrator::new(vec![Migration::sql(1, "x", "CREATE TABLE t (id INT); COMMIT;", "DROP TABLE t;")]);
+    assert!(matches!(in_code, Err(Error::Load(_))));
+    // Marked no-transaction, it is the author's to commit.
+    let ok = MigrationDir::new();
+    base(&ok);
+    ok.add(
+        "2",
+        "parts",
+        "-- dbguard: no-transaction\nBEGIN;\nUPDATE users SET note = 'y' WHERE id = 2;\nCOMMIT;\n",
+        IRREVERSIBLE,
+    );
+    let mut db = t.connect().await;
+    Migrator::from_dir(ok.path()).unwrap().up(&mut db, None).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users WHERE note = 'y'").await.unwrap(), 1);
+    db.close().await.unwrap();
+}
+on_each_engine!(transaction_control_is_refused_at_load);
+
+/// Reproduction 5, in the library: a database the configuration names as production is
+/// production whatever tier is asked for; `reset` is refused and changes nothing.
+async fn a_requested_tier_never_lowers_a_configured_production_database(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    let tiers = TierPolicy::default()
+        .known(Tier::Prod, t.url.clone(), "databases.prod in Cargo.toml")
+        .requested(Tier::Dev, "--env dev");
+    let m = Migrator::from_dir(dir.path()).unwrap().tiers(tiers);
+    let mut db = t.connect().await;
+    m.up(&mut db, None).await.unwrap();
+    assert_eq!(m.tier_for_url(&t.url), Tier::Prod);
+    let e = m.reset(&t.url).await.unwrap_err();
+    assert!(matches!(e, Error::RefusedInProduction { .. }), "{e}");
+    assert!(e.to_string().contains("this URL is databases.prod in Cargo.toml; --env dev cannot lower it"), "{e}");
+    assert_eq!(count(&mut db, "users").await, 3, "the database is intact");
+    let down = m.down(&mut db, 0).await.unwrap_err();
+    assert!(matches!(down, Error::ConfirmationRequired(_)), "{down}");
+    db.close().await.unwrap();
+}
+on_each_engine!(a_requested_tier_never_lowers_a_configured_production_database);
+
+/// Reproductions 4 and 7 in the library: connecting never creates a database; URLs that name
+/// none are refused before connecting, and never print their password.
+#[tokio::test]
+async fn connecting_never_creates_and_bad_urls_fail_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.db");
+    let url = format!("sqlite://{}", file.display());
+    for e in [Database::connect(&url).await.unwrap_err(), Database::connect_read_only(&url).await.unwrap_err()] {
+        assert!(matches!(e, Error::DatabaseMissing { ref path } if *path == file), "{e}");
+    }
+    assert!(!file.exists(), "connecting created the file");
+    let db = Database::create_if_missing(&url).await.unwrap();
+    assert!(db.created() && file.exists());
+    db.close().await.unwrap();
+    assert!(!Database::connect(&url).await.unwrap().created());
+    for bad in [
+        "sqlite:",
+        "sqlite://",
+        "mysql://root@127.0.0.1:3306/",
+        "postgres//user:secret@127.0.0.1/db",
+        "postgres://u:secret@h/",
+    ] {
+        let e = Database::connect(bad).await.unwrap_err();
+        assert!(matches!(e, Error::BadUrl { .. }), "{bad}: {e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
+    }
+}
+
+/// Reproductions 1 and 8 in the library: a file restore and a prune of file backups in
+/// production need the database's name; a dry run changes no byte; both are audited.
+#[tokio::test]
+async fn file_restores_and_prunes_in_production_need_the_name() {
+    let t = TestDb::new(BackendKind::Sqlite).await.unwrap();
+    let file = dbguard::sqlite_file(&t.url).unwrap();
+    let dir = MigrationDir::new();
+    base(&dir);
+    dir.add("2", "note", "ALTER TABLE users ADD COLUMN extra INTEGER;", "ALTER TABLE users DROP COLUMN extra;");
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let m = Migrator::from_dir(dir.path()).unwrap().audit_file(log.path());
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(1)).await.unwrap();
+    m.up(&mut db, None).await.unwrap();
+    let backups = dbguard::file_backup::list(&file).unwrap();
+    assert_eq!(backups.len(), 2);
+    // Newest first: the file as it was before migration 2, then before migration 1 (empty).
+    let (before_two, oldest) = (backups[0].path.clone(), backups[1].path.clone());
+
+    let prod = Backups::new().tier(Tier::Prod).audit_file(log.path());
+    let bytes = std::fs::read(&file).unwrap();
+    let e = prod.restore_file(&mut db, &before_two).await.unwrap_err();
+    assert!(
+        matches!(e, Error::ConfirmationRequired(ref c) if c.what[0].contains("replace the whole database file")),
+        "{e}"
+    );
+    prod.dry_run_restore_file(&mut db, &before_two).await.unwrap();
+    assert!(std::fs::read(&file).unwrap() == bytes, "refusals and dry runs change no byte");
+    let e = prod.prune_all(&mut db, &PrunePolicy { keep: Some(1), ..Default::default() }).await.unwrap_err();
+    let Error::ConfirmationRequired(c) = &e else { panic!("{e}") };
+    assert!(c.what.iter().any(|w| w.contains(&oldest.display().to_string())), "{c:?}");
+    assert_eq!(dbguard::file_backup::list(&file).unwrap().len(), 2, "nothing pruned");
+
+    let confirmed = prod.clone().confirm_production("test.db");
+    confirmed.restore_file(&mut db, &before_two).await.unwrap();
+    assert_eq!(m.plan(&mut db).await.unwrap().current_version(), Some(1), "the file before migration 2 is back");
+    let pruned = confirmed.prune_all(&mut db, &PrunePolicy { keep: Some(1), ..Default::default() }).await.unwrap();
+    assert!(!pruned.files.is_empty());
+    let history = dbguard::audit::read_file(log.path(), &t.url).unwrap();
+    let seen: Vec<(&str, &str)> = history.iter().map(|e| (e.command.as_str(), e.outcome.as_str())).collect();
+    for expected in
+        [("restore --file", "refused"), ("backups prune", "refused"), ("restore --file", "ok"), ("backups prune", "ok")]
+    {
+        assert!(seen.contains(&expected), "{expected:?} missing from {seen:?}");
+    }
+    db.close().await.unwrap();
+}
+
+/// Reproduction 8: a reset wiped the audit history `history` showed; the file keeps it.
+async fn the_audit_history_outlives_a_reset(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let dumps = tempfile::tempdir().unwrap();
+    let m = Migrator::from_dir(dir.path()).unwrap().audit_file(log.path());
+    // Servers are dumped before the drop (SQLite files are backed up whole).
+    let m = match kind {
+        BackendKind::Sqlite => m,
+        _ => m.dump_before_runs(dbguard::DumpPolicy { dir: dumps.path().into(), program: None }),
+    };
+    let mut db = t.connect().await;
+    m.up(&mut db, None).await.unwrap();
+    db.close().await.unwrap();
+    m.reset(&t.url).await.unwrap();
+    let history = dbguard::audit::read_file(log.path(), &t.url).unwrap();
+    let commands: Vec<&str> = history.iter().map(|e| e.command.as_str()).collect();
+    assert_eq!(commands, ["reset", "up"], "{history:?}");
+    let mut db = t.connect().await;
+    let copy = dbguard::audit::read(&mut db).await.unwrap();
+    assert_eq!(
+        copy.iter().map(|e| e.command.as_str()).collect::<Vec<_>>(),
+        ["reset"],
+        "the new database has the reset"
+    );
+    db.close().await.unwrap();
+}
+on_each_engine!(the_audit_history_outlives_a_reset);
+
+/// A row-count alert stays until the rows are back or someone acknowledges it.
+async fn an_alert_stays_until_acknowledged(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    let m = Migrator::from_dir(dir.path()).unwrap().watch_tables(["users"]);
+    let mut db = t.connect().await;
+    m.up(&mut db, None).await.unwrap();
+    db.execute("DELETE FROM users WHERE id > 1").await.unwrap();
+    for _ in 0..2 {
+        let h = m.check(&mut db, &[], &["users"], 0.05).await.unwrap();
+        assert_eq!(h.status, Status::Degraded, "{h}");
+        assert!(h.alerts[0].contains("users went from 3 rows to 1"), "{h}");
+    }
+    db.execute("INSERT INTO users (id) VALUES (2), (3)").await.unwrap();
+    assert_eq!(m.check(&mut db, &[], &["users"], 0.05).await.unwrap().status, Status::Healthy, "the rows are back");
+    db.execute("DELETE FROM users WHERE id > 1").await.unwrap();
+    assert_eq!(m.check(&mut db, &[], &["users"], 0.05).await.unwrap().status, Status::Degraded);
+    assert_eq!(m.acknowledge(&mut db, &["users"]).await.unwrap(), [("users".to_string(), 1)]);
+    assert_eq!(m.check(&mut db, &[], &["users"], 0.05).await.unwrap().status, Status::Healthy, "accepted");
+    db.close().await.unwrap();
+}
+on_each_engine!(an_alert_stays_until_acknowledged);
+
+/// PostgreSQL's errors point into the migration file, not at a line of the server's source.
+#[tokio::test]
+async fn postgres_errors_point_into_the_file() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let dir = MigrationDir::new();
+    dir.add("1", "bad", "CREATE TABLE a (id INT);\n\nSELECT id\n  FROM nosuchtable;\n", "DROP TABLE a;");
+    let mut db = t.connect().await;
+    let e = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err().to_string();
+    assert!(e.contains("relation \"nosuchtable\" does not exist (at line 4, column 8)"), "{e}");
+    assert!(!e.contains("error returned from database") && !regex_like_server_line(&e), "{e}");
+    db.close().await.unwrap();
+}
+
+/// Whether `s` has `at line <n>` not followed by `, column` (the driver's server-source line).
+fn regex_like_server_line(s: &str) -> bool {
+    s.match_indices("at line ").any(|(i, m)| {
+        let rest = &s[i + m.len()..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        digits > 0 && !rest[digits..].starts_with(", column")
+    })
+}
