@@ -60,7 +60,7 @@ pub enum Error {
     Drift(Vec<DriftInfo>),
 
     /// Applied migrations are no longer in the source.
-    #[error("the database has migrations applied that are not in the source: {}\n  nothing was run.\n  next: restore the missing files (check your branch), or allow missing migrations explicitly if they were removed on purpose",
+    #[error("the database has migrations applied that are not in the source: {}\n  nothing was run.\n  next: restore the missing files (check your branch), or, if they were removed on purpose, run with `--allow-missing` (`Migrator::allow_missing(true)`)",
         .versions.iter().map(|(v, n)| format!("{v} ({n})")).collect::<Vec<_>>().join(", "))]
     Missing {
         /// Version and recorded name of each missing migration.
@@ -82,7 +82,7 @@ pub enum Error {
 
     /// Pending migrations sort before the newest applied one.
     #[error(
-        "migration {version} ({name}) is pending but sorts before {highest}, the newest applied migration (a branch merged late?).\n  nothing was run.\n  next: give it a version after {highest}, or allow out-of-order migrations explicitly"
+        "migration {version} ({name}) is pending but sorts before {highest}, the newest applied migration (a branch merged late?).\n  nothing was run.\n  next: give it a version after {highest}, or run with `--allow-out-of-order` (`Migrator::allow_out_of_order(true)`)"
     )]
     OutOfOrder {
         /// The pending version.
@@ -218,13 +218,16 @@ pub enum Error {
 
     /// A table that does not exist.
     #[error(
-        "there is no table {table} in {url}; nothing was copied.\n  next: check the name (`cargo dbguard backups list` shows the tables that have snapshots)"
+        "there is no table {table} in {url}; nothing was copied.\n  next: check the name; the tables are: {}",
+        if .existing.is_empty() { "(none)".to_string() } else { .existing.join(", ") }
     )]
     NoSuchTable {
         /// The table asked for.
         table: String,
         /// The database, masked.
         url: String,
+        /// The tables it has (the first 20).
+        existing: Vec<String>,
     },
 
     /// A restore that cannot go ahead as asked; nothing was changed.
@@ -574,7 +577,7 @@ fn drift_message(drift: &[DriftInfo]) -> String {
             d.version, d.name, d.location, d.applied_checksum, d.current_checksum
         ));
     }
-    s.push_str("\n  nothing was run.\n  next: undo the edit (`git diff` / `git log -p` on the file) and put the change in a new migration; if the edit is harmless (a comment), allow drift explicitly");
+    s.push_str("\n  nothing was run.\n  next: undo the edit (`git diff` / `git log -p` on the file) and put the change in a new migration; if the edit is harmless (a comment), run with `--allow-drift` (`Migrator::allow_drift(true)`)");
     s
 }
 

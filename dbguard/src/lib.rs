@@ -10,7 +10,7 @@
 //! use dbguard::{Database, Migrator};
 //!
 //! let migrator = Migrator::from_dir("migrations")?;
-//! let mut db = Database::connect("sqlite://app.db").await?;
+//! let mut db = Database::create_if_missing("sqlite://app.db").await?;
 //! migrator.up(&mut db, None).await?;
 //! for entry in migrator.plan(&mut db).await?.entries {
 //!     println!("{} {} {:?}", entry.version, entry.name, entry.state);

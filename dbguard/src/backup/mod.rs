@@ -164,7 +164,9 @@ impl Backups {
                 let mut plan = BackupReport::default();
                 for table in tables {
                     if !db.table_exists(table).await? {
-                        return Err(Error::NoSuchTable { table: table.to_string(), url: db.url().into() });
+                        let mut existing = crate::migrate::guard::user_tables(&mut db.session()).await?;
+                        existing.truncate(20);
+                        return Err(Error::NoSuchTable { table: table.to_string(), url: db.url().into(), existing });
                     }
                     let rows = db.count_rows(table).await?;
                     plan.snapshots.push(SnapshotInfo {
