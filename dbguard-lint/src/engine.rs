@@ -97,6 +97,14 @@ pub fn table_effects(sql: &str, dialect: Dialect) -> (Vec<String>, Vec<String>) 
 /// assert_eq!(found, [(2, "COMMIT".to_string())]);
 /// ```
 pub fn transaction_statements(sql: &str, dialect: Dialect) -> Vec<(usize, String)> {
+    // Most migrations name none of the words at all: a byte scan, and no splitting.
+    const WORDS: [&[u8]; 10] =
+        [b"begin", b"start", b"commit", b"end", b"rollback", b"abort", b"savepoint", b"release", b"prepare", b"xa"];
+    let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let named = sql.as_bytes().split(|c| !is_word(*c)).any(|w| WORDS.iter().any(|k| w.eq_ignore_ascii_case(k)));
+    if !named {
+        return Vec::new();
+    }
     split(sql, dialect)
         .iter()
         .filter_map(|st| rules::control_words(&Stmt::new(st.text, st.offset, dialect)).map(|w| (st.line, w)))

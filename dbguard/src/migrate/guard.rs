@@ -75,7 +75,7 @@ impl Protect {
 /// Whether `sql` contains a keyword of a destructive statement (`DROP`, `TRUNCATE`, `DELETE`,
 /// `UPDATE`, `ALTER`, `REPLACE`). A byte scan, so that the common migration (CREATE and
 /// INSERT) skips the linter; a false positive only costs the lint.
-fn might_destroy(sql: &str) -> bool {
+pub(crate) fn might_destroy(sql: &str) -> bool {
     const WORDS: [&[u8]; 6] = [b"drop", b"truncate", b"delete", b"update", b"alter", b"replace"];
     let b = sql.as_bytes();
     (0..b.len()).any(|i| {

@@ -56,6 +56,8 @@ pub(crate) struct RunPlan {
     versions: Vec<i64>,
     plan: Plan,
     dry: Option<DryRun>,
+    /// The version table exists with a known layout (nothing to create).
+    ensured: bool,
 }
 
 impl Migrator {
@@ -302,21 +304,28 @@ impl Migrator {
             Operation::Up,
             dry_run,
             async |db| self.plan_up(db, target, dry_run).await,
-            async |db, p| self.apply_up(db, p.versions, p.plan).await,
+            async |db, p| self.apply_up(db, p).await,
             |r, e| fill_entry(r, e, &r.applied),
         )
         .await
     }
 
+    /// The version table's rows, read-only (two queries in the steady state), and whether it
+    /// exists with a known layout.
+    async fn read_rows(&self, db: &mut Database) -> Result<(Plan, bool)> {
+        let ensured = self.history().check_layout(db).await?;
+        let rows = if ensured { self.history().read(db, false, true).await? } else { Vec::new() };
+        Ok((Plan::compute(&self.migrations, &rows), ensured))
+    }
+
     /// Reads what an `up` would run, and what it destroys (for production's confirmation).
     async fn plan_up(&self, db: &mut Database, target: Option<i64>, dry_run: bool) -> Result<Intent<RunPlan>> {
-        self.history().check_layout(db).await?;
-        let plan = self.plan(db).await?;
+        let (plan, ensured) = self.read_rows(db).await?;
         let versions = select::up(&plan, target, self.allow)?;
         self.check_preserved(db, &versions).await?;
         let destroys = self.destroys(db, Direction::Up, &versions);
         let dry = if dry_run { Some(self.describe(db, &versions, Direction::Up).await?) } else { None };
-        Ok(Intent { changes: !versions.is_empty(), destroys, plan: RunPlan { versions, plan, dry } })
+        Ok(Intent { changes: !versions.is_empty(), destroys, plan: RunPlan { versions, plan, dry, ensured } })
     }
 
     /// The one unguarded `up` (under the lock, not audited or confirmed): for scratch copies
@@ -324,13 +333,16 @@ impl Migrator {
     pub(crate) async fn up_unguarded(&self, db: &mut Database, target: Option<i64>) -> Result<Report> {
         with_lock(db, &self.table, self.safety.lock_timeout, async |db| {
             let intent = self.plan_up(db, target, false).await?;
-            self.apply_up(db, intent.plan.versions, intent.plan.plan).await
+            self.apply_up(db, intent.plan).await
         })
         .await
     }
 
-    async fn apply_up(&self, db: &mut Database, todo: Vec<i64>, plan: Plan) -> Result<Report> {
-        self.history().ensure(db).await?;
+    async fn apply_up(&self, db: &mut Database, p: RunPlan) -> Result<Report> {
+        let RunPlan { versions: todo, plan, ensured, .. } = p;
+        if !ensured {
+            self.history().ensure(db).await?;
+        }
         let mut report = Report::default();
         let mut rows = plan.rows();
         if !todo.is_empty() {
@@ -375,20 +387,19 @@ impl Migrator {
             Operation::Down,
             dry_run,
             async |db| self.plan_down(db, keep, dry_run).await,
-            async |db, p| self.apply_down(db, p.versions, p.plan).await,
+            async |db, p| self.apply_down(db, p).await,
             |r, e| fill_entry(r, e, &r.reverted),
         )
         .await
     }
 
     async fn plan_down(&self, db: &mut Database, keep: Option<i64>, dry_run: bool) -> Result<Intent<RunPlan>> {
-        self.history().check_layout(db).await?;
-        let plan = self.plan(db).await?;
+        let (plan, ensured) = self.read_rows(db).await?;
         let versions = select::down(&self.migrations, &plan, keep, self.allow)?;
         self.check_preserved_now(db, &versions, Direction::Down).await?;
         let destroys = self.destroys(db, Direction::Down, &versions);
         let dry = if dry_run { Some(self.describe(db, &versions, Direction::Down).await?) } else { None };
-        Ok(Intent { changes: !versions.is_empty(), destroys, plan: RunPlan { versions, plan, dry } })
+        Ok(Intent { changes: !versions.is_empty(), destroys, plan: RunPlan { versions, plan, dry, ensured } })
     }
 
     /// The unguarded `down` for scratch copies (`rehearse`): reverts the applied migrations
@@ -396,13 +407,16 @@ impl Migrator {
     pub(crate) async fn down_unguarded(&self, db: &mut Database, keep: Option<i64>) -> Result<Report> {
         with_lock(db, &self.table, self.safety.lock_timeout, async |db| {
             let intent = self.plan_down(db, keep, false).await?;
-            self.apply_down(db, intent.plan.versions, intent.plan.plan).await
+            self.apply_down(db, intent.plan).await
         })
         .await
     }
 
-    async fn apply_down(&self, db: &mut Database, to_revert: Vec<i64>, plan: Plan) -> Result<Report> {
-        self.history().ensure(db).await?;
+    async fn apply_down(&self, db: &mut Database, p: RunPlan) -> Result<Report> {
+        let RunPlan { versions: to_revert, plan, ensured, .. } = p;
+        if !ensured {
+            self.history().ensure(db).await?;
+        }
         let mut report = Report::default();
         if !to_revert.is_empty() {
             self.back_up(db, "pre-down", &mut report).await?;
@@ -435,7 +449,11 @@ impl Migrator {
         for v in versions {
             let m = self.get(*v);
             let step = if dir == Direction::Up { m.up() } else { m.down() };
-            let destroyed = step.sql().map(|sql| dbguard_lint::destroyed_tables(sql, dialect)).unwrap_or_default();
+            let destroyed = step
+                .sql()
+                .filter(|sql| guard::might_destroy(sql))
+                .map(|sql| dbguard_lint::destroyed_tables(sql, dialect))
+                .unwrap_or_default();
             let tables: Vec<String> = destroyed.iter().map(|(rule, t)| format!("{rule} on {t}")).collect();
             if dir == Direction::Down || !tables.is_empty() {
                 let detail = if tables.is_empty() { String::new() } else { format!(": {}", tables.join(", ")) };
@@ -561,8 +579,7 @@ impl Migrator {
             Operation::Baseline,
             dry_run,
             async |db| {
-                self.history().check_layout(db).await?;
-                if let Some(newest) = self.plan(db).await?.current_version() {
+                if let Some(newest) = self.read_rows(db).await?.0.current_version() {
                     return Err(Error::AlreadyRecorded { newest });
                 }
                 let mut report = Report::default();

@@ -205,9 +205,12 @@ pub(crate) async fn run<P, T>(
         let intent = db.read_only(plan).await?;
         return Ok(Guarded::DryRun(intent.plan));
     }
-    let mut entry = AuditEntry::new(&url, decision.tier, op.as_str());
-    entry.confirmation = safety.confirmed.clone();
     let started = Instant::now();
+    let entry = || {
+        let mut e = AuditEntry::new(&url, decision.tier, op.as_str());
+        e.confirmation = safety.confirmed.clone();
+        e
+    };
     if let Some(next) = op.forbidden(decision.tier) {
         let refused = Error::RefusedInProduction {
             action: op.as_str().into(),
@@ -215,12 +218,14 @@ pub(crate) async fn run<P, T>(
             reason: decision.reason.clone(),
             next: next.into(),
         };
-        return refuse(safety, db, entry, started, refused).await;
+        return refuse(safety, db, entry(), started, refused).await;
     }
     with_lock(db, &safety.lock_key, safety.lock_timeout, async |db| {
-        let intent = match db.read_only(plan).await {
+        // The plan only reads (the dry runs, on a read-only session, prove it); under the lock,
+        // so that what it found is still true when the apply runs.
+        let intent = match plan(db).await {
             Ok(i) => i,
-            Err(e) => return refuse(safety, db, entry, started, e).await,
+            Err(e) => return refuse(safety, db, entry(), started, e).await,
         };
         if !intent.changes {
             return apply(db, intent.plan).await.map(Guarded::Done);
@@ -228,8 +233,9 @@ pub(crate) async fn run<P, T>(
         if decision.tier == Tier::Prod
             && let Err(e) = confirm(safety, db.url(), &decision, op, intent.destroys.clone())
         {
-            return refuse(safety, db, entry, started, e).await;
+            return refuse(safety, db, entry(), started, e).await;
         }
+        let mut entry = entry();
         entry.intent = intent.destroys;
         entry.outcome = "started".into();
         safety.audit.append(&entry)?;

@@ -433,7 +433,8 @@ fn transaction_problems(path: &Path, sql: &str, dialect: Dialect) -> Vec<Problem
 /// transaction dbguard runs them in.
 pub(crate) fn check_in_code(migrations: &[Migration]) -> Result<(), LoadError> {
     let mut problems = Vec::new();
-    for m in migrations.iter().filter(|m| m.is_transactional()) {
+    // Files were checked when they were loaded, with their lines.
+    for m in migrations.iter().filter(|m| m.is_transactional() && !matches!(m.origin(), Origin::Files { .. })) {
         for (down, step) in [(false, m.up()), (true, m.down())] {
             if let Step::Sql(sql) = step {
                 // The dialect does not change which statements control a transaction.

@@ -26,17 +26,19 @@ impl VersionTable<'_> {
         format!("{}_layout", self.table)
     }
 
-    /// Read-only: refuses a version table whose layout a newer dbguard wrote (an absent table
-    /// is fine: [`VersionTable::ensure`] creates it).
-    pub async fn check_layout(&self, db: &mut Database) -> Result<()> {
-        if !db.table_exists(&self.layout_table()).await? {
-            return Ok(());
-        }
+    /// Read-only: whether the version table exists (with its layout table), refusing one whose
+    /// layout a newer dbguard wrote. One query when it exists (the steady state).
+    pub async fn check_layout(&self, db: &mut Database) -> Result<bool> {
         let read = format!("SELECT COALESCE(MAX(layout), 0) FROM {}", db.quote(&self.layout_table()));
-        match db.query_i64(&read).await? {
-            n if n > LAYOUT => Err(Error::LayoutTooNew { table: self.table.to_string(), found: n, known: LAYOUT }),
-            _ => Ok(()),
+        let found = match db.query_i64(&read).await {
+            Ok(n) => n,
+            // Most likely absent; anything else is reported as it is.
+            Err(e) => return if db.table_exists(&self.layout_table()).await? { Err(e) } else { Ok(false) },
+        };
+        if found > LAYOUT {
+            return Err(Error::LayoutTooNew { table: self.table.to_string(), found, known: LAYOUT });
         }
+        Ok(found > 0)
     }
 
     /// Creates the tables if needed and checks (or upgrades) their layout. In the steady state
