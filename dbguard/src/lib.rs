@@ -35,7 +35,7 @@ pub use backup::file::{FileBackup, FileBackupPolicy};
 pub use backup::snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification};
 pub use backup::{BackupList, BackupReport, Backups, FileVerification, Pruned};
 pub use db::database::Database;
-pub use db::database::OpenMode;
+pub use db::open_mode::OpenMode;
 pub use db::schema::Schema;
 pub use db::url::{check as check_url, database_name, is_local, mask_url, sqlite_file, url_with_database};
 pub use error::{

@@ -196,12 +196,12 @@ pub async fn verify(backup: &FileBackup) -> Result<Option<String>> {
 /// Deletes all but the newest `keep` backups of `db_file`, never the newest verified one.
 /// Returns the deleted files.
 pub(crate) fn prune(db_file: &Path, keep: usize) -> Result<Vec<PathBuf>> {
-    prune_by(db_file, &crate::PrunePolicy { keep: Some(keep), ..Default::default() })
+    prune_by(db_file, &crate::backup::snapshot::PrunePolicy { keep: Some(keep), ..Default::default() })
 }
 
 /// Deletes the backups beyond `policy.keep` and/or older than `policy.older_than` (all of them
 /// but the newest verified one, whatever the policy says). With `dry_run`, deletes nothing.
-pub(crate) fn prune_by(db_file: &Path, policy: &crate::PrunePolicy) -> Result<Vec<PathBuf>> {
+pub(crate) fn prune_by(db_file: &Path, policy: &crate::backup::snapshot::PrunePolicy) -> Result<Vec<PathBuf>> {
     let all = list(db_file)?;
     let newest_verified = all.iter().find(|b| b.verified).map(|b| b.path.clone());
     let now = chrono::Utc::now();
@@ -242,12 +242,12 @@ pub struct FileRestoreReport {
 }
 
 /// Replaces the SQLite database `db_url` with a verified backup, through the guarded path
-/// with default settings ([`crate::Backups::restore_file`] with the project's). The current
+/// with default settings ([`crate::backup::Backups::restore_file`] with the project's). The current
 /// file is backed up first; the backup is checked before and the result after. Stop the
 /// application first: the file is replaced underneath any open connection.
 pub async fn restore(db_url: &str, backup: &FileBackup) -> Result<FileRestoreReport> {
     let mut db = Database::connect(db_url).await?;
-    let result = crate::Backups::new().restore_file(&mut db, &backup.path).await;
+    let result = crate::backup::Backups::new().restore_file(&mut db, &backup.path).await;
     db.close().await.ok();
     result
 }
@@ -276,7 +276,12 @@ pub(crate) async fn check_restorable(backup: &FileBackup) -> Result<()> {
 /// Replaces the database file `db` is connected to with `backup` (already checked), and
 /// connects `db` to the restored database. The caller holds the lock.
 pub(crate) async fn replace(db: &mut Database, backup: &FileBackup) -> Result<FileRestoreReport> {
-    let file = db.env.backend.file().map(Path::to_path_buf).ok_or_else(|| Error::NotAFile { url: db.url().into() })?;
+    let file = db
+        .env
+        .backend
+        .database_file()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| Error::NotAFile { url: db.url().into() })?;
     let url = db.env.raw_url().to_string();
     let pre = create(&mut db.session(), &file, "pre-restore", usize::MAX).await?;
     // Copy beside the target and rename over it: the database file is never half-written.

@@ -104,7 +104,10 @@ impl Backups {
     }
 
     /// Asks `ask` when a production change needs a confirmation and none was given.
-    pub fn on_confirmation(mut self, ask: impl Fn(&crate::Confirmation) -> bool + Send + Sync + 'static) -> Self {
+    pub fn on_confirmation(
+        mut self,
+        ask: impl Fn(&crate::error::Confirmation) -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.safety.ask = Some(std::sync::Arc::new(ask) as AskFn);
         self
     }
@@ -164,7 +167,7 @@ impl Backups {
                 let mut plan = BackupReport::default();
                 for table in tables {
                     if !db.table_exists(table).await? {
-                        let mut existing = crate::migrate::guard::user_tables(&mut db.session()).await?;
+                        let mut existing = db.session().user_tables().await?;
                         existing.truncate(20);
                         return Err(Error::NoSuchTable { table: table.to_string(), url: db.url().into(), existing });
                     }
@@ -181,7 +184,8 @@ impl Backups {
                     });
                 }
                 if file_keep.is_some() {
-                    let file = db.env.backend.file().ok_or_else(|| Error::NotAFile { url: db.url().into() })?;
+                    let file =
+                        db.env.backend.database_file().ok_or_else(|| Error::NotAFile { url: db.url().into() })?;
                     plan.file_into = Some(file::backup_dir(file));
                 }
                 Ok(Intent { plan, destroys: Vec::new(), changes: true })
@@ -193,7 +197,7 @@ impl Backups {
                         .push(snapshot::take(&mut db.session(), &s.source_table, None, reason::MANUAL).await?);
                 }
                 if let Some(keep) = file_keep {
-                    let path = db.env.backend.file().map(Path::to_path_buf).expect("checked by the plan");
+                    let path = db.env.backend.database_file().map(Path::to_path_buf).expect("checked by the plan");
                     done.file = Some(file::create(&mut db.session(), &path, "manual", keep.max(1)).await?);
                 }
                 Ok(done)
@@ -214,7 +218,7 @@ impl Backups {
     /// Every backup of the database: snapshots and (SQLite) file backups.
     pub async fn list_all(&self, db: &mut Database) -> Result<BackupList> {
         let snapshots = catalog::list(&mut db.session()).await?;
-        let files = match db.env.backend.file() {
+        let files = match db.env.backend.database_file() {
             Some(f) => file::list(f)?,
             None => Vec::new(),
         };
@@ -250,7 +254,7 @@ impl Backups {
 
     /// Checks every file backup (SQLite): integrity, and the row counts its manifest recorded.
     pub async fn verify_files(&self, db: &Database) -> Result<Vec<FileVerification>> {
-        let Some(f) = db.env.backend.file() else { return Ok(Vec::new()) };
+        let Some(f) = db.env.backend.database_file() else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         for backup in file::list(f)? {
             let problem = match file::verify(&backup).await {
@@ -322,7 +326,7 @@ impl Backups {
             Operation::RestoreFile,
             dry_run,
             async |db| {
-                let f = db.env.backend.file().ok_or_else(|| Error::NotAFile { url: db.url().into() })?;
+                let f = db.env.backend.database_file().ok_or_else(|| Error::NotAFile { url: db.url().into() })?;
                 let found = file::find(f, backup)?;
                 file::check_restorable(&found).await?;
                 let what = format!(
@@ -368,7 +372,7 @@ impl Backups {
                     snapshots: snapshot::to_prune(&all, policy).into_iter().cloned().collect(),
                     files: Vec::new(),
                 };
-                if files && let Some(f) = db.env.backend.file() {
+                if files && let Some(f) = db.env.backend.database_file() {
                     plan.files = file::prune_by(f, &PrunePolicy { dry_run: true, ..policy.clone() })?;
                 }
                 let mut what: Vec<String> = plan

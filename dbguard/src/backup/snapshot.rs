@@ -124,7 +124,7 @@ pub(crate) async fn check(s: &mut Session<'_>, info: &SnapshotInfo) -> Result<(V
     Ok((v, None))
 }
 
-/// Options for [`crate::Backups::restore`].
+/// Options for [`crate::backup::Backups::restore`].
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
     /// Restore into this table instead of the snapshot's source table.
@@ -314,7 +314,7 @@ fn restore_failed(e: Error, target: &str, report: &RestoreReport) -> Error {
     }
 }
 
-/// Which snapshots [`crate::Backups::prune`] removes.
+/// Which snapshots [`crate::backup::Backups::prune`] removes.
 #[derive(Debug, Clone, Default)]
 pub struct PrunePolicy {
     /// Keep at most this many snapshots per source table (newest first).

@@ -42,12 +42,12 @@ fn scratch_name(original: &str, max: usize) -> String {
 
 /// Copies the database at `url` into a new scratch database, reading the original only.
 pub(crate) async fn scratch_copy(url: &str) -> Result<Scratch> {
-    let b = backend::for_url(url).ok_or_else(|| bad_url(url))?;
+    let b = backend::for_url(url)?;
     match b.copy_method() {
         CopyMethod::VacuumInto => {
             let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S%3f");
             let path = std::env::temp_dir().join(format!("dbguard-rehearse-{stamp}-{}.db", std::process::id()));
-            let original = b.file().map(PathBuf::from);
+            let original = b.database_file().map(PathBuf::from);
             // A missing file is an empty database: rehearse from empty, without creating it.
             if let Some(file) = original.filter(|f| f.exists()) {
                 let mut db = Database::connect(url).await?;
@@ -68,12 +68,12 @@ pub(crate) async fn scratch_copy(url: &str) -> Result<Scratch> {
             let scratch =
                 Scratch { url: url_with_database(url, &name), place: Place::Server { admin_url, name: name.clone() } };
             if let Err(e) = admin.execute(&format!("CREATE DATABASE {q} TEMPLATE {qo}")).await {
-                if !e.to_string().contains("being accessed by other users") {
+                if !b.copy_refused_while_in_use(&e.to_string()) {
                     return Err(e);
                 }
                 admin.execute(&format!("CREATE DATABASE {q}")).await?;
                 admin.close().await?;
-                if let Err(e) = crate::backup::dump::pg_copy(url, &name) {
+                if let Err(e) = b.copy_with_client_tools(url, &name) {
                     scratch.drop().await?;
                     return Err(e);
                 }
@@ -153,8 +153,8 @@ fn remove_sqlite_files(path: &std::path::Path) {
 /// Drops the database at `url` and creates it again, empty (a SQLite file is removed; the
 /// driver creates it on the next connection).
 pub(crate) async fn recreate(url: &str) -> Result<()> {
-    let b = backend::for_url(url).ok_or_else(|| bad_url(url))?;
-    if let Some(file) = b.file() {
+    let b = backend::for_url(url)?;
+    if let Some(file) = b.database_file() {
         remove_sqlite_files(file);
         return Ok(());
     }

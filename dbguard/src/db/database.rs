@@ -3,6 +3,7 @@
 use sqlx::{AnyConnection, Connection, Executor, Row};
 
 use crate::db::backend::{self, Backend, ContentHash};
+use crate::db::open_mode::OpenMode;
 use crate::db::schema::Schema;
 use crate::db::url::{mask_url, scrub};
 use crate::error::{Error, Result};
@@ -83,20 +84,6 @@ impl std::fmt::Debug for Database {
     }
 }
 
-/// How [`Database::open`] treats a database that is not there yet, and what it may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpenMode {
-    /// An existing database, read and written. A missing SQLite file is an error
-    /// ([`Error::DatabaseMissing`]), never created behind the caller's back.
-    Existing,
-    /// Creates a missing SQLite file (only `up` does this by default; see
-    /// [`Database::created`]). For PostgreSQL and MySQL the database must exist.
-    CreateIfMissing,
-    /// Read only: a SQLite file opened `mode=ro`, a server session set read-only, so that
-    /// nothing can be written through it, whatever runs on it.
-    ReadOnly,
-}
-
 impl Database {
     /// Connects to an existing database (`sqlite://file.db`, `postgres://...`,
     /// `mysql://...`). A SQLite file that does not exist is an error, not a new empty database
@@ -130,12 +117,10 @@ impl Database {
     /// Connects in the given mode.
     pub async fn open(url: &str, mode: OpenMode) -> Result<Self> {
         sqlx::any::install_default_drivers();
-        crate::db::url::check(url)?;
-        let backend = backend::for_url(url)
-            .ok_or_else(|| Error::BadUrl { url: mask_url(url), problem: "unknown or missing scheme".into() })?;
+        let backend = backend::for_url(url)?;
         // A SQLite file is only created where the caller asked for it (or the URL does, with
         // `mode=rwc`): a mistyped or relative path must not become a new, empty database.
-        let file = backend.file().map(std::path::Path::to_path_buf);
+        let file = backend.database_file().map(std::path::Path::to_path_buf);
         let explicit_create = url.contains("mode=rwc");
         let created = match &file {
             Some(f) if !f.exists() => {
@@ -341,6 +326,13 @@ impl Session<'_> {
             }
         }
         Ok(Schema::from_objects(objects))
+    }
+
+    /// The user's tables (not dbguard's own), by name.
+    pub async fn user_tables(&mut self) -> Result<Vec<String>> {
+        let sql = self.env.backend.list_tables_sql();
+        let all = self.strings(sql, "listing the tables").await?;
+        Ok(all.into_iter().filter(|t| !t.starts_with("dbguard_")).collect())
     }
 
     pub async fn table_exists(&mut self, table: &str) -> Result<bool> {

@@ -6,5 +6,6 @@ pub mod admin;
 pub mod backend;
 pub mod database;
 pub mod lock;
+pub mod open_mode;
 pub mod schema;
 pub mod url;

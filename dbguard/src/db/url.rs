@@ -11,7 +11,11 @@ use crate::model::kind::BackendKind;
 /// assert_eq!(dbguard::sqlite_file("sqlite::memory:"), None);
 /// ```
 pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    crate::db::backend::sqlite_file_path(url)
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    let memory = path.is_empty() || path == ":memory:" || url.contains("mode=memory");
+    (!memory).then(|| std::path::PathBuf::from(path))
 }
 
 /// The same server URL naming another database.
@@ -160,8 +164,8 @@ pub fn database_name(url: &str) -> String {
 /// assert!(dbguard::check_url("mysql://root@db:3306/").is_err());
 /// assert!(dbguard::check_url("sqlite://app.db").is_ok());
 /// ```
-pub fn check(url: &str) -> crate::Result<BackendKind> {
-    let bad = |problem: &str| crate::Error::BadUrl { url: mask_url(url), problem: problem.to_string() };
+pub fn check(url: &str) -> crate::error::Result<BackendKind> {
+    let bad = |problem: &str| crate::error::Error::BadUrl { url: mask_url(url), problem: problem.to_string() };
     let kind = BackendKind::from_url(url)
         .ok_or_else(|| bad("unknown or missing scheme (the URL must start with sqlite:, postgres:// or mysql://)"))?;
     match kind {
@@ -223,6 +227,40 @@ pub(crate) fn identity(url: &str) -> String {
     }
 }
 
+/// The parts of a server URL a dump tool takes as arguments.
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))] // server backends only
+pub(crate) struct Parts {
+    /// The user (percent-decoded).
+    pub user: String,
+    /// The password (percent-decoded), for the tool's environment, never its arguments.
+    pub password: Option<String>,
+    /// The host.
+    pub host: String,
+    /// The port, when given.
+    pub port: Option<String>,
+    /// The database (percent-decoded).
+    pub database: String,
+}
+
+pub(crate) fn parts(url: &str) -> Option<Parts> {
+    let rest = url.split_once("://")?.1;
+    let rest = rest.split('?').next()?;
+    let (auth, hostpath) = match rest.rsplit_once('@') {
+        Some((a, h)) => (Some(a), h),
+        None => (None, rest),
+    };
+    let (hostport, database) = hostpath.split_once('/').unwrap_or((hostpath, ""));
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h.to_string(), Some(p.to_string())),
+        None => (hostport.to_string(), None),
+    };
+    let (user, password) = match auth.map(|a| a.split_once(':').map_or((a, None), |(u, p)| (u, Some(p)))) {
+        Some((u, p)) => (percent_decode(u), p.map(percent_decode)),
+        None => (String::new(), None),
+    };
+    Some(Parts { user, password, host, port, database: percent_decode(database) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +280,16 @@ mod tests {
         let msg = format!("failed for {url}: auth s3cr@t rejected");
         let clean = scrub(&msg, url);
         assert!(!clean.contains("s3cr"), "{clean}");
+    }
+
+    #[test]
+    fn file_paths_from_urls() {
+        use std::path::PathBuf;
+        assert_eq!(sqlite_file("sqlite://app.db"), Some(PathBuf::from("app.db")));
+        assert_eq!(sqlite_file("sqlite:app.db?mode=rwc"), Some(PathBuf::from("app.db")));
+        assert_eq!(sqlite_file("sqlite:///tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://"), None);
     }
 
     #[test]
@@ -318,5 +366,14 @@ mod tests {
         assert_ne!(identity("postgres://a@db/shop"), identity("postgres://a@db/shop2"));
         assert_eq!(identity("mysql://root@127.0.0.1:3306/t"), identity("mysql://u@localhost/t"));
         assert!(identity("sqlite://x.db").starts_with("sqlite:///"), "absolute: {}", identity("sqlite://x.db"));
+    }
+
+    #[test]
+    fn url_parts() {
+        let p = parts("postgres://app:s%40cret@db.internal:5433/shop?sslmode=require").unwrap();
+        assert_eq!((p.user.as_str(), p.password.as_deref(), p.host.as_str()), ("app", Some("s@cret"), "db.internal"));
+        assert_eq!((p.port.as_deref(), p.database.as_str()), (Some("5433"), "shop"));
+        let q = parts("mysql://root@127.0.0.1/test").unwrap();
+        assert_eq!((q.password, q.port, q.database.as_str()), (None, None, "test"));
     }
 }

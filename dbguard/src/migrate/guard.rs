@@ -50,7 +50,7 @@ impl Protect {
         if self.unchecked.is_empty() {
             return Ok(());
         }
-        for t in user_tables(s).await? {
+        for t in s.user_tables().await? {
             let named = self.unchecked.iter().any(|n| *n == t || n.eq_ignore_ascii_case(&t));
             if named && !self.destroyed.contains(&t) {
                 self.destroyed.push(t);
@@ -110,11 +110,11 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
             if why == reason::PRESERVES {
                 // A guard on a table that is not there protects nothing: never pass silently.
                 let (version, name, location) = protect.migration.clone();
-                let existing = user_tables(s).await?;
-                return Err(crate::Error::PreservedTableMissing(Box::new(crate::error::MissingPreserved {
+                let existing = s.user_tables().await?;
+                return Err(crate::error::Error::PreservedTableMissing(Box::new(crate::error::MissingPreserved {
                     version,
                     name,
-                    closest: crate::migrate::migrator::closest(table, &existing),
+                    closest: closest(table, &existing),
                     table: table.to_string(),
                     location,
                     when: "in the database when it was about to run".into(),
@@ -148,13 +148,6 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect) -> Resul
     Ok((tables, counts))
 }
 
-/// The user's tables (not dbguard's own), by name.
-pub(crate) async fn user_tables(s: &mut Session<'_>) -> Result<Vec<String>> {
-    let sql = s.env.backend.list_tables_sql();
-    let all = s.strings(sql, "listing the tables").await?;
-    Ok(all.into_iter().filter(|t| !t.starts_with("dbguard_")).collect())
-}
-
 /// The preserved tables that lost rows (or changed count, when exact).
 pub(crate) async fn losses(s: &mut Session<'_>, counted: &[Counted]) -> Result<Vec<Loss>> {
     let mut out = Vec::new();
@@ -169,6 +162,30 @@ pub(crate) async fn losses(s: &mut Session<'_>, counted: &[Counted]) -> Result<V
         }
     }
     Ok(out)
+}
+
+/// The name in `names` closest to `wanted` (case-insensitive edit distance), if any is close.
+pub(crate) fn closest(wanted: &str, names: &[String]) -> Option<String> {
+    let w = wanted.to_lowercase();
+    names
+        .iter()
+        .map(|n| (edit_distance(&w, &n.to_lowercase()), n))
+        .filter(|(d, n)| *d <= (n.len().max(w.len()) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n.clone())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -186,5 +203,14 @@ mod tests {
         ] {
             assert!(super::might_destroy(sql), "{sql}");
         }
+    }
+
+    #[test]
+    fn the_closest_table_name_is_suggested() {
+        let names = ["users".to_string(), "orders".to_string(), "user_emails".to_string()];
+        assert_eq!(super::closest("user", &names).as_deref(), Some("users"));
+        assert_eq!(super::closest("Users", &names).as_deref(), Some("users"));
+        assert_eq!(super::closest("ordres", &names).as_deref(), Some("orders"));
+        assert_eq!(super::closest("invoices", &names), None);
     }
 }

@@ -163,7 +163,10 @@ impl Migrator {
 
     /// Asks `ask` when a production change needs a confirmation and none was given (the
     /// command line's prompt); it returns true when the person typed the database's name.
-    pub fn on_confirmation(mut self, ask: impl Fn(&crate::Confirmation) -> bool + Send + Sync + 'static) -> Self {
+    pub fn on_confirmation(
+        mut self,
+        ask: impl Fn(&crate::error::Confirmation) -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.safety.ask = Some(std::sync::Arc::new(ask) as AskFn);
         self
     }
@@ -255,8 +258,8 @@ impl Migrator {
     }
 
     /// The backup API with this migrator's lock, tiers, confirmation and audit log.
-    pub fn backups(&self) -> crate::Backups {
-        crate::Backups::with_safety(self.safety.clone())
+    pub fn backups(&self) -> crate::backup::Backups {
+        crate::backup::Backups::with_safety(self.safety.clone())
     }
 
     /// The migrations, in run order.
@@ -268,7 +271,7 @@ impl Migrator {
         VersionTable { table: &self.table }
     }
 
-    /// Sets the source against the database, read-only. Rows carry no [`crate::RowDetails`];
+    /// Sets the source against the database, read-only. Rows carry no [`crate::model::applied::RowDetails`];
     /// see [`Migrator::status`] for those.
     pub async fn plan(&self, db: &mut Database) -> Result<Plan> {
         let rows = self.history().read(db, false, false).await?;
@@ -472,7 +475,7 @@ impl Migrator {
             return Ok(());
         }
         let dialect = db.kind().dialect();
-        let existing = crate::migrate::guard::user_tables(&mut db.session()).await?;
+        let existing = db.session().user_tables().await?;
         let mut tables: Vec<String> = existing.clone();
         for (i, v) in versions.iter().enumerate() {
             let m = self.get(*v);
@@ -500,7 +503,7 @@ impl Migrator {
         if versions.iter().all(|v| self.get(*v).preserves().is_empty()) {
             return Ok(());
         }
-        let tables = crate::migrate::guard::user_tables(&mut db.session()).await?;
+        let tables = db.session().user_tables().await?;
         for v in versions {
             let m = self.get(*v);
             if let Some(t) = m.preserves().iter().find(|t| !tables.contains(t)) {
@@ -515,7 +518,7 @@ impl Migrator {
         let mut out = DryRun {
             direction: dir,
             file_backup: if self.file_backups.enabled && !versions.is_empty() {
-                db.env.backend.file().map(file_backup::backup_dir)
+                db.env.backend.database_file().map(file_backup::backup_dir)
             } else {
                 None
             },
@@ -677,7 +680,7 @@ impl Migrator {
     async fn back_up(&self, db: &mut Database, why: &str, report: &mut Report) -> Result<()> {
         self.progress.emit(Progress::BackingUp);
         if self.file_backups.enabled
-            && let Some(file) = db.env.backend.file().map(Path::to_path_buf)
+            && let Some(file) = db.env.backend.database_file().map(Path::to_path_buf)
         {
             report.file_backup =
                 Some(file_backup::create(&mut db.session(), &file, why, self.file_backups.keep).await?);
@@ -699,34 +702,10 @@ fn missing_preserved(m: &Migration, table: &str, existing: &[String], when: Stri
         version: m.version(),
         name: m.name().to_string(),
         table: table.to_string(),
-        closest: closest(table, existing),
+        closest: guard::closest(table, existing),
         location: m.origin().describe(false),
         when,
     }))
-}
-
-/// The name in `names` closest to `wanted` (case-insensitive edit distance), if any is close.
-pub(crate) fn closest(wanted: &str, names: &[String]) -> Option<String> {
-    let w = wanted.to_lowercase();
-    names
-        .iter()
-        .map(|n| (edit_distance(&w, &n.to_lowercase()), n))
-        .filter(|(d, n)| *d <= (n.len().max(w.len()) / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n.clone())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Fills an audit entry from a run's report.
@@ -741,16 +720,4 @@ fn fill_entry(r: &Report, e: &mut AuditEntry, steps: &[StepReport]) {
         .filter(|s| s.reason == crate::backup::snapshot::reason::PRESERVES)
         .map(|s| format!("{}: {} rows", s.source_table, s.row_count))
         .collect();
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_closest_table_name_is_suggested() {
-        let names = ["users".to_string(), "orders".to_string(), "user_emails".to_string()];
-        assert_eq!(super::closest("user", &names).as_deref(), Some("users"));
-        assert_eq!(super::closest("Users", &names).as_deref(), Some("users"));
-        assert_eq!(super::closest("ordres", &names).as_deref(), Some("orders"));
-        assert_eq!(super::closest("invoices", &names), None);
-    }
 }

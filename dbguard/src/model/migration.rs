@@ -260,7 +260,7 @@ impl<'c> Tx<'c> {
             && let Some((line, words)) =
                 dbguard_lint::transaction_statements(sql, self.backend.dialect()).into_iter().next()
         {
-            return Err(crate::Error::Step(format!(
+            return Err(crate::error::Error::Step(format!(
                 "`{words}` (line {line} of the SQL) would end the transaction this migration runs in; refused. next: remove it, or make the migration non-transactional (`transaction = false`)"
             )));
         }
@@ -268,7 +268,7 @@ impl<'c> Tx<'c> {
             .conn
             .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
             .await
-            .map_err(|e| crate::Error::Step(e.to_string()))?;
+            .map_err(|e| crate::error::Error::Step(e.to_string()))?;
         Ok(done.rows_affected())
     }
 }

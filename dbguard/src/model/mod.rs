@@ -10,3 +10,4 @@ pub mod migration;
 pub mod plan;
 pub mod progress;
 pub mod stamp;
+pub mod tier;

@@ -253,7 +253,7 @@ impl Migrator {
             match m.up_unguarded(&mut db, Some(last)).await {
                 Err(e) => {
                     let failed = match &e {
-                        crate::Error::MigrationFailed(f) => f.version,
+                        crate::error::Error::MigrationFailed(f) => f.version,
                         _ => last,
                     };
                     r.findings.push(finding(&m, failed, FindingKind::ReapplyFailed, vec![e.to_string()]));

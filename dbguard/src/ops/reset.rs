@@ -67,8 +67,8 @@ impl Migrator {
             Operation::Reset,
             dry_run,
             async |db| {
-                let tables = crate::migrate::guard::user_tables(&mut db.session()).await?;
-                let backup = match db.env.backend.file() {
+                let tables = db.session().user_tables().await?;
+                let backup = match db.env.backend.database_file() {
                     Some(_) if fresh => None,
                     Some(file) => Some(crate::backup::file::backup_dir(file)),
                     None => Some(dump.dir.clone()),
@@ -83,7 +83,7 @@ impl Migrator {
                 Ok(Intent { plan, destroys, changes: true })
             },
             async |db, mut plan| {
-                plan.backup = match db.env.backend.file().map(PathBuf::from) {
+                plan.backup = match db.env.backend.database_file().map(PathBuf::from) {
                     // Connecting created the file: an empty database has nothing to keep.
                     Some(_) if fresh => None,
                     Some(file) => {

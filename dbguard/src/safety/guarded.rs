@@ -5,7 +5,7 @@
 //! do and what it would destroy, and an *apply*, which does it. [`run`] is the only caller of
 //! an apply. In this order, it:
 //!
-//! 1. decides the database's tier (see [`crate::TierPolicy`]) and refuses what that tier never
+//! 1. decides the database's tier (see [`crate::safety::tier::TierPolicy`]) and refuses what that tier never
 //!    allows (`reset` in production);
 //! 2. for a dry run, runs the plan on a read-only session and returns it: a dry run never
 //!    reaches an apply, and its session cannot write whatever the plan does;
@@ -102,7 +102,7 @@ impl Operation {
 /// typed the database's name.
 pub type AskFn = Arc<dyn Fn(&Confirmation) -> bool + Send + Sync>;
 
-/// The settings of the guarded path, shared by [`crate::Migrator`] and [`crate::Backups`].
+/// The settings of the guarded path, shared by [`crate::Migrator`] and [`crate::backup::Backups`].
 #[derive(Clone)]
 pub(crate) struct Safety {
     pub tiers: TierPolicy,

@@ -5,64 +5,7 @@
 //! for (`--env`, `DBGUARD_ENV`, `env` in the configuration, [`crate::Migrator::tier`]) can raise
 //! that, never lower it. So `--env dev` pointed at the production URL is still production.
 
-use std::fmt;
-
-/// Which kind of environment a database belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    /// A developer's database.
-    Dev,
-    /// A staging or test environment.
-    Staging,
-    /// Production: destructive actions need a confirmation that names the database.
-    Prod,
-}
-
-impl Tier {
-    /// Reads `dev`, `staging` or `prod` (and the usual long forms).
-    ///
-    /// ```
-    /// use dbguard::Tier;
-    /// assert_eq!(Tier::parse("production"), Some(Tier::Prod));
-    /// assert_eq!(Tier::parse("qa"), None);
-    /// ```
-    pub fn parse(s: &str) -> Option<Tier> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "dev" | "development" | "local" => Some(Tier::Dev),
-            "staging" | "stage" | "test" => Some(Tier::Staging),
-            "prod" | "production" | "live" => Some(Tier::Prod),
-            _ => None,
-        }
-    }
-
-    /// The tier of `url` when none is given: `prod` unless the database is local (a SQLite
-    /// file, `localhost`, a loopback address or a Unix socket).
-    ///
-    /// ```
-    /// use dbguard::Tier;
-    /// assert_eq!(Tier::for_url("postgres://app@127.0.0.1/shop"), Tier::Dev);
-    /// assert_eq!(Tier::for_url("postgres://app:pw@db.internal:5432/shop"), Tier::Prod);
-    /// ```
-    pub fn for_url(url: &str) -> Tier {
-        if crate::db::url::is_local(url) { Tier::Dev } else { Tier::Prod }
-    }
-
-    /// `dev`, `staging`, `prod`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Dev => "dev",
-            Tier::Staging => "staging",
-            Tier::Prod => "prod",
-        }
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::model::tier::Tier;
 
 /// A database whose tier the configuration states.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +98,7 @@ pub(crate) fn require_confirmation(
     confirmed: Option<&str>,
     action: &str,
     what: Vec<String>,
-) -> crate::Result<()> {
+) -> crate::error::Result<()> {
     if what.is_empty() {
         return Ok(());
     }
@@ -163,7 +106,7 @@ pub(crate) fn require_confirmation(
     if confirmed == Some(name.as_str()) {
         return Ok(());
     }
-    Err(crate::Error::ConfirmationRequired(Box::new(crate::error::Confirmation {
+    Err(crate::error::Error::ConfirmationRequired(Box::new(crate::error::Confirmation {
         action: action.to_string(),
         database: name,
         url: url.to_string(),

@@ -60,7 +60,7 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// An entry for `command` on the database at `url` (raw; masked here), stamped now.
-    pub(crate) fn new(url: &str, tier: crate::Tier, command: &str) -> Self {
+    pub(crate) fn new(url: &str, tier: crate::model::tier::Tier, command: &str) -> Self {
         static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let at = now();
         let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -4,20 +4,27 @@
 //! [`crate::history`], [`crate::lock`], [`crate::schema`] and [`crate::migrator`] runs it, so
 //! no `match` on the database kind is needed anywhere else.
 
+#[cfg(feature = "mysql")]
 mod mysql;
+#[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::path::PathBuf;
 
-use crate::db::database::OpenMode;
+use crate::db::open_mode::OpenMode;
 use crate::model::kind::BackendKind;
 
+#[cfg(feature = "mysql")]
 pub(crate) use mysql::Mysql;
+#[cfg(feature = "postgres")]
 pub(crate) use postgres::Postgres;
-pub(crate) use sqlite::{Sqlite, file_path as sqlite_file_path};
+#[cfg(feature = "sqlite")]
+pub(crate) use sqlite::Sqlite;
 
 /// How a backend keeps two runners from migrating at once.
+#[allow(dead_code)] // each variant serves some backends; a build without them leaves it unused
 #[derive(Debug, Clone)]
 pub(crate) enum LockMethod {
     /// A session-level lock in the server, released when the connection closes (so a crashed
@@ -30,6 +37,7 @@ pub(crate) enum LockMethod {
 }
 
 /// How a backend computes an order-independent checksum of a table's rows.
+#[allow(dead_code)] // each variant serves some backends; a build without them leaves it unused
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ContentHash {
     /// One query returning one text, `count:sum`, computed by the server.
@@ -116,14 +124,35 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         ForeignKeys::default()
     }
 
-    /// The database file, for backends that keep one (SQLite).
-    fn file(&self) -> Option<&std::path::Path> {
+    /// Capability: the whole database is this one file on this machine (SQLite), so it can be
+    /// backed up and copied whole, replaced by renaming a file over it, and re-created by
+    /// removing it. `None` for server databases (and in-memory ones).
+    fn database_file(&self) -> Option<&std::path::Path> {
         None
     }
 
     /// The command-line dump tool for this database (`pg_dump`, `mysqldump`).
     fn dump_tool(&self) -> Option<&'static str> {
         None
+    }
+
+    /// The dump tool's arguments (and environment) to write the database `p` names to `out`.
+    fn dump_args(&self, _cmd: &mut std::process::Command, _p: &crate::db::url::Parts, _out: &std::path::Path) {}
+
+    /// Whether a failed [`CopyMethod::Template`] copy failed only because other sessions use the
+    /// original (the copy is then made with the client tools instead).
+    fn copy_refused_while_in_use(&self, _message: &str) -> bool {
+        false
+    }
+
+    /// Copies the database at `url` into the existing, empty database `into` on the same server
+    /// with the database's own client tools (PostgreSQL: `pg_dump | psql`).
+    fn copy_with_client_tools(&self, url: &str, into: &str) -> crate::error::Result<()> {
+        let _ = into;
+        Err(crate::error::Error::Backup(format!(
+            "{} cannot be copied with client tools from dbguard; nothing was changed",
+            crate::db::url::mask_url(url)
+        )))
     }
 
     /// The URL of a database to run `CREATE`/`DROP DATABASE` from, for server databases.
@@ -185,6 +214,7 @@ pub(crate) struct Explained {
 }
 
 /// How a backend copies a whole database into a scratch one (for `rehearse`).
+#[allow(dead_code)] // each variant serves some backends; a build without them leaves it unused
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CopyMethod {
     /// `VACUUM INTO` a new file: a consistent copy, even of a database in use.
@@ -207,11 +237,25 @@ pub(crate) struct ForeignKeys {
 }
 
 /// The backend for a URL.
-pub(crate) fn for_url(url: &str) -> Option<Box<dyn Backend>> {
-    Some(match BackendKind::from_url(url)? {
+/// The backend for a URL; an error for an unknown scheme, or a database this build was
+/// compiled without (see the crate's features).
+pub(crate) fn for_url(url: &str) -> crate::error::Result<Box<dyn Backend>> {
+    let kind = crate::db::url::check(url)?;
+    let missing = |feature: &str| crate::error::Error::BadUrl {
+        url: crate::db::url::mask_url(url),
+        problem: format!(
+            "this build of dbguard has no {kind} support: enable dbguard's `{feature}` feature in Cargo.toml (`dbguard = {{ version = \"...\", features = [\"{feature}\"] }}`)"
+        ),
+    };
+    Ok(match kind {
+        #[cfg(feature = "sqlite")]
         BackendKind::Sqlite => Box::new(Sqlite::from_url(url)),
+        #[cfg(feature = "postgres")]
         BackendKind::Postgres => Box::new(Postgres),
+        #[cfg(feature = "mysql")]
         BackendKind::Mysql => Box::new(Mysql),
+        #[allow(unreachable_patterns)]
+        _ => return Err(missing(&kind.to_string().to_lowercase().replace("postgresql", "postgres"))),
     })
 }
 
@@ -256,7 +300,6 @@ mod tests {
     #[test]
     fn quoting_doubles_quote_characters() {
         assert_eq!(quote_with("a\"b", '"'), "\"a\"\"b\"");
-        assert_eq!(Mysql.quote("x`y"), "`x``y`");
-        assert_eq!(Postgres.quote("Users"), "\"Users\"");
+        assert_eq!(quote_with("x`y", '`'), "`x``y`");
     }
 }

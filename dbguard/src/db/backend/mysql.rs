@@ -1,6 +1,7 @@
 //! MySQL and MariaDB.
 
 use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
+use crate::db::url::Parts;
 use crate::model::kind::BackendKind;
 
 #[derive(Debug)]
@@ -133,6 +134,18 @@ impl Backend for Mysql {
 
     fn dump_tool(&self) -> Option<&'static str> {
         Some("mysqldump")
+    }
+
+    // The password goes through the environment, never the command line (visible in `ps`).
+    fn dump_args(&self, cmd: &mut std::process::Command, p: &Parts, out: &std::path::Path) {
+        cmd.arg("--single-transaction").arg("-h").arg(&p.host).arg("-u").arg(&p.user);
+        cmd.arg(format!("--result-file={}", out.display())).arg(&p.database);
+        if let Some(port) = &p.port {
+            cmd.arg("-P").arg(port);
+        }
+        if let Some(pw) = &p.password {
+            cmd.env("MYSQL_PWD", pw);
+        }
     }
 
     fn list_tables_sql(&self) -> &'static str {

@@ -1,6 +1,7 @@
 //! PostgreSQL.
 
 use super::{Backend, ContentHash, CopyMethod, Explained, ForeignKeys, LockMethod, history_columns, quote_with};
+use crate::db::url::Parts;
 use crate::model::kind::BackendKind;
 
 #[derive(Debug)]
@@ -140,6 +141,26 @@ impl Backend for Postgres {
         Some("pg_dump")
     }
 
+    // The password goes through the environment, never the command line (visible in `ps`).
+    fn dump_args(&self, cmd: &mut std::process::Command, p: &Parts, out: &std::path::Path) {
+        cmd.arg("--no-password").arg("-h").arg(&p.host).arg("-U").arg(&p.user).arg("-f").arg(out).arg(&p.database);
+        if let Some(port) = &p.port {
+            cmd.arg("-p").arg(port);
+        }
+        if let Some(pw) = &p.password {
+            cmd.env("PGPASSWORD", pw);
+        }
+    }
+
+    // CREATE DATABASE ... TEMPLATE needs the original to have no other session.
+    fn copy_refused_while_in_use(&self, message: &str) -> bool {
+        message.contains("being accessed by other users")
+    }
+
+    fn copy_with_client_tools(&self, url: &str, into: &str) -> crate::error::Result<()> {
+        pg_copy(url, into)
+    }
+
     fn list_tables_sql(&self) -> &'static str {
         "SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
     }
@@ -147,6 +168,55 @@ impl Backend for Postgres {
     fn table_exists_sql(&self) -> String {
         "SELECT tablename::text FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = current_schema()".into()
     }
+}
+
+/// Copies the PostgreSQL database at `url` into the (existing, empty) database `into` on the
+/// same server with `pg_dump | psql`: for when `CREATE DATABASE ... TEMPLATE` cannot be used
+/// because other sessions are connected to the original.
+fn pg_copy(url: &str, into: &str) -> crate::error::Result<()> {
+    let masked = crate::db::url::mask_url(url);
+    let p = crate::db::url::parts(url).ok_or_else(|| crate::error::Error::BadUrl {
+        url: masked.clone(),
+        problem: "cannot read host and database".into(),
+    })?;
+    let connect = |cmd: &mut std::process::Command| {
+        cmd.arg("--no-password").arg("-h").arg(&p.host).arg("-U").arg(&p.user);
+        if let Some(port) = &p.port {
+            cmd.arg("-p").arg(port);
+        }
+        if let Some(pw) = &p.password {
+            cmd.env("PGPASSWORD", pw);
+        }
+    };
+    let failed = |what: &str, e: String| {
+        crate::error::Error::Backup(format!(
+            "could not copy {masked} into the scratch database {into} with pg_dump | psql ({what}): {}\n  the original database was only read.\n  next: install postgresql-client, or rehearse when no other session is connected (then CREATE DATABASE ... TEMPLATE is used)",
+            crate::db::url::scrub(&e, url)
+        ))
+    };
+    let mut dump = std::process::Command::new("pg_dump");
+    connect(&mut dump);
+    dump.arg("--no-owner")
+        .arg("--no-privileges")
+        .arg(&p.database)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut dump = dump.spawn().map_err(|e| failed("starting pg_dump", e.to_string()))?;
+    let mut load = std::process::Command::new("psql");
+    connect(&mut load);
+    load.arg("-q").arg("-v").arg("ON_ERROR_STOP=1").arg("-d").arg(into);
+    load.stdin(dump.stdout.take().expect("piped"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let loaded = load.output().map_err(|e| failed("starting psql", e.to_string()))?;
+    let dumped = dump.wait_with_output().map_err(|e| failed("pg_dump", e.to_string()))?;
+    if !dumped.status.success() {
+        return Err(failed("pg_dump", String::from_utf8_lossy(&dumped.stderr).trim().to_string()));
+    }
+    if !loaded.status.success() {
+        return Err(failed("psql", String::from_utf8_lossy(&loaded.stderr).trim().to_string()));
+    }
+    Ok(())
 }
 
 /// A stable 63-bit lock id from the lock's name (FNV-1a; std's hashers are not stable across

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
-use crate::db::database::OpenMode;
+use crate::db::open_mode::OpenMode;
 use crate::model::kind::BackendKind;
 
 #[derive(Debug)]
@@ -14,17 +14,8 @@ pub(crate) struct Sqlite {
 
 impl Sqlite {
     pub(crate) fn from_url(url: &str) -> Self {
-        Sqlite { path: file_path(url) }
+        Sqlite { path: crate::db::url::sqlite_file(url) }
     }
-}
-
-/// The file a `sqlite:` URL names (`sqlite://app.db`, `sqlite:app.db`, `sqlite:///abs/app.db`).
-pub(crate) fn file_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite:")?;
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = rest.split('?').next().unwrap_or_default();
-    let memory = path.is_empty() || path == ":memory:" || url.contains("mode=memory");
-    (!memory).then(|| PathBuf::from(path))
 }
 
 impl Backend for Sqlite {
@@ -119,7 +110,7 @@ impl Backend for Sqlite {
         ForeignKeys { session: Some(("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON")), in_transaction: None }
     }
 
-    fn file(&self) -> Option<&std::path::Path> {
+    fn database_file(&self) -> Option<&std::path::Path> {
         self.path.as_deref()
     }
 
@@ -146,15 +137,6 @@ impl Backend for Sqlite {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn file_paths_from_urls() {
-        assert_eq!(file_path("sqlite://app.db"), Some(PathBuf::from("app.db")));
-        assert_eq!(file_path("sqlite:app.db?mode=rwc"), Some(PathBuf::from("app.db")));
-        assert_eq!(file_path("sqlite:///tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
-        assert_eq!(file_path("sqlite::memory:"), None);
-        assert_eq!(file_path("sqlite://"), None);
-    }
 
     #[test]
     fn lock_file_sits_beside_the_database() {
