@@ -19,6 +19,7 @@ pub mod config;
 pub mod context;
 pub mod doctor;
 pub mod error;
+pub mod lint_project;
 pub mod output;
 pub mod rust_lint;
 pub mod scaffold;

@@ -4,12 +4,11 @@ use std::collections::HashSet;
 
 use crate::finding::{Finding, Severity};
 use crate::lexer::Kind;
-use crate::position::LineIndex;
-use crate::rules::{self, FileContext, Hit, RuleInfo, migration as m};
+use crate::rules::{self, FileContext, Hit, RuleInfo};
 use crate::split::{LostCause, for_each_statement, split, split_flat};
 use crate::stmt::Stmt;
 use crate::suppress::{self, Suppression};
-use crate::{Dialect, directives, placeholder};
+use crate::{Dialect, directives};
 
 /// Lints one SQL file: every statement against every rule for its dialect, then inline
 /// suppressions. Findings are sorted by position.
@@ -223,12 +222,7 @@ impl<'f> Linter<'f> {
             if let Some(lost) = st.lost {
                 // The splitter lost track here: say so, then check what follows as well as can
                 // be, statement by statement, and remember every name in it for the guards.
-                let msg = format!(
-                    "could not check the rest of this file from line {}: {}, so the statements after it may be hidden from the checks",
-                    lost.line,
-                    lost.describe()
-                );
-                found.push(meta(&m::UNPARSED_SQL, file, (lost.line, 1), (lost.line, 1), msg));
+                found.push(rules::unparsed_sql::finding(file, &lost));
                 found_in.push(k);
             }
             let mut run = |s: &Stmt, cx: &FileContext| {
@@ -304,17 +298,15 @@ impl<'f> Linter<'f> {
             });
         }
         for (i, Placed { sup: s, start: pos, end }) in sups.iter().enumerate() {
-            if s.reason.is_none() {
-                let msg =
-                    format!("this suppression of {} gives no reason, so it suppresses nothing", s.rules.join(", "));
-                out.push(meta(&m::SUPPRESSION_WITHOUT_REASON, file, *pos, *end, msg));
-            }
+            out.extend(rules::suppression_without_reason::check(s, file, *pos, *end));
             for r in &s.rules {
-                if rules::info(r).is_none() {
-                    out.push(meta(&m::UNKNOWN_RULE, file, *pos, *end, format!("`{r}` is not a dbguard rule")));
-                } else if s.reason.is_some() && !used.contains(&(i, r.clone())) {
-                    let msg = format!("`{r}` is allowed here but nothing triggers it");
-                    out.push(meta(&m::UNUSED_SUPPRESSION, file, *pos, *end, msg));
+                match rules::unknown_rule::check(r, file, *pos, *end) {
+                    Some(unknown) => out.push(unknown),
+                    None if s.reason.is_some() => {
+                        let used = used.contains(&(i, r.clone()));
+                        out.extend(rules::unused_suppression::check(r, used, file, *pos, *end));
+                    }
+                    None => {}
                 }
             }
         }
@@ -368,23 +360,7 @@ fn finding(file: &str, base: Base, info: &'static RuleInfo, s: &Stmt, h: Hit) ->
         help: info.help.into(),
         docs: info.docs_static().into(),
         table: h.table,
-    }
-}
-
-/// A finding not tied to a statement rule (migration-level, suppressions).
-fn meta(info: &'static RuleInfo, file: &str, pos: (usize, usize), end: (usize, usize), message: String) -> Finding {
-    Finding {
-        rule: info.id.into(),
-        severity: info.severity,
-        file: file.to_string(),
-        line: pos.0,
-        column: pos.1,
-        end_line: end.0,
-        end_column: end.1,
-        message,
-        help: info.help.into(),
-        docs: info.docs_static().into(),
-        table: None,
+        column_name: h.column,
     }
 }
 
@@ -439,11 +415,11 @@ fn remember(s: &Stmt, cx: &mut FileContext) {
 
 /// What one statement creates or drops (tables, and columns as `table.column`).
 #[derive(Default)]
-struct Effects {
-    created_tables: Vec<String>,
-    dropped_tables: Vec<String>,
-    added_columns: Vec<String>,
-    dropped_columns: Vec<String>,
+pub(crate) struct Effects {
+    pub created_tables: Vec<String>,
+    pub dropped_tables: Vec<String>,
+    pub added_columns: Vec<String>,
+    pub dropped_columns: Vec<String>,
 }
 
 fn effects(s: &Stmt) -> Effects {
@@ -511,21 +487,15 @@ pub fn lint_migration(files: MigrationFiles<'_>, dialect: Dialect) -> Vec<Findin
     let up_effects: Vec<(usize, Effects)> =
         split(up_sql, dialect).iter().map(|st| (st.offset, effects(&Stmt::new(st.text, st.offset, dialect)))).collect();
     let Some((down_file, down_sql)) = files.down else {
-        out.push(meta(&m::MISSING_DOWN, up_file, (1, 1), (1, 1), format!("{up_file} has no down migration")));
+        out.push(rules::missing_down::check(up_file));
         return out;
     };
     let irreversible = directives::parse(down_sql).is_ok_and(|d| d.irreversible.is_some());
     if irreversible {
         return out;
     }
-    if let Some(kind) = placeholder::check(down_sql, dialect) {
-        out.push(meta(
-            &m::PLACEHOLDER_DOWN,
-            down_file,
-            (1, 1),
-            (1, 1),
-            format!("the down migration {}", kind.describe()),
-        ));
+    if let Some(placeholder) = rules::placeholder_down::check(down_file, down_sql, dialect) {
+        out.push(placeholder);
         return out;
     }
     // The down may drop what the up created.
@@ -533,50 +503,24 @@ pub fn lint_migration(files: MigrationFiles<'_>, dialect: Dialect) -> Vec<Findin
     for (_, e) in &up_effects {
         cx.created.extend(e.created_tables.iter().cloned());
     }
-    let added: Vec<&String> = up_effects.iter().flat_map(|(_, e)| &e.added_columns).collect();
+    let added: HashSet<&String> = up_effects.iter().flat_map(|(_, e)| &e.added_columns).collect();
     let mut down_linter = Linter::with_context(down_file, dialect, cx);
     down_linter.feed(down_sql, true);
-    let down_findings = down_linter.finish();
     let down_effects: Vec<Effects> =
         split(down_sql, dialect).iter().map(|st| effects(&Stmt::new(st.text, st.offset, dialect))).collect();
-    let dropped_tables: HashSet<&String> = down_effects.iter().flat_map(|e| &e.dropped_tables).collect();
-    let dropped_columns: HashSet<&String> = down_effects.iter().flat_map(|e| &e.dropped_columns).collect();
     // Dropping a column the up added is its revert, not data loss.
-    out.extend(
-        down_findings
-            .into_iter()
-            .filter(|f| !(f.rule == "drop-column" && added.iter().any(|c| f.message.contains(&format!("`{c}`"))))),
-    );
-    let index = LineIndex::new(up_sql); // migration files are small
-    for (offset, e) in &up_effects {
-        let pos = index.at(*offset);
-        for t in e.created_tables.iter().filter(|t| !dropped_tables.contains(t)) {
-            let msg = format!("the up creates table `{t}` but the down does not drop it");
-            out.push(meta(&m::DOWN_DOES_NOT_REVERT, up_file, pos, pos, msg));
-        }
-        for c in e.added_columns.iter().filter(|c| !dropped_columns.contains(c)) {
-            let table = c.split('.').next().unwrap_or_default().to_string();
-            if !dropped_tables.contains(&table) {
-                let msg = format!("the up adds column `{c}` but the down does not drop it");
-                out.push(meta(&m::DOWN_DOES_NOT_REVERT, up_file, pos, pos, msg));
-            }
-        }
-    }
+    let reverts = |f: &Finding| {
+        let column = f.table.as_ref().zip(f.column_name.as_ref()).map(|(t, c)| format!("{t}.{c}"));
+        f.rule == rules::drop_column::INFO.id && column.is_some_and(|c| added.contains(&c))
+    };
+    out.extend(down_linter.finish().into_iter().filter(|f| !reverts(f)));
+    out.extend(rules::down_does_not_revert::check(up_file, up_sql, &up_effects, &down_effects));
     out
 }
 
 /// `duplicate-version` findings for migrations (version, file) that share a version.
 pub fn duplicate_versions(migrations: &[(i64, &str)]) -> Vec<Finding> {
-    let mut sorted: Vec<_> = migrations.to_vec();
-    sorted.sort();
-    sorted
-        .windows(2)
-        .filter(|w| w[0].0 == w[1].0)
-        .map(|w| {
-            let msg = format!("version {} is used by both {} and {}", w[0].0, w[0].1, w[1].1);
-            meta(&m::DUPLICATE_VERSION, w[1].1, (1, 1), (1, 1), msg)
-        })
-        .collect()
+    rules::duplicate_version::check(migrations)
 }
 
 /// Whether any finding is an error (or any at all, with `warnings_as_errors`).

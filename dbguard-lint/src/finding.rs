@@ -43,6 +43,37 @@ pub struct Finding {
     /// snapshots it before the migration runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
+    /// The column it drops or changes, for rules that have one (`drop-column`): how a down
+    /// that drops the column its up added is told apart, without reading the message.
+    #[serde(skip)]
+    pub column_name: Option<String>,
+}
+
+impl Finding {
+    /// A finding of `info` at a position (line, column) to another, not tied to a statement
+    /// rule's tokens: the migration-level and suppression rules.
+    pub(crate) fn at(
+        info: &'static crate::rules::RuleInfo,
+        file: &str,
+        pos: (usize, usize),
+        end: (usize, usize),
+        message: String,
+    ) -> Finding {
+        Finding {
+            rule: info.id.into(),
+            severity: info.severity,
+            file: file.to_string(),
+            line: pos.0,
+            column: pos.1,
+            end_line: end.0,
+            end_column: end.1,
+            message,
+            help: info.help.into(),
+            docs: info.docs_static().into(),
+            table: None,
+            column_name: None,
+        }
+    }
 }
 
 /// Counts of findings.

@@ -21,7 +21,6 @@ mod finding;
 pub mod lexer;
 pub mod placeholder;
 mod position;
-pub mod render;
 pub mod rules;
 pub mod split;
 pub mod stmt;

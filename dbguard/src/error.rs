@@ -347,6 +347,49 @@ pub struct MigrationFailure {
     pub message: String,
     /// What was kept safe.
     pub outcome: FailureOutcome,
+    /// What the run did before this migration failed.
+    pub done: Done,
+}
+
+/// What a run did before it failed, kept with the error so that it can be shown and acted on:
+/// the migrations that stand, and the backups that were taken.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Done {
+    /// Migrations applied earlier in the run (version, name): they stand.
+    pub applied: Vec<(i64, String)>,
+    /// Migrations reverted earlier in the run.
+    pub reverted: Vec<(i64, String)>,
+    /// Snapshots taken (`snapshot 3 of users (dbguard_bak_...)`).
+    pub snapshots: Vec<String>,
+    /// The file backup or dump taken before the run.
+    pub backups: Vec<PathBuf>,
+}
+
+impl Done {
+    /// Whether the run did nothing before failing.
+    pub fn is_empty(&self) -> bool {
+        self.applied.is_empty() && self.reverted.is_empty() && self.snapshots.is_empty() && self.backups.is_empty()
+    }
+}
+
+impl fmt::Display for Done {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list =
+            |v: &[(i64, String)]| v.iter().map(|(n, name)| format!("{n} ({name})")).collect::<Vec<_>>().join(", ");
+        if !self.applied.is_empty() {
+            write!(f, "\n  applied earlier in this run, and standing: {}", list(&self.applied))?;
+        }
+        if !self.reverted.is_empty() {
+            write!(f, "\n  reverted earlier in this run: {}", list(&self.reverted))?;
+        }
+        for b in &self.backups {
+            write!(f, "\n  backup taken before the run: {}", b.display())?;
+        }
+        if !self.snapshots.is_empty() {
+            write!(f, "\n  snapshots taken: {}", self.snapshots.join("; "))?;
+        }
+        Ok(())
+    }
 }
 
 /// What state a failed migration left behind.
@@ -368,6 +411,7 @@ impl fmt::Display for MigrationFailure {
             None => write!(f, " in {}", self.location)?,
         }
         write!(f, "\n  database said: {}", self.message)?;
+        write!(f, "{}", self.done)?;
         match self.outcome {
             FailureOutcome::RolledBack => write!(
                 f,
@@ -483,6 +527,8 @@ pub struct RowsLost {
     pub losses: Vec<Loss>,
     /// What was done.
     pub outcome: LossOutcome,
+    /// What the run did before this migration.
+    pub done: Done,
 }
 
 /// Rows a step took from a preserved table.
@@ -533,6 +579,9 @@ impl fmt::Display for RowsLost {
             .collect();
         let verb = if self.direction == Direction::Down { "reverting migration" } else { "migration" };
         write!(f, "{verb} {} ({}) would have {}", self.version, self.name, what.join(", and "))?;
+        if !self.done.is_empty() {
+            write!(f, ".{}\n ", self.done)?;
+        }
         match &self.outcome {
             LossOutcome::RolledBack => write!(
                 f,

@@ -39,8 +39,8 @@ pub use db::open_mode::OpenMode;
 pub use db::schema::Schema;
 pub use db::url::{check as check_url, database_name, is_local, mask_url, sqlite_file, url_with_database};
 pub use error::{
-    Confirmation, DriftInfo, Error, FailureOutcome, LoadError, Loss, LossOutcome, MigrationFailure, MissingPreserved,
-    Problem, Result, RowsLost,
+    Confirmation, Done, DriftInfo, Error, FailureOutcome, LoadError, Loss, LossOutcome, MigrationFailure,
+    MissingPreserved, Problem, Result, RowsLost,
 };
 pub use migrate::Migrator;
 pub use migrate::report::{DryRun, DryStep, Repair, Report, StepKind, StepReport};

@@ -2,6 +2,7 @@
 //! progress bar, and the text renderings of reports. JSON is printed with serde where the
 //! commands ask for it.
 
+pub mod lint;
 pub mod progress;
 pub mod prompt;
 pub mod report;

@@ -1,7 +1,7 @@
 //! `duplicate-version`: two migrations share a version (checked by `duplicate_versions`).
 
 use super::{Category, RuleInfo};
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 
 /// The rule's description.
 pub static INFO: RuleInfo = RuleInfo {
@@ -12,6 +12,20 @@ pub static INFO: RuleInfo = RuleInfo {
     help: "give one of them a new version (the next free number or a current timestamp)",
     dialects: &[],
 };
+
+/// The findings for migrations (version, file) that share a version.
+pub fn check(migrations: &[(i64, &str)]) -> Vec<Finding> {
+    let mut sorted: Vec<_> = migrations.to_vec();
+    sorted.sort();
+    sorted
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| {
+            let msg = format!("version {} is used by both {} and {}", w[0].0, w[0].1, w[1].1);
+            Finding::at(&INFO, w[1].1, (1, 1), (1, 1), msg)
+        })
+        .collect()
+}
 
 #[cfg(test)]
 mod tests {

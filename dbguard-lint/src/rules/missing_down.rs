@@ -1,7 +1,7 @@
 //! `missing-down`: a migration has no down (checked by `lint_migration`).
 
 use super::{Category, RuleInfo};
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 
 /// The rule's description.
 pub static INFO: RuleInfo = RuleInfo {
@@ -12,6 +12,11 @@ pub static INFO: RuleInfo = RuleInfo {
     help: "write the SQL that reverts the up; if it truly cannot be reverted, mark the down with `-- dbguard: irreversible = \"reason\"`",
     dialects: &[],
 };
+
+/// The finding for an up with no down.
+pub(crate) fn check(up_file: &str) -> Finding {
+    Finding::at(&INFO, up_file, (1, 1), (1, 1), format!("{up_file} has no down migration"))
+}
 
 #[cfg(test)]
 mod tests {

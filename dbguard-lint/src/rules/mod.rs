@@ -12,25 +12,25 @@ mod add_not_null_column_without_default;
 mod alter_column_type;
 mod create_index_not_concurrently;
 mod delete_without_where;
-mod down_does_not_revert;
-mod drop_column;
+pub(crate) mod down_does_not_revert;
+pub(crate) mod drop_column;
 mod drop_database;
 mod drop_schema;
 mod drop_table;
 mod drop_view;
-mod duplicate_version;
-mod missing_down;
-mod placeholder_down;
+pub(crate) mod duplicate_version;
+pub(crate) mod missing_down;
+pub(crate) mod placeholder_down;
 mod recreate_table;
 mod rename_column;
 mod rename_table;
 mod set_not_null;
-mod suppression_without_reason;
+pub(crate) mod suppression_without_reason;
 mod transaction_control;
 mod truncate;
-mod unknown_rule;
-mod unparsed_sql;
-mod unused_suppression;
+pub(crate) mod unknown_rule;
+pub(crate) mod unparsed_sql;
+pub(crate) mod unused_suppression;
 mod update_without_where;
 
 /// What a rule is about.
@@ -99,15 +99,22 @@ pub struct Hit {
     pub message: String,
     /// The table destroyed or rewritten, if any.
     pub table: Option<String>,
+    /// The column dropped or changed, if any.
+    pub column: Option<String>,
 }
 
 impl Hit {
     pub(crate) fn new(first: usize, last: usize, message: impl Into<String>) -> Self {
-        Hit { first, last, message: message.into(), table: None }
+        Hit { first, last, message: message.into(), table: None, column: None }
     }
 
     pub(crate) fn on(mut self, table: impl Into<String>) -> Self {
         self.table = Some(table.into());
+        self
+    }
+
+    pub(crate) fn column(mut self, column: impl Into<String>) -> Self {
+        self.column = Some(column.into());
         self
     }
 }

@@ -1,7 +1,7 @@
 //! `placeholder-down`: a down that is empty, only comments, a TODO, a stand-in or a no-op (checked by `lint_migration`).
 
 use super::{Category, RuleInfo};
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 
 /// The rule's description.
 pub static INFO: RuleInfo = RuleInfo {
@@ -12,6 +12,12 @@ pub static INFO: RuleInfo = RuleInfo {
     help: "write the SQL that reverts the up, or mark it `-- dbguard: irreversible = \"reason\"` so nobody relies on it",
     dialects: &[],
 };
+
+/// The finding for a down that only pretends to revert (empty, comments, TODO, `SELECT 1`).
+pub(crate) fn check(down_file: &str, down_sql: &str, dialect: crate::Dialect) -> Option<Finding> {
+    crate::placeholder::check(down_sql, dialect)
+        .map(|kind| Finding::at(&INFO, down_file, (1, 1), (1, 1), format!("the down migration {}", kind.describe())))
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! `suppression-without-reason`: a `dbguard:allow` comment gives no reason (checked when suppressions are applied).
 
 use super::{Category, RuleInfo};
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 
 /// The rule's description.
 pub static INFO: RuleInfo = RuleInfo {
@@ -12,6 +12,19 @@ pub static INFO: RuleInfo = RuleInfo {
     help: "say why it is safe: `-- dbguard:allow drop-column reason=\"moved to contacts in v5\"`",
     dialects: &[],
 };
+
+/// The finding for a suppression without a reason (it suppresses nothing).
+pub(crate) fn check(
+    sup: &crate::suppress::Suppression,
+    file: &str,
+    pos: (usize, usize),
+    end: (usize, usize),
+) -> Option<Finding> {
+    sup.reason.is_none().then(|| {
+        let msg = format!("this suppression of {} gives no reason, so it suppresses nothing", sup.rules.join(", "));
+        Finding::at(&INFO, file, pos, end, msg)
+    })
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! `unknown-rule`: a suppression names a rule that does not exist (checked when suppressions are applied).
 
 use super::{Category, RuleInfo};
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 
 /// The rule's description.
 pub static INFO: RuleInfo = RuleInfo {
@@ -12,6 +12,11 @@ pub static INFO: RuleInfo = RuleInfo {
     help: "use one of the rule ids in docs/rules/ (e.g. drop-table, drop-column)",
     dialects: &[],
 };
+
+/// The finding for a suppression naming `rule`, when no rule has that id.
+pub(crate) fn check(rule: &str, file: &str, pos: (usize, usize), end: (usize, usize)) -> Option<Finding> {
+    super::info(rule).is_none().then(|| Finding::at(&INFO, file, pos, end, format!("`{rule}` is not a dbguard rule")))
+}
 
 #[cfg(test)]
 mod tests {

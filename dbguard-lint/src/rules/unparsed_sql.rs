@@ -3,7 +3,7 @@
 //! linter and the guards. Applied by the engine.
 
 use super::{Category, RuleInfo};
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 
 /// The rule's description.
 pub static INFO: RuleInfo = RuleInfo {
@@ -14,6 +14,16 @@ pub static INFO: RuleInfo = RuleInfo {
     help: "close the string, comment or block; until then dbguard checks the text after it statement by statement as best it can, and at run time snapshots every existing table the text names before running it",
     dialects: &[],
 };
+
+/// The finding for a place where the splitter lost track (see [`crate::split::Lost`]).
+pub(crate) fn finding(file: &str, lost: &crate::split::Lost) -> Finding {
+    let msg = format!(
+        "could not check the rest of this file from line {}: {}, so the statements after it may be hidden from the checks",
+        lost.line,
+        lost.describe()
+    );
+    Finding::at(&INFO, file, (lost.line, 1), (lost.line, 1), msg)
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! `unused-suppression`: a suppression that suppresses nothing (checked when suppressions are applied).
 
 use super::{Category, RuleInfo};
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 
 /// The rule's description.
 pub static INFO: RuleInfo = RuleInfo {
@@ -12,6 +12,11 @@ pub static INFO: RuleInfo = RuleInfo {
     help: "remove it, or move it directly above the statement it is meant for",
     dialects: &[],
 };
+
+/// The finding for an allowance of `rule` (with a reason) that no finding used.
+pub(crate) fn check(rule: &str, used: bool, file: &str, pos: (usize, usize), end: (usize, usize)) -> Option<Finding> {
+    (!used).then(|| Finding::at(&INFO, file, pos, end, format!("`{rule}` is allowed here but nothing triggers it")))
+}
 
 #[cfg(test)]
 mod tests {

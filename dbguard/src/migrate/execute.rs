@@ -59,6 +59,7 @@ pub(crate) async fn run(
             direction: dir,
             losses,
             outcome,
+            done: Default::default(),
         }))
     };
     // Snapshots live in the migration's transaction where DDL is transactional (so a
@@ -247,6 +248,7 @@ async fn run_step(
             statement,
             message,
             outcome: FailureOutcome::RolledBack,
+            done: Default::default(),
         },
     };
     match step {

@@ -355,7 +355,10 @@ impl Migrator {
         for (index, version) in todo.into_iter().enumerate() {
             let m = self.get(version);
             self.step_progress(index, total, Direction::Up, m);
-            let row = execute::run(&self.table, db, m, Direction::Up, &mut report).await?.expect("up records a row");
+            let row = match execute::run(&self.table, db, m, Direction::Up, &mut report).await {
+                Ok(row) => row.expect("up records a row"),
+                Err(e) => return Err(with_done(e, &report)),
+            };
             let duration_ms = row.details.as_ref().map_or(0, |d| d.execution_ms);
             report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
             rows.push(row);
@@ -430,7 +433,9 @@ impl Migrator {
             let m = self.get(version);
             self.step_progress(index, total, Direction::Down, m);
             let step_started = started.elapsed();
-            execute::run(&self.table, db, m, Direction::Down, &mut report).await?;
+            if let Err(e) = execute::run(&self.table, db, m, Direction::Down, &mut report).await {
+                return Err(with_done(e, &report));
+            }
             let duration_ms = (started.elapsed() - step_started).as_millis() as i64;
             report.reverted.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
         }
@@ -706,6 +711,31 @@ fn missing_preserved(m: &Migration, table: &str, existing: &[String], when: Stri
         location: m.origin().describe(false),
         when,
     }))
+}
+
+/// A failed step's error, with what the run did before it (migrations, snapshots, backups).
+fn with_done(e: Error, report: &Report) -> Error {
+    let done = crate::error::Done {
+        applied: report.applied.iter().map(|s| (s.version, s.name.clone())).collect(),
+        reverted: report.reverted.iter().map(|s| (s.version, s.name.clone())).collect(),
+        snapshots: report
+            .snapshots
+            .iter()
+            .map(|s| format!("snapshot {} of {} ({})", s.id, s.source_table, s.location))
+            .collect(),
+        backups: report.file_backup.iter().map(|b| b.path.clone()).chain(report.dump.clone()).collect(),
+    };
+    match e {
+        Error::MigrationFailed(mut f) => {
+            f.done = done;
+            Error::MigrationFailed(f)
+        }
+        Error::RowsLost(mut l) => {
+            l.done = done;
+            Error::RowsLost(l)
+        }
+        other => other,
+    }
 }
 
 /// Fills an audit entry from a run's report.

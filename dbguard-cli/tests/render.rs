@@ -1,7 +1,8 @@
 //! Snapshots of every output format for one representative migration, so that changes to
 //! what users read are reviewed.
 
-use dbguard_lint::{Dialect, MigrationFiles, Summary, lint_migration, render};
+use dbguard_cli::output::lint as render;
+use dbguard_lint::{Dialect, MigrationFiles, Summary, lint_migration};
 
 const UP: &str = "-- Move email to contacts and clean up.\n\
 CREATE TABLE contacts (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL, email TEXT NOT NULL);\n\
