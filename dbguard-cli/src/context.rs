@@ -74,24 +74,32 @@ impl Ctx {
         let origin =
             |key: &str| if from_dotenv.iter().any(|k| k == key) { ".env".to_string() } else { key.to_string() };
 
-        // The tier asked for: it can only raise a database's tier (see dbguard::TierPolicy).
-        let requested = match (&global.tier, env("DBGUARD_ENV"), &c.env) {
-            (Some(t), _, _) => Some((t.clone(), format!("--env {t}"))),
-            (None, Some(t), _) => Some((t.clone(), format!("{}={t}", origin("DBGUARD_ENV")))),
-            (None, None, Some(t)) => Some((t.clone(), format!("env = \"{t}\" in {manifest_name}"))),
-            _ => None,
-        };
-        let mut tiers = TierPolicy::default();
-        let mut requested_tier = None;
-        if let Some((text, by)) = requested {
+        // The tier asked for, by each source that gives one. The database's tier is at least the
+        // strictest of them (a lower one cannot lower it); the URL for a tier is the one the
+        // nearest source names (flag, then environment, then configuration).
+        let mut asked: Vec<(Tier, String)> = Vec::new();
+        for (text, by) in [
+            global.tier.clone().map(|t| (t.clone(), format!("--env {t}"))),
+            env("DBGUARD_ENV").map(|t| (t.clone(), format!("{}={t}", origin("DBGUARD_ENV")))),
+            c.env.clone().map(|t| (t.clone(), format!("env = \"{t}\" in {manifest_name}"))),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let tier = Tier::parse(&text).ok_or_else(|| {
                 CliError::usage(
                     format!("unknown environment tier `{text}` ({by})"),
                     "use dev, staging or prod (--env, DBGUARD_ENV or `env` in the configuration)",
                 )
             })?;
-            tiers = tiers.requested(tier, by);
-            requested_tier = Some(tier);
+            asked.push((tier, by));
+        }
+        let requested_tier = asked.first().map(|(t, _)| *t);
+        let mut tiers = TierPolicy::default();
+        if let Some((strictest, by)) = asked.iter().max_by_key(|(t, _)| *t) {
+            let lower: Vec<&str> = asked.iter().filter(|(t, _)| t < strictest).map(|(_, b)| b.as_str()).collect();
+            let by = if lower.is_empty() { by.clone() } else { format!("{by} ({} cannot lower it)", lower.join(", ")) };
+            tiers = tiers.requested(*strictest, by);
         }
         for (name, url) in c.databases.iter().flatten() {
             let tier = Tier::parse(name).ok_or_else(|| {
@@ -135,6 +143,14 @@ impl Ctx {
     /// The tier of the database, and why.
     pub fn tier(&self) -> TierDecision {
         self.tiers.resolve(&self.url)
+    }
+
+    /// Prints the tier banner first thing; nothing for a URL that is not valid (its error
+    /// follows, and a banner would claim a tier for something that is not a database).
+    pub fn banner(&self) {
+        if dbguard::check_url(&self.url).is_ok() {
+            crate::output::banner(&self.tier(), &self.masked_url());
+        }
     }
 
     /// The URL, masked, for messages.
@@ -213,11 +229,6 @@ impl Ctx {
             b = b.on_confirmation(crate::output::prompt::ask);
         }
         b
-    }
-
-    /// SQLite file backups to keep (`file-backups`, default 10).
-    pub fn file_backups_kept(&self) -> usize {
-        self.project.config.file_backups.unwrap_or(10).max(1)
     }
 }
 

@@ -202,17 +202,43 @@ pub const GITIGNORE: &[&str] = &[
     "*.dbguard-restoring",
     "/dbguard-dumps/",
     "/dbguard-audit.jsonl",
+    "/.env",
 ];
 
-/// Adds the entries of [`GITIGNORE`] (and the configured dump directory) that `.gitignore` in
-/// `root` lacks; returns those added.
-pub fn ignore_data(root: &Path, dump_dir: Option<&Path>) -> Result<Vec<String>, ScaffoldError> {
+/// The `.gitignore` entries for the paths `config` names in the project: its SQLite databases
+/// (and their journal files), the dump directory and the audit log, where they are relative.
+pub fn configured_data(config: &crate::config::FileConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    let rel = |p: &str| {
+        Some(p).filter(|p| !p.is_empty() && !p.starts_with('/')).map(|p| p.trim_start_matches("./").to_string())
+    };
+    let urls = config.database.iter().chain(config.databases.iter().flat_map(|d| d.values()));
+    for url in urls {
+        if let Some(file) = dbguard::sqlite_file(url).and_then(|f| rel(&f.display().to_string())) {
+            out.push(format!("/{file}"));
+            out.push(format!("/{file}-*"));
+        }
+    }
+    if let Some(d) = config.dump_dir.as_ref().and_then(|d| rel(&d.display().to_string())) {
+        out.push(format!("/{}/", d.trim_end_matches('/')));
+    }
+    if let Some(a) = config.audit_log.as_ref().and_then(|a| rel(&a.display().to_string())) {
+        out.push(format!("/{a}"));
+    }
+    out
+}
+
+/// Adds the entries of [`GITIGNORE`] and `extra` that `.gitignore` in `root` lacks; returns
+/// those added.
+pub fn ignore_data(root: &Path, extra: &[String]) -> Result<Vec<String>, ScaffoldError> {
     let path = root.join(".gitignore");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let have: Vec<&str> = text.lines().map(str::trim).collect();
     let mut wanted: Vec<String> = GITIGNORE.iter().map(|s| s.to_string()).collect();
-    if let Some(d) = dump_dir.filter(|d| d.is_relative()) {
-        wanted.push(format!("/{}/", d.display().to_string().trim_matches('/')));
+    for e in extra {
+        if !wanted.contains(e) {
+            wanted.push(e.clone());
+        }
     }
     let missing: Vec<String> = wanted.into_iter().filter(|w| !have.contains(&w.as_str())).collect();
     if missing.is_empty() {
@@ -237,7 +263,7 @@ pub fn ignore_data(root: &Path, dump_dir: Option<&Path>) -> Result<Vec<String>, 
 /// database, its backups, dumps and lock files out of git; with `rust`, a migrator binary
 /// (`src/bin/migrator.rs`) and `src/migrations/mod.rs`, and `migrator = true`. Existing files
 /// are left as they are.
-pub fn init(root: &Path, manifest: Option<&Path>, rust: bool) -> Result<Initialised, ScaffoldError> {
+pub fn init(root: &Path, manifest: Option<&Path>, rust: bool, ignore: &[String]) -> Result<Initialised, ScaffoldError> {
     let mut done = Initialised::default();
     if rust {
         if manifest.is_none_or(|m| std::fs::read_to_string(m).is_ok_and(|t| !t.contains("[package]"))) {
@@ -291,7 +317,7 @@ pub fn init(root: &Path, manifest: Option<&Path>, rust: bool) -> Result<Initiali
             done.configured = Some((manifest.to_path_buf(), format!("{table}.metadata.dbguard")));
         }
     }
-    done.ignored = ignore_data(root, None)?;
+    done.ignored = ignore_data(root, ignore)?;
     Ok(done)
 }
 
@@ -318,12 +344,22 @@ mod tests {
     fn gitignore_gets_each_entry_once() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(".gitignore"), "/target\n*.dbguard.lock\n").unwrap();
-        let added = ignore_data(dir.path(), Some(Path::new("backups/dumps"))).unwrap();
+        let added = ignore_data(dir.path(), &["/backups/dumps/".to_string()]).unwrap();
         assert!(!added.contains(&"*.dbguard.lock".to_string()), "{added:?}");
         assert!(added.contains(&"/dbguard.db".to_string()) && added.contains(&"/backups/dumps/".to_string()));
         let text = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
         assert!(text.starts_with("/target\n*.dbguard.lock\n# dbguard:"), "{text}");
-        assert!(ignore_data(dir.path(), Some(Path::new("backups/dumps"))).unwrap().is_empty(), "idempotent");
+        assert!(ignore_data(dir.path(), &["/backups/dumps/".to_string()]).unwrap().is_empty(), "idempotent");
+        let config = crate::config::FileConfig {
+            database: Some("sqlite://var/data/app.db".into()),
+            dump_dir: Some("backups".into()),
+            audit_log: Some("logs/audit.jsonl".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            configured_data(&config),
+            ["/var/data/app.db", "/var/data/app.db-*", "/backups/", "/logs/audit.jsonl"]
+        );
     }
 
     #[test]

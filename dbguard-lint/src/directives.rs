@@ -43,6 +43,9 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// Reads directives from the comment lines at the top of `sql` (stops at the first line of SQL).
+/// A comment anywhere that looks meant as a directive but is not read as one (`-- DBGUARD:`,
+/// `-- dbguard :`, `/* dbguard: ... */`, or after the first statement) is an error: a
+/// directive that silently does nothing would turn a guard off.
 ///
 /// ```
 /// use dbguard_lint::directives::parse;
@@ -51,6 +54,68 @@ pub const KEYS: &[&str] = &[
 /// assert!(d.no_transaction);
 /// ```
 pub fn parse(sql: &str) -> Result<Directives, DirectiveError> {
+    let d = parse_leading(sql)?;
+    check_stray(sql)?;
+    Ok(d)
+}
+
+/// Every comment that looks meant as a directive must be one that [`parse_leading`] reads.
+fn check_stray(sql: &str) -> Result<(), DirectiveError> {
+    use crate::lexer::{Kind, Lexer};
+    let sql = sql.trim_start_matches('\u{feff}');
+    let mut seen_code = false;
+    let mut line = 1;
+    for t in Lexer::new(sql, crate::Dialect::Postgres) {
+        let text = t.text(sql);
+        match t.kind {
+            Kind::LineComment | Kind::BlockComment => {
+                let body = text.trim_start_matches("--").trim_start_matches("/*").trim_end_matches("*/").trim();
+                let Some(rest) = strip_prefix_ignore_case(body, "dbguard") else {
+                    line += text.matches('\n').count();
+                    continue;
+                };
+                let rest = rest.trim_start();
+                if let Some(after) = rest.strip_prefix(':') {
+                    let after = after.trim_start();
+                    let exact = t.kind == Kind::LineComment && text.starts_with("-- dbguard:")
+                        || text.starts_with("--dbguard:");
+                    // Suppressions (`-- dbguard:allow ...`) may sit anywhere; the linter reads them.
+                    if after.to_ascii_lowercase().starts_with("allow") && t.kind == Kind::LineComment {
+                        line += text.matches('\n').count();
+                        continue;
+                    }
+                    let (what, fix) = if !exact {
+                        (
+                            "is not read as a directive",
+                            "write it exactly as `-- dbguard: <directive>` (lowercase, a line comment)",
+                        )
+                    } else if seen_code {
+                        (
+                            "comes after the first statement, where directives are not read",
+                            "move it to the comment lines at the top of the file",
+                        )
+                    } else {
+                        line += text.matches('\n').count();
+                        continue;
+                    };
+                    return Err(DirectiveError { line, message: format!("`{}` {what}: {fix}", text.trim()) });
+                }
+            }
+            Kind::Whitespace => {}
+            _ => seen_code = true,
+        }
+        line += text.matches('\n').count();
+    }
+    Ok(())
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    (s.len() >= prefix.len() && s.is_char_boundary(prefix.len()) && s[..prefix.len()].eq_ignore_ascii_case(prefix))
+        .then(|| &s[prefix.len()..])
+}
+
+/// The directives in the comment lines before the first statement.
+fn parse_leading(sql: &str) -> Result<Directives, DirectiveError> {
     let mut d = Directives::default();
     for (i, line) in sql.trim_start_matches('\u{feff}').lines().enumerate() {
         let t = line.trim();
@@ -111,9 +176,11 @@ mod tests {
 
     #[test]
     fn directives_stop_at_the_first_statement() {
-        let d = parse("-- header\n\n-- dbguard: preserves = a\nSELECT 1;\n-- dbguard: no-transaction\n").unwrap();
+        let d = parse("-- header\n\n-- dbguard: preserves = a\nSELECT 1;\n").unwrap();
         assert_eq!(d.preserves, ["a"]);
-        assert!(!d.no_transaction);
+        // One after it would be silently ignored: refused instead.
+        let e = parse("-- dbguard: preserves = a\nSELECT 1;\n-- dbguard: no-transaction\n").unwrap_err();
+        assert_eq!(e.line, 3);
     }
 
     #[test]
@@ -123,6 +190,23 @@ mod tests {
         assert!(e.message.contains("preserves = a, b"), "{}", e.message);
         assert_eq!(parse("-- dbguard: preserves = a,,b").unwrap_err().line, 1);
         assert!(parse("-- dbguard: irreversible = \"\"").is_err());
+    }
+
+    #[test]
+    fn look_alikes_are_errors_not_silence() {
+        for (sql, line) in [
+            ("-- DBGUARD: preserves = users\nDELETE FROM users WHERE id > 0;", 1),
+            ("-- dbguard : preserves = users\nSELECT 1;", 1),
+            ("/* dbguard: preserves = users */\nSELECT 1;", 1),
+            ("SELECT 1;\n-- dbguard: preserves = users\nDELETE FROM users;", 2),
+            ("--  Dbguard:preserves=users\nSELECT 1;", 1),
+        ] {
+            let e = parse(sql).unwrap_err();
+            assert_eq!(e.line, line, "{sql:?}: {}", e.message);
+        }
+        // Suppressions may sit anywhere, and other comments mentioning dbguard are fine.
+        parse("SELECT 1;\n-- dbguard:allow drop-table reason=\"x\"\nDROP TABLE t;").unwrap();
+        parse("-- migrated by dbguard, see the docs\nSELECT 1;").unwrap();
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Cascade, Finding, Severity};
 use crate::lexer::Kind;
 use crate::rules::{self, FileContext, Hit, RuleInfo};
 use crate::split::{LostCause, for_each_statement, split, split_flat};
@@ -36,21 +36,54 @@ pub fn lint_sql(file: &str, sql: &str, dialect: Dialect) -> Vec<Finding> {
 /// assert_eq!(t, [("drop-table".to_string(), "legacy".to_string()), ("delete-without-where".to_string(), "users".to_string())]);
 /// ```
 pub fn destroyed_tables(sql: &str, dialect: Dialect) -> Vec<(String, String)> {
+    guard_targets(sql, dialect).destroyed
+}
+
+/// Everything the runtime must protect before running `sql`, from one pass of the linter:
+/// see [`destroyed_tables`], [`unchecked_names`] and [`Cascade`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuardTargets {
+    /// The tables destroyed or rewritten, each with the rule that found it.
+    pub destroyed: Vec<(String, String)>,
+    /// Names in text that could not be checked statement by statement.
+    pub unchecked: Vec<String>,
+    /// Objects dropped with CASCADE, whose dependent tables lose columns or rows.
+    pub cascades: Vec<Cascade>,
+}
+
+/// What the runtime must protect before running `sql`.
+///
+/// ```
+/// use dbguard_lint::{guard_targets, Cascade, Dialect};
+/// let t = guard_targets("DROP TYPE mood CASCADE; TRUNCATE audit;", Dialect::Postgres);
+/// assert_eq!(t.cascades, [Cascade::Type("mood".into())]);
+/// assert_eq!(t.destroyed, [("truncate".to_string(), "audit".to_string())]);
+/// ```
+pub fn guard_targets(sql: &str, dialect: Dialect) -> GuardTargets {
     let mut linter = Linter::new("", dialect);
     linter.feed(sql, true);
-    let mut out: Vec<(String, String)> = Vec::new();
+    let mut out = GuardTargets::default();
     for f in linter.found {
         if let Some(table) = f.table
-            && !out.iter().any(|(r, t)| *r == f.rule && *t == table)
+            && !out.destroyed.iter().any(|(r, t)| *r == f.rule && *t == table)
         {
-            out.push((f.rule.into_owned(), table));
+            out.destroyed.push((f.rule.into_owned(), table));
+        }
+        if let Some(c) = f.cascade
+            && !out.cascades.contains(&c)
+        {
+            out.cascades.push(c);
         }
     }
+    out.unchecked = linter.unchecked;
+    out.unchecked.sort();
+    out.unchecked.dedup();
     out
 }
 
 /// The names (lowercased words and unquoted identifiers) in the parts of `sql` the splitter
-/// lost track of (an unterminated string, a block never closed). What hides there cannot be
+/// lost track of (an unterminated string, a block never closed), and in the bodies of `DO`
+/// blocks that `EXECUTE` SQL built at run time (strings included). What hides there cannot be
 /// classified, so the runtime snapshots every existing table among them before running it.
 ///
 /// ```
@@ -58,14 +91,12 @@ pub fn destroyed_tables(sql: &str, dialect: Dialect) -> Vec<(String, String)> {
 /// assert!(unchecked_names("DROP TABLE a;", Dialect::Postgres).is_empty());
 /// let names = unchecked_names("UPDATE users SET note = 'never closed; DELETE FROM orders;", Dialect::Postgres);
 /// assert!(names.contains(&"users".to_string()) && names.contains(&"orders".to_string()), "{names:?}");
+/// // SQL built at run time names its tables in strings.
+/// let names = unchecked_names("DO $$ BEGIN EXECUTE 'TRUNCATE ' || 'audit_log'; END $$;", Dialect::Postgres);
+/// assert!(names.contains(&"audit_log".to_string()), "{names:?}");
 /// ```
 pub fn unchecked_names(sql: &str, dialect: Dialect) -> Vec<String> {
-    let mut linter = Linter::new("", dialect);
-    linter.feed(sql, true);
-    let mut names = linter.unchecked;
-    names.sort();
-    names.dedup();
-    names
+    guard_targets(sql, dialect).unchecked
 }
 
 /// The tables `sql` creates and drops (or renames away and to), in statement order, as the
@@ -81,6 +112,7 @@ pub fn table_effects(sql: &str, dialect: Dialect) -> (Vec<String>, Vec<String>) 
     for st in split(sql, dialect) {
         let e = effects(&Stmt::new(st.text, st.offset, dialect));
         created.extend(e.created_tables);
+        created.extend(e.ensured_tables);
         dropped.extend(e.dropped_tables);
     }
     (created, dropped)
@@ -240,7 +272,7 @@ impl<'f> Linter<'f> {
                 }
             };
             if let Some(lost) = st.lost {
-                unchecked.extend(names_in(st.text, dialect));
+                unchecked.extend(names_in(st.text, dialect, false));
                 if lost.cause == LostCause::UnclosedBlock {
                     for (at, piece) in split_flat(st.text, dialect) {
                         let s = Stmt::new(piece, offset + at, dialect);
@@ -260,6 +292,10 @@ impl<'f> Linter<'f> {
             if s.is(0, "DO") {
                 for inner in do_block_statements(&s) {
                     run(&inner, cx);
+                }
+                // SQL built at run time names its tables in strings: take every word.
+                if let Some((_, body)) = rules::dynamic_sql::executed_body(&s) {
+                    unchecked.extend(names_in(body, dialect, true));
                 }
             }
             remember(&s, cx);
@@ -361,6 +397,7 @@ fn finding(file: &str, base: Base, info: &'static RuleInfo, s: &Stmt, h: Hit) ->
         docs: info.docs_static().into(),
         table: h.table,
         column_name: h.column,
+        cascade: h.cascade,
     }
 }
 
@@ -417,6 +454,8 @@ fn remember(s: &Stmt, cx: &mut FileContext) {
 #[derive(Default)]
 pub(crate) struct Effects {
     pub created_tables: Vec<String>,
+    /// `CREATE TABLE IF NOT EXISTS`: there afterwards, but perhaps not new (and not empty).
+    pub ensured_tables: Vec<String>,
     pub dropped_tables: Vec<String>,
     pub added_columns: Vec<String>,
     pub dropped_columns: Vec<String>,
@@ -426,8 +465,11 @@ fn effects(s: &Stmt) -> Effects {
     let mut e = Effects::default();
     if s.is(0, "CREATE") {
         if let Some(t) = (1..4).find(|&i| s.is(i, "TABLE")) {
-            let i = if s.seq(t + 1, &["IF", "NOT", "EXISTS"]) { t + 4 } else { t + 1 };
-            e.created_tables.extend(s.name(i).map(|(n, _)| n));
+            // `IF NOT EXISTS` may find the table there, rows and all: it is not new.
+            match s.seq(t + 1, &["IF", "NOT", "EXISTS"]) {
+                true => e.ensured_tables.extend(s.name(t + 4).map(|(n, _)| n)),
+                false => e.created_tables.extend(s.name(t + 1).map(|(n, _)| n)),
+            }
         }
     } else if s.starts(&["DROP", "TABLE"]) {
         e.dropped_tables.extend(rules::dropped_names(s, 2).into_iter().map(|(n, _, _)| n));
@@ -484,6 +526,10 @@ pub struct MigrationFiles<'a> {
 pub fn lint_migration(files: MigrationFiles<'_>, dialect: Dialect) -> Vec<Finding> {
     let (up_file, up_sql) = files.up;
     let mut out = lint_sql(up_file, up_sql, dialect);
+    out.extend(rules::malformed_directive::check(up_file, up_sql));
+    if let Some((down_file, down_sql)) = files.down {
+        out.extend(rules::malformed_directive::check(down_file, down_sql));
+    }
     let up_effects: Vec<(usize, Effects)> =
         split(up_sql, dialect).iter().map(|st| (st.offset, effects(&Stmt::new(st.text, st.offset, dialect)))).collect();
     let Some((down_file, down_sql)) = files.down else {
@@ -531,14 +577,15 @@ pub fn fails(findings: &[Finding], warnings_as_errors: bool) -> bool {
 /// The words and quoted names of `text`, lowercased (unquoted) or as written (quoted), each
 /// once: the candidates for tables it may touch. Read with a plain scan, since the lexer is
 /// what could not make sense of this text.
-fn names_in(text: &str, dialect: Dialect) -> Vec<String> {
+fn names_in(text: &str, dialect: Dialect, strings: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for t in crate::lexer::Lexer::new(text, dialect) {
         let name = match t.kind {
             Kind::Word => t.text(text).to_ascii_lowercase(),
             Kind::QuotedIdent => crate::stmt::unquote(t.text(text)),
-            // Whatever an unterminated token hides, it may name tables: take its words too.
-            Kind::Unterminated => {
+            // Whatever an unterminated token (or, for SQL built at run time, a string) hides,
+            // it may name tables: take its words too.
+            Kind::Unterminated | Kind::String | Kind::DollarString if strings || t.kind == Kind::Unterminated => {
                 out.extend(
                     t.text(text)
                         .split(|c: char| !(c.is_alphanumeric() || c == '_'))

@@ -47,6 +47,32 @@ pub struct Finding {
     /// that drops the column its up added is told apart, without reading the message.
     #[serde(skip)]
     pub column_name: Option<String>,
+    /// The object whose dependents a `DROP ... CASCADE` destroys (`drop-cascade`): the runtime
+    /// looks up the tables among them in the live database.
+    #[serde(skip)]
+    pub cascade: Option<Cascade>,
+}
+
+impl std::fmt::Display for Cascade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cascade::Type(n) => write!(f, "type `{n}`"),
+            Cascade::Extension(n) => write!(f, "extension `{n}`"),
+            Cascade::Unknown(what) => f.write_str(what),
+        }
+    }
+}
+
+/// An object dropped with `CASCADE`, by what the runtime can find depending on it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Cascade {
+    /// A type or domain: the tables with columns of it (or of arrays and domains over it).
+    Type(String),
+    /// An extension: the tables with columns of its types.
+    Extension(String),
+    /// Anything else that columns may depend on (a function, a collation, an operator...),
+    /// described for messages: the runtime cannot tell which tables, so it protects them all.
+    Unknown(String),
 }
 
 impl Finding {
@@ -72,6 +98,7 @@ impl Finding {
             docs: info.docs_static().into(),
             table: None,
             column_name: None,
+            cascade: None,
         }
     }
 }

@@ -30,7 +30,7 @@ pub mod version;
 pub use config::LintConfig;
 pub use dialect::Dialect;
 pub use engine::{
-    MigrationFiles, destroyed_tables, duplicate_versions, fails, lint_migration, lint_reader, lint_sql, table_effects,
-    transaction_statements, unchecked_names,
+    GuardTargets, MigrationFiles, destroyed_tables, duplicate_versions, fails, guard_targets, lint_migration,
+    lint_reader, lint_sql, table_effects, transaction_statements, unchecked_names,
 };
-pub use finding::{Finding, Severity, Summary};
+pub use finding::{Cascade, Finding, Severity, Summary};

@@ -89,6 +89,67 @@ impl<'a> Stmt<'a> {
             .unwrap_or(0)
     }
 
+    /// The statements in the `WITH` list's common table expressions (`x AS (DELETE ...)`),
+    /// each as a statement of its own: a data-modifying CTE runs like a top-level one.
+    pub fn cte_statements(&self) -> Vec<Stmt<'a>> {
+        if !self.is(0, "WITH") {
+            return Vec::new();
+        }
+        let depths = self.depths();
+        let end = self.main_verb();
+        let mut out = Vec::new();
+        let mut i = 1;
+        while i < end {
+            // `AS [NOT] [MATERIALIZED] (` opens a body, at depth 0.
+            if depths[i] == 0
+                && self.tokens[i].kind == Kind::LParen
+                && (self.is(i - 1, "AS") || self.is(i - 1, "MATERIALIZED"))
+            {
+                let close = (i + 1..self.tokens.len()).find(|&j| depths[j] == 0 && self.tokens[j].kind == Kind::RParen);
+                let Some(close) = close else { break };
+                if close > i + 1 {
+                    out.push(self.sub(i + 1, close));
+                }
+                i = close;
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// Tokens `from..to` as a statement of their own.
+    pub fn sub(&self, from: usize, to: usize) -> Stmt<'a> {
+        let (start, end) = (self.tokens[from].start, self.tokens[to - 1].end);
+        let tokens =
+            self.tokens[from..to].iter().map(|t| Token { start: t.start - start, end: t.end - start, ..*t }).collect();
+        Stmt::from_tokens(&self.text[start..end], self.offset + start, tokens, self.dialect)
+    }
+
+    /// Whether the `WHERE` at token `w` keeps every row: `WHERE true`, `WHERE 1`, `WHERE 1 = 1`,
+    /// `WHERE 'a' = 'a'`, `WHERE id = id`, `WHERE NOT false`, possibly in parentheses. (A condition that holds for
+    /// every row of the data at hand, `id > 0`, takes the data to know: see `dbguard up --dry-run`.)
+    pub fn where_is_always_true(&self, w: usize) -> bool {
+        let depths = self.depths();
+        let end = (w + 1..self.tokens.len())
+            .find(|&i| {
+                depths[i] == 0 && ["RETURNING", "ORDER", "LIMIT", "GROUP", "HAVING"].iter().any(|k| self.is(i, k))
+            })
+            .unwrap_or(self.tokens.len());
+        let mut toks: Vec<&str> = (w + 1..end).map(|i| self.tok(i)).collect();
+        while toks.first() == Some(&"(") && toks.last() == Some(&")") {
+            toks = toks[1..toks.len() - 1].to_vec();
+        }
+        let lower: Vec<String> = toks.iter().map(|t| t.to_ascii_lowercase()).collect();
+        let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+        match l.as_slice() {
+            ["true"] | ["not", "false"] => true,
+            [n] => n.parse::<f64>().is_ok_and(|v| v != 0.0),
+            // `id = id` keeps every row but those with a NULL id: close enough to all of them.
+            [a, "=", b] => a == b,
+            _ => false,
+        }
+    }
+
     /// A possibly qualified name starting at token `i` (`a`, `"A"`, `s.t`, `` `db`.`t` ``):
     /// its last part normalised (quotes removed; unquoted names lowercased, as PostgreSQL folds
     /// them) and the index after it. `None` if token `i` is not a name.

@@ -299,9 +299,22 @@ impl Error {
         Error::Step(message.into())
     }
 
+    /// What the run did before it stopped on this error, for errors raised mid-run.
+    pub fn done(&self) -> Option<&Done> {
+        match self {
+            Error::MigrationFailed(f) => Some(&f.done),
+            Error::RowsLost(l) => Some(&l.done),
+            Error::PreservedTableMissing(p) => Some(&p.done),
+            _ => None,
+        }
+    }
+
     /// Whether dbguard refused before changing anything (as opposed to a command that ran
-    /// and failed): the audit log's `refused`.
+    /// and failed): the audit log's `refused`. An error after part of a run stood is a failure.
     pub fn is_refusal(&self) -> bool {
+        if self.done().is_some_and(|d| !d.is_empty()) {
+            return false;
+        }
         matches!(
             self,
             Error::Load(_)
@@ -450,6 +463,8 @@ pub struct MissingPreserved {
     pub location: String,
     /// Where it is missing: `in the database`, `... nor made by the migrations before it`.
     pub when: String,
+    /// What the run did before this migration (when it was found missing mid-run).
+    pub done: Done,
 }
 
 impl fmt::Display for MissingPreserved {
@@ -462,9 +477,15 @@ impl fmt::Display for MissingPreserved {
         if let Some(c) = &self.closest {
             write!(f, "; did you mean `{c}`?")?;
         }
+        let ran = if self.done.is_empty() {
+            "nothing was run".to_string()
+        } else {
+            format!("migration {} did not run", self.version)
+        };
         write!(
             f,
-            "\n  nothing was run: a guard on a table that does not exist protects nothing.\n  next: fix the name in {} (`-- dbguard: preserves = {}`)",
+            "\n  {ran}: a guard on a table that does not exist protects nothing.{}\n  next: fix the name in {} (`-- dbguard: preserves = {}`)",
+            self.done,
             self.location,
             self.closest.as_deref().unwrap_or("...")
         )
@@ -579,27 +600,32 @@ impl fmt::Display for RowsLost {
             .collect();
         let verb = if self.direction == Direction::Down { "reverting migration" } else { "migration" };
         write!(f, "{verb} {} ({}) would have {}", self.version, self.name, what.join(", and "))?;
-        if !self.done.is_empty() {
-            write!(f, ".{}\n ", self.done)?;
-        }
-        match &self.outcome {
-            LossOutcome::RolledBack => write!(
-                f,
-                "; rolled back, nothing changed.\n  next: if the rows should go, say so: remove the table from `preserves` (or write the data somewhere else first) in a new migration"
-            ),
-            LossOutcome::Restored { restored } => write!(
-                f,
-                "; its changes could not be rolled back, so the rows were restored from snapshots ({}).\n  the migration is recorded as dirty: its other changes may stand.\n  next: check the schema, undo what is left of the migration by hand, then `cargo dbguard repair {} --forget`",
-                restored.join(", "),
-                self.version
-            ),
-            LossOutcome::RestoreFailed { snapshots, message } => write!(
-                f,
-                "; its changes could not be rolled back, and restoring failed: {message}.\n  kept safe: the snapshots are intact ({}).\n  next: `cargo dbguard restore <ID>` for each, then `cargo dbguard repair {} --forget`",
-                snapshots.join(", "),
-                self.version
-            ),
-        }
+        let next = match &self.outcome {
+            LossOutcome::RolledBack => {
+                write!(f, "; rolled back, nothing changed.")?;
+                "if the rows should go, say so: remove the table from `preserves` (or write the data somewhere else first) in a new migration".to_string()
+            }
+            LossOutcome::Restored { restored } => {
+                write!(
+                    f,
+                    "; its changes could not be rolled back, so the rows were restored from snapshots ({}).\n  the migration is recorded as dirty: its other changes may stand.",
+                    restored.join(", ")
+                )?;
+                format!(
+                    "check the schema, undo what is left of the migration by hand, then `cargo dbguard repair {} --forget`",
+                    self.version
+                )
+            }
+            LossOutcome::RestoreFailed { snapshots, message } => {
+                write!(
+                    f,
+                    "; its changes could not be rolled back, and restoring failed: {message}.\n  kept safe: the snapshots are intact ({}).",
+                    snapshots.join(", ")
+                )?;
+                format!("`cargo dbguard restore <ID>` for each, then `cargo dbguard repair {} --forget`", self.version)
+            }
+        };
+        write!(f, "{}\n  next: {next}", self.done)
     }
 }
 

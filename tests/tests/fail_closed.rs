@@ -326,3 +326,93 @@ fn regex_like_server_line(s: &str) -> bool {
         digits > 0 && !rest[digits..].starts_with(", column")
     })
 }
+
+/// Rows a foreign key deletes or changes with the rows of a table the step empties
+/// (`ON DELETE CASCADE`, `SET NULL`) are snapshotted too, through every level, and a dry run
+/// names them.
+async fn rows_that_go_through_foreign_keys_are_snapshotted(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    dir.add(
+        "2",
+        "orders",
+        "CREATE TABLE orders (id BIGINT NOT NULL PRIMARY KEY, user_id BIGINT,\n\
+           FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE);\n\
+         CREATE TABLE items (id BIGINT, order_id BIGINT, FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE SET NULL);\n\
+         CREATE TABLE notes (id BIGINT, user_id BIGINT, FOREIGN KEY (user_id) REFERENCES users (id));\n\
+         INSERT INTO orders VALUES (10, 1), (11, 2);\nINSERT INTO items VALUES (100, 10), (101, 11);\n",
+        "DROP TABLE items;\nDROP TABLE notes;\nDROP TABLE orders;\n",
+    );
+    dir.add("3", "purge", "-- dbguard:allow delete-without-where reason=\"test\"\nDELETE FROM users;\n", IRREVERSIBLE);
+    let m = Migrator::from_dir(dir.path()).unwrap().file_backups(FileBackupPolicy { enabled: false, keep: 1 });
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(2)).await.unwrap();
+    let dry = m.dry_run_up(&mut db, None).await.unwrap();
+    let mut planned = dry.steps[0].snapshots.clone();
+    planned.sort();
+    assert_eq!(planned, ["items", "orders", "users"], "the table without an action on delete is left alone");
+    let report = m.up(&mut db, None).await.unwrap();
+    let mut snapped: Vec<(&str, i64)> =
+        report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
+    snapped.sort();
+    assert_eq!(snapped, [("items", 2), ("orders", 2), ("users", 3)]);
+    assert_eq!(count(&mut db, "orders").await, 0, "the cascade did run");
+    db.close().await.unwrap();
+}
+on_each_engine!(rows_that_go_through_foreign_keys_are_snapshotted);
+
+/// `DROP TYPE ... CASCADE` drops the columns of that type: their tables are snapshotted, and a
+/// `DO` block running SQL built at run time snapshots every table its text names.
+#[tokio::test]
+async fn postgres_cascades_and_dynamic_sql_are_snapshotted() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    dir.add(
+        "2",
+        "moods",
+        "CREATE TYPE mood AS ENUM ('ok', 'sad');\nCREATE DOMAIN feeling AS mood;\n\
+         CREATE TABLE diary (id INT, m mood);\nCREATE TABLE history (id INT, ms mood[]);\nCREATE TABLE mine (f feeling);\n\
+         CREATE TABLE plain (id INT);\n\
+         INSERT INTO diary VALUES (1, 'ok');\nINSERT INTO history VALUES (1, '{ok,sad}');\nINSERT INTO mine VALUES ('sad');\n",
+        "DROP TABLE diary, history, mine, plain;\nDROP DOMAIN feeling;\nDROP TYPE mood;\n",
+    );
+    dir.add("3", "drop_mood", "-- dbguard:allow drop-cascade reason=\"test\"\nDROP TYPE mood CASCADE;\n", IRREVERSIBLE);
+    dir.add(
+        "4",
+        "dynamic",
+        "-- dbguard:allow dynamic-sql reason=\"test\"\nDO $$ BEGIN EXECUTE 'DELETE FROM ' || quote_ident('legacy'); END $$;\n",
+        IRREVERSIBLE,
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(2)).await.unwrap();
+    // A snapshot of columns of defined types restores into them (cast back from text).
+    let backups = Backups::new();
+    let before = backups.snapshot(&mut db, "history").await.unwrap();
+    db.execute("UPDATE history SET ms = '{sad}'").await.unwrap();
+    backups.restore(&mut db, before.id, &Default::default()).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM history WHERE ms = '{ok,sad}'").await.unwrap(), 1);
+    let report = m.up(&mut db, None).await.unwrap();
+    let of = |v: i64| {
+        let mut s: Vec<&str> = report
+            .snapshots
+            .iter()
+            .filter(|s| s.migration_version == Some(v))
+            .map(|s| s.source_table.as_str())
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(of(3), ["diary", "history", "mine"]);
+    // The snapshots kept the columns the cascade dropped from their tables.
+    assert_eq!(db.columns("diary").await.unwrap(), ["id"]);
+    let snap = report.snapshots.iter().find(|s| s.source_table == "diary").unwrap();
+    assert_eq!(db.columns(&snap.location).await.unwrap(), ["id", "m"]);
+    let kept = format!("SELECT COUNT(*) FROM \"{}\" WHERE m = 'ok'", snap.location);
+    assert_eq!(db.query_i64(&kept).await.unwrap(), 1);
+    assert_eq!(of(4), ["legacy"]);
+    assert_eq!(count(&mut db, "legacy").await, 0, "the block did run");
+    db.close().await.unwrap();
+}

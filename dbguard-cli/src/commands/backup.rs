@@ -7,20 +7,20 @@ use dbguard::OpenMode;
 
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::banner;
+
 use crate::output::style::{OK, paint};
 
 pub async fn run(ctx: &Ctx, tables: &[String], dry_run: bool) -> CliResult {
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     let backups = ctx.backups();
     let names: Vec<&str> = tables.iter().map(String::as_str).collect();
-    let file_keep = tables.is_empty().then(|| ctx.file_backups_kept());
+    let file = tables.is_empty();
     let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
     let mut db = ctx.open(mode, false).await?;
     let result = if dry_run {
-        backups.dry_run_back_up(&mut db, &names, file_keep).await
+        backups.dry_run_back_up(&mut db, &names, file).await
     } else {
-        backups.back_up(&mut db, &names, file_keep).await
+        backups.back_up(&mut db, &names, file).await
     };
     db.close().await.ok();
     let r = result?;

@@ -8,12 +8,12 @@ use dbguard::{OpenMode, PrunePolicy};
 use crate::cli::{BackupsAction, Format};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::output::banner;
+
 use crate::output::report::json;
 use crate::output::style::{BOLD, DIM, ERROR, OK, WARN, paint};
 
 pub async fn run(ctx: &Ctx, action: BackupsAction) -> CliResult {
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     let backups = ctx.backups();
     match action {
         BackupsAction::List { format } => {

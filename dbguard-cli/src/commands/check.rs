@@ -8,14 +8,14 @@ use dbguard::{Health, OpenMode, Status};
 use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::output::banner;
+
 use crate::output::report::json;
 use crate::output::style::{ERROR, OK, WARN, paint};
 
 /// `acknowledge`: `Some(dry_run)` to accept the current row counts.
 pub async fn run(ctx: &Ctx, tables: Vec<String>, acknowledge: Option<bool>, format: Format) -> CliResult {
     let migrator = ctx.migrator()?;
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     let tables =
         if tables.is_empty() { ctx.project.config.critical_tables.clone().unwrap_or_default() } else { tables };
     let names: Vec<&str> = tables.iter().map(String::as_str).collect();

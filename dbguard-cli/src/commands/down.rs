@@ -7,11 +7,11 @@ use dbguard::OpenMode;
 use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::{banner, progress, report};
+use crate::output::{progress, report};
 
 pub async fn run(ctx: &Ctx, to: i64, dry_run: bool, format: Format) -> CliResult {
     let migrator = ctx.migrator()?;
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     if dry_run {
         let mut db = ctx.open(OpenMode::ReadOnly, false).await?;
         let plan = migrator.dry_run_down(&mut db, to).await;

@@ -10,12 +10,12 @@ use dbguard::OpenMode;
 use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::banner;
+
 use crate::output::report::json;
 use crate::output::style::{DIM, ERROR, OK, WARN, paint};
 
 pub async fn run(ctx: &Ctx, format: Format) -> CliResult {
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     let mut entries = dbguard::audit::read_file(&ctx.audit_file, &ctx.url)?;
     if entries.is_empty() && !ctx.audit_file.exists() {
         eprintln!(

@@ -9,7 +9,8 @@ use crate::error::CliResult;
 use crate::output::style::{OK, paint};
 
 pub fn run(ctx: &Ctx, rust: bool) -> CliResult {
-    let done = crate::scaffold::init(&ctx.project.root, ctx.project.manifest.as_deref(), rust)?;
+    let ignore = crate::scaffold::configured_data(&ctx.project.config);
+    let done = crate::scaffold::init(&ctx.project.root, ctx.project.manifest.as_deref(), rust, &ignore)?;
     for p in &done.created {
         println!("{} {}", paint(OK, "created"), p.display());
     }

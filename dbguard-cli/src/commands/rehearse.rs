@@ -8,13 +8,13 @@ use dbguard::FindingKind;
 use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::CliResult;
+use crate::output::plural;
 use crate::output::report::json;
 use crate::output::style::{DIM, ERROR, OK, WARN, paint};
-use crate::output::{banner, plural};
 
 pub async fn run(ctx: &Ctx, format: Format) -> CliResult {
     let migrator = ctx.migrator()?;
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     // The library copies the database itself; no connection of ours may hold it open.
     let r = migrator.rehearse(&ctx.url).await?;
     if format == Format::Json {

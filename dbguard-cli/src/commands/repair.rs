@@ -7,11 +7,10 @@ use dbguard::{OpenMode, Repair};
 
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::banner;
 
 pub async fn run(ctx: &Ctx, version: i64, mark_applied: bool, dry_run: bool) -> CliResult {
     let migrator = ctx.migrator()?;
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     let action = if mark_applied { Repair::MarkApplied } else { Repair::Forget };
     let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
     let mut db = ctx.open(mode, false).await?;

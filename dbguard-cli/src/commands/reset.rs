@@ -6,12 +6,12 @@ use anstream::println;
 
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::banner;
+
 use crate::output::style::{OK, paint};
 
 pub async fn run(ctx: &Ctx, dry_run: bool) -> CliResult {
     let migrator = ctx.migrator()?;
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     // The library opens the database itself: no connection of ours may hold it open.
     if dry_run {
         let r = migrator.dry_run_reset(&ctx.url).await?;

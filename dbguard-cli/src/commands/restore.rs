@@ -9,11 +9,11 @@ use dbguard::{OpenMode, RestoreOptions};
 
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::banner;
+
 use crate::output::style::{OK, WARN, paint};
 
 pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_columns: bool, dry_run: bool) -> CliResult {
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
     let mut db = ctx.open(mode, false).await?;
     let opts = RestoreOptions { into, drop_unmapped_columns, dry_run };
@@ -39,7 +39,7 @@ pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_colum
 }
 
 pub async fn file(ctx: &Ctx, backup: &Path, dry_run: bool) -> CliResult {
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
     let mut db = ctx.open(mode, false).await?;
     let backups = ctx.backups();

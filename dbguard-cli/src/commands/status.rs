@@ -8,11 +8,11 @@ use dbguard::OpenMode;
 use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::{banner, report};
+use crate::output::report;
 
 pub async fn run(ctx: &Ctx, format: Format) -> CliResult {
     let migrator = ctx.migrator()?;
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     let mut db = ctx.open(OpenMode::ReadOnly, false).await?;
     let plan = migrator.status(&mut db).await;
     db.close().await.ok();

@@ -9,11 +9,11 @@ use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::CliResult;
 use crate::output::style::{DIM, OK, paint};
-use crate::output::{banner, progress, report};
+use crate::output::{progress, report};
 
 pub async fn run(ctx: &Ctx, to: Option<i64>, dry_run: bool, in_memory: bool, format: Format) -> CliResult {
     let migrator = ctx.migrator()?;
-    banner(&ctx.tier(), &ctx.masked_url());
+    ctx.banner();
     if dry_run {
         // A dry run never creates the database: a missing SQLite file is planned against an
         // empty database in memory, which is what `up` would create.

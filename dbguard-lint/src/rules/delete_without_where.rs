@@ -21,10 +21,21 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>) {
+        for cte in s.cte_statements() {
+            // Positions are the CTE's: the hit is made on it, then placed by its offset.
+            let mut inner = Vec::new();
+            self.check(&cte, cx, &mut inner);
+            hits.extend(inner.into_iter().map(|h| h.inside(s, &cte)));
+        }
         let v = s.main_verb();
-        if !s.is(v, "DELETE") || s.find_top(v, "WHERE").is_some() {
+        if !s.is(v, "DELETE") {
             return;
         }
+        let why = match s.find_top(v, "WHERE") {
+            None => "there is no WHERE clause".to_string(),
+            Some(w) if s.where_is_always_true(w) => "its WHERE clause is always true".to_string(),
+            Some(_) => return,
+        };
         let mut i = v + 1;
         if s.is(i, "FROM") {
             i += 1;
@@ -34,9 +45,7 @@ impl super::Rule for Rule {
         }
         let Some((name, next)) = s.name(i) else { return };
         if !cx.created.contains(&name) {
-            hits.push(
-                Hit::new(v, next - 1, format!("deletes every row of `{name}`: there is no WHERE clause")).on(name),
-            );
+            hits.push(Hit::new(v, next - 1, format!("deletes every row of `{name}`: {why}")).on(name));
         }
     }
 }
@@ -55,11 +64,18 @@ mod tests {
                 "WITH x AS (SELECT id FROM t WHERE a) DELETE FROM t",
                 "DELETE FROM t WHERE_NOT_A_KEYWORD",
                 "DELETE FROM t -- WHERE id = 1",
+                "DELETE FROM users WHERE 1=1",
+                "DELETE FROM users WHERE true",
+                "DELETE FROM users WHERE (1 = 1)",
+                "WITH x AS (DELETE FROM events RETURNING *) SELECT count(*) FROM x",
+                "DELETE FROM users WHERE id = id",
             ],
             &[
                 "DELETE FROM users WHERE id = 1",
                 "DELETE FROM users\n  WHERE\n    id IN (SELECT id FROM old)",
                 "WITH x AS (DELETE FROM t WHERE a RETURNING id) SELECT * FROM x",
+                "DELETE FROM users WHERE 1 = 2",
+                "DELETE FROM users WHERE id = 7",
                 "SELECT 'DELETE FROM users'",
                 "CREATE TABLE t (id int); DELETE FROM t",
             ],

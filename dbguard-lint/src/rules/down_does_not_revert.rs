@@ -28,7 +28,7 @@ pub(crate) fn check(
     let mut out = Vec::new();
     for (offset, e) in up {
         let pos = index.at(*offset);
-        for t in e.created_tables.iter().filter(|t| !dropped_tables.contains(t)) {
+        for t in e.created_tables.iter().chain(&e.ensured_tables).filter(|t| !dropped_tables.contains(t)) {
             let msg = format!("the up creates table `{t}` but the down does not drop it");
             out.push(Finding::at(&INFO, up_file, pos, pos, msg));
         }

@@ -53,6 +53,11 @@ mod tests {
                 "CREATE TABLE t (id int); DROP TABLE t",
             ],
         );
+        // A table that may have been there already is not new: dropping it is flagged.
+        assert_eq!(
+            hits("drop-table", "CREATE TABLE IF NOT EXISTS notes (id int); DROP TABLE notes", Dialect::Postgres).len(),
+            1
+        );
         assert_eq!(hits("drop-table", "DROP TABLE a, b", Dialect::Postgres).len(), 2);
     }
 }

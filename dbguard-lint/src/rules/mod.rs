@@ -13,12 +13,15 @@ mod alter_column_type;
 mod create_index_not_concurrently;
 mod delete_without_where;
 pub(crate) mod down_does_not_revert;
+mod drop_cascade;
 pub(crate) mod drop_column;
 mod drop_database;
 mod drop_schema;
 mod drop_table;
 mod drop_view;
 pub(crate) mod duplicate_version;
+pub(crate) mod dynamic_sql;
+pub(crate) mod malformed_directive;
 pub(crate) mod missing_down;
 pub(crate) mod placeholder_down;
 mod recreate_table;
@@ -101,15 +104,28 @@ pub struct Hit {
     pub table: Option<String>,
     /// The column dropped or changed, if any.
     pub column: Option<String>,
+    /// The object dropped with CASCADE, if any.
+    pub cascade: Option<crate::Cascade>,
 }
 
 impl Hit {
     pub(crate) fn new(first: usize, last: usize, message: impl Into<String>) -> Self {
-        Hit { first, last, message: message.into(), table: None, column: None }
+        Hit { first, last, message: message.into(), table: None, column: None, cascade: None }
     }
 
     pub(crate) fn on(mut self, table: impl Into<String>) -> Self {
         self.table = Some(table.into());
+        self
+    }
+
+    /// A hit made on `inner` (a part of `outer`, from [`Stmt::sub`]), as a hit on `outer`.
+    pub(crate) fn inside(mut self, outer: &Stmt, inner: &Stmt) -> Self {
+        let shift = (inner.offset - outer.offset, 0);
+        let at = |i: usize| {
+            let start = inner.tokens.get(i).map_or(0, |t| t.start) + shift.0;
+            outer.tokens.iter().position(|t| t.start == start).unwrap_or(0)
+        };
+        (self.first, self.last) = (at(self.first), at(self.last));
         self
     }
 
@@ -139,7 +155,7 @@ pub trait Rule: Sync {
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>);
 }
 
-static STATEMENT_RULES: [&dyn Rule; 19] = [
+static STATEMENT_RULES: [&dyn Rule; 21] = [
     &drop_table::Rule,
     &drop_database::Rule,
     &drop_schema::Rule,
@@ -159,6 +175,8 @@ static STATEMENT_RULES: [&dyn Rule; 19] = [
     &set_not_null::Rule,
     &add_column_volatile_default::Rule,
     &transaction_control::Rule,
+    &drop_cascade::Rule,
+    &dynamic_sql::Rule,
 ];
 
 /// Every statement-level rule.
@@ -170,6 +188,7 @@ pub fn statement_rules() -> &'static [&'static dyn Rule] {
 pub mod migration {
     pub use super::down_does_not_revert::INFO as DOWN_DOES_NOT_REVERT;
     pub use super::duplicate_version::INFO as DUPLICATE_VERSION;
+    pub use super::malformed_directive::INFO as MALFORMED_DIRECTIVE;
     pub use super::missing_down::INFO as MISSING_DOWN;
     pub use super::placeholder_down::INFO as PLACEHOLDER_DOWN;
     pub use super::suppression_without_reason::INFO as SUPPRESSION_WITHOUT_REASON;
@@ -180,8 +199,9 @@ pub mod migration {
     use super::RuleInfo;
 
     /// All of them.
-    pub static ALL: [&RuleInfo; 8] = [
+    pub static ALL: [&RuleInfo; 9] = [
         &UNPARSED_SQL,
+        &MALFORMED_DIRECTIVE,
         &MISSING_DOWN,
         &PLACEHOLDER_DOWN,
         &DUPLICATE_VERSION,

@@ -21,16 +21,24 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>) {
+        for cte in s.cte_statements() {
+            let mut inner = Vec::new();
+            self.check(&cte, cx, &mut inner);
+            hits.extend(inner.into_iter().map(|h| h.inside(s, &cte)));
+        }
         let v = s.main_verb();
-        if !s.is(v, "UPDATE") || s.find_top(v, "WHERE").is_some() {
+        if !s.is(v, "UPDATE") {
             return;
         }
+        let why = match s.find_top(v, "WHERE") {
+            None => "there is no WHERE clause".to_string(),
+            Some(w) if s.where_is_always_true(w) => "its WHERE clause is always true".to_string(),
+            Some(_) => return,
+        };
         let i = if s.is(v + 1, "ONLY") { v + 2 } else { v + 1 };
         let Some((name, next)) = s.name(i) else { return };
         if !cx.created.contains(&name) {
-            hits.push(
-                Hit::new(v, next - 1, format!("overwrites every row of `{name}`: there is no WHERE clause")).on(name),
-            );
+            hits.push(Hit::new(v, next - 1, format!("overwrites every row of `{name}`: {why}")).on(name));
         }
     }
 }
@@ -43,7 +51,12 @@ mod tests {
     fn finds_unbounded_updates() {
         check(
             "update-without-where",
-            &["UPDATE users SET email = NULL", "UPDATE t SET a = (SELECT b FROM u WHERE u.id = 1)"],
+            &[
+                "UPDATE users SET email = NULL",
+                "UPDATE t SET a = (SELECT b FROM u WHERE u.id = 1)",
+                "UPDATE users SET email = NULL WHERE true",
+                "WITH x AS (UPDATE users SET email = NULL RETURNING id) SELECT 1",
+            ],
             &[
                 "UPDATE users SET email = NULL WHERE id = 1",
                 "SELECT 1 FROM t FOR UPDATE",

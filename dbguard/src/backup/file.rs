@@ -80,9 +80,10 @@ async fn table_counts(s: &mut Session<'_>) -> Result<BTreeMap<String, i64>> {
     Ok(counts)
 }
 
-/// Takes a verified backup of the SQLite database open in `s`, stored beside `db_file`, then
-/// prunes to `keep`. A backup that does not verify is an error: nothing may run on top of it.
-pub(crate) async fn create(s: &mut Session<'_>, db_file: &Path, why: &str, keep: usize) -> Result<FileBackup> {
+/// Takes a verified backup of the SQLite database open in `s`, stored beside `db_file`, then,
+/// with `keep`, prunes to that many. A backup that does not verify is an error: nothing may run
+/// on top of it.
+pub(crate) async fn create(s: &mut Session<'_>, db_file: &Path, why: &str, keep: Option<usize>) -> Result<FileBackup> {
     let dir = backup_dir(db_file);
     std::fs::create_dir_all(&dir).map_err(|e| io_error("create the backup directory", &dir, e))?;
     let stem = db_file.file_stem().unwrap_or_default().to_string_lossy().into_owned();
@@ -121,7 +122,9 @@ pub(crate) async fn create(s: &mut Session<'_>, db_file: &Path, why: &str, keep:
     }
     backup.verified = true;
     write_manifest(&backup)?;
-    prune(db_file, keep)?;
+    if let Some(keep) = keep {
+        prune(db_file, keep)?;
+    }
     Ok(backup)
 }
 
@@ -283,7 +286,7 @@ pub(crate) async fn replace(db: &mut Database, backup: &FileBackup) -> Result<Fi
         .map(Path::to_path_buf)
         .ok_or_else(|| Error::NotAFile { url: db.url().into() })?;
     let url = db.env.raw_url().to_string();
-    let pre = create(&mut db.session(), &file, "pre-restore", usize::MAX).await?;
+    let pre = create(&mut db.session(), &file, "pre-restore", None).await?;
     // Copy beside the target and rename over it: the database file is never half-written.
     let tmp = file.with_extension("dbguard-restoring");
     std::fs::copy(&backup.path, &tmp).map_err(|e| io_error("copy the backup to", &tmp, e))?;

@@ -131,31 +131,27 @@ impl Backups {
 
     /// Copies `table` into a new snapshot now.
     pub async fn snapshot(&self, db: &mut Database, table: &str) -> Result<SnapshotInfo> {
-        let mut r = self.back_up(db, &[table], None).await?;
+        let mut r = self.back_up(db, &[table], false).await?;
         Ok(r.snapshots.remove(0))
     }
 
-    /// Takes a backup now: a snapshot of each of `tables`, and with `file_keep` (SQLite) a
-    /// verified whole-file backup, keeping that many. Additive: production does not ask.
-    pub async fn back_up(&self, db: &mut Database, tables: &[&str], file_keep: Option<usize>) -> Result<BackupReport> {
-        self.run_back_up(db, tables, file_keep, false).await.map(Guarded::done)
+    /// Takes a backup now: a snapshot of each of `tables`, and with `file` (SQLite) a
+    /// verified whole-file backup. It only adds (older backups are removed by `prune`, which
+    /// asks in production), so production does not ask.
+    pub async fn back_up(&self, db: &mut Database, tables: &[&str], file: bool) -> Result<BackupReport> {
+        self.run_back_up(db, tables, file, false).await.map(Guarded::done)
     }
 
     /// What [`Backups::back_up`] would take, without writing anything.
-    pub async fn dry_run_back_up(
-        &self,
-        db: &mut Database,
-        tables: &[&str],
-        file_keep: Option<usize>,
-    ) -> Result<BackupReport> {
-        self.run_back_up(db, tables, file_keep, true).await.map(Guarded::planned)
+    pub async fn dry_run_back_up(&self, db: &mut Database, tables: &[&str], file: bool) -> Result<BackupReport> {
+        self.run_back_up(db, tables, file, true).await.map(Guarded::planned)
     }
 
     async fn run_back_up(
         &self,
         db: &mut Database,
         tables: &[&str],
-        file_keep: Option<usize>,
+        file: bool,
         dry_run: bool,
     ) -> Result<Guarded<BackupReport, BackupReport>> {
         guarded::run(
@@ -183,7 +179,7 @@ impl Backups {
                         location: String::new(),
                     });
                 }
-                if file_keep.is_some() {
+                if file {
                     let file =
                         db.env.backend.database_file().ok_or_else(|| Error::NotAFile { url: db.url().into() })?;
                     plan.file_into = Some(file::backup_dir(file));
@@ -196,9 +192,9 @@ impl Backups {
                     done.snapshots
                         .push(snapshot::take(&mut db.session(), &s.source_table, None, reason::MANUAL).await?);
                 }
-                if let Some(keep) = file_keep {
+                if file {
                     let path = db.env.backend.database_file().map(Path::to_path_buf).expect("checked by the plan");
-                    done.file = Some(file::create(&mut db.session(), &path, "manual", keep.max(1)).await?);
+                    done.file = Some(file::create(&mut db.session(), &path, "manual", None).await?);
                 }
                 Ok(done)
             },

@@ -57,8 +57,26 @@ pub(crate) async fn take(s: &mut Session<'_>, table: &str, version: Option<i64>,
         n += 1;
     };
     let (src, dest) = (s.env.backend.quote(table), s.env.backend.quote(&name));
+    // Columns of types the database defines are kept as text: a snapshot must not depend on
+    // an object the migration it guards may drop.
+    let defined = s.defined_type_columns(table).await?;
+    let statements = if defined.is_empty() {
+        s.env.backend.copy_table(&src, &dest)
+    } else {
+        let list = s
+            .columns(table)
+            .await?
+            .iter()
+            .map(|c| {
+                let q = s.env.backend.quote(c);
+                if defined.iter().any(|(d, _)| d == c) { format!("CAST({q} AS TEXT) AS {q}") } else { q }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        vec![format!("CREATE TABLE {dest} AS SELECT {list} FROM {src}")]
+    };
     let mut copied = 0;
-    for sql in s.env.backend.copy_table(&src, &dest) {
+    for sql in statements {
         copied = s.execute(&sql, &format!("copying {table} into the snapshot {name}")).await?;
     }
     let row_count = copied as i64;
@@ -251,10 +269,24 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
     if exists {
         report.pre_restore = Some(take(s, &target, snapshot.migration_version, reason::PRE_RESTORE).await?);
         let cols = report.mapped.iter().map(|c| s.env.backend.quote(c)).collect::<Vec<_>>().join(", ");
+        // Columns of types the database defines were snapshotted as text: cast them back.
+        let typed = s.defined_type_columns(&target).await?;
+        let values = report
+            .mapped
+            .iter()
+            .map(|c| {
+                let q = s.env.backend.quote(c);
+                match typed.iter().find(|(t, _)| t == c) {
+                    Some((_, ty)) => format!("CAST({q} AS {ty})"),
+                    None => q,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         let fk = s.env.backend.without_foreign_keys();
         let mut statements: Vec<String> = fk.in_transaction.iter().map(|s| s.to_string()).collect();
         statements.push(format!("DELETE FROM {dest}"));
-        statements.push(format!("INSERT INTO {dest} ({cols}) SELECT {cols} FROM {src}"));
+        statements.push(format!("INSERT INTO {dest} ({cols}) SELECT {values} FROM {src}"));
         let begin = s.env.backend.begin_statement();
         let context = format!("restoring {target} from snapshot {}", snapshot.id);
         if let Some((off, _)) = fk.session {

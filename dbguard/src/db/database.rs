@@ -309,6 +309,28 @@ impl Session<'_> {
         self.first_column(rows, context)
     }
 
+    /// Runs a query with one text parameter, returning the first two columns of each row.
+    pub async fn text_pairs(&mut self, sql: &str, param: &str, context: &str) -> Result<Vec<(String, String)>> {
+        let rows = self
+            .conn
+            .fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).bind(param.to_string()))
+            .await
+            .map_err(|e| self.env.error(context, e))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.env.error(context, e))
+    }
+
+    /// The columns of `table` whose types the database defines, with their types (see
+    /// `Backend::defined_type_columns_sql`); none where there are no such types.
+    pub async fn defined_type_columns(&mut self, table: &str) -> Result<Vec<(String, String)>> {
+        match self.env.backend.defined_type_columns_sql() {
+            Some(sql) => self.text_pairs(sql, table, &format!("reading the column types of {table}")).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     fn first_column(&self, rows: Result<Vec<sqlx::any::AnyRow>, sqlx::Error>, context: &str) -> Result<Vec<String>> {
         let rows = rows.map_err(|e| self.env.error(context, e))?;
         rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<Result<_, _>>().map_err(|e| self.env.error(context, e))
@@ -333,6 +355,29 @@ impl Session<'_> {
         let sql = self.env.backend.list_tables_sql();
         let all = self.strings(sql, "listing the tables").await?;
         Ok(all.into_iter().filter(|t| !t.starts_with("dbguard_")).collect())
+    }
+
+    /// The tables whose rows change when rows of `table` go (see
+    /// `Backend::referencing_tables_sql`).
+    pub async fn referencing_tables(&mut self, table: &str, every: bool) -> Result<Vec<String>> {
+        let sql = self.env.backend.referencing_tables_sql(every);
+        self.texts(sql, table, &format!("reading the foreign keys that reference {table}")).await
+    }
+
+    /// The tables that lose columns when `object` is dropped with CASCADE; every table when
+    /// the database cannot tell.
+    pub async fn tables_depending_on(&mut self, object: &dbguard_lint::Cascade) -> Result<Vec<String>> {
+        use dbguard_lint::Cascade;
+        let b = &self.env.backend;
+        let (sql, name) = match object {
+            Cascade::Type(n) => (b.tables_using_type_sql(), n),
+            Cascade::Extension(n) => (b.tables_using_extension_sql(), n),
+            Cascade::Unknown(_) => (None, &String::new()),
+        };
+        match sql {
+            Some(sql) => self.texts(sql.to_string(), name, "reading what depends on a dropped object").await,
+            None => self.user_tables().await,
+        }
     }
 
     pub async fn table_exists(&mut self, table: &str) -> Result<bool> {

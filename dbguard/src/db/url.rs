@@ -48,8 +48,12 @@ pub fn url_with_database(url: &str, name: &str) -> String {
 /// assert_eq!(mask_url("postgres//app:secret@db/shop"), "postgres//app:***@db/shop");
 /// ```
 pub fn mask_url(url: &str) -> String {
+    // Not a URL at all (no scheme): it may be anything, a password pasted in the wrong place.
+    if !url.contains(':') {
+        return "(not a URL; not shown)".into();
+    }
     let mut out = url.to_string();
-    if let Some(range) = userinfo_password(url) {
+    if let Some(range) = userinfo_password(url).or_else(|| unnumbered_port(url)) {
         out.replace_range(range, "***");
     }
     for key in ["password=", "pass=", "sslpassword="] {
@@ -81,6 +85,20 @@ fn userinfo_password(url: &str) -> Option<std::ops::Range<usize>> {
     let at = start + url[start..].rfind('@')?;
     let colon = start + url[start..at].find(':')?;
     (at > colon + 1).then_some(colon + 1..at)
+}
+
+/// A "port" that is not a number in an authority without `@`: most likely a password whose
+/// `@` is missing (`postgres://app:secret127.0.0.1/shop`), masked too.
+fn unnumbered_port(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = url.find("://")? + 3;
+    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    let authority = &url[start..end];
+    if authority.contains('@') || authority.ends_with(']') {
+        return None;
+    }
+    let colon = start + authority.rfind(':')?;
+    let port = &url[colon + 1..end];
+    (!port.is_empty() && !port.chars().all(|c| c.is_ascii_digit())).then_some(colon + 1..end)
 }
 
 /// The password in a URL, percent-decoded, if it has one; used to scrub it from messages that
@@ -123,25 +141,55 @@ pub(crate) fn scrub(text: &str, url: &str) -> String {
 
 /// Whether `url` names a database on this machine.
 pub fn is_local(url: &str) -> bool {
-    let Some((scheme, rest)) = url.split_once(':') else { return false };
-    if scheme.eq_ignore_ascii_case("sqlite") {
-        return true;
+    match BackendKind::from_url(url) {
+        Some(BackendKind::Sqlite) => true,
+        Some(_) => target(url).is_some_and(|t| t.host == "localhost"),
+        None => false,
     }
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        host_port.split(':').next().unwrap_or_default()
+}
+
+/// Where a server URL really connects: the host and port (after `?host=`, `?hostaddr=`,
+/// `?port=`, `?socket=`, which the drivers honour over the authority) and the database (after
+/// `?dbname=`). A loopback address, `localhost` and a Unix socket are all `localhost`; any
+/// other name (`127.db.internal`, `127.1`) is what it says, so not local: when in doubt, not
+/// local.
+pub(crate) struct Target {
+    pub host: String,
+    pub port: String,
+    pub database: String,
+}
+
+pub(crate) fn target(url: &str) -> Option<Target> {
+    let kind = BackendKind::from_url(url)?;
+    let rest = url.split_once("://").map_or("", |(_, r)| r);
+    let (base, query) = rest.split_once('?').map_or((rest, ""), |(b, q)| (b, q));
+    let base = base.split('#').next().unwrap_or_default();
+    let hostpath = base.rsplit_once('@').map_or(base, |(_, h)| h);
+    let (hostport, db) = hostpath.split_once('/').unwrap_or((hostpath, ""));
+    let (mut host, mut port) = match hostport.rsplit_once(':').filter(|(h, _)| !h.ends_with(['[', ':'])) {
+        Some((h, p)) if !hostport.ends_with(']') => (h.to_string(), p.to_string()),
+        _ => (hostport.to_string(), String::new()),
     };
-    // No host: a Unix socket (`postgres:///db?host=/var/run/postgresql`).
-    host.is_empty()
-        || host.eq_ignore_ascii_case("localhost")
-        || host.starts_with("127.")
-        || host == "::1"
-        || host.starts_with('/')
-        || host.starts_with("%2F")
+    let mut database = percent_decode(db);
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v);
+        match k {
+            "host" | "hostaddr" if !v.is_empty() => host = v,
+            "socket" if !v.is_empty() => host = "localhost".into(),
+            "port" if !v.is_empty() => port = v,
+            "dbname" if !v.is_empty() => database = v,
+            _ => {}
+        }
+    }
+    if port.is_empty() {
+        port = if kind == BackendKind::Postgres { "5432" } else { "3306" }.into();
+    }
+    let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
+    let loopback = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let socket = host.is_empty() || host.starts_with('/') || host.starts_with("%2f");
+    let host = if loopback || socket || host == "localhost" { "localhost".into() } else { host };
+    Some(Target { host, port, database })
 }
 
 /// The name a production confirmation must repeat: the database's name from the URL (for
@@ -150,8 +198,14 @@ pub fn is_local(url: &str) -> bool {
 /// ```
 /// assert_eq!(dbguard::database_name("postgres://app:pw@db:5432/shop?sslmode=require"), "shop");
 /// assert_eq!(dbguard::database_name("sqlite:///srv/data/app.db"), "app.db");
+/// assert_eq!(dbguard::database_name("postgres://app@db/dev?dbname=shop"), "shop", "the one it connects to");
 /// ```
 pub fn database_name(url: &str) -> String {
+    if let Some(BackendKind::Postgres | BackendKind::Mysql) = BackendKind::from_url(url)
+        && let Some(t) = target(url)
+    {
+        return t.database;
+    }
     let base = url.split(['?', '#']).next().unwrap_or_default();
     base.rsplit('/').next().unwrap_or_default().to_string()
 }
@@ -185,7 +239,13 @@ pub fn check(url: &str) -> crate::error::Result<BackendKind> {
             let base = rest.split(['?', '#']).next().unwrap_or_default();
             let path = base.rsplit_once('@').map_or(base, |(_, h)| h);
             let database = path.split_once('/').map_or("", |(_, d)| d);
-            if database.is_empty() {
+            if unnumbered_port(url).is_some() {
+                return Err(bad(
+                    "its port is not a number (is a password missing the `@` that ends it? `user:password@host:port`)",
+                ));
+            }
+            let named_in_query = base.len() < rest.len() && rest.contains("dbname=");
+            if database.is_empty() && !named_in_query {
                 return Err(bad(&format!(
                     "it names no database: add its name after the host (`{}://user@host:port/shop`)",
                     url.split(':').next().unwrap_or_default()
@@ -208,21 +268,13 @@ pub(crate) fn identity(url: &str) -> String {
             }
             None => "sqlite::memory:".into(),
         },
-        Some(kind) => {
-            let rest = url.split_once("://").map_or(url, |(_, r)| r);
-            let base = rest.split(['?', '#']).next().unwrap_or_default();
-            let hostpath = base.rsplit_once('@').map_or(base, |(_, h)| h);
-            let (hostport, db) = hostpath.split_once('/').unwrap_or((hostpath, ""));
-            let (host, port) = match hostport.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())) {
-                Some((h, p)) => (h, p.to_string()),
-                None => (hostport, if kind == BackendKind::Postgres { "5432" } else { "3306" }.to_string()),
-            };
-            let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
-            let host =
-                if matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1") { "localhost".into() } else { host };
-            let family = if kind == BackendKind::Postgres { "postgres" } else { "mysql" };
-            format!("{family}://{host}:{port}/{}", percent_decode(db))
-        }
+        Some(kind) => match target(url) {
+            Some(t) => {
+                let family = if kind == BackendKind::Postgres { "postgres" } else { "mysql" };
+                format!("{family}://{}:{}/{}", t.host, t.port, t.database)
+            }
+            None => mask_url(url),
+        },
         None => mask_url(url),
     }
 }
@@ -366,6 +418,46 @@ mod tests {
         assert_ne!(identity("postgres://a@db/shop"), identity("postgres://a@db/shop2"));
         assert_eq!(identity("mysql://root@127.0.0.1:3306/t"), identity("mysql://u@localhost/t"));
         assert!(identity("sqlite://x.db").starts_with("sqlite:///"), "absolute: {}", identity("sqlite://x.db"));
+        // The same server written another way is the same database.
+        let prod = identity("postgres://postgres@127.0.0.1:5432/shop");
+        for same in [
+            "postgres:///shop?user=postgres",
+            "postgres://postgres@localhost/shop",
+            "postgres://postgres@[::1]:5432/shop",
+            "postgres://x@127.0.0.1:5432/dev?dbname=shop",
+            "postgres:///shop?host=/var/run/postgresql",
+        ] {
+            assert_eq!(identity(same), prod, "{same}");
+        }
+        assert_ne!(identity("postgres://x@127.0.0.1/shop?host=192.0.2.2"), prod);
+    }
+
+    #[test]
+    fn only_loopback_addresses_localhost_and_sockets_are_local() {
+        for local in
+            ["postgres://u@127.0.0.2/x", "postgres:///x", "mysql://root@localhost/x", "mysql://u@h/x?socket=/tmp/s"]
+        {
+            assert!(is_local(local), "{local}");
+        }
+        for remote in [
+            "postgres://u@127.db.internal/x",
+            "postgres://u@127.0.0.1.db.internal/x",
+            "postgres://u@127.1/x",
+            "postgres://u@127.0.0.1/x?host=192.0.2.2",
+            "postgres://u@127.0.0.1/x?hostaddr=10.0.0.5",
+        ] {
+            assert!(!is_local(remote), "{remote}");
+        }
+    }
+
+    #[test]
+    fn a_password_missing_its_at_sign_is_masked() {
+        let url = "postgres://postgres:S3cretPW127.0.0.1/trial_prod";
+        assert_eq!(mask_url(url), "postgres://postgres:***/trial_prod");
+        assert!(!check(url).unwrap_err().to_string().contains("S3cret"));
+        assert_eq!(mask_url("S3cretPW"), "(not a URL; not shown)");
+        assert_eq!(mask_url("postgres://h:5432/db"), "postgres://h:5432/db");
+        assert_eq!(mask_url("postgres://[::1]:5432/db"), "postgres://[::1]:5432/db");
     }
 
     #[test]

@@ -17,46 +17,85 @@ pub(crate) struct Protect {
     preserved: Vec<(String, bool)>,
     /// Tables the linter finds the step destroys or rewrites.
     destroyed: Vec<String>,
+    /// Tables the step truncates: with `CASCADE`, every table referencing them is emptied too.
+    truncated: Vec<String>,
     /// Names in text the linter could not read statement by statement: every existing table
     /// among them is snapshotted, since what hides there cannot be classified.
     unchecked: Vec<String>,
+    /// Objects dropped with CASCADE: the tables with columns depending on them are snapshotted.
+    cascades: Vec<dbguard_lint::Cascade>,
+    /// Whether [`Protect::resolve`] has run.
+    resolved: bool,
 }
 
 impl Protect {
     pub fn for_step(m: &Migration, step: &Step, dialect: dbguard_lint::Dialect) -> Self {
         let preserved = m.preserves().iter().map(|t| (t.clone(), m.preserves_exactly().contains(t))).collect();
-        let (mut destroyed, mut unchecked) = (Vec::new(), Vec::new());
+        let migration = (m.version(), m.name().to_string(), m.origin().describe(false));
+        let mut p = Protect { migration, preserved, ..Protect::default() };
         if let Step::Sql(sql) = step
             && might_destroy(sql)
         {
-            for (_, table) in dbguard_lint::destroyed_tables(sql, dialect) {
-                if !destroyed.contains(&table) {
-                    destroyed.push(table);
+            let targets = dbguard_lint::guard_targets(sql, dialect);
+            for (rule, table) in targets.destroyed {
+                if rule == "truncate" && !p.truncated.contains(&table) {
+                    p.truncated.push(table.clone());
                 }
+                p.destroy(table);
             }
-            unchecked = dbguard_lint::unchecked_names(sql, dialect);
+            (p.unchecked, p.cascades) = (targets.unchecked, targets.cascades);
         }
-        let migration = (m.version(), m.name().to_string(), m.origin().describe(false));
-        Protect { migration, preserved, destroyed, unchecked }
+        p
     }
 
     pub fn is_empty(&self) -> bool {
-        self.preserved.is_empty() && self.destroyed.is_empty() && self.unchecked.is_empty()
+        self.preserved.is_empty() && self.destroyed.is_empty() && self.unchecked.is_empty() && self.cascades.is_empty()
     }
 
-    /// Adds the existing tables named in text the linter could not check (read from the live
-    /// database once) to the tables destroyed.
-    async fn resolve_unchecked(&mut self, s: &mut Session<'_>) -> Result<()> {
-        if self.unchecked.is_empty() {
+    fn destroy(&mut self, table: String) -> bool {
+        let new = !self.destroyed.contains(&table);
+        if new {
+            self.destroyed.push(table);
+        }
+        new
+    }
+
+    /// Completes the tables destroyed from the live database (once): the existing tables named
+    /// in text the linter could not check, the tables with columns depending on what is dropped
+    /// with CASCADE, and, through foreign keys, the tables whose rows go or change with the
+    /// rows of a table destroyed (`ON DELETE CASCADE`, `SET NULL`; everything that references
+    /// a truncated table).
+    async fn resolve(&mut self, s: &mut Session<'_>) -> Result<()> {
+        if self.resolved || (self.destroyed.is_empty() && self.unchecked.is_empty() && self.cascades.is_empty()) {
             return Ok(());
         }
-        for t in s.user_tables().await? {
-            let named = self.unchecked.iter().any(|n| *n == t || n.eq_ignore_ascii_case(&t));
-            if named && !self.destroyed.contains(&t) {
-                self.destroyed.push(t);
+        self.resolved = true;
+        if !self.unchecked.is_empty() {
+            for t in s.user_tables().await? {
+                let named = self.unchecked.iter().any(|n| *n == t || n.eq_ignore_ascii_case(&t));
+                if named {
+                    self.destroy(t);
+                }
             }
         }
-        self.unchecked.clear();
+        for object in std::mem::take(&mut self.cascades) {
+            for t in s.tables_depending_on(&object).await? {
+                self.destroy(t);
+            }
+        }
+        // Foreign-key closure: each table added is followed in turn.
+        let mut i = 0;
+        while i < self.destroyed.len() {
+            let table = self.destroyed[i].clone();
+            let every = self.truncated.contains(&table);
+            for child in s.referencing_tables(&table, every).await? {
+                if every && !self.truncated.contains(&child) {
+                    self.truncated.push(child.clone());
+                }
+                self.destroy(child);
+            }
+            i += 1;
+        }
         Ok(())
     }
 
@@ -103,7 +142,7 @@ pub(crate) struct Taken {
 /// Snapshots every existing table the step may destroy or must preserve; a snapshot's row
 /// count is the preserved table's count before the step (no second scan).
 pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: i64) -> Result<Taken> {
-    protect.resolve_unchecked(s).await?;
+    protect.resolve(s).await?;
     let mut taken = Taken::default();
     for (table, why) in protect.tables() {
         if !s.table_exists(table).await? {
@@ -118,6 +157,7 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
                     table: table.to_string(),
                     location,
                     when: "in the database when it was about to run".into(),
+                    done: Default::default(),
                 })));
             }
             continue; // created later in the step, or already gone: nothing to keep
@@ -134,7 +174,7 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
 /// What [`before`] would do, read-only: the existing tables it would snapshot, and the
 /// preserved tables' counts now.
 pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect) -> Result<(Vec<String>, Vec<(String, i64)>)> {
-    protect.resolve_unchecked(s).await?;
+    protect.resolve(s).await?;
     let (mut tables, mut counts) = (Vec::new(), Vec::new());
     for (table, _) in protect.tables() {
         if !s.table_exists(table).await? {

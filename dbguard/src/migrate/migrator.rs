@@ -357,7 +357,7 @@ impl Migrator {
             self.step_progress(index, total, Direction::Up, m);
             let row = match execute::run(&self.table, db, m, Direction::Up, &mut report).await {
                 Ok(row) => row.expect("up records a row"),
-                Err(e) => return Err(with_done(e, &report)),
+                Err(e) => return Err(self.stopped(db, "up", e, report, &rows).await),
             };
             let duration_ms = row.details.as_ref().map_or(0, |d| d.execution_ms);
             report.applied.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
@@ -434,7 +434,10 @@ impl Migrator {
             self.step_progress(index, total, Direction::Down, m);
             let step_started = started.elapsed();
             if let Err(e) = execute::run(&self.table, db, m, Direction::Down, &mut report).await {
-                return Err(with_done(e, &report));
+                let reverted: Vec<i64> = report.reverted.iter().map(|s| s.version).collect();
+                let rows: Vec<AppliedRow> =
+                    plan.rows().into_iter().filter(|r| !reverted.contains(&r.version)).collect();
+                return Err(self.stopped(db, "down", e, report, &rows).await);
             }
             let duration_ms = (started.elapsed() - step_started).as_millis() as i64;
             report.reverted.push(StepReport { version: m.version(), name: m.name().into(), duration_ms });
@@ -457,12 +460,16 @@ impl Migrator {
         for v in versions {
             let m = self.get(*v);
             let step = if dir == Direction::Up { m.up() } else { m.down() };
-            let destroyed = step
+            let targets = step
                 .sql()
                 .filter(|sql| guard::might_destroy(sql))
-                .map(|sql| dbguard_lint::destroyed_tables(sql, dialect))
+                .map(|sql| dbguard_lint::guard_targets(sql, dialect))
                 .unwrap_or_default();
-            let tables: Vec<String> = destroyed.iter().map(|(rule, t)| format!("{rule} on {t}")).collect();
+            let mut tables: Vec<String> = targets.destroyed.iter().map(|(rule, t)| format!("{rule} on {t}")).collect();
+            tables.extend(targets.cascades.iter().map(|c| format!("drop-cascade of {c}")));
+            if !targets.unchecked.is_empty() {
+                tables.push("SQL that cannot be checked (every table it names is snapshotted)".into());
+            }
             if dir == Direction::Down || !tables.is_empty() {
                 let detail = if tables.is_empty() { String::new() } else { format!(": {}", tables.join(", ")) };
                 what.push(format!("{} {} {}{detail}", dir.as_str(), v, m.name()));
@@ -675,6 +682,26 @@ impl Migrator {
         .await
     }
 
+    /// A run stopped by `e` after `report`'s steps stood: the schema they left and the row
+    /// counts are recorded (so that `check` does not call their changes "made by hand"), and
+    /// the error carries what was done.
+    async fn stopped(
+        &self,
+        db: &mut Database,
+        command: &str,
+        e: Error,
+        mut report: Report,
+        rows: &[AppliedRow],
+    ) -> Error {
+        self.progress.emit(Progress::Finished);
+        if !report.applied.is_empty() || !report.reverted.is_empty() {
+            report.plan = Plan::compute(&self.migrations, rows);
+            // Best effort: the run's own error is the news.
+            let _ = self.record_after(db, command, &mut report).await;
+        }
+        with_done(e, &report)
+    }
+
     fn step_progress(&self, index: usize, total: usize, direction: Direction, m: &Migration) {
         let (version, name) = (m.version(), m.name().to_string());
         self.progress.emit(Progress::Step { index, total, direction, version, name });
@@ -684,11 +711,13 @@ impl Migrator {
     /// or a dump when configured. Failing to take it stops the run before anything changed.
     async fn back_up(&self, db: &mut Database, why: &str, report: &mut Report) -> Result<()> {
         self.progress.emit(Progress::BackingUp);
+        // Rotating old backups deletes them: automatic in dev and staging, only on an explicit,
+        // confirmed `backups prune` in production.
+        let retention = (self.safety.tier(db.env.raw_url()).tier != Tier::Prod).then_some(self.file_backups.keep);
         if self.file_backups.enabled
             && let Some(file) = db.env.backend.database_file().map(Path::to_path_buf)
         {
-            report.file_backup =
-                Some(file_backup::create(&mut db.session(), &file, why, self.file_backups.keep).await?);
+            report.file_backup = Some(file_backup::create(&mut db.session(), &file, why, retention).await?);
         }
         if let Some(policy) = &self.dump {
             report.dump = Some(crate::backup::dump::create(&db.env, policy, why)?);
@@ -710,6 +739,7 @@ fn missing_preserved(m: &Migration, table: &str, existing: &[String], when: Stri
         closest: guard::closest(table, existing),
         location: m.origin().describe(false),
         when,
+        done: Default::default(),
     }))
 }
 
@@ -733,6 +763,10 @@ fn with_done(e: Error, report: &Report) -> Error {
         Error::RowsLost(mut l) => {
             l.done = done;
             Error::RowsLost(l)
+        }
+        Error::PreservedTableMissing(mut p) => {
+            p.done = done;
+            Error::PreservedTableMissing(p)
         }
         other => other,
     }

@@ -88,7 +88,7 @@ impl Migrator {
                     Some(_) if fresh => None,
                     Some(file) => {
                         let keep = self.file_backups.keep.max(1);
-                        Some(crate::backup::file::create(&mut db.session(), &file, "pre-reset", keep).await?.path)
+                        Some(crate::backup::file::create(&mut db.session(), &file, "pre-reset", Some(keep)).await?.path)
                     }
                     None => Some(crate::backup::dump::create(&db.env, &dump, "pre-reset")?),
                 };

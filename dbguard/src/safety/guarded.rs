@@ -245,7 +245,15 @@ pub(crate) async fn run<P, T>(
         entry.duration_ms = started.elapsed().as_millis() as i64;
         match &result {
             Ok(v) => fill(v, &mut entry),
-            Err(_) => entry.outcome(&result, |m| db.env.scrub(m)),
+            Err(e) => {
+                entry.outcome(&result, |m| db.env.scrub(m));
+                // What stood before the failure is part of the record.
+                if let Some(done) = e.done() {
+                    entry.migrations = done.applied.iter().chain(&done.reverted).map(|(v, _)| *v).collect();
+                    entry.backups = done.snapshots.clone();
+                    entry.backups.extend(done.backups.iter().map(|b| b.display().to_string()));
+                }
+            }
         }
         let recorded = safety.audit.record(db, &entry).await;
         match (result, recorded) {

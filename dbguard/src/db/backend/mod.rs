@@ -114,6 +114,16 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// A query with one parameter (a table name) returning its column names in order.
     fn columns_sql(&self) -> String;
 
+    /// A query with one parameter (a table) returning, for each column whose type the database
+    /// defines rather than builds in (an enum, a domain, a composite, an extension's type, or an
+    /// array of one), its name and its type as the database spells it. Snapshots store these
+    /// columns as text, so that dropping the type (`DROP TYPE ... CASCADE`) cannot drop the
+    /// snapshot's column with it; a restore casts them back. `None` where columns have no such
+    /// types.
+    fn defined_type_columns_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// How to checksum the given (quoted) columns of a (quoted) table.
     fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash;
 
@@ -201,6 +211,24 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// The statements that make the session read-only, and writable again: a dry run and the
     /// planning of every change run read-only, so that they cannot write whatever they do.
     fn read_only_session(&self) -> (&'static str, &'static str);
+
+    /// A query with one parameter (a table) returning the tables (of the current schema) whose
+    /// rows change when rows of that table are deleted or their keys updated: foreign keys
+    /// with `ON DELETE`/`ON UPDATE` `CASCADE`, `SET NULL` or `SET DEFAULT`. With `every`, all
+    /// the tables that reference it (`TRUNCATE ... CASCADE` empties them all).
+    fn referencing_tables_sql(&self, every: bool) -> String;
+
+    /// A query with one parameter (a type's name) returning the tables with columns of that
+    /// type, of arrays of it or of domains over it; `None` where there are no such types.
+    fn tables_using_type_sql(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A query with one parameter (an extension's name) returning the tables with columns of
+    /// the extension's types; `None` where there are no extensions.
+    fn tables_using_extension_sql(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// What a database said about a failed statement (see [`Backend::explain`]).

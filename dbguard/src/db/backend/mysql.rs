@@ -148,6 +148,18 @@ impl Backend for Mysql {
         }
     }
 
+    fn referencing_tables_sql(&self, every: bool) -> String {
+        let changes = if every {
+            ""
+        } else {
+            " AND (DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT') OR UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT'))"
+        };
+        format!(
+            "SELECT DISTINCT CAST(TABLE_NAME AS CHAR) FROM information_schema.REFERENTIAL_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = DATABASE() AND UNIQUE_CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = ?{changes}"
+        )
+    }
+
     fn list_tables_sql(&self) -> &'static str {
         "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name"
     }

@@ -95,6 +95,16 @@ impl Backend for Postgres {
         vec![format!("CREATE TABLE {dest} AS TABLE {src}")]
     }
 
+    fn defined_type_columns_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)::text FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace \
+             WHERE c.relname = $1 AND n.nspname = current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
+             AND tn.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY a.attnum",
+        )
+    }
+
     fn columns_sql(&self) -> String {
         "SELECT column_name::text FROM information_schema.columns \
          WHERE table_name = $1 AND table_schema = current_schema() ORDER BY ordinal_position"
@@ -134,6 +144,40 @@ impl Backend for Postgres {
         (
             "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
             "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+        )
+    }
+
+    fn referencing_tables_sql(&self, every: bool) -> String {
+        let changes =
+            if every { "" } else { " AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))" };
+        format!(
+            "SELECT DISTINCT ch.relname::text FROM pg_catalog.pg_constraint k \
+             JOIN pg_catalog.pg_class p ON p.oid = k.confrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace \
+             JOIN pg_catalog.pg_class ch ON ch.oid = k.conrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = ch.relnamespace \
+             WHERE k.contype = 'f' AND p.relname = $1 AND pn.nspname = current_schema() AND cn.nspname = current_schema(){changes}"
+        )
+    }
+
+    fn tables_using_type_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT DISTINCT c.relname::text FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+             LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype \
+             WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
+             AND $1 IN (t.typname, e.typname, b.typname)",
+        )
+    }
+
+    fn tables_using_extension_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT DISTINCT c.relname::text FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+             WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
+             AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid \
+               WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.deptype = 'e' AND x.extname = $1 \
+               AND d.objid IN (t.oid, t.typelem, t.typbasetype))",
         )
     }
 

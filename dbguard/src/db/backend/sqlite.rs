@@ -73,6 +73,19 @@ impl Backend for Sqlite {
         &["SELECT type, tbl_name, name, COALESCE(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"]
     }
 
+    fn referencing_tables_sql(&self, every: bool) -> String {
+        // DROP TABLE deletes the rows first, so ON DELETE actions fire for it too.
+        let changes = if every {
+            ""
+        } else {
+            " AND (f.on_delete IN ('CASCADE', 'SET NULL', 'SET DEFAULT') OR f.on_update IN ('CASCADE', 'SET NULL', 'SET DEFAULT'))"
+        };
+        format!(
+            "SELECT DISTINCT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE{changes}"
+        )
+    }
+
     fn list_tables_sql(&self) -> &'static str {
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
     }
