@@ -78,6 +78,11 @@ fn a_file_restore_in_production_asks_and_a_dry_run_restores_nothing() {
     let dry = ok(run(p, &["--env", "prod", "restore", "--file", &name, "--dry-run"]));
     assert!(dry.contains("nothing was changed"), "{dry}");
     assert!(std::fs::read(&db).unwrap() == bytes, "the database file changed");
+    // A path relative to where the command runs is the same backup.
+    let dir_name = p.file_name().unwrap().to_str().unwrap();
+    let relative = format!("../{dir_name}/{}", backup.strip_prefix(p).unwrap().to_str().unwrap());
+    let dry = ok(run(p, &["restore", "--file", &relative, "--dry-run"]));
+    assert!(dry.contains("nothing was changed"), "{dry}");
     ok(run(p, &["--env", "prod", "--confirm", "dbguard.db", "restore", "--file", &name]));
     let history = ok(run(p, &["history"]));
     assert!(history.contains("restore --file") && history.contains("refused") && history.contains(" ok "), "{history}");
@@ -210,11 +215,50 @@ fn bad_urls_are_refused_at_once_and_masked() {
         assert!(text(&o).contains(says), "{url}: {}", text(&o));
         assert!(!text(&o).contains("hunter22"), "{url}: the password is printed: {}", text(&o));
     }
+    // A reset of a file that is not there (a typo) creates nothing.
+    for args in
+        [&["--database", "sqlite://typo.db", "reset"][..], &["--database", "sqlite://typo.db", "reset", "--dry-run"]]
+    {
+        let o = run(p, args);
+        assert!(!o.status.success() && text(&o).contains("does not exist; nothing was created"), "{}", text(&o));
+        assert!(!p.join("typo.db").exists(), "{args:?} created the file");
+    }
     let memory = run(p, &["--database", "sqlite::memory:", "up"]);
     assert_eq!(memory.status.code(), Some(2), "{}", text(&memory));
     assert!(text(&memory).contains("gone when this command ends"), "{}", text(&memory));
     let asked = ok(run(p, &["--database", "sqlite::memory:", "up", "--in-memory"]));
     assert!(asked.contains("applied 1 migration"), "{asked}");
+}
+
+/// A server that accepts the connection and never answers (a hung proxy, a firewall) fails
+/// after the connect timeout instead of hanging a deploy.
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let d = package("");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept and hold every connection, saying nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c);
+        }
+    });
+    for scheme in ["postgres", "mysql"] {
+        let url = format!("{scheme}://app:hunter22@127.0.0.1:{port}/shop");
+        let o = Command::new(BIN)
+            .current_dir(d.path())
+            .args(["dbguard", "--database", &url, "status"])
+            .env("NO_COLOR", "1")
+            .env("DBGUARD_CONNECT_TIMEOUT", "1")
+            .env_remove("DBGUARD_ENV")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{scheme}: {}", text(&o));
+        assert!(text(&o).contains("no answer within 1s (set DBGUARD_CONNECT_TIMEOUT"), "{scheme}: {}", text(&o));
+        assert!(!text(&o).contains("hunter22"), "{}", text(&o));
+    }
 }
 
 /// Reproduction 8: `--env prod backups prune` deleted file backups without asking; prunes and restores

@@ -250,6 +250,38 @@ async fn file_restores_and_prunes_in_production_need_the_name() {
     db.close().await.unwrap();
 }
 
+/// A production change asked at the prompt: a wrong name aborts and is audited as refused;
+/// the right one goes ahead and the audit says it was typed.
+#[tokio::test]
+async fn a_typed_confirmation_is_audited() {
+    let t = TestDb::new(BackendKind::Sqlite).await.unwrap();
+    let dir = MigrationDir::new();
+    base(&dir);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let answer = std::sync::Arc::new(std::sync::Mutex::new("prod".to_string()));
+    let typed = answer.clone();
+    let m = Migrator::from_dir(dir.path())
+        .unwrap()
+        .tier(Tier::Prod)
+        .audit_file(log.path())
+        .on_confirmation(move |c| c.database == *typed.lock().unwrap());
+    let mut db = t.connect().await;
+    m.up(&mut db, None).await.unwrap(); // creating tables asks nothing
+    let e = m.down(&mut db, 0).await.unwrap_err();
+    assert!(matches!(e, Error::Aborted { .. }), "{e}");
+    assert_eq!(m.plan(&mut db).await.unwrap().current_version(), Some(1), "nothing reverted");
+    *answer.lock().unwrap() = "test.db".into();
+    m.down(&mut db, 0).await.unwrap();
+    let history = dbguard::audit::read_file(log.path(), &t.url).unwrap();
+    let downs: Vec<(&str, Option<&str>)> = history
+        .iter()
+        .filter(|e| e.command == "down")
+        .map(|e| (e.outcome.as_str(), e.confirmation.as_deref()))
+        .collect();
+    assert_eq!(downs, [("ok", Some("test.db (typed at the prompt)")), ("refused", None)], "newest first");
+    db.close().await.unwrap();
+}
+
 /// Reproduction 8: a reset wiped the audit history `history` showed; the file keeps it.
 async fn the_audit_history_outlives_a_reset(kind: BackendKind) {
     let Some(t) = TestDb::new(kind).await else { return };

@@ -40,6 +40,11 @@ pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_colum
 
 pub async fn file(ctx: &Ctx, backup: &Path, dry_run: bool) -> CliResult {
     ctx.banner();
+    // A bare name is a backup's name as `backups list` shows it; a path is relative to where
+    // the command runs (absolute in messages and the audit log).
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let path = crate::context::absolute(&cwd, backup);
+    let backup = if backup.components().count() > 1 { path.as_path() } else { backup };
     let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
     let mut db = ctx.open(mode, false).await?;
     let backups = ctx.backups();

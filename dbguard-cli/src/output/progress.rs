@@ -16,6 +16,9 @@ const DELAY: Duration = Duration::from_secs(1);
 pub struct Bar {
     bar: ProgressBar,
     done: Arc<AtomicBool>,
+    /// Set by the first progress event: the work has begun, past any confirmation prompt,
+    /// which the bar must never draw over.
+    started: Arc<AtomicBool>,
 }
 
 impl Bar {
@@ -28,32 +31,38 @@ impl Bar {
         if let Ok(style) = ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg} {elapsed}") {
             bar.set_style(style.progress_chars("=> "));
         }
-        let done = Arc::new(AtomicBool::new(false));
-        // Shown only if the run is still going after DELAY.
-        let (shown, finished) = (bar.clone(), done.clone());
+        let (done, started) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        // Shown only if the run is still going after DELAY, and once the work has begun.
+        let (shown, finished, begun) = (bar.clone(), done.clone(), started.clone());
         std::thread::spawn(move || {
             std::thread::sleep(DELAY);
+            while !begun.load(Ordering::SeqCst) && !finished.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
             if !finished.load(Ordering::SeqCst) {
                 shown.set_draw_target(ProgressDrawTarget::stderr());
                 shown.enable_steady_tick(Duration::from_millis(120));
             }
         });
-        Some(Bar { bar, done })
+        Some(Bar { bar, done, started })
     }
 
     /// The callback to hand to `Migrator::on_progress`.
     pub fn hook(&self) -> impl Fn(&dbguard::Progress) + Send + Sync + 'static {
-        let (bar, done) = (self.bar.clone(), self.done.clone());
-        move |p: &dbguard::Progress| match p {
-            dbguard::Progress::BackingUp => bar.set_message("backing up the database first"),
-            dbguard::Progress::Step { index, total, direction, version, name } => {
-                bar.set_length(*total as u64);
-                bar.set_position(*index as u64);
-                bar.set_message(format!("{direction} {version} {name}"));
-            }
-            dbguard::Progress::Finished => {
-                done.store(true, Ordering::SeqCst);
-                bar.finish_and_clear();
+        let (bar, done, started) = (self.bar.clone(), self.done.clone(), self.started.clone());
+        move |p: &dbguard::Progress| {
+            started.store(true, Ordering::SeqCst);
+            match p {
+                dbguard::Progress::BackingUp => bar.set_message("backing up the database first"),
+                dbguard::Progress::Step { index, total, direction, version, name } => {
+                    bar.set_length(*total as u64);
+                    bar.set_position(*index as u64);
+                    bar.set_message(format!("{direction} {version} {name}"));
+                }
+                dbguard::Progress::Finished => {
+                    done.store(true, Ordering::SeqCst);
+                    bar.finish_and_clear();
+                }
             }
         }
     }

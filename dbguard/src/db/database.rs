@@ -84,6 +84,15 @@ impl std::fmt::Debug for Database {
     }
 }
 
+/// The environment variable that sets how long to wait for a server to answer, in seconds.
+pub const CONNECT_TIMEOUT_VAR: &str = "DBGUARD_CONNECT_TIMEOUT";
+
+/// How long to wait for a connection: `DBGUARD_CONNECT_TIMEOUT` seconds, 10 by default.
+fn connect_timeout() -> std::time::Duration {
+    let secs = std::env::var(CONNECT_TIMEOUT_VAR).ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(10);
+    std::time::Duration::from_secs(secs.max(1))
+}
+
 impl Database {
     /// Connects to an existing database (`sqlite://file.db`, `postgres://...`,
     /// `mysql://...`). A SQLite file that does not exist is an error, not a new empty database
@@ -131,9 +140,22 @@ impl Database {
             }
             _ => false,
         };
-        let conn = AnyConnection::connect(&backend.driver_url(url, mode))
-            .await
-            .map_err(|e| Error::Connect { url: mask_url(url), message: scrub(&e.to_string(), url) })?;
+        // A server that never answers (a firewall dropping packets) must not hang a deploy for
+        // the minutes the operating system waits.
+        let timeout = connect_timeout();
+        let conn = match tokio::time::timeout(timeout, AnyConnection::connect(&backend.driver_url(url, mode))).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => return Err(Error::Connect { url: mask_url(url), message: scrub(&e.to_string(), url) }),
+            Err(_) => {
+                return Err(Error::Connect {
+                    url: mask_url(url),
+                    message: format!(
+                        "no answer within {}s (set {CONNECT_TIMEOUT_VAR} to wait longer)",
+                        timeout.as_secs()
+                    ),
+                });
+            }
+        };
         let mut db = Database {
             conn,
             env: Env { backend, masked_url: mask_url(url), raw_url: url.to_string() },

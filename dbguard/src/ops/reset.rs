@@ -13,8 +13,8 @@ use crate::safety::guarded::{self, Guarded, Intent, Operation};
 /// What [`Migrator::reset`] did (or, for a dry run, would do).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ResetReport {
-    /// The backup taken before dropping: a SQLite file backup or a dump (none when there was
-    /// no database yet). For a dry run, where it would go.
+    /// The backup taken before dropping: a SQLite file backup or a dump. For a dry run, where
+    /// it would go.
     pub backup: Option<PathBuf>,
     /// The tables the database had before (those a dry run would drop).
     pub dropped_tables: Vec<String>,
@@ -47,29 +47,19 @@ impl Migrator {
     }
 
     async fn run_reset(&self, url: &str, dry_run: bool) -> Result<ResetReport> {
-        // A missing SQLite file is simply created (there is nothing to lose); a dry run must
-        // not create it.
-        let mut db = if dry_run && crate::sqlite_file(url).is_some_and(|f| !f.exists()) {
-            None
-        } else if dry_run {
-            Some(Database::connect_read_only(url).await?)
-        } else {
-            Some(Database::create_if_missing(url).await?)
-        };
-        let Some(conn) = db.as_mut() else {
-            return Ok(ResetReport { backup: None, dropped_tables: Vec::new(), report: Report::default(), dry_run });
-        };
-        let fresh = conn.created();
+        // A missing SQLite file is refused like everywhere else: a mistyped path must not
+        // become a new database that a reset "re-created" (`up` creates one on purpose).
+        let mut conn = if dry_run { Database::connect_read_only(url).await? } else { Database::connect(url).await? };
+        let db = &mut conn;
         let dump = self.dump.clone().unwrap_or(DumpPolicy { dir: "dbguard-dumps".into(), program: None });
         let result = guarded::run(
             &self.safety,
-            conn,
+            db,
             Operation::Reset,
             dry_run,
             async |db| {
                 let tables = db.session().user_tables().await?;
                 let backup = match db.env.backend.database_file() {
-                    Some(_) if fresh => None,
                     Some(file) => Some(crate::backup::file::backup_dir(file)),
                     None => Some(dump.dir.clone()),
                 };
@@ -84,8 +74,6 @@ impl Migrator {
             },
             async |db, mut plan| {
                 plan.backup = match db.env.backend.database_file().map(PathBuf::from) {
-                    // Connecting created the file: an empty database has nothing to keep.
-                    Some(_) if fresh => None,
                     Some(file) => {
                         let keep = self.file_backups.keep.max(1);
                         Some(crate::backup::file::create(&mut db.session(), &file, "pre-reset", Some(keep)).await?.path)
@@ -106,9 +94,7 @@ impl Migrator {
             },
         )
         .await;
-        if let Some(db) = db {
-            db.close().await.ok();
-        }
+        conn.close().await.ok();
         Ok(match result? {
             Guarded::DryRun(plan) | Guarded::Done(plan) => plan,
         })

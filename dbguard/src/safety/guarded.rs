@@ -230,12 +230,17 @@ pub(crate) async fn run<P, T>(
         if !intent.changes {
             return apply(db, intent.plan).await.map(Guarded::Done);
         }
-        if decision.tier == Tier::Prod
-            && let Err(e) = confirm(safety, db.url(), &decision, op, intent.destroys.clone())
-        {
-            return refuse(safety, db, entry(), started, e).await;
+        let mut typed = None;
+        if decision.tier == Tier::Prod {
+            match confirm(safety, db.url(), &decision, op, intent.destroys.clone()) {
+                Ok(t) => typed = t,
+                Err(e) => return refuse(safety, db, entry(), started, e).await,
+            }
         }
         let mut entry = entry();
+        if let Some(name) = typed {
+            entry.confirmation = Some(format!("{name} (typed at the prompt)"));
+        }
         entry.intent = intent.destroys;
         entry.outcome = "started".into();
         safety.audit.append(&entry)?;
@@ -265,14 +270,20 @@ pub(crate) async fn run<P, T>(
 }
 
 /// Requires the database's name for a production change that destroys `what`: given, or asked
-/// for; otherwise refuses.
-fn confirm(safety: &Safety, url: &str, decision: &TierDecision, op: Operation, what: Vec<String>) -> Result<()> {
+/// for; otherwise refuses. Returns the name when it was typed at the prompt, for the audit.
+fn confirm(
+    safety: &Safety,
+    url: &str,
+    decision: &TierDecision,
+    op: Operation,
+    what: Vec<String>,
+) -> Result<Option<String>> {
     match require_confirmation(url, &decision.reason, safety.confirmed.as_deref(), op.as_str(), what) {
         Err(Error::ConfirmationRequired(c)) if c.given.is_none() && safety.ask.is_some() => {
             let ask = safety.ask.as_ref().expect("checked");
-            if ask(&c) { Ok(()) } else { Err(Error::Aborted { database: c.database }) }
+            if ask(&c) { Ok(Some(c.database)) } else { Err(Error::Aborted { database: c.database }) }
         }
-        other => other,
+        other => other.map(|()| None),
     }
 }
 
