@@ -4,6 +4,7 @@
 //! `DBGUARD_MIGRATIONS`); `.env` in the project root; `[package.metadata.dbguard]`, then
 //! `[workspace.metadata.dbguard]` (read with `cargo metadata`); defaults.
 
+use crate::paths::{absolute, resolve_sqlite};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -135,7 +136,9 @@ pub fn discover(cwd: &Path) -> Result<Project, ConfigError> {
         })?;
     let workspace_manifest = metadata.workspace_root.join("Cargo.toml").into_std_path_buf();
     let package = metadata.packages.iter().find(|p| p.manifest_path.as_std_path() == manifest);
-    let mut config = parse(&metadata.workspace_metadata, &workspace_manifest, "[workspace.metadata.dbguard]")?;
+    let workspace_dir = metadata.workspace_root.clone().into_std_path_buf();
+    let mut config =
+        parse(&metadata.workspace_metadata, &workspace_manifest, "[workspace.metadata.dbguard]")?.anchored(&workspace_dir);
     let check_lint = |c: &FileConfig, file: &Path| {
         c.lint.as_ref().map_or(Ok(()), |l| l.validate()).map_err(|message| ConfigError {
             file: file.to_path_buf(),
@@ -153,7 +156,7 @@ pub fn discover(cwd: &Path) -> Result<Project, ConfigError> {
         metadata.workspace_root.clone().into_std_path_buf()
     };
     if let Some(p) = package {
-        let own = parse(&p.metadata, &manifest, "[package.metadata.dbguard]")?;
+        let own = parse(&p.metadata, &manifest, "[package.metadata.dbguard]")?.anchored(&package_dir);
         check_lint(&own, &manifest)?;
         if own != FileConfig::default() {
             root = package_dir;
@@ -185,6 +188,25 @@ fn parse(metadata: &serde_json::Value, file: &Path, table: &str) -> Result<FileC
         message: format!("{table}: {e}"),
         fix: format!("the keys are {}; see docs/cli.md#configuration", KEYS.join(", ")),
     })
+}
+
+impl FileConfig {
+    /// The configuration with its relative paths made absolute against `dir`, the directory
+    /// of the manifest that holds it: a workspace's `database = "sqlite://data/app.db"` means
+    /// the same file whichever member runs.
+    fn anchored(mut self, dir: &Path) -> FileConfig {
+        let path = |p: Option<PathBuf>| p.map(|p| absolute(dir, &p));
+        self.database = self.database.map(|u| resolve_sqlite(&u, dir));
+        if let Some(urls) = &mut self.databases {
+            for u in urls.values_mut() {
+                *u = resolve_sqlite(u, dir);
+            }
+        }
+        self.migrations = path(self.migrations);
+        self.dump_dir = path(self.dump_dir);
+        self.audit_log = path(self.audit_log);
+        self
+    }
 }
 
 /// `a` wins over `b`, key by key.
@@ -251,7 +273,9 @@ mod tests {
         std::fs::write(dir.path().join("src/main.rs"), "fn main() {}\n").unwrap();
         let p = discover(dir.path()).unwrap();
         assert_eq!(p.config.file_backups, Some(3));
-        assert_eq!(p.config.database.as_deref(), Some("sqlite://data/shop.db"));
+        let db = format!("sqlite://{}", dir.path().join("data/shop.db").display());
+        assert_eq!(p.config.database.as_deref(), Some(db.as_str()));
+        assert_eq!(p.config.migrations, Some(dir.path().join("db/migrations")));
         assert_eq!(p.config.databases.as_ref().unwrap()["staging"], "postgres://app@staging-db/shop");
         assert_eq!(p.root, dir.path());
 
@@ -261,6 +285,32 @@ mod tests {
         let e = discover(dir.path()).unwrap_err().to_string();
         assert!(e.contains("unknown field `file-backup`") && e.contains("file-backups"), "{e}");
         assert!(e.contains("Cargo.toml"), "{e}");
+    }
+
+    /// A workspace's relative paths start at the workspace, even when the member running has
+    /// a configuration of its own (and so is the root of its own defaults).
+    #[test]
+    fn paths_start_at_the_manifest_that_sets_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"api\"]\nresolver = \"2\"\n\n[workspace.metadata.dbguard]\ndatabase = \"sqlite://data/app.db\"\naudit-log = \"logs/audit.jsonl\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(root.join("api/src")).unwrap();
+        std::fs::write(
+            root.join("api/Cargo.toml"),
+            "[package]\nname = \"api\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[package.metadata.dbguard]\nmigrations = \"db\"\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("api/src/main.rs"), "fn main() {}\n").unwrap();
+        let p = discover(&root.join("api/src")).unwrap();
+        assert_eq!(p.root, root.join("api"));
+        let db = format!("sqlite://{}", root.join("data/app.db").display());
+        assert_eq!(p.config.database.as_deref(), Some(db.as_str()), "the workspace's path, from the workspace");
+        assert_eq!(p.config.audit_log, Some(root.join("logs/audit.jsonl")));
+        assert_eq!(p.config.migrations, Some(root.join("api/db")), "the package's path, from the package");
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod doctor;
 pub mod error;
 pub mod lint_project;
 pub mod output;
+pub mod paths;
 pub mod rust_lint;
 pub mod scaffold;
 

@@ -308,3 +308,14 @@ fn init_keeps_data_out_of_git() {
     ok(run(p, &["init"]));
     assert_eq!(std::fs::read_to_string(p.join(".gitignore")).unwrap(), ignore, "a second init adds nothing");
 }
+
+/// An audit file that cannot be written stops a command before it creates or changes anything.
+#[test]
+fn an_unwritable_audit_log_stops_before_the_database_is_created() {
+    let d = package("\n[package.metadata.dbguard]\naudit-log = \"no/such/dir/audit.jsonl\"\n");
+    let p = d.path();
+    let o = run(p, &["up"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("no/such/dir/audit.jsonl"), "{}", text(&o));
+    assert!(!p.join("dbguard.db").exists(), "the database was created before the audit failed");
+}

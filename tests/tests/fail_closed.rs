@@ -448,3 +448,36 @@ async fn postgres_cascades_and_dynamic_sql_are_snapshotted() {
     assert_eq!(count(&mut db, "legacy").await, 0, "the block did run");
     db.close().await.unwrap();
 }
+
+/// A SQLite database left with a hot rollback journal (a process killed in the middle of a
+/// transaction) is still read by the read-only commands: SQLite rolls the journal back on the
+/// first read, which a `mode=ro` connection cannot do.
+#[tokio::test]
+async fn a_hot_journal_does_not_stop_read_only_commands() {
+    let t = TestDb::new(BackendKind::Sqlite).await.unwrap();
+    let dir = MigrationDir::new();
+    base(&dir);
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, None).await.unwrap();
+    // Mid-transaction, copy the file and its journal: the copy is a crash's leftovers.
+    db.execute("PRAGMA synchronous = OFF").await.unwrap();
+    db.execute("BEGIN").await.unwrap();
+    db.execute("UPDATE users SET note = 'half'").await.unwrap();
+    let file = dbguard::sqlite_file(&t.url).unwrap();
+    let crashed = tempfile::tempdir().unwrap();
+    let copy = crashed.path().join("crashed.db");
+    std::fs::copy(&file, &copy).unwrap();
+    let journal = std::path::PathBuf::from(format!("{}-journal", file.display()));
+    assert!(journal.exists(), "the transaction has a journal");
+    std::fs::copy(&journal, format!("{}-journal", copy.display())).unwrap();
+    db.execute("ROLLBACK").await.unwrap();
+    db.close().await.unwrap();
+
+    let url = format!("sqlite://{}", copy.display());
+    let mut ro = Database::connect_read_only(&url).await.unwrap();
+    assert_eq!(m.plan(&mut ro).await.unwrap().current_version(), Some(1));
+    assert_eq!(count(&mut ro, "users").await, 3);
+    assert!(ro.execute("DELETE FROM users").await.is_err(), "still read-only");
+    ro.close().await.unwrap();
+}

@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx, paths: &[PathBuf], opts: &Options) -> CliResult {
     if matches!(opts.format, LintFormat::Sarif | LintFormat::Github) {
         let root = crate::lint_project::repository_root(&ctx.project.root);
         for f in &mut report.findings {
-            let abs = crate::context::absolute(&std::env::current_dir().unwrap_or_default(), Path::new(&f.file));
+            let abs = crate::paths::absolute(&std::env::current_dir().unwrap_or_default(), Path::new(&f.file));
             if let Ok(rel) = abs.strip_prefix(&root) {
                 f.file = rel.display().to_string();
             }

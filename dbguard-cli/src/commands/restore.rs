@@ -43,7 +43,7 @@ pub async fn file(ctx: &Ctx, backup: &Path, dry_run: bool) -> CliResult {
     // A bare name is a backup's name as `backups list` shows it; a path is relative to where
     // the command runs (absolute in messages and the audit log).
     let cwd = std::env::current_dir().unwrap_or_default();
-    let path = crate::context::absolute(&cwd, backup);
+    let path = crate::paths::absolute(&cwd, backup);
     let backup = if backup.components().count() > 1 { path.as_path() } else { backup };
     let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
     let mut db = ctx.open(mode, false).await?;

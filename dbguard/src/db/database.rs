@@ -163,11 +163,28 @@ impl Database {
             read_only: false,
         };
         if mode == OpenMode::ReadOnly {
-            let (on, _) = db.env.backend.read_only_session();
-            db.session().execute(on, "making the session read-only").await?;
-            db.read_only = true;
+            if let Some((probe, must_recover)) = db.env.backend.read_only_probe()
+                && let Err(e) = db.conn.execute(probe).await
+            {
+                if !must_recover(&e) {
+                    return Err(db.env.error("reading the database", e));
+                }
+                // Left by a crash: open it writable (recovering is SQLite's own rollback to
+                // the last commit), then read-only by session as on every other database.
+                let mut db = Box::pin(Self::open(url, OpenMode::Existing)).await?;
+                db.conn.execute(probe).await.map_err(|e| db.env.error("recovering the database", e))?;
+                return db.into_read_only().await;
+            }
+            return db.into_read_only().await;
         }
         Ok(db)
+    }
+
+    async fn into_read_only(mut self) -> Result<Self> {
+        let (on, _) = self.env.backend.read_only_session();
+        self.session().execute(on, "making the session read-only").await?;
+        self.read_only = true;
+        Ok(self)
     }
 
     /// Whether opening it created the SQLite file (a new, empty database).

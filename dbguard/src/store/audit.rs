@@ -95,6 +95,25 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
+    /// Checks that the audit file can be written, before anything else happens: a command
+    /// whose audit would fail must not first create a database. Leaves no trace: a missing
+    /// file is not created (a probe file beside it is created and removed).
+    pub fn check_writable(&self) -> Result<()> {
+        let Some(path) = &self.file else { return Ok(()) };
+        let checked = if path.exists() {
+            std::fs::OpenOptions::new().append(true).open(path).map(drop)
+        } else {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let probe = dir.join(format!(".dbguard-audit-probe-{}", std::process::id()));
+            std::fs::OpenOptions::new().create_new(true).write(true).open(&probe).and_then(|_| std::fs::remove_file(&probe))
+        };
+        checked.map_err(|e| Error::AuditLog {
+            path: path.clone(),
+            message: e.to_string(),
+            outcome: "did not start; nothing was changed".into(),
+        })
+    }
+
     /// Appends `entry` to the file, if there is one. A failure is an error: an audit that
     /// silently stops is worse than none.
     pub(crate) fn append(&self, entry: &AuditEntry) -> Result<()> {

@@ -212,6 +212,14 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// planning of every change run read-only, so that they cannot write whatever they do.
     fn read_only_session(&self) -> (&'static str, &'static str);
 
+    /// A query that reads the database, run when a read-only connection opens, and whether its
+    /// error means the database must first recover by writing (a SQLite hot journal left by a
+    /// crash, which a `mode=ro` connection cannot roll back). The connection is then opened
+    /// writable, made read-only by [`Backend::read_only_session`], and recovers on that read.
+    fn read_only_probe(&self) -> Option<(&'static str, fn(&sqlx::Error) -> bool)> {
+        None
+    }
+
     /// A query with one parameter (a table) returning the tables (of the current schema) whose
     /// rows change when rows of that table are deleted or their keys updated: foreign keys
     /// with `ON DELETE`/`ON UPDATE` `CASCADE`, `SET NULL` or `SET DEFAULT`. With `every`, all

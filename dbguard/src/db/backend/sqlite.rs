@@ -145,6 +145,14 @@ impl Backend for Sqlite {
     fn read_only_session(&self) -> (&'static str, &'static str) {
         ("PRAGMA query_only = ON", "PRAGMA query_only = OFF")
     }
+
+    fn read_only_probe(&self) -> Option<(&'static str, fn(&sqlx::Error) -> bool)> {
+        // SQLITE_READONLY_ROLLBACK (776) and SQLITE_READONLY_RECOVERY (1032, a WAL to replay).
+        fn must_recover(e: &sqlx::Error) -> bool {
+            e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "776" || c == "1032")
+        }
+        Some(("SELECT COUNT(*) FROM sqlite_master", must_recover))
+    }
 }
 
 #[cfg(test)]
