@@ -137,8 +137,8 @@ pub fn discover(cwd: &Path) -> Result<Project, ConfigError> {
     let workspace_manifest = metadata.workspace_root.join("Cargo.toml").into_std_path_buf();
     let package = metadata.packages.iter().find(|p| p.manifest_path.as_std_path() == manifest);
     let workspace_dir = metadata.workspace_root.clone().into_std_path_buf();
-    let mut config =
-        parse(&metadata.workspace_metadata, &workspace_manifest, "[workspace.metadata.dbguard]")?.anchored(&workspace_dir);
+    let mut config = parse(&metadata.workspace_metadata, &workspace_manifest, "[workspace.metadata.dbguard]")?
+        .anchored(&workspace_dir);
     let check_lint = |c: &FileConfig, file: &Path| {
         c.lint.as_ref().map_or(Ok(()), |l| l.validate()).map_err(|message| ConfigError {
             file: file.to_path_buf(),

@@ -147,10 +147,11 @@ async fn crates_io_downs_that_do_not_restore_the_schema() {
         [
             "make-unique-version-unique", // drops a constraint its up never created
             "remove-downloads-column",    // CREATE INDEX CONCURRENTLY inside the down's transaction
-            "category_trees",             // DROP EXTENSION ltree while columns still use it
             "downloads_need_no_id",       // a missing semicolon: two ALTERs read as one
             "dumped_migration_27",        // drops an index that is not there
         ]
     );
+    // `category_trees`' down drops the ltree column, then the extension: it failed while the
+    // column's snapshot kept the ltree type; snapshots keep such columns as text now.
     assert_eq!(named(FindingKind::Irreversible).len(), 9, "the 9 empty downs");
 }

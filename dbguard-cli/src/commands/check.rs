@@ -37,7 +37,13 @@ pub async fn run(ctx: &Ctx, tables: Vec<String>, acknowledge: Option<bool>, form
             migrator.acknowledge(&mut db, &names).await
         };
         db.close().await.ok();
-        for (t, n) in &counts? {
+        let counts = counts?;
+        if counts.is_empty() {
+            println!(
+                "nothing to accept: no table is watched; name them (`cargo dbguard check --acknowledge users`) or set `critical-tables` in the configuration; nothing was changed"
+            );
+        }
+        for (t, n) in &counts {
             if dry_run {
                 println!("would accept {t}: {n} rows as what `check` compares with; nothing was changed");
             } else {

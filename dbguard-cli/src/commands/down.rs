@@ -29,6 +29,6 @@ pub async fn run(ctx: &Ctx, to: i64, dry_run: bool, format: Format) -> CliResult
     drop(bar);
     let url = db.url().to_string();
     db.close().await.ok();
-    report::run(&result?, &url, format);
+    report::run(&result?, &url, dbguard::Direction::Down, format);
     Ok(ExitCode::SUCCESS)
 }

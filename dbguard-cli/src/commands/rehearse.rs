@@ -20,6 +20,13 @@ pub async fn run(ctx: &Ctx, format: Format) -> CliResult {
     if format == Format::Json {
         json(&r);
     } else {
+        if r.from_empty {
+            println!(
+                "{} {} does not exist yet: rehearsing from an empty database",
+                paint(WARN, "note:"),
+                ctx.masked_url()
+            );
+        }
         for s in &r.steps {
             let down = match s.down_restores {
                 Some(true) => paint(OK, "down restores"),

@@ -21,7 +21,8 @@ pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_colum
     db.close().await.ok();
     let r = r?;
     let verb = if dry_run { "would restore" } else { "restored" };
-    println!("{} {} rows into {} from snapshot {} ({})", paint(OK, verb), r.rows, r.table, id, r.snapshot.location);
+    let into = if r.created { format!("{} (a new table)", r.table) } else { r.table.clone() };
+    println!("{} {} rows into {into} from snapshot {} ({})", paint(OK, verb), r.rows, id, r.snapshot.location);
     println!("  columns copied: {}", r.mapped.join(", "));
     if !r.unmapped.is_empty() {
         println!("  {} {}", paint(WARN, "not restored (no longer in the table):"), r.unmapped.join(", "));
@@ -30,7 +31,7 @@ pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_colum
         println!("  left to their defaults: {}", r.defaulted.join(", "));
     }
     if let Some(p) = r.pre_restore {
-        println!("  the table's previous rows are in snapshot {} ({})", p.id, p.location);
+        println!("  it replaced the table's {} previous rows, kept in snapshot {} ({})", p.row_count, p.id, p.location);
     }
     if dry_run {
         println!("nothing was changed");

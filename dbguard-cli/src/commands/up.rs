@@ -46,7 +46,7 @@ pub async fn run(ctx: &Ctx, to: Option<i64>, dry_run: bool, in_memory: bool, for
     drop(bar);
     let url = db.url().to_string();
     db.close().await.ok();
-    report::run(&result?, &url, format);
+    report::run(&result?, &url, dbguard::Direction::Up, format);
     Ok(ExitCode::SUCCESS)
 }
 

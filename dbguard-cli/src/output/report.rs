@@ -1,7 +1,7 @@
 //! Text renderings of the library's reports: runs, dry runs, the status table.
 
 use anstream::println;
-use dbguard::{DryRun, Plan, Report};
+use dbguard::{Direction, DryRun, Plan, Report};
 
 use super::plural;
 use super::style::{BOLD, DIM, ERROR, OK, WARN, paint};
@@ -12,8 +12,8 @@ pub fn json(value: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")));
 }
 
-/// What an `up` or `down` did.
-pub fn run(report: &Report, url: &str, format: Format) {
+/// What an `up` or `down` did: each migration with the snapshots taken before it.
+pub fn run(report: &Report, url: &str, direction: Direction, format: Format) {
     if format == Format::Json {
         return json(report);
     }
@@ -23,34 +23,27 @@ pub fn run(report: &Report, url: &str, format: Format) {
     if let Some(d) = &report.dump {
         println!("{} {}", paint(DIM, "dumped to"), d.display());
     }
-    for s in &report.snapshots {
-        let v = s.migration_version.map_or(String::new(), |v| format!(" before {v}"));
-        println!(
-            "{} {} ({} rows, {}){v}: snapshot {}",
-            paint(DIM, "snapshot"),
-            s.source_table,
-            s.row_count,
-            s.reason,
-            s.id
-        );
-    }
-    for s in &report.applied {
-        println!(
-            "{} {} {} {}",
-            paint(OK, "applied "),
-            s.version,
-            s.name,
-            paint(DIM, format!("({} ms)", s.duration_ms))
-        );
-    }
-    for s in &report.reverted {
-        println!(
-            "{} {} {} {}",
-            paint(WARN, "reverted"),
-            s.version,
-            s.name,
-            paint(DIM, format!("({} ms)", s.duration_ms))
-        );
+    let snapshots = |version: Option<i64>| {
+        for s in report.snapshots.iter().filter(|s| s.migration_version == version) {
+            println!(
+                "  {} {} ({} rows, {}): snapshot {}",
+                paint(DIM, "snapshot"),
+                s.source_table,
+                s.row_count,
+                s.reason,
+                s.id
+            );
+        }
+    };
+    snapshots(None);
+    let steps = report
+        .applied
+        .iter()
+        .map(|s| (s, paint(OK, "applied ")))
+        .chain(report.reverted.iter().map(|s| (s, paint(WARN, "reverted"))));
+    for (s, verb) in steps {
+        println!("{verb} {} {} {}", s.version, s.name, paint(DIM, format!("({} ms)", s.duration_ms)));
+        snapshots(Some(s.version));
     }
     if !report.counts.is_empty() {
         let counts: Vec<String> = report.counts.iter().map(|(t, n)| format!("{t} {n}")).collect();
@@ -60,9 +53,12 @@ pub fn run(report: &Report, url: &str, format: Format) {
         println!("{} {}", paint(DIM, "schema fingerprint recorded:"), &f[..f.len().min(16)]);
     }
     let (a, r) = (report.applied.len(), report.reverted.len());
+    let newest = report.plan.current_version().map_or("none".to_string(), |v| v.to_string());
     match (a, r) {
+        (0, 0) if direction == Direction::Down => {
+            println!("nothing to revert: {url} is at version {newest}, not above the target")
+        }
         (0, 0) => {
-            let newest = report.plan.current_version().map_or("none".to_string(), |v| v.to_string());
             println!("nothing to do: {url} is up to date ({} migrations, newest {newest})", report.plan.entries.len())
         }
         (a, 0) => println!(
@@ -72,7 +68,13 @@ pub fn run(report: &Report, url: &str, format: Format) {
             report.snapshots.len(),
             plural(report.snapshots.len())
         ),
-        (_, r) => println!("{} {r} migration{} on {url}", paint(WARN, "reverted"), plural(r)),
+        (_, r) => println!(
+            "{} {r} migration{} on {url} ({} snapshot{}); now at version {newest}",
+            paint(WARN, "reverted"),
+            plural(r),
+            report.snapshots.len(),
+            plural(report.snapshots.len())
+        ),
     }
 }
 

@@ -19,6 +19,8 @@ pub(crate) struct Scratch {
     /// Its URL (with the original's credentials).
     pub url: String,
     place: Place,
+    /// The original does not exist yet: the scratch database starts empty.
+    pub from_empty: bool,
 }
 
 #[derive(Debug)]
@@ -49,6 +51,7 @@ pub(crate) async fn scratch_copy(url: &str) -> Result<Scratch> {
             let path = std::env::temp_dir().join(format!("dbguard-rehearse-{stamp}-{}.db", std::process::id()));
             let original = b.database_file().map(PathBuf::from);
             // A missing file is an empty database: rehearse from empty, without creating it.
+            let from_empty = !original.as_ref().is_some_and(|f| f.exists());
             if let Some(file) = original.filter(|f| f.exists()) {
                 let mut db = Database::connect(url).await?;
                 let target = path.display().to_string().replace('\'', "''");
@@ -57,7 +60,7 @@ pub(crate) async fn scratch_copy(url: &str) -> Result<Scratch> {
                     .map_err(|e| Error::Backup(format!("could not copy {} for the rehearsal: {e}", file.display())))?;
                 db.close().await?;
             }
-            Ok(Scratch { url: format!("sqlite://{}", path.display()), place: Place::File(path) })
+            Ok(Scratch { url: format!("sqlite://{}", path.display()), place: Place::File(path), from_empty })
         }
         CopyMethod::Template => {
             let admin_url = b.admin_url(url).ok_or_else(|| bad_url(url))?;
@@ -65,8 +68,11 @@ pub(crate) async fn scratch_copy(url: &str) -> Result<Scratch> {
             let name = scratch_name(&original, b.max_identifier_len());
             let mut admin = Database::connect(&admin_url).await?;
             let (q, qo) = (b.quote(&name), b.quote(&original));
-            let scratch =
-                Scratch { url: url_with_database(url, &name), place: Place::Server { admin_url, name: name.clone() } };
+            let scratch = Scratch {
+                url: url_with_database(url, &name),
+                place: Place::Server { admin_url, name: name.clone() },
+                from_empty: false,
+            };
             if let Err(e) = admin.execute(&format!("CREATE DATABASE {q} TEMPLATE {qo}")).await {
                 if !b.copy_refused_while_in_use(&e.to_string()) {
                     return Err(e);
@@ -90,6 +96,7 @@ pub(crate) async fn scratch_copy(url: &str) -> Result<Scratch> {
             let scratch = Scratch {
                 url: url_with_database(url, &name),
                 place: Place::Server { admin_url: url.to_string(), name: name.clone() },
+                from_empty: false,
             };
             let copied = copy_tables(&mut db, &scratch.url, &original, list).await;
             db.close().await?;

@@ -35,7 +35,24 @@ pub(crate) struct Env {
 impl Env {
     /// Wraps a driver error with context, scrubbing any secret out of it.
     pub fn error(&self, context: &str, e: sqlx::Error) -> Error {
-        Error::Database { context: context.into(), url: self.masked_url.clone(), message: self.scrub(&e.to_string()) }
+        Error::Database { context: context.into(), url: self.masked_url.clone(), message: self.driver_text(&e) }
+    }
+
+    /// What the driver said, as a person would want it: the database's own message (with its
+    /// detail and hint) without the driver's wrapping, scrubbed of secrets.
+    pub fn driver_text(&self, e: &sqlx::Error) -> String {
+        match e {
+            sqlx::Error::Database(dbe) => {
+                let x = self.backend.explain(dbe.as_ref());
+                let mut out = x.message;
+                for x in x.extra {
+                    out.push_str("; ");
+                    out.push_str(&x);
+                }
+                self.scrub(&out)
+            }
+            other => self.scrub(&clean_driver_text(&other.to_string())),
+        }
     }
 
     /// What the database said about `statement` (its text, and the line and column where it
@@ -76,6 +93,23 @@ impl Env {
     pub fn raw_url(&self) -> &str {
         &self.raw_url
     }
+}
+
+/// A driver's message without its source locations (`(sqlx-sqlite/src/...:42)`) and repeated
+/// prefixes.
+fn clean_driver_text(text: &str) -> String {
+    let mut out = text.to_string();
+    while let Some(start) = out.find(" (sqlx").or_else(|| out.find("(sqlx")) {
+        let Some(len) = out[start..].find(')') else { break };
+        out.replace_range(start..start + len + 1, "");
+    }
+    for prefix in ["error with configuration: ", "error communicating with database: "] {
+        let twice = format!("{prefix}{prefix}");
+        while out.contains(&twice) {
+            out = out.replace(&twice, prefix);
+        }
+    }
+    out
 }
 
 impl std::fmt::Debug for Database {
@@ -145,7 +179,12 @@ impl Database {
         let timeout = connect_timeout();
         let conn = match tokio::time::timeout(timeout, AnyConnection::connect(&backend.driver_url(url, mode))).await {
             Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => return Err(Error::Connect { url: mask_url(url), message: scrub(&e.to_string(), url) }),
+            Ok(Err(e)) => {
+                return Err(Error::Connect {
+                    url: mask_url(url),
+                    message: scrub(&clean_driver_text(&e.to_string()), url),
+                });
+            }
             Err(_) => {
                 return Err(Error::Connect {
                     url: mask_url(url),
@@ -468,4 +507,18 @@ fn row_hash(text: &str) -> u64 {
     use sha2::Digest;
     let d = sha2::Sha256::digest(text.as_bytes());
     u64::from_be_bytes(d[..8].try_into().expect("8 bytes")) >> 4
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn driver_text_loses_source_locations_and_repeats() {
+        assert_eq!(
+            super::clean_driver_text(
+                "error with configuration: error with configuration: bad port (sqlx-core/src/url.rs:42)"
+            ),
+            "error with configuration: bad port"
+        );
+        assert_eq!(super::clean_driver_text("connection refused"), "connection refused");
+    }
 }

@@ -206,7 +206,14 @@ pub(crate) async fn losses(s: &mut Session<'_>, counted: &[Counted]) -> Result<V
 
 /// The name in `names` closest to `wanted` (case-insensitive edit distance), if any is close.
 pub(crate) fn closest(wanted: &str, names: &[String]) -> Option<String> {
-    let w = wanted.to_lowercase();
+    // `public.users`, `"users"`: names are bare, unquoted.
+    let bare = wanted.rsplit('.').next().unwrap_or(wanted).trim_matches(|c| c == '"' || c == '`');
+    if bare != wanted
+        && let Some(n) = names.iter().find(|n| n.eq_ignore_ascii_case(bare))
+    {
+        return Some(n.clone());
+    }
+    let w = bare.to_lowercase();
     names
         .iter()
         .map(|n| (edit_distance(&w, &n.to_lowercase()), n))
@@ -252,5 +259,7 @@ mod tests {
         assert_eq!(super::closest("Users", &names).as_deref(), Some("users"));
         assert_eq!(super::closest("ordres", &names).as_deref(), Some("orders"));
         assert_eq!(super::closest("invoices", &names), None);
+        assert_eq!(super::closest("public.users", &names).as_deref(), Some("users"));
+        assert_eq!(super::closest("\"orders\"", &names).as_deref(), Some("orders"));
     }
 }

@@ -18,6 +18,9 @@ pub struct Rehearsal {
     pub scratch: String,
     /// The newest applied migration of the original (where the downs stop).
     pub from_version: Option<i64>,
+    /// Whether the original does not exist yet (a SQLite file not created): the rehearsal
+    /// started from an empty database.
+    pub from_empty: bool,
     /// The migrations rehearsed, in order.
     pub steps: Vec<RehearsedStep>,
     /// What went wrong, in the order found.
@@ -157,7 +160,13 @@ impl Migrator {
         let plan = m.plan(&mut db).await?;
         let todo = m.select_up(&plan, None)?;
         let from_version = plan.current_version();
-        let mut r = Rehearsal { scratch: db.url().to_string(), from_version, steps: Vec::new(), findings: Vec::new() };
+        let mut r = Rehearsal {
+            scratch: db.url().to_string(),
+            from_version,
+            from_empty: scratch.from_empty,
+            steps: Vec::new(),
+            findings: Vec::new(),
+        };
 
         // Up, one migration at a time; states[i] is the state before todo[i].
         let mut states = vec![state(&m, &mut db).await?];
@@ -173,7 +182,7 @@ impl Migrator {
                 up_ms,
             });
             if let Err(e) = up {
-                r.findings.push(finding(&m, v, FindingKind::UpFailed, vec![e.to_string()]));
+                r.findings.push(finding(&m, v, FindingKind::UpFailed, vec![on_scratch(&e)]));
                 break;
             }
             states.push(state(&m, &mut db).await?);
@@ -189,7 +198,7 @@ impl Migrator {
                 Some(finding(&m, v, FindingKind::Irreversible, vec![reason.to_string()]))
             } else if let Err(e) = m.down_unguarded(&mut db, keep).await {
                 r.steps[i].down_restores = Some(false);
-                Some(finding(&m, v, FindingKind::DownFailed, vec![e.to_string()]))
+                Some(finding(&m, v, FindingKind::DownFailed, vec![on_scratch(&e)]))
             } else {
                 None
             };
@@ -256,7 +265,7 @@ impl Migrator {
                         crate::error::Error::MigrationFailed(f) => f.version,
                         _ => last,
                     };
-                    r.findings.push(finding(&m, failed, FindingKind::ReapplyFailed, vec![e.to_string()]));
+                    r.findings.push(finding(&m, failed, FindingKind::ReapplyFailed, vec![on_scratch(&e)]));
                 }
                 Ok(_) => {
                     let diff = db.introspect().await?.diff(&states[applied].schema);
@@ -269,4 +278,12 @@ impl Migrator {
         db.close().await?;
         Ok(r)
     }
+}
+
+/// An error on the scratch copy, for the rehearsal's report: its advice (`next:`) is about a
+/// database that is gone, so it is left out.
+fn on_scratch(e: &crate::error::Error) -> String {
+    let text = e.to_string();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with("next:")).collect();
+    kept.join("\n")
 }

@@ -105,7 +105,11 @@ impl AuditLog {
         } else {
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
             let probe = dir.join(format!(".dbguard-audit-probe-{}", std::process::id()));
-            std::fs::OpenOptions::new().create_new(true).write(true).open(&probe).and_then(|_| std::fs::remove_file(&probe))
+            std::fs::OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .open(&probe)
+                .and_then(|_| std::fs::remove_file(&probe))
         };
         checked.map_err(|e| Error::AuditLog {
             path: path.clone(),

@@ -47,6 +47,10 @@ pub(crate) enum ContentHash {
     RowTexts(String),
 }
 
+/// A query that reads, and whether its error means the database must recover by writing
+/// (see [`Backend::read_only_probe`]).
+pub(crate) type ReadOnlyProbe = (&'static str, fn(&sqlx::Error) -> bool);
+
 /// The database-specific parts of dbguard.
 pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> BackendKind;
@@ -216,7 +220,7 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// error means the database must first recover by writing (a SQLite hot journal left by a
     /// crash, which a `mode=ro` connection cannot roll back). The connection is then opened
     /// writable, made read-only by [`Backend::read_only_session`], and recovers on that read.
-    fn read_only_probe(&self) -> Option<(&'static str, fn(&sqlx::Error) -> bool)> {
+    fn read_only_probe(&self) -> Option<ReadOnlyProbe> {
         None
     }
 

@@ -146,7 +146,7 @@ impl Backend for Sqlite {
         ("PRAGMA query_only = ON", "PRAGMA query_only = OFF")
     }
 
-    fn read_only_probe(&self) -> Option<(&'static str, fn(&sqlx::Error) -> bool)> {
+    fn read_only_probe(&self) -> Option<super::ReadOnlyProbe> {
         // SQLITE_READONLY_ROLLBACK (776) and SQLITE_READONLY_RECOVERY (1032, a WAL to replay).
         fn must_recover(e: &sqlx::Error) -> bool {
             e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "776" || c == "1032")
