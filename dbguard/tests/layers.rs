@@ -88,3 +88,20 @@ fn the_scan_sees_paths_and_groups() {
         used_layers("use crate::{db::Database, model::plan::Plan};\nfn f() { crate::ops::x(); }\n// crate::migrate\n");
     assert_eq!(found.into_iter().collect::<Vec<_>>(), ["db", "model", "ops"]);
 }
+
+/// `error.rs` uses only two leaves of the model, so that no cycle runs through it.
+#[test]
+fn errors_use_only_leaf_data() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let error = std::fs::read_to_string(src.join("error.rs")).unwrap();
+    let mut rest = error.as_str();
+    while let Some(i) = rest.find("crate::model::") {
+        rest = &rest[i + "crate::model::".len()..];
+        let module: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        assert!(["direction", "health"].contains(&module.as_str()), "error.rs uses model::{module}");
+    }
+    for leaf in ["model/direction.rs", "model/health.rs"] {
+        let text = std::fs::read_to_string(src.join(leaf)).unwrap();
+        assert!(used_layers(&text).is_empty(), "{leaf} must use nothing of the crate: {:?}", used_layers(&text));
+    }
+}
