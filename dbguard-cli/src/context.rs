@@ -99,7 +99,8 @@ impl Ctx {
         let mut tiers = TierPolicy::default();
         if let Some((strictest, by)) = asked.iter().max_by_key(|(t, _)| *t) {
             let lower: Vec<&str> = asked.iter().filter(|(t, _)| t < strictest).map(|(_, b)| b.as_str()).collect();
-            let by = if lower.is_empty() { by.clone() } else { format!("{by} ({} cannot lower it)", lower.join(", ")) };
+            let by =
+                if lower.is_empty() { by.clone() } else { format!("{by}, stricter than {},", lower.join(" and ")) };
             tiers = tiers.requested(*strictest, by);
         }
         for (name, url) in c.databases.iter().flatten() {

@@ -209,6 +209,8 @@ fn bad_urls_are_refused_at_once_and_masked() {
         ("mysql://root@127.0.0.1:3306/", "names no database"),
         ("postgres//app:hunter22@db.internal/shop", "unknown or missing scheme"),
         ("mysql://app:hunter22@db.internal:3306", "names no database"),
+        // No scheme at all: `app` must not be taken for one.
+        ("app:hunter22@db.internal/shop", "bad database URL"),
     ] {
         let o = run(p, &["--database", url, "up"]);
         assert_eq!(o.status.code(), Some(2), "{url}: {}", text(&o));
@@ -222,6 +224,11 @@ fn bad_urls_are_refused_at_once_and_masked() {
         let o = run(p, args);
         assert!(!o.status.success() && text(&o).contains("does not exist; nothing was created"), "{}", text(&o));
         assert!(!p.join("typo.db").exists(), "{args:?} created the file");
+    }
+    // `mode=rwc` in the URL does not let a read-only command create the file.
+    for cmd in [&["status"][..], &["check"], &["up", "--dry-run"], &["down"], &["backup"]] {
+        let o = run(p, &[&["--database", "sqlite://fresh.db?mode=rwc"][..], cmd].concat());
+        assert!(!p.join("fresh.db").exists(), "`{cmd:?}` with mode=rwc created the file: {}", text(&o));
     }
     let memory = run(p, &["--database", "sqlite::memory:", "up"]);
     assert_eq!(memory.status.code(), Some(2), "{}", text(&memory));

@@ -346,6 +346,16 @@ async fn guarded(kind: BackendKind, cmd: Cmd) {
     let o = run(w, &t.url, &[with(&[]), vec!["--dry-run".to_string()]].concat());
     assert!(o.status.success(), "{what} --dry-run: {}", text(&o));
     assert_eq!(state(&t, w).await, before, "{what}: the dry run changed something");
+    // What production never allows, its dry run does not describe as if it would run.
+    if cmd.prod() == Prod::Never {
+        let o = run(w, &t.url, &[with(&["--env", "prod"]), vec!["--dry-run".to_string()]].concat());
+        assert!(
+            !o.status.success() && text(&o).contains("never allowed in prod"),
+            "{what} --dry-run in prod: {}",
+            text(&o)
+        );
+        assert_eq!(state(&t, w).await, before, "{what}: the refused dry run changed something");
+    }
 
     // The real run: confirmed in production where that is allowed, else in dev.
     let confirmed = ["--env", "prod", "--confirm", name.as_str()];

@@ -63,6 +63,20 @@ pub fn parse(sql: &str) -> Result<Directives, DirectiveError> {
 fn check_stray(sql: &str) -> Result<(), DirectiveError> {
     use crate::lexer::{Kind, Lexer};
     let sql = sql.trim_start_matches('\u{feff}');
+    // MySQL's `#` comments are not directives (the PostgreSQL lexer below reads `#` as code).
+    for (i, l) in sql.lines().enumerate() {
+        if let Some(rest) = l.trim_start().strip_prefix('#')
+            && strip_prefix_ignore_case(rest.trim_start(), "dbguard").is_some_and(|r| r.trim_start().starts_with(':'))
+        {
+            return Err(DirectiveError {
+                line: i + 1,
+                message: format!(
+                    "`{}` is not read as a directive: write it exactly as `-- dbguard: <directive>` (a `--` comment)",
+                    l.trim()
+                ),
+            });
+        }
+    }
     let mut seen_code = false;
     let mut line = 1;
     for t in Lexer::new(sql, crate::Dialect::Postgres) {
@@ -114,16 +128,25 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-/// The directives in the comment lines before the first statement.
+/// The directives in the comments before the first statement: line comments are read, block
+/// comments (a licence or ticket header) skipped, so a directive under one still counts.
 fn parse_leading(sql: &str) -> Result<Directives, DirectiveError> {
+    use crate::lexer::{Kind, Lexer};
+    let sql = sql.trim_start_matches('\u{feff}');
     let mut d = Directives::default();
-    for (i, line) in sql.trim_start_matches('\u{feff}').lines().enumerate() {
-        let t = line.trim();
-        if t.is_empty() {
-            continue;
+    let mut line = 1;
+    for tok in Lexer::new(sql, crate::Dialect::Postgres) {
+        let text = tok.text(sql);
+        let here = line;
+        line += text.matches('\n').count();
+        match tok.kind {
+            Kind::Whitespace | Kind::BlockComment => continue,
+            Kind::LineComment => {}
+            _ => break,
         }
+        let t = text.trim();
         let Some(comment) = t.strip_prefix("--") else {
-            break;
+            continue;
         };
         let Some(body) = comment.trim_start().strip_prefix("dbguard:") else {
             continue;
@@ -131,7 +154,7 @@ fn parse_leading(sql: &str) -> Result<Directives, DirectiveError> {
         if body.starts_with("allow") {
             continue; // a lint suppression, read by the linter
         }
-        let err = |message: String| DirectiveError { line: i + 1, message };
+        let err = |message: String| DirectiveError { line: here, message };
         let (key, value) = match body.split_once('=') {
             Some((k, v)) => (k.trim(), Some(v.trim())),
             None => (body.trim(), None),
@@ -207,6 +230,22 @@ mod tests {
         // Suppressions may sit anywhere, and other comments mentioning dbguard are fine.
         parse("SELECT 1;\n-- dbguard:allow drop-table reason=\"x\"\nDROP TABLE t;").unwrap();
         parse("-- migrated by dbguard, see the docs\nSELECT 1;").unwrap();
+    }
+
+    #[test]
+    fn a_block_comment_header_does_not_hide_directives() {
+        let d =
+            parse("/* Ticket 123: purge test users */\n-- dbguard: preserves = users\nDELETE FROM users WHERE id > 0;")
+                .unwrap();
+        assert_eq!(d.preserves, ["users"]);
+        let d =
+            parse("/* licence\n   text */ -- dbguard: no-transaction\n-- dbguard: preserves = a\nSELECT 1;").unwrap();
+        assert!(d.no_transaction && d.preserves == ["a"]);
+        // Errors keep their line under a multi-line header.
+        assert_eq!(parse("/*\n\n*/\n-- dbguard: preserve = users\n").unwrap_err().line, 4);
+        // `#` comments (MySQL) are refused, not ignored.
+        assert_eq!(parse("# dbguard: preserves = users\nDELETE FROM users;").unwrap_err().line, 1);
+        assert_eq!(parse("SELECT 1;\n  #DBGUARD: preserves = users").unwrap_err().line, 2);
     }
 
     #[test]

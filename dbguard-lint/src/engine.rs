@@ -296,7 +296,15 @@ impl<'f> Linter<'f> {
                 // SQL built at run time names its tables in strings: take every word.
                 if let Some((_, body)) = rules::dynamic_sql::executed_body(&s) {
                     unchecked.extend(names_in(body, dialect, true));
+                    for sql in rules::dynamic_sql::executed_sql(body, dialect).into_iter().flatten() {
+                        unchecked.extend(names_in(&sql, dialect, true));
+                    }
                 }
+            }
+            if s.is(0, "PREPARE")
+                && let Some(sql) = rules::dynamic_sql::prepared_text(&s)
+            {
+                unchecked.extend(names_in(&sql, dialect, true));
             }
             remember(&s, cx);
         });
@@ -404,9 +412,12 @@ fn finding(file: &str, base: Base, info: &'static RuleInfo, s: &Stmt, h: Hit) ->
 /// The statements inside `DO $$ ... $$`: each starts after the body's start, a `;`, or a
 /// PL/pgSQL block word (BEGIN, THEN, ELSE, LOOP), and ends at the next `;`.
 fn do_block_statements<'a>(s: &Stmt<'a>) -> Vec<Stmt<'a>> {
-    let Some(body) = s.tokens.iter().find(|t| t.kind == Kind::DollarString) else { return Vec::new() };
+    // `$$ ... $$`, or a quoted body `'...'` (its statements are read the same way).
+    let Some(body) = s.tokens.iter().find(|t| matches!(t.kind, Kind::DollarString | Kind::String)) else {
+        return Vec::new();
+    };
     let raw = body.text(s.text);
-    let tag = raw[1..].find('$').map_or(1, |i| i + 2);
+    let tag = raw.strip_prefix('$').map_or(1, |rest| rest.find('$').map_or(1, |i| i + 2));
     if raw.len() < 2 * tag {
         return Vec::new();
     }

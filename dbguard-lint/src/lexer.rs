@@ -44,6 +44,10 @@ pub enum Kind {
     Punct,
     /// A string, comment or quote that never ends: the rest of the input.
     Unterminated,
+    /// MySQL's executable comment brackets, `/*!50100` (or MariaDB's `/*M!100101`) and its
+    /// `*/`: the server runs what is between them, so the lexer reads it as code. Trivia to
+    /// the rules, but part of the statement's text (it must be sent to the server).
+    ExecMarker,
 }
 
 /// A token: its kind and byte range in the input.
@@ -63,9 +67,9 @@ impl Token {
         &src[self.start..self.end]
     }
 
-    /// Whether it is trivia (whitespace or a comment).
+    /// Whether it is trivia (whitespace, a comment, an executable comment's brackets).
     pub fn is_trivia(&self) -> bool {
-        matches!(self.kind, Kind::Whitespace | Kind::LineComment | Kind::BlockComment)
+        matches!(self.kind, Kind::Whitespace | Kind::LineComment | Kind::BlockComment | Kind::ExecMarker)
     }
 
     /// Whether it is the unquoted word `kw` (ASCII case-insensitive).
@@ -87,17 +91,19 @@ pub struct Lexer<'a> {
     src: &'a str,
     pos: usize,
     dialect: Dialect,
+    /// Inside a MySQL executable comment (`/*! ... */`): its `*/` closes it.
+    in_exec: bool,
 }
 
 impl<'a> Lexer<'a> {
     /// A lexer over `src`.
     pub fn new(src: &'a str, dialect: Dialect) -> Self {
-        Lexer { src, pos: 0, dialect }
+        Lexer { src, pos: 0, dialect, in_exec: false }
     }
 
     /// A lexer over `src` starting at byte `pos` (a token boundary).
     pub fn at(src: &'a str, pos: usize, dialect: Dialect) -> Self {
-        Lexer { src, pos, dialect }
+        Lexer { src, pos, dialect, in_exec: false }
     }
 
     fn byte(&self, i: usize) -> u8 {
@@ -198,6 +204,26 @@ impl Iterator for Lexer<'_> {
                 (Kind::LineComment, self.src[start..].find('\n').map_or(len, |i| start + i))
             }
             b'#' if d == Dialect::Mysql => (Kind::LineComment, self.src[start..].find('\n').map_or(len, |i| start + i)),
+            // MySQL runs `/*! ... */` (and MariaDB `/*M! ... */`): lexed as code, so that the
+            // rules see it and the statement keeps it. An unclosed one runs to the end.
+            b'/' if d == Dialect::Mysql
+                && self.byte(start + 1) == b'*'
+                && (self.byte(start + 2) == b'!' || self.byte(start + 2) == b'M' && self.byte(start + 3) == b'!') =>
+            {
+                if !self.src[start..].contains("*/") {
+                    return unterminated(self);
+                }
+                let mut i = start + if self.byte(start + 2) == b'!' { 3 } else { 4 };
+                while i < len && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                self.in_exec = true;
+                (Kind::ExecMarker, i)
+            }
+            b'*' if self.in_exec && self.byte(start + 1) == b'/' => {
+                self.in_exec = false;
+                (Kind::ExecMarker, start + 2)
+            }
             b'/' if self.byte(start + 1) == b'*' => match self.block_comment(start) {
                 Some(e) => (Kind::BlockComment, e),
                 None => return unterminated(self),
@@ -276,6 +302,20 @@ mod tests {
 
     fn kinds(sql: &str, d: Dialect) -> Vec<(Kind, &str)> {
         Lexer::new(sql, d).filter(|t| !t.is_trivia()).map(|t| (t.kind, t.text(sql))).collect()
+    }
+
+    #[test]
+    fn mysql_executable_comments_are_code() {
+        let sql = "DELETE FROM t WHERE id = 9 /*! OR 1=1 */ /*M!100101 AND 2 */ /* plain */";
+        let words: Vec<&str> =
+            kinds(sql, Dialect::Mysql).into_iter().filter(|(k, _)| *k == Kind::Word).map(|(_, t)| t).collect();
+        assert_eq!(words, ["DELETE", "FROM", "t", "WHERE", "id", "OR", "AND"]);
+        let markers: Vec<&str> =
+            Lexer::new(sql, Dialect::Mysql).filter(|t| t.kind == Kind::ExecMarker).map(|t| t.text(sql)).collect();
+        assert_eq!(markers, ["/*!", "*/", "/*M!100101", "*/"]);
+        // Elsewhere it is a comment, and an unclosed one is never dropped.
+        assert_eq!(kinds("x /*! OR 1=1 */", Dialect::Postgres), [(Kind::Word, "x")]);
+        assert_eq!(kinds("x /*!50100 OR", Dialect::Mysql)[1].0, Kind::Unterminated);
     }
 
     #[test]

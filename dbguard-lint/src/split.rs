@@ -233,6 +233,12 @@ fn split_tokens<'a>(
     while let Some(tok) = lexer.next() {
         match tok.kind {
             Kind::Whitespace | Kind::LineComment | Kind::BlockComment => continue,
+            // An executable comment's brackets: not for the rules, but part of the text.
+            Kind::ExecMarker => {
+                first.get_or_insert(tok.start);
+                last_end = tok.end;
+                continue;
+            }
             Kind::Unterminated => {
                 current.clear();
                 emit(
@@ -400,6 +406,22 @@ mod tests {
         assert_eq!(texts(sql, Dialect::Postgres), ["INSERT INTO t VALUES ('a;b', E'c\\';d')", "SELECT \"x;y\" FROM t"]);
         let my = "INSERT INTO `a;b` VALUES ('x\\';y'); # c;\nSELECT 1";
         assert_eq!(texts(my, Dialect::Mysql), ["INSERT INTO `a;b` VALUES ('x\\';y')", "SELECT 1"]);
+    }
+
+    #[test]
+    fn mysql_executable_comments_stay_in_the_statement() {
+        let sql = "/*!40101 SET NAMES utf8 */;\nCREATE TABLE t3 (id INT) /*!50100 ENGINE=MyISAM */;\nDELETE FROM t WHERE id = 9 /*! OR 1=1 */;";
+        assert_eq!(
+            texts(sql, Dialect::Mysql),
+            [
+                "/*!40101 SET NAMES utf8 */",
+                "CREATE TABLE t3 (id INT) /*!50100 ENGINE=MyISAM */",
+                "DELETE FROM t WHERE id = 9 /*! OR 1=1 */"
+            ]
+        );
+        // A plain comment is still left out, and PostgreSQL has no executable comments.
+        assert_eq!(texts("SELECT 1 /* x */;", Dialect::Mysql), ["SELECT 1"]);
+        assert_eq!(texts("SELECT 1 /*! x */;", Dialect::Postgres), ["SELECT 1"]);
     }
 
     #[test]

@@ -125,8 +125,9 @@ impl<'a> Stmt<'a> {
         Stmt::from_tokens(&self.text[start..end], self.offset + start, tokens, self.dialect)
     }
 
-    /// Whether the `WHERE` at token `w` keeps every row: `WHERE true`, `WHERE 1`, `WHERE 1 = 1`,
-    /// `WHERE 'a' = 'a'`, `WHERE id = id`, `WHERE NOT false`, possibly in parentheses. (A condition that holds for
+    /// Whether the `WHERE` at token `w` keeps every row whatever the data: `true`, `1`,
+    /// `1 = 1`, `2 > 1`, `'a' = 'a'`, `id = id`, `NULL IS NULL`, `NOT false`, any of them
+    /// `OR`-ed with anything, `AND`-ed together, in parentheses. (A condition that holds for
     /// every row of the data at hand, `id > 0`, takes the data to know: see `dbguard up --dry-run`.)
     pub fn where_is_always_true(&self, w: usize) -> bool {
         let depths = self.depths();
@@ -135,19 +136,9 @@ impl<'a> Stmt<'a> {
                 depths[i] == 0 && ["RETURNING", "ORDER", "LIMIT", "GROUP", "HAVING"].iter().any(|k| self.is(i, k))
             })
             .unwrap_or(self.tokens.len());
-        let mut toks: Vec<&str> = (w + 1..end).map(|i| self.tok(i)).collect();
-        while toks.first() == Some(&"(") && toks.last() == Some(&")") {
-            toks = toks[1..toks.len() - 1].to_vec();
-        }
-        let lower: Vec<String> = toks.iter().map(|t| t.to_ascii_lowercase()).collect();
+        let lower: Vec<String> = (w + 1..end).map(|i| self.tok(i).to_ascii_lowercase()).collect();
         let l: Vec<&str> = lower.iter().map(String::as_str).collect();
-        match l.as_slice() {
-            ["true"] | ["not", "false"] => true,
-            [n] => n.parse::<f64>().is_ok_and(|v| v != 0.0),
-            // `id = id` keeps every row but those with a NULL id: close enough to all of them.
-            [a, "=", b] => a == b,
-            _ => false,
-        }
+        always_true(&l)
     }
 
     /// A possibly qualified name starting at token `i` (`a`, `"A"`, `s.t`, `` `db`.`t` ``):
@@ -209,6 +200,87 @@ pub fn unquote(s: &str) -> String {
     };
     let inner = s.strip_prefix(open).and_then(|r| r.strip_suffix(close)).unwrap_or(s);
     if open == close { inner.replace(&format!("{close}{close}"), &close.to_string()) } else { inner.to_string() }
+}
+
+/// Whether a condition (lowercased tokens) holds for every row, whatever the data.
+fn always_true(t: &[&str]) -> bool {
+    let t = without_outer_parens(t);
+    let or = top_level_split(t, "or");
+    if or.len() > 1 {
+        return or.iter().any(|a| always_true(a));
+    }
+    let and = top_level_split(t, "and");
+    if and.len() > 1 {
+        return and.iter().all(|a| always_true(a));
+    }
+    let number = |x: &str| x.parse::<f64>().ok();
+    let string = |x: &str| (x.len() >= 2 && x.starts_with('\'') && x.ends_with('\'')).then(|| x.to_string());
+    match t {
+        ["true"] | ["not", "false"] | ["null", "is", "null"] => true,
+        [n] => number(n).is_some_and(|v| v != 0.0),
+        [a, op @ .., b] if !op.is_empty() && op.iter().all(|o| o.chars().all(|c| "=<>!".contains(c))) => {
+            let op = op.concat();
+            // `id = id` keeps every row but those with a NULL id: close enough to all of them.
+            if a == b && matches!(op.as_str(), "=" | "==" | "<=" | ">=" | "<=>") {
+                return true;
+            }
+            let ord = match (number(a), number(b)) {
+                (Some(x), Some(y)) => x.partial_cmp(&y),
+                _ => match (string(a), string(b)) {
+                    (Some(x), Some(y)) => Some(x.cmp(&y)),
+                    _ => None,
+                },
+            };
+            ord.is_some_and(|o| match op.as_str() {
+                "=" | "==" | "<=>" => o.is_eq(),
+                "<>" | "!=" => o.is_ne(),
+                "<" => o.is_lt(),
+                "<=" => o.is_le(),
+                ">" => o.is_gt(),
+                ">=" => o.is_ge(),
+                _ => false,
+            })
+        }
+        _ => false,
+    }
+}
+
+/// `t` without parentheses that enclose all of it.
+fn without_outer_parens<'t, 's>(mut t: &'t [&'s str]) -> &'t [&'s str] {
+    while t.len() >= 2 && t[0] == "(" && t[t.len() - 1] == ")" {
+        let mut depth = 0usize;
+        let closes_at_end = t.iter().enumerate().all(|(i, x)| {
+            match *x {
+                "(" => depth += 1,
+                ")" => depth -= 1,
+                _ => {}
+            }
+            depth > 0 || i == t.len() - 1
+        });
+        if !closes_at_end {
+            break;
+        }
+        t = &t[1..t.len() - 1];
+    }
+    t
+}
+
+/// `t` split at the word `word` outside parentheses.
+fn top_level_split<'t, 's>(t: &'t [&'s str], word: &str) -> Vec<&'t [&'s str]> {
+    let (mut parts, mut depth, mut start) = (Vec::new(), 0usize, 0);
+    for (i, x) in t.iter().enumerate() {
+        match *x {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            w if depth == 0 && w == word => {
+                parts.push(&t[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&t[start..]);
+    parts
 }
 
 #[cfg(test)]

@@ -29,6 +29,19 @@ pub enum Error {
         problem: String,
     },
 
+    /// A setting read from the environment has a value dbguard cannot use.
+    #[error("{name}={value:?} {problem}\n  nothing was changed.\n  next: {next}")]
+    BadSetting {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+        /// How to fix it.
+        next: String,
+    },
+
     /// Could not connect.
     #[error(
         "cannot connect to {url}: {message}\n  nothing was changed.\n  next: check that the server is running and that user, host, port and database in the URL are right"
@@ -319,6 +332,7 @@ impl Error {
             self,
             Error::Load(_)
                 | Error::BadUrl { .. }
+                | Error::BadSetting { .. }
                 | Error::ConfirmationRequired(_)
                 | Error::Drift(_)
                 | Error::Missing { .. }
@@ -474,8 +488,20 @@ impl fmt::Display for MissingPreserved {
             "migration {} ({}) preserves `{}`, but there is no table `{}` {}",
             self.version, self.name, self.table, self.table, self.when
         )?;
-        if let Some(c) = &self.closest {
-            write!(f, "; did you mean `{c}`?")?;
+        match &self.closest {
+            // `public.users` when `users` is there: the schema is the migration's own.
+            Some(c)
+                if self.table.contains('.')
+                    && self
+                        .table
+                        .rsplit('.')
+                        .next()
+                        .is_some_and(|b| b.trim_matches(['"', '`']).eq_ignore_ascii_case(c)) =>
+            {
+                write!(f, "; `preserves` names tables without their schema (the migration's own): write `{c}`")?
+            }
+            Some(c) => write!(f, "; did you mean `{c}`?")?,
+            None => {}
         }
         let ran = if self.done.is_empty() {
             "nothing was run".to_string()
@@ -603,7 +629,7 @@ impl fmt::Display for RowsLost {
         let next = match &self.outcome {
             LossOutcome::RolledBack => {
                 write!(f, "; rolled back, nothing changed.")?;
-                "if the rows should go, say so: remove the table from `preserves` (or write the data somewhere else first) in a new migration".to_string()
+                "fix the migration so that it keeps the rows (it was not applied, so edit it); if the rows should go, say so: take the table out of its `preserves` line, or write the data somewhere else first".to_string()
             }
             LossOutcome::Restored { restored } => {
                 write!(

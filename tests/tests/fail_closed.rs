@@ -25,6 +25,18 @@ fn base(dir: &MigrationDir) {
 /// A down that says it cannot revert its up.
 const IRREVERSIBLE: &str = "-- dbguard: irreversible = \"a test of the up only\"\n";
 
+/// The tables a run snapshotted for migration `version`, sorted.
+fn snapshotted(report: &dbguard::Report, version: i64) -> Vec<&str> {
+    let mut s: Vec<&str> = report
+        .snapshots
+        .iter()
+        .filter(|s| s.migration_version == Some(version))
+        .map(|s| s.source_table.as_str())
+        .collect();
+    s.sort();
+    s
+}
+
 async fn count(db: &mut Database, table: &str) -> i64 {
     db.count_rows(table).await.unwrap()
 }
@@ -61,6 +73,97 @@ async fn a_mistyped_preserves_is_refused_before_anything_runs(kind: BackendKind)
     db.close().await.unwrap();
 }
 on_each_engine!(a_mistyped_preserves_is_refused_before_anything_runs);
+
+/// Found trying it as a new user: a `preserves` line under a block-comment header was
+/// neither read nor refused, and the DELETE it should have stopped emptied the table.
+async fn a_block_comment_header_does_not_hide_preserves(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    dir.add(
+        "2",
+        "purge",
+        "/* Ticket 123: purge test users */\n-- dbguard: preserves = users\nDELETE FROM users WHERE id > 1;\n",
+        "-- dbguard: irreversible = \"rows deleted\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(1)).await.unwrap();
+    let e = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(e, Error::RowsLost(_)), "{e}");
+    assert_eq!(count(&mut db, "users").await, 3, "the rows are still there");
+    // A `#` comment (MySQL) that looks like a directive is refused, not ignored.
+    let hash = MigrationDir::new();
+    base(&hash);
+    hash.add("2", "purge", "# dbguard: preserves = users\nDELETE FROM users WHERE id > 1;\n", IRREVERSIBLE);
+    let e = Migrator::from_dir(hash.path()).unwrap_err();
+    assert!(e.to_string().contains("is not read as a directive"), "{e}");
+    db.close().await.unwrap();
+}
+on_each_engine!(a_block_comment_header_does_not_hide_preserves);
+
+/// Found trying it as a new user: SQL that is only known when it runs — built from literals,
+/// built from expressions, prepared from a variable, a procedure call — ran with nothing
+/// snapshotted. Literals name their tables; anything else protects every table.
+async fn sql_known_only_when_it_runs_is_snapshotted(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    dir.add("2", "other", "CREATE TABLE other (id INT);\nINSERT INTO other (id) VALUES (1);\n", "DROP TABLE other;\n");
+    let allow = "-- dbguard:allow dynamic-sql reason=\"test\"\n";
+    let (known, built) = match kind {
+        BackendKind::Postgres => (
+            format!("{allow}DO $$ BEGIN EXECUTE 'DELETE FROM ' || 'oth' || 'er'; END $$;\n"),
+            format!("{allow}DO $$ BEGIN EXECUTE format('DELETE FROM %I', 'legacy'); END $$;\n"),
+        ),
+        BackendKind::Mysql => (
+            format!("{allow}PREPARE s FROM 'DELETE FROM other';\n{allow}EXECUTE s;\n"),
+            format!(
+                "{allow}SET @q = CONCAT('DELETE FROM ', 'legacy');\n{allow}PREPARE s FROM @q;\n{allow}EXECUTE s;\n"
+            ),
+        ),
+        _ => return, // SQLite runs no SQL it did not get as text
+    };
+    dir.add("3", "known", &known, IRREVERSIBLE);
+    dir.add("4", "built", &built, IRREVERSIBLE);
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    let report = m.up(&mut db, None).await.unwrap();
+    let of = |v: i64| snapshotted(&report, v);
+    assert_eq!(of(3), ["other"], "literals name their table");
+    assert_eq!(of(4), ["legacy", "other", "users"], "SQL built from expressions protects every table");
+    assert_eq!((count(&mut db, "other").await, count(&mut db, "legacy").await), (0, 0), "the SQL did run");
+    db.close().await.unwrap();
+}
+on_each_engine!(sql_known_only_when_it_runs_is_snapshotted);
+
+/// Found trying it as a new user: MySQL executable comments (`/*!50100 ... */`, as mysqldump
+/// writes them) were dropped before the statement was sent, so the migration did something
+/// else than it says; and the linter did not read them.
+#[tokio::test]
+async fn mysql_executable_comments_run_as_written() {
+    let Some(t) = TestDb::new(BackendKind::Mysql).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    dir.add(
+        "2",
+        "engine",
+        "/*!40101 SET @dbguard_test = 1 */;\nCREATE TABLE t3 (id INT) /*!50100 ENGINE=MyISAM */;\n",
+        "DROP TABLE t3;\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, None).await.unwrap();
+    let myisam = "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't3' AND ENGINE = 'MyISAM'";
+    assert_eq!(db.query_i64(myisam).await.unwrap(), 1, "the executable comment ran");
+    let f = dbguard_lint::lint_sql(
+        "up.sql",
+        "DELETE FROM users WHERE id = 99 /*! OR 1=1 */;",
+        dbguard_lint::Dialect::Mysql,
+    );
+    assert!(f.iter().any(|f| f.rule == "delete-without-where"), "{f:?}");
+    db.close().await.unwrap();
+}
 
 /// Reproduction 3: `s.case` opened a block in the splitter and hid every statement after it
 /// from the linter and the runtime guard.
@@ -427,16 +530,7 @@ async fn postgres_cascades_and_dynamic_sql_are_snapshotted() {
     backups.restore(&mut db, before.id, &Default::default()).await.unwrap();
     assert_eq!(db.query_i64("SELECT COUNT(*) FROM history WHERE ms = '{ok,sad}'").await.unwrap(), 1);
     let report = m.up(&mut db, None).await.unwrap();
-    let of = |v: i64| {
-        let mut s: Vec<&str> = report
-            .snapshots
-            .iter()
-            .filter(|s| s.migration_version == Some(v))
-            .map(|s| s.source_table.as_str())
-            .collect();
-        s.sort();
-        s
-    };
+    let of = |v: i64| snapshotted(&report, v);
     assert_eq!(of(3), ["diary", "history", "mine"]);
     // The snapshots kept the columns the cascade dropped from their tables.
     assert_eq!(db.columns("diary").await.unwrap(), ["id"]);
@@ -444,7 +538,8 @@ async fn postgres_cascades_and_dynamic_sql_are_snapshotted() {
     assert_eq!(db.columns(&snap.location).await.unwrap(), ["id", "m"]);
     let kept = format!("SELECT COUNT(*) FROM \"{}\" WHERE m = 'ok'", snap.location);
     assert_eq!(db.query_i64(&kept).await.unwrap(), 1);
-    assert_eq!(of(4), ["legacy"]);
+    // `quote_ident(...)` is an expression: which table it names is only known when it runs.
+    assert_eq!(of(4), ["diary", "history", "legacy", "mine", "plain", "users"]);
     assert_eq!(count(&mut db, "legacy").await, 0, "the block did run");
     db.close().await.unwrap();
 }

@@ -24,7 +24,8 @@ pub async fn run(ctx: &Ctx, tables: Vec<String>, acknowledge: Option<bool>, form
     let mut db = match ctx.open(mode, false).await {
         Ok(db) => db,
         Err(CliError::Dbguard(e @ dbguard::Error::DatabaseMissing { .. })) => {
-            let health = Health::unreachable(ctx.tier().tier.as_str(), &ctx.masked_url(), e.to_string());
+            let mut health = Health::unreachable(ctx.tier().tier.as_str(), &ctx.masked_url(), e.to_string());
+            health.expected_version = migrator.migrations().last().map(|m| m.version());
             print(&health, format);
             return Ok(ExitCode::from(1));
         }
@@ -40,7 +41,7 @@ pub async fn run(ctx: &Ctx, tables: Vec<String>, acknowledge: Option<bool>, form
         let counts = counts?;
         if counts.is_empty() {
             println!(
-                "nothing to accept: no table is watched; name them (`cargo dbguard check --acknowledge users`) or set `critical-tables` in the configuration; nothing was changed"
+                "nothing to accept: no table is watched; name them (`cargo dbguard check --acknowledge --table users`) or set `critical-tables` in the configuration; nothing was changed"
             );
         }
         for (t, n) in &counts {

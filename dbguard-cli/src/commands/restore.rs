@@ -22,7 +22,8 @@ pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_colum
     let r = r?;
     let verb = if dry_run { "would restore" } else { "restored" };
     let into = if r.created { format!("{} (a new table)", r.table) } else { r.table.clone() };
-    println!("{} {} rows into {into} from snapshot {} ({})", paint(OK, verb), r.rows, id, r.snapshot.location);
+    let rows = if r.rows == 1 { "row" } else { "rows" };
+    println!("{} {} {rows} into {into} from snapshot {} ({})", paint(OK, verb), r.rows, id, r.snapshot.location);
     println!("  columns copied: {}", r.mapped.join(", "));
     if !r.unmapped.is_empty() {
         println!("  {} {}", paint(WARN, "not restored (no longer in the table):"), r.unmapped.join(", "));

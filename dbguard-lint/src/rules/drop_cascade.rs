@@ -32,6 +32,19 @@ impl super::Rule for Rule {
         if !s.is(0, "DROP") || REPORTED_ELSEWHERE.iter().any(|k| s.is(1, k)) {
             return;
         }
+        // `DROP OWNED BY role`: the role's tables go with their rows, CASCADE or not; which
+        // ones, only the database knows, so every table is protected.
+        if s.seq(1, &["OWNED", "BY"]) {
+            let role = s.name(3).map_or_else(|| "a role".to_string(), |(n, _)| format!("`{n}`"));
+            let mut hit = Hit::new(
+                0,
+                s.tokens.len() - 1,
+                format!("drops every object owned by {role}: its tables (and their rows), views, functions and types"),
+            );
+            hit.cascade = Some(Cascade::Unknown(format!("every object owned by {role}")));
+            hits.push(hit);
+            return;
+        }
         let depths = s.depths();
         let Some(c) = (2..s.tokens.len()).find(|&i| depths[i] == 0 && s.is(i, "CASCADE")) else { return };
         let kind = s.tok(1).to_ascii_lowercase();
@@ -65,6 +78,17 @@ impl super::Rule for Rule {
 mod tests {
     use crate::Dialect;
     use crate::rules::test_util::hits;
+
+    #[test]
+    fn drop_owned_protects_every_table() {
+        for sql in ["DROP OWNED BY app CASCADE", "DROP OWNED BY app"] {
+            let h = hits("drop-cascade", sql, Dialect::Postgres);
+            assert_eq!(h.len(), 1, "{sql}");
+            assert!(h[0].contains("owned by `app`") && !h[0].contains("`by`"), "{}", h[0]);
+            let t = crate::guard_targets(sql, Dialect::Postgres);
+            assert!(matches!(t.cascades[..], [crate::Cascade::Unknown(_)]), "{t:?}");
+        }
+    }
 
     #[test]
     fn finds_cascading_drops() {

@@ -11,9 +11,9 @@ pub static INFO: RuleInfo = RuleInfo {
     id: "dynamic-sql",
     severity: Severity::Error,
     category: Category::DataLoss,
-    summary: "EXECUTE of SQL built at run time: it cannot be checked before it runs",
-    help: "write the statements out, so that each is checked and what it destroys is snapshotted; if the SQL must be built at run time, allow it with a reason, and dbguard snapshots every existing table the block names (in identifiers or strings) before it runs",
-    dialects: &[Dialect::Postgres],
+    summary: "SQL that is only known when it runs (EXECUTE in a DO block, PREPARE, CALL): it cannot be checked before it runs",
+    help: "write the statements out, so that each is checked and what it destroys is snapshotted; if the SQL must be built at run time, allow it with a reason: dbguard then snapshots every existing table the SQL names (in identifiers or strings), or every table when it cannot tell which (SQL built from expressions, a procedure call)",
+    dialects: &[],
 };
 
 pub struct Rule;
@@ -24,8 +24,28 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, s: &Stmt, _cx: &FileContext, hits: &mut Vec<Hit>) {
-        if let Some((body, _)) = executed_body(s) {
-            hits.push(Hit::new(0, body, "runs SQL built at run time (EXECUTE): what it does cannot be checked"));
+        let unknown = |what: &str| Some(crate::Cascade::Unknown(what.to_string()));
+        if s.dialect == Dialect::Postgres
+            && let Some((body, text)) = executed_body(s)
+        {
+            let built = executed_sql(text, s.dialect).iter().any(Option::is_none);
+            let mut hit = Hit::new(0, body, "runs SQL built at run time (EXECUTE): what it does cannot be checked");
+            if built {
+                hit.cascade = unknown("every table: SQL that EXECUTE builds from expressions at run time");
+            }
+            hits.push(hit);
+        } else if s.is(0, "PREPARE") {
+            let mut hit =
+                Hit::new(0, s.tokens.len() - 1, "prepares SQL to run later (PREPARE): what it does cannot be checked");
+            if prepared_text(s).is_none() {
+                hit.cascade = unknown("every table: SQL that PREPARE takes from a variable");
+            }
+            hits.push(hit);
+        } else if s.is(0, "CALL") {
+            let mut hit =
+                Hit::new(0, s.tokens.len() - 1, "calls a stored procedure: what its body does cannot be checked here");
+            hit.cascade = unknown("every table: a stored procedure's body (CALL)");
+            hits.push(hit);
         }
     }
 }
@@ -36,13 +56,59 @@ pub(crate) fn executed_body<'s>(s: &'s Stmt) -> Option<(usize, &'s str)> {
     if !s.is(0, "DO") {
         return None;
     }
-    let body = s.tokens.iter().position(|t| t.kind == Kind::DollarString || t.kind == Kind::String)?;
-    let raw = s.tok(body);
-    // Inside the quotes: `$tag$ ... $tag$` or `'...'`.
-    let tag = raw.strip_prefix('$').map_or(1, |rest| rest.find('$').map_or(1, |i| i + 2));
-    let text = raw.get(tag..raw.len().saturating_sub(tag)).unwrap_or_default();
+    let (body, text) = do_body(s)?;
     let executes = crate::lexer::Lexer::new(text, s.dialect).any(|t| t.is_word(text, "EXECUTE"));
     executes.then_some((body, text))
+}
+
+/// A `DO` block's body: its token index and its text inside the quotes (`$tag$ ... $tag$`, or
+/// `'...'` with its doubled quotes as they are).
+pub(crate) fn do_body<'s>(s: &'s Stmt) -> Option<(usize, &'s str)> {
+    let body = s.tokens.iter().position(|t| t.kind == Kind::DollarString || t.kind == Kind::String)?;
+    let raw = s.tok(body);
+    let tag = raw.strip_prefix('$').map_or(1, |rest| rest.find('$').map_or(1, |i| i + 2));
+    Some((body, raw.get(tag..raw.len().saturating_sub(tag)).unwrap_or_default()))
+}
+
+/// What each `EXECUTE` in a PL/pgSQL body runs: the SQL when it is string literals joined by
+/// `||` (known before it runs), `None` when it is built from anything else (a variable,
+/// `format(...)`, a query): then no one can tell which tables it touches.
+pub(crate) fn executed_sql(body: &str, dialect: Dialect) -> Vec<Option<String>> {
+    let toks: Vec<_> = crate::lexer::Lexer::new(body, dialect).filter(|t| !t.is_trivia()).collect();
+    let mut out = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if !t.is_word(body, "EXECUTE") {
+            continue;
+        }
+        let mut sql = String::new();
+        let mut known = true;
+        let mut j = i + 1;
+        while let Some(t) = toks.get(j) {
+            let text = t.text(body);
+            if t.kind == Kind::Semicolon || t.is_word(body, "INTO") || t.is_word(body, "USING") {
+                break;
+            }
+            match t.kind {
+                Kind::String => sql.push_str(&crate::stmt::unquote(text)),
+                Kind::DollarString => {
+                    let tag = text[1..].find('$').map_or(1, |i| i + 2);
+                    sql.push_str(text.get(tag..text.len().saturating_sub(tag)).unwrap_or_default());
+                }
+                Kind::Punct if text == "|" => {}
+                _ => known = false,
+            }
+            j += 1;
+        }
+        out.push((known && !sql.is_empty()).then_some(sql));
+    }
+    out
+}
+
+/// The SQL of `PREPARE name FROM 'literal'`; `None` when it comes from a variable.
+pub(crate) fn prepared_text(s: &Stmt) -> Option<String> {
+    let from = (1..s.tokens.len()).find(|&i| s.is(i, "FROM"))?;
+    let t = s.tokens.get(from + 1)?;
+    (t.kind == Kind::String && from + 2 == s.tokens.len()).then(|| crate::stmt::unquote(s.tok(from + 1)))
 }
 
 #[cfg(test)]
@@ -56,5 +122,26 @@ mod tests {
         assert_eq!(hits("dynamic-sql", sql, Dialect::Postgres).len(), 1);
         assert!(hits("dynamic-sql", "DO $$ BEGIN PERFORM 1; END $$;", Dialect::Postgres).is_empty());
         assert!(hits("dynamic-sql", "SELECT 'EXECUTE'", Dialect::Postgres).is_empty());
+    }
+
+    #[test]
+    fn sql_known_only_at_run_time_protects_every_table() {
+        use crate::{Cascade, guard_targets};
+        let unknown =
+            |sql: &str, d: Dialect| guard_targets(sql, d).cascades.iter().any(|c| matches!(c, Cascade::Unknown(_)));
+        // Literals joined by || are known: their names are protected, not everything.
+        let known = "DO $$ BEGIN EXECUTE 'TRUNCATE ' || 'oth' || 'er'; END $$;";
+        assert!(!unknown(known, Dialect::Postgres));
+        assert!(guard_targets(known, Dialect::Postgres).unchecked.contains(&"other".to_string()));
+        assert!(unknown("DO $$ BEGIN EXECUTE format('TRUNCATE %I', 'x'); END $$;", Dialect::Postgres));
+        assert!(unknown("DO $$ DECLARE t text := 'x'; BEGIN EXECUTE 'TRUNCATE ' || t; END $$;", Dialect::Postgres));
+        // MySQL: PREPARE from a literal names its tables; from a variable, every table.
+        let p = guard_targets("PREPARE s FROM 'DROP TABLE users'; EXECUTE s;", Dialect::Mysql);
+        assert!(p.unchecked.contains(&"users".to_string()) && p.cascades.is_empty(), "{p:?}");
+        assert!(unknown("PREPARE s FROM @sql; EXECUTE s;", Dialect::Mysql));
+        for d in [Dialect::Postgres, Dialect::Mysql] {
+            assert!(unknown("CALL purge_users();", d));
+            assert_eq!(hits("dynamic-sql", "CALL purge_users()", d).len(), 1);
+        }
     }
 }

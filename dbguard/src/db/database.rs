@@ -122,9 +122,20 @@ impl std::fmt::Debug for Database {
 pub const CONNECT_TIMEOUT_VAR: &str = "DBGUARD_CONNECT_TIMEOUT";
 
 /// How long to wait for a connection: `DBGUARD_CONNECT_TIMEOUT` seconds, 10 by default.
-fn connect_timeout() -> std::time::Duration {
-    let secs = std::env::var(CONNECT_TIMEOUT_VAR).ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(10);
-    std::time::Duration::from_secs(secs.max(1))
+/// A value that is not a number is an error, not the default: a typo must not pass silently.
+fn connect_timeout() -> Result<std::time::Duration> {
+    let secs = match std::env::var(CONNECT_TIMEOUT_VAR) {
+        Err(_) => 10,
+        Ok(v) => v.trim().parse::<u64>().map_err(|_| Error::BadSetting {
+            name: CONNECT_TIMEOUT_VAR,
+            problem: "is not a whole number of seconds".into(),
+            next: format!(
+                "set it to a number of seconds (`{CONNECT_TIMEOUT_VAR}=30`), or unset it for the default, 10"
+            ),
+            value: v,
+        })?,
+    };
+    Ok(std::time::Duration::from_secs(secs.max(1)))
 }
 
 impl Database {
@@ -161,13 +172,12 @@ impl Database {
     pub async fn open(url: &str, mode: OpenMode) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = backend::for_url(url)?;
-        // A SQLite file is only created where the caller asked for it (or the URL does, with
-        // `mode=rwc`): a mistyped or relative path must not become a new, empty database.
+        // A SQLite file is only created where the caller asked for it (`up`), whatever the
+        // URL's `mode=` says: a mistyped or relative path must not become a new, empty database.
         let file = backend.database_file().map(std::path::Path::to_path_buf);
-        let explicit_create = url.contains("mode=rwc");
         let created = match &file {
             Some(f) if !f.exists() => {
-                if mode != OpenMode::CreateIfMissing && !explicit_create {
+                if mode != OpenMode::CreateIfMissing {
                     return Err(Error::DatabaseMissing { path: std::path::absolute(f).unwrap_or(f.clone()) });
                 }
                 true
@@ -176,14 +186,13 @@ impl Database {
         };
         // A server that never answers (a firewall dropping packets) must not hang a deploy for
         // the minutes the operating system waits.
-        let timeout = connect_timeout();
+        let timeout = connect_timeout()?;
         let conn = match tokio::time::timeout(timeout, AnyConnection::connect(&backend.driver_url(url, mode))).await {
             Ok(Ok(conn)) => conn,
             Ok(Err(e)) => {
-                return Err(Error::Connect {
-                    url: mask_url(url),
-                    message: scrub(&clean_driver_text(&e.to_string()), url),
-                });
+                // The database's own words (no driver wrapping, no server source line).
+                let env = Env { backend, masked_url: mask_url(url), raw_url: url.to_string() };
+                return Err(Error::Connect { message: env.driver_text(&e), url: env.masked_url });
             }
             Err(_) => {
                 return Err(Error::Connect {

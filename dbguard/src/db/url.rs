@@ -75,12 +75,17 @@ pub fn mask_url(url: &str) -> String {
 /// be well formed: after the scheme (if any) and its slashes, from the first `:` to the last
 /// `@`. A `@` further on (in the query, say) masks more than the password: harmless.
 fn userinfo_password(url: &str) -> Option<std::ops::Range<usize>> {
-    let scheme = url.find(':').filter(|&i| {
-        let s = &url[..i];
+    // Leading spaces (a pasted URL) are not part of the scheme.
+    let lead = url.len() - url.trim_start().len();
+    // A scheme is a known one or is followed by `//`: in `user:secret@host` the `user` is not.
+    let scheme = url[lead..].find(':').map(|i| lead + i).filter(|&i| {
+        let s = &url[lead..i];
         s.starts_with(|c: char| c.is_ascii_alphabetic())
             && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+            && (url[i + 1..].starts_with("//")
+                || ["postgres", "postgresql", "mysql", "mariadb", "sqlite"].iter().any(|k| s.eq_ignore_ascii_case(k)))
     });
-    let mut start = scheme.map_or(0, |i| i + 1);
+    let mut start = scheme.map_or(lead, |i| i + 1);
     start += url[start..].len() - url[start..].trim_start_matches('/').len();
     let at = start + url[start..].rfind('@')?;
     let colon = start + url[start..at].find(':')?;
@@ -323,6 +328,10 @@ mod tests {
         assert_eq!(mask_url("postgres://u@h/d"), "postgres://u@h/d");
         assert_eq!(mask_url("postgres://u:p:q@h@x/d"), "postgres://u:***@x/d");
         assert_eq!(mask_url("mysql://h/d?mypassword=keep"), "mysql://h/d?mypassword=keep");
+        // No scheme: `u` is the user, not a scheme.
+        assert_eq!(mask_url("u:hunter2@h/x"), "u:***@h/x");
+        assert_eq!(mask_url(" postgres://u:hunter2@h/x"), " postgres://u:***@h/x");
+        assert_eq!(mask_url("mysql:u:hunter2@h/x"), "mysql:u:***@h/x");
     }
 
     #[test]

@@ -201,7 +201,17 @@ pub(crate) async fn run<P, T>(
 ) -> Result<Guarded<P, T>> {
     let url = db.env.raw_url().to_string();
     let decision = safety.tier(&url);
+    let forbidden = op.forbidden(decision.tier).map(|next| Error::RefusedInProduction {
+        action: op.as_str().into(),
+        url: db.url().into(),
+        reason: decision.reason.clone(),
+        next: next.into(),
+    });
     if dry_run {
+        // A dry run says what the real command would do: here, be refused.
+        if let Some(refused) = forbidden {
+            return Err(refused);
+        }
         let intent = db.read_only(plan).await?;
         return Ok(Guarded::DryRun(intent.plan));
     }
@@ -211,13 +221,7 @@ pub(crate) async fn run<P, T>(
         e.confirmation = safety.confirmed.clone();
         e
     };
-    if let Some(next) = op.forbidden(decision.tier) {
-        let refused = Error::RefusedInProduction {
-            action: op.as_str().into(),
-            url: db.url().into(),
-            reason: decision.reason.clone(),
-            next: next.into(),
-        };
+    if let Some(refused) = forbidden {
         return refuse(safety, db, entry(), started, refused).await;
     }
     with_lock(db, &safety.lock_key, safety.lock_timeout, async |db| {

@@ -127,19 +127,29 @@ impl Backend for Sqlite {
         self.path.as_deref()
     }
 
-    // The file is only created when asked for (`Database::create_if_missing`, or `mode=rwc`
-    // in the URL); read-only connections cannot write at all.
+    // The file is only created when asked for (`Database::create_if_missing`): a `mode=` in
+    // the URL is replaced by the one the caller's mode needs (`mode=ro` is kept: stricter).
+    // Read-only connections cannot write at all.
     fn driver_url(&self, url: &str, mode: OpenMode) -> String {
-        if self.path.is_none() || url.contains("mode=") {
+        if self.path.is_none() || url.contains("mode=memory") {
             return url.to_string();
         }
-        let sep = if url.contains('?') { '&' } else { '?' };
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut params: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+        let asked_ro = params.contains(&"mode=ro");
+        params.retain(|p| !p.starts_with("mode="));
         let m = match mode {
+            _ if asked_ro => "ro",
             OpenMode::Existing => "rw",
             OpenMode::CreateIfMissing => "rwc",
             OpenMode::ReadOnly => "ro",
         };
-        format!("{url}{sep}mode={m}")
+        params.push(match m {
+            "ro" => "mode=ro",
+            "rw" => "mode=rw",
+            _ => "mode=rwc",
+        });
+        format!("{base}?{}", params.join("&"))
     }
 
     fn read_only_session(&self) -> (&'static str, &'static str) {
