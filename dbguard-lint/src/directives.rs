@@ -83,8 +83,24 @@ fn check_stray(sql: &str) -> Result<(), DirectiveError> {
         let text = t.text(sql);
         match t.kind {
             Kind::LineComment | Kind::BlockComment => {
-                let body = text.trim_start_matches("--").trim_start_matches("/*").trim_end_matches("*/").trim();
-                let Some(rest) = strip_prefix_ignore_case(body, "dbguard") else {
+                // Wherever `dbguard:` sits in a comment (`--- dbguard:`, `-- -- dbguard:`, a
+                // `-- dbguard:` line inside a block comment), it looks meant as a directive.
+                // `-- -- dbguard: ...` is a directive commented out on purpose (the scaffold
+                // writes its examples so): not a typo of one.
+                let commented_out = text
+                    .strip_prefix("--")
+                    .map(str::trim_start)
+                    .is_some_and(|r| r.strip_prefix("--").is_some_and(|r| r.starts_with(char::is_whitespace)));
+                if t.kind == Kind::LineComment && commented_out {
+                    line += text.matches('\n').count();
+                    continue;
+                }
+                let lower = text.to_ascii_lowercase();
+                let Some(rest) = lower
+                    .match_indices("dbguard")
+                    .map(|(i, _)| &text[i + 7..])
+                    .find(|r| r.trim_start().starts_with(':'))
+                else {
                     line += text.matches('\n').count();
                     continue;
                 };
@@ -223,6 +239,8 @@ mod tests {
             ("/* dbguard: preserves = users */\nSELECT 1;", 1),
             ("SELECT 1;\n-- dbguard: preserves = users\nDELETE FROM users;", 2),
             ("--  Dbguard:preserves=users\nSELECT 1;", 1),
+            ("--- dbguard: preserves = users\nSELECT 1;", 1),
+            ("/*\n-- dbguard: preserves = users\n*/\nSELECT 1;", 1),
         ] {
             let e = parse(sql).unwrap_err();
             assert_eq!(e.line, line, "{sql:?}: {}", e.message);
@@ -230,6 +248,8 @@ mod tests {
         // Suppressions may sit anywhere, and other comments mentioning dbguard are fine.
         parse("SELECT 1;\n-- dbguard:allow drop-table reason=\"x\"\nDROP TABLE t;").unwrap();
         parse("-- migrated by dbguard, see the docs\nSELECT 1;").unwrap();
+        // A directive commented out on purpose, as the scaffold's examples are.
+        assert_eq!(parse("-- -- dbguard: preserves = users\nSELECT 1;").unwrap(), Directives::default());
     }
 
     #[test]

@@ -301,10 +301,16 @@ impl<'f> Linter<'f> {
                     }
                 }
             }
-            if s.is(0, "PREPARE")
+            if (s.is(0, "PREPARE") || s.seq(0, &["EXECUTE", "IMMEDIATE"]))
                 && let Some(sql) = rules::dynamic_sql::prepared_text(&s)
             {
                 unchecked.extend(names_in(&sql, dialect, true));
+            }
+            // A function, procedure or trigger made here may run in this same migration
+            // (`SELECT f()`, an INSERT that fires it): the tables its body destroys are
+            // protected as if the body ran now.
+            if s.is(0, "CREATE") && routine_destroys(&s) {
+                unchecked.extend(names_in(st.text, dialect, true));
             }
             remember(&s, cx);
         });
@@ -406,6 +412,17 @@ fn finding(file: &str, base: Base, info: &'static RuleInfo, s: &Stmt, h: Hit) ->
         table: h.table,
         column_name: h.column,
         cascade: h.cascade,
+    }
+}
+
+/// Whether `s` (a `CREATE ...`) makes a function, procedure or trigger whose body has a word
+/// that destroys or rewrites rows or tables.
+fn routine_destroys(s: &Stmt) -> bool {
+    let head = s.tokens.len().min(12);
+    let routine = (1..head).any(|i| ["FUNCTION", "PROCEDURE", "TRIGGER"].iter().any(|k| s.is(i, k)));
+    routine && {
+        let upper = s.text.to_ascii_uppercase();
+        ["DELETE", "TRUNCATE", "DROP", "UPDATE", "REPLACE", "ALTER"].iter().any(|w| upper.contains(w))
     }
 }
 

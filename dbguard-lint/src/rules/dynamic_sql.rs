@@ -34,11 +34,15 @@ impl super::Rule for Rule {
                 hit.cascade = unknown("every table: SQL that EXECUTE builds from expressions at run time");
             }
             hits.push(hit);
-        } else if s.is(0, "PREPARE") {
-            let mut hit =
-                Hit::new(0, s.tokens.len() - 1, "prepares SQL to run later (PREPARE): what it does cannot be checked");
+        } else if s.is(0, "PREPARE") || s.seq(0, &["EXECUTE", "IMMEDIATE"]) {
+            let what = if s.is(0, "PREPARE") {
+                "prepares SQL to run later (PREPARE)"
+            } else {
+                "runs SQL given as a value (EXECUTE IMMEDIATE)"
+            };
+            let mut hit = Hit::new(0, s.tokens.len() - 1, format!("{what}: what it does cannot be checked"));
             if prepared_text(s).is_none() {
-                hit.cascade = unknown("every table: SQL that PREPARE takes from a variable");
+                hit.cascade = unknown("every table: SQL taken from a variable or an expression");
             }
             hits.push(hit);
         } else if s.is(0, "CALL") {
@@ -104,11 +108,12 @@ pub(crate) fn executed_sql(body: &str, dialect: Dialect) -> Vec<Option<String>> 
     out
 }
 
-/// The SQL of `PREPARE name FROM 'literal'`; `None` when it comes from a variable.
+/// The SQL of `PREPARE name FROM 'literal'` or `EXECUTE IMMEDIATE 'literal'`; `None` when it
+/// comes from a variable or an expression.
 pub(crate) fn prepared_text(s: &Stmt) -> Option<String> {
-    let from = (1..s.tokens.len()).find(|&i| s.is(i, "FROM"))?;
-    let t = s.tokens.get(from + 1)?;
-    (t.kind == Kind::String && from + 2 == s.tokens.len()).then(|| crate::stmt::unquote(s.tok(from + 1)))
+    let at = if s.seq(0, &["EXECUTE", "IMMEDIATE"]) { 2 } else { (1..s.tokens.len()).find(|&i| s.is(i, "FROM"))? + 1 };
+    let t = s.tokens.get(at)?;
+    (t.kind == Kind::String && at + 1 == s.tokens.len()).then(|| crate::stmt::unquote(s.tok(at)))
 }
 
 #[cfg(test)]
@@ -139,6 +144,17 @@ mod tests {
         let p = guard_targets("PREPARE s FROM 'DROP TABLE users'; EXECUTE s;", Dialect::Mysql);
         assert!(p.unchecked.contains(&"users".to_string()) && p.cascades.is_empty(), "{p:?}");
         assert!(unknown("PREPARE s FROM @sql; EXECUTE s;", Dialect::Mysql));
+        let i = guard_targets("EXECUTE IMMEDIATE 'TRUNCATE other';", Dialect::Mysql);
+        assert!(i.unchecked.contains(&"other".to_string()) && i.cascades.is_empty(), "{i:?}");
+        assert!(unknown("EXECUTE IMMEDIATE CONCAT('TRUNCATE ', 'other');", Dialect::Mysql));
+        // A routine created in the migration may be run by it: its body's tables are protected.
+        let f = guard_targets(
+            "CREATE FUNCTION zap() RETURNS void LANGUAGE plpgsql AS $$ BEGIN TRUNCATE other; END $$; SELECT zap();",
+            Dialect::Postgres,
+        );
+        assert!(f.unchecked.contains(&"other".to_string()), "{f:?}");
+        let d = guard_targets("DO $$ BEGIN EXECUTE 'TRUNC' || 'ATE oth' || 'er'; END $$;", Dialect::Postgres);
+        assert!(d.unchecked.contains(&"other".to_string()), "{d:?}");
         for d in [Dialect::Postgres, Dialect::Mysql] {
             assert!(unknown("CALL purge_users();", d));
             assert_eq!(hits("dynamic-sql", "CALL purge_users()", d).len(), 1);
