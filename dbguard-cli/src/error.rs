@@ -43,6 +43,7 @@ impl CliError {
             CliError::Dbguard(
                 dbguard::Error::Load(_)
                 | dbguard::Error::BadUrl { .. }
+                | dbguard::Error::BadSetting { .. }
                 | dbguard::Error::Connect { .. }
                 | dbguard::Error::DatabaseMissing { .. },
             )

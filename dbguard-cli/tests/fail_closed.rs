@@ -266,6 +266,17 @@ fn a_server_that_never_answers_times_out() {
         assert!(text(&o).contains("no answer within 1s (set DBGUARD_CONNECT_TIMEOUT"), "{scheme}: {}", text(&o));
         assert!(!text(&o).contains("hunter22"), "{}", text(&o));
     }
+    // A timeout that is not a number is a usage error, not the default.
+    let o = Command::new(BIN)
+        .current_dir(d.path())
+        .args(["dbguard", "--database", &format!("postgres://app@127.0.0.1:{port}/shop"), "status"])
+        .env("NO_COLOR", "1")
+        .env("DBGUARD_CONNECT_TIMEOUT", "abc")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("DBGUARD_CONNECT_TIMEOUT=\"abc\" is not a whole number of seconds"), "{}", text(&o));
 }
 
 /// Reproduction 8: `--env prod backups prune` deleted file backups without asking; prunes and restores

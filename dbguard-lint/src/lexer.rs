@@ -296,6 +296,39 @@ impl Iterator for Lexer<'_> {
     }
 }
 
+/// `text` with MySQL's versioned executable comments (`/*!80000 ... */`, `/*M!100500 ... */`)
+/// blanked out, as a server older than their version reads it (same length, newlines kept, so
+/// positions stay); `None` when it has none.
+///
+/// ```
+/// use dbguard_lint::{lexer::without_versioned_comments, Dialect};
+/// let sql = "DELETE FROM t /*!99999 WHERE id = 5 */";
+/// assert_eq!(without_versioned_comments(sql, Dialect::Mysql).unwrap().trim_end(), "DELETE FROM t");
+/// assert_eq!(without_versioned_comments("SELECT 1 /*! x */", Dialect::Mysql), None);
+/// ```
+pub fn without_versioned_comments(text: &str, dialect: Dialect) -> Option<String> {
+    if dialect != Dialect::Mysql || !text.contains("/*") {
+        return None;
+    }
+    let mut out: Option<Vec<u8>> = None;
+    let mut open: Option<usize> = None;
+    for t in Lexer::new(text, dialect).filter(|t| t.kind == Kind::ExecMarker) {
+        let marker = t.text(text);
+        if marker.starts_with("/*") {
+            let versioned = marker.ends_with(|c: char| c.is_ascii_digit());
+            open = versioned.then_some(t.start);
+        } else if let Some(from) = open.take() {
+            let bytes = out.get_or_insert_with(|| text.as_bytes().to_vec());
+            for b in &mut bytes[from..t.end] {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+    }
+    out.map(|b| String::from_utf8(b).expect("only ASCII was written over whole characters"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

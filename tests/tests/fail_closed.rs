@@ -151,9 +151,19 @@ async fn mysql_executable_comments_run_as_written() {
         "/*!40101 SET @dbguard_test = 1 */;\nCREATE TABLE t3 (id INT) /*!50100 ENGINE=MyISAM */;\n",
         "DROP TABLE t3;\n",
     );
+    // A WHERE only servers from 9.99.99 read: this one deletes every row, and the guard
+    // snapshots the table.
+    dir.add(
+        "3",
+        "purge",
+        "-- dbguard:allow delete-without-where reason=\"test\"\nDELETE FROM users /*!99999 WHERE id = 5 */;\n",
+        IRREVERSIBLE,
+    );
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
-    m.up(&mut db, None).await.unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    assert_eq!(count(&mut db, "users").await, 0, "the server skipped the WHERE");
+    assert_eq!(snapshotted(&report, 3), ["users"], "{:?}", report.snapshots);
     let myisam = "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't3' AND ENGINE = 'MyISAM'";
     assert_eq!(db.query_i64(myisam).await.unwrap(), 1, "the executable comment ran");
     let f = dbguard_lint::lint_sql(

@@ -55,6 +55,18 @@ mod tests {
     use crate::rules::test_util::check;
 
     #[test]
+    fn a_where_that_only_newer_servers_read_is_no_where() {
+        use crate::{Dialect, guard_targets, lint_sql};
+        let sql = "DELETE FROM users /*!99999 WHERE id = 5 */;";
+        let f = lint_sql("up.sql", sql, Dialect::Mysql);
+        assert_eq!(f.iter().filter(|f| f.rule == "delete-without-where").count(), 1, "{f:?}");
+        assert_eq!(guard_targets(sql, Dialect::Mysql).destroyed, [("delete-without-where".into(), "users".into())]);
+        // Both readings find the same DROP: reported once.
+        let twice = lint_sql("up.sql", "DROP TABLE a /*!50100 CASCADE */;", Dialect::Mysql);
+        assert_eq!(twice.iter().filter(|f| f.rule == "drop-table").count(), 1, "{twice:?}");
+    }
+
+    #[test]
     fn finds_unbounded_deletes() {
         check(
             "delete-without-where",
