@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark: lint throughput and peak memory over the crates.io corpus (every up.sql and
-# down.sql) concatenated 1x, 10x, 20x and 100x, single-threaded; and in parallel over the corpus's
-# files copied 20x; side by side with squawk on the same files. Not a test.
+# Benchmark: `cargo dbguard lint` against squawk, like with like: each dbguard output format
+# beside squawk's matching reporter (text beside gcc and tty, JSON beside JSON), on the same
+# input in the same run. Input: the crates.io corpus (every up.sql and down.sql) concatenated
+# in ORDER, repeated 1x, 5x, 20x and 100x; and the corpus's files copied 20x (5,700 files).
+# Whole process, release build, best of 3 wall-clock times, peak RSS (GNU time). Not a test.
 #
-#   bench/lint.sh
+#   bench/lint.sh [SIZES]          # SIZES defaults to "1 5 20 100"
 #
 # Needs the corpus at ../shared/corpora/cratesio and, for the comparison, `squawk` on PATH,
 # installed outside the repository:
@@ -12,52 +14,83 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=../shared/corpora/cratesio
+sizes=${1:-"1 5 20 100"}
 work=$(mktemp -d /tmp/dbguard-lintbench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cargo build --release -q -p dbguard-cli
 bin="$PWD/target/release/cargo-dbguard"
 
 one="$work/corpus_x1.sql"
-while read -r m; do cat "$corpus/$m/up.sql" "$corpus/$m/down.sql"; printf '\n'; done < "$corpus/ORDER" > "$one"
-for n in 10 20 100; do
+# The same work for both tools: squawk stops at the first syntax error of an input and reports
+# only that (one corpus file misses a `;` mid-file, and files that leave out their last `;` run
+# into the next), so the files squawk cannot parse are left out, and each file's last
+# statement is ended with a `;`. Without squawk, every file is used.
+skipped=0
+while read -r m; do
+  for f in up down; do
+    # (The output first, then grep: squawk exits 1 when it finds something.)
+    if command -v squawk >/dev/null && { squawk --reporter gcc "$corpus/$m/$f.sql" 2>/dev/null || true; } | grep -q syntax-error; then
+      skipped=$((skipped + 1)); continue
+    fi
+    cat "$corpus/$m/$f.sql"; printf '\n;\n'
+  done
+done < "$corpus/ORDER" > "$one"
+echo "input: $(wc -c < "$one") bytes; files left out (squawk reports a syntax error): $skipped"
+for n in $sizes; do
+  [ "$n" = 1 ] && continue
   for _ in $(seq 1 "$n"); do cat "$one"; done > "$work/corpus_x$n.sql"
 done
 mkdir -p "$work/files"
 for i in $(seq 1 20); do cp -r "$corpus" "$work/files/copy$i"; rm -f "$work/files/copy$i/ORDER"; done
 
-# Best of 3 wall-clock times (nanosecond clock); peak RSS (GNU time) of the last run.
-# Lint exits 1 when it finds errors: that is expected here.
+# Best of 3 wall-clock times (nanosecond clock); peak RSS (GNU time) of the best run; output
+# bytes. Lint exits 1 when it finds errors: that is expected here.
 measure() {
-  local best="" rss="" t0 t1 secs
+  local best="" rss="" bytes="" t0 t1 secs
   for _ in 1 2 3; do
     t0=$(date +%s%N)
-    /usr/bin/time -f '%M' -o "$work/t" "$@" > /dev/null 2>&1 || true
+    NO_COLOR=1 /usr/bin/time -f '%M' -o "$work/t" "$@" > "$work/out" 2>/dev/null || true
     t1=$(date +%s%N)
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
-    if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
-    rss=$(tail -n 1 "$work/t")
+    if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then
+      best=$secs; rss=$(tail -n 1 "$work/t"); bytes=$(wc -c < "$work/out")
+    fi
   done
-  echo "$best $rss"
+  echo "$best $rss $bytes"
 }
-row() { # name file-or-dir bytes command...
-  local name=$1 bytes=$2; shift 2
-  read -r secs kb < <(measure "$@")
-  awk -v n="$name" -v b="$bytes" -v s="$secs" -v k="$kb" \
-    'BEGIN { mb = b / 1e6; printf "| %s | %.2f MB | %.3f s | %.1f MB/s | %.1f MB |\n", n, mb, s, (s > 0 ? mb / s : 0), k / 1024 }'
+row() { # tool format input-name bytes command...
+  local tool=$1 format=$2 name=$3 bytes=$4; shift 4
+  read -r secs kb out < <(measure "$@")
+  awk -v t="$tool" -v f="$format" -v n="$name" -v b="$bytes" -v s="$secs" -v k="$kb" -v o="$out" \
+    'BEGIN { mb = b / 1e6; printf "| %s | %s | %s | %.2f MB | %.3f s | %.1f MB/s | %.1f MB | %.1f MB |\n", t, f, n, mb, s, (s > 0 ? mb / s : 0), k / 1024, o / 1e6 }'
 }
 
-echo "| run | input | time (best of 3) | throughput | peak memory |"
-echo "|---|---|---|---|---|"
-for n in 1 10 20 100; do
+squawk_v=""
+command -v squawk >/dev/null && squawk_v="squawk $(squawk --version | awk '{print $2}')"
+echo "| tool | format | input | size | time (best of 3) | throughput | peak memory | output |"
+echo "|---|---|---|---|---|---|---|---|"
+for n in $sizes; do
   f="$work/corpus_x$n.sql"
-  row "dbguard, 1 thread, corpus x$n" "$(stat -c %s "$f")" "$bin" dbguard lint --jobs 1 --format json "$f"
+  size=$(stat -c %s "$f")
+  for format in text json github sarif; do
+    row dbguard "$format" "x$n" "$size" "$bin" dbguard lint --jobs 1 --format "$format" "$f"
+  done
+  if [ -n "$squawk_v" ]; then
+    for reporter in tty gcc json; do
+      # squawk's tty reporter grows quadratically (over a minute a run at x20): x1 and x5 only.
+      [ "$reporter" = tty ] && [ "$n" -ge 20 ] && continue
+      row "$squawk_v" "$reporter" "x$n" "$size" squawk --reporter "$reporter" "$f"
+    done
+  fi
 done
 dirbytes=$(cat "$work"/files/*/*/*.sql | wc -c)
-row "dbguard, 1 thread, 5700 files (x20)" "$dirbytes" "$bin" dbguard lint --jobs 1 --format json $work/files/copy*
-row "dbguard, 2 threads, 5700 files (x20)" "$dirbytes" "$bin" dbguard lint --jobs 2 --format json $work/files/copy*
-if command -v squawk >/dev/null; then
-  for n in 1 10 20 100; do
-    f="$work/corpus_x$n.sql"
-    row "squawk $(squawk --version | awk '{print $2}'), corpus x$n" "$(stat -c %s "$f")" squawk "$f"
+for jobs in 1 2; do
+  for format in text json; do
+    row "dbguard, $jobs thread(s)" "$format" "5,700 files" "$dirbytes" "$bin" dbguard lint --jobs "$jobs" --format "$format" $work/files/copy*
+  done
+done
+if [ -n "$squawk_v" ]; then
+  for reporter in gcc json; do
+    row "$squawk_v" "$reporter" "5,700 files" "$dirbytes" squawk --reporter "$reporter" $work/files/copy*/*/*.sql
   done
 fi

@@ -28,6 +28,17 @@ pub struct Inputs<'a> {
 
 /// Lints the SQL and Rust inputs; one report, sorted, counted over every file.
 pub fn lint(i: &Inputs<'_>) -> Result<dbguard::LintReport, CliError> {
+    let mut findings = Vec::new();
+    let summary = lint_each(i, &mut |batch, _| findings.extend_from_slice(batch))?;
+    Ok(dbguard::LintReport { findings, summary })
+}
+
+/// Lints the SQL and Rust inputs, handing the findings to `sink` as they come (SQL first, in
+/// file order, then Rust; see `dbguard::lint_paths_each`); returns the counts over every file.
+pub fn lint_each(
+    i: &Inputs<'_>,
+    sink: &mut dyn FnMut(&[dbguard::lint::Finding], Option<dbguard::lint::Lines<'_>>),
+) -> Result<Summary, CliError> {
     let (mut sql_paths, mut rust_files) = (Vec::new(), Vec::new());
     if i.paths.is_empty() {
         // The migrations directory must exist unless the project has Rust sources.
@@ -43,19 +54,24 @@ pub fn lint(i: &Inputs<'_>) -> Result<dbguard::LintReport, CliError> {
         }
         rust_files.extend(rust);
     }
-    let mut report = if sql_paths.is_empty() {
-        dbguard::LintReport::default()
+    let mut summary = if sql_paths.is_empty() {
+        Summary::default()
     } else {
-        dbguard::lint_paths(&sql_paths, i.dialect, i.jobs, i.config)?
+        dbguard::lint_paths_each(&sql_paths, i.dialect, i.jobs, i.config, sink)?
     };
     if !rust_files.is_empty() {
         let r = crate::rust_lint::lint_rust(&rust_files, i.dialect, i.rust_sql)
             .map_err(|e| CliError::usage(e.to_string(), "fix the Rust file so that it parses"))?;
-        let files = report.summary.files + r.files;
-        report.findings.extend(i.config.apply(r.findings));
-        report.summary = Summary::of(&report.findings, files);
+        let found = i.config.apply(r.findings);
+        let s = Summary::of(&found, r.files);
+        sink(&found, None);
+        summary = Summary {
+            errors: summary.errors + s.errors,
+            warnings: summary.warnings + s.warnings,
+            files: summary.files + s.files,
+        };
     }
-    Ok(report)
+    Ok(summary)
 }
 
 /// Whether a directory holds SQL files (at its top or one level down, as migrations do).

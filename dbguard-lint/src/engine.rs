@@ -61,6 +61,7 @@ pub struct GuardTargets {
 /// ```
 pub fn guard_targets(sql: &str, dialect: Dialect) -> GuardTargets {
     let mut linter = Linter::new("", dialect);
+    linter.guards = true;
     linter.feed(sql, true);
     let mut out = GuardTargets::default();
     for f in linter.found {
@@ -179,6 +180,105 @@ pub fn lint_reader(file: &str, mut reader: impl std::io::Read, dialect: Dialect)
     }
 }
 
+/// The text a batch of streamed findings points into: whole lines, from `first_line`, covering
+/// every line of every finding in the batch (see [`lint_reader_each`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Lines<'a> {
+    /// Whole lines of the file.
+    pub text: &'a str,
+    /// The 1-based line number of the first.
+    pub first_line: usize,
+}
+
+/// Like [`lint_reader`], but hands the findings to `sink` as they become final, in the same
+/// order, each batch with the lines it points into, and keeps none: memory stays bounded by the
+/// largest statement (or line) whatever the file's size. Only for text without lint
+/// suppressions (`dbguard:allow`), which may sit anywhere and change findings before them:
+/// the caller checks (see `dbguard::lint_paths_each`).
+///
+/// ```
+/// use dbguard_lint::{lint_reader_each, Dialect};
+/// let sql = "SELECT 1;\nDROP TABLE a; DROP TABLE b;\n";
+/// let mut seen = Vec::new();
+/// lint_reader_each("up.sql", sql.as_bytes(), Dialect::Postgres, &mut |found, lines| {
+///     for f in found {
+///         let line = lines.text.lines().nth(f.line - lines.first_line).unwrap();
+///         seen.push((f.rule.to_string(), line.to_string()));
+///     }
+/// })
+/// .unwrap();
+/// assert_eq!(seen[1], ("drop-table".to_string(), "DROP TABLE a; DROP TABLE b;".to_string()));
+/// ```
+pub fn lint_reader_each(
+    file: &str,
+    mut reader: impl std::io::Read,
+    dialect: Dialect,
+    sink: &mut dyn FnMut(&[Finding], Lines<'_>),
+) -> std::io::Result<()> {
+    const CHUNK: usize = 64 * 1024;
+    let mut linter = Linter::new(file, dialect);
+    // `text` starts at a line start (line `text_line`); `text[keep..]` is not linted yet.
+    let (mut text, mut keep, mut text_line) = (String::new(), 0usize, 1usize);
+    let mut pending: Vec<u8> = Vec::new(); // bytes of a character cut by the chunk boundary
+    let mut chunk = vec![0u8; CHUNK];
+    let mut held: Vec<Finding> = Vec::new(); // found, waiting for the rest of their last line
+    loop {
+        let n = reader.read(&mut chunk)?;
+        pending.extend_from_slice(&chunk[..n]);
+        let valid = match std::str::from_utf8(&pending) {
+            Ok(t) => t.len(),
+            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
+            Err(e) => {
+                let line = text_line
+                    + text.matches('\n').count()
+                    + pending[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count();
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("not UTF-8 (around line {line} of the part still unread)"),
+                ));
+            }
+        };
+        text.push_str(std::str::from_utf8(&pending[..valid]).expect("checked above"));
+        pending.drain(..valid);
+        let eof = n == 0;
+        if eof || dialect != Dialect::Mysql {
+            let consumed = linter.feed(&text[keep..], eof);
+            held.append(&mut linter.found);
+            linter.found_in.clear();
+            linter.starts.clear();
+            // Statements come in order and do not overlap: sorting a batch sorts the file.
+            held.sort_unstable_by(|a, b| {
+                (a.line, a.column, &a.rule, &a.message).cmp(&(b.line, b.column, &b.rule, &b.message))
+            });
+            // A finding is final once its last line is whole in `text`.
+            let whole_lines = text_line + text.matches('\n').count() - usize::from(!eof);
+            let ready = if eof { held.len() } else { held.partition_point(|f| f.end_line <= whole_lines) };
+            if ready > 0 {
+                sink(&held[..ready], Lines { text: &text, first_line: text_line });
+                held.drain(..ready);
+            }
+            // Keep from the start of the line the next statement starts on, and what the
+            // held findings point into.
+            let upto = keep + consumed;
+            let line_start = text[..upto].rfind('\n').map_or(0, |i| i + 1);
+            let mut cut = line_start;
+            if let Some(first) = held.first() {
+                let mut at = 0;
+                for _ in text_line..first.line {
+                    at = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+                }
+                cut = cut.min(at);
+            }
+            text_line += text[..cut].matches('\n').count();
+            text.drain(..cut);
+            keep = upto - cut;
+        }
+        if eof {
+            return Ok(());
+        }
+    }
+}
+
 /// A suppression comment and the line and column of its start and end.
 struct Placed {
     sup: Suppression,
@@ -200,6 +300,8 @@ struct Linter<'f> {
     sups: Vec<Placed>,
     /// Names in text the splitter lost track of: tables the guards must treat as destroyed.
     unchecked: Vec<String>,
+    /// Whether `unchecked` is wanted (by the guards; the lint output does not use it).
+    guards: bool,
     /// Absolute offset, line and column of the next byte not linted yet.
     consumed: usize,
     line: usize,
@@ -221,6 +323,7 @@ impl<'f> Linter<'f> {
             found_in: Vec::new(),
             sups: Vec::new(),
             unchecked: Vec::new(),
+            guards: false,
             consumed: 0,
             line: 1,
             column: 1,
@@ -237,10 +340,10 @@ impl<'f> Linter<'f> {
             self.cx.no_transaction = directives::parse(text).is_ok_and(|d| d.no_transaction);
         }
         let mut cut = if eof { text.len() } else { 0 };
-        let (base_offset, file) = (self.consumed, self.file);
+        let (base_offset, file, guards) = (self.consumed, self.file, self.guards);
         let (cx, starts, found, found_in, unchecked) =
             (&mut self.cx, &mut self.starts, &mut self.found, &mut self.found_in, &mut self.unchecked);
-        for_each_statement(text, dialect, (self.line, self.column), &mut |st, toks, terminated| {
+        let counted = for_each_statement(text, dialect, (self.line, self.column), &mut |st, toks, terminated| {
             if !eof {
                 match terminated {
                     Some(end) => cut = end,
@@ -273,7 +376,9 @@ impl<'f> Linter<'f> {
                 }
             };
             if let Some(lost) = st.lost {
-                unchecked.extend(names_in(st.text, dialect, false));
+                if guards {
+                    unchecked.extend(names_in(st.text, dialect, false));
+                }
                 if lost.cause == LostCause::UnclosedBlock {
                     for (at, piece) in split_flat(st.text, dialect) {
                         let s = Stmt::new(piece, offset + at, dialect);
@@ -301,14 +406,15 @@ impl<'f> Linter<'f> {
                     run(&inner, cx);
                 }
                 // SQL built at run time names its tables in strings: take every word.
-                if let Some((_, body)) = rules::dynamic_sql::executed_body(&s) {
+                if guards && let Some((_, body)) = rules::dynamic_sql::executed_body(&s) {
                     unchecked.extend(names_in(body, dialect, true));
                     for sql in rules::dynamic_sql::executed_sql(body, dialect).into_iter().flatten() {
                         unchecked.extend(names_in(&sql, dialect, true));
                     }
                 }
             }
-            if (s.is(0, "PREPARE") || s.seq(0, &["EXECUTE", "IMMEDIATE"]))
+            if guards
+                && (s.is(0, "PREPARE") || s.seq(0, &["EXECUTE", "IMMEDIATE"]))
                 && let Some(sql) = rules::dynamic_sql::prepared_text(&s)
             {
                 unchecked.extend(names_in(&sql, dialect, true));
@@ -316,7 +422,7 @@ impl<'f> Linter<'f> {
             // A function, procedure or trigger made here may run in this same migration
             // (`SELECT f()`, an INSERT that fires it): the tables its body destroys are
             // protected as if the body ran now.
-            if s.is(0, "CREATE") && routine_destroys(&s) {
+            if guards && s.is(0, "CREATE") && routine_destroys(&s) {
                 unchecked.extend(names_in(st.text, dialect, true));
             }
             if other_reading.is_some() {
@@ -342,7 +448,13 @@ impl<'f> Linter<'f> {
             sup.end += base_offset;
             self.sups.push(Placed { sup, start, end });
         }
-        (self.line, self.column) = pos.at(cut);
+        // Where the next piece starts: counted on from where the splitter stopped counting,
+        // unless that was past the cut (a statement left for the next piece).
+        (self.line, self.column) = if pos.byte == 0 && counted.byte <= cut {
+            crate::split::Positions { src: region, ..counted }.at(cut)
+        } else {
+            pos.at(cut)
+        };
         self.consumed += cut;
         cut
     }
@@ -486,6 +598,14 @@ fn do_block_statements<'a>(s: &Stmt<'a>) -> Vec<Stmt<'a>> {
 
 /// Records what a statement creates and drops, for the statements after it.
 fn remember(s: &Stmt, cx: &mut FileContext) {
+    // Only these change which tables exist; most statements are none of them.
+    let changes = s.is(0, "CREATE")
+        || s.is(0, "DROP")
+        || s.is(0, "RENAME")
+        || s.is(0, "ALTER") && s.tokens.iter().any(|t| t.is_word(s.text, "RENAME"));
+    if !changes {
+        return;
+    }
     let e = effects(s);
     for t in e.created_tables {
         cx.dropped.remove(&t);

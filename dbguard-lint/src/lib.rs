@@ -30,7 +30,7 @@ pub mod version;
 pub use config::LintConfig;
 pub use dialect::Dialect;
 pub use engine::{
-    GuardTargets, MigrationFiles, destroyed_tables, duplicate_versions, fails, guard_targets, lint_migration,
-    lint_reader, lint_sql, table_effects, transaction_statements, unchecked_names,
+    GuardTargets, Lines, MigrationFiles, destroyed_tables, duplicate_versions, fails, guard_targets, lint_migration,
+    lint_reader, lint_reader_each, lint_sql, table_effects, transaction_statements, unchecked_names,
 };
 pub use finding::{Cascade, Finding, Severity, Summary};

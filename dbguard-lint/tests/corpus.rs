@@ -232,6 +232,29 @@ fn streaming_gives_the_same_findings_as_whole_text() {
             for &n in sizes {
                 let streamed = dbguard_lint::lint_reader("f.sql", Trickle(sql.as_bytes(), n), d).unwrap();
                 assert_eq!(streamed, whole, "{d:?}, reads of {n} bytes");
+                if sql.contains("dbguard:allow") {
+                    continue; // not for lint_reader_each
+                }
+                // Handed over in batches, the same findings in the same order, each batch with
+                // the whole lines it points into (the very lines of the file).
+                let mut each = Vec::new();
+                dbguard_lint::lint_reader_each("f.sql", Trickle(sql.as_bytes(), n), d, &mut |batch, lines| {
+                    for f in batch {
+                        let mut file_lines = sql.split_inclusive('\n').skip(f.line - 1).take(f.end_line - f.line + 1);
+                        let mut given = lines.text.split_inclusive('\n').skip(f.line - lines.first_line);
+                        for (want, got) in (&mut file_lines).zip(&mut given) {
+                            assert_eq!(
+                                got.trim_end_matches('\n'),
+                                want.trim_end_matches('\n'),
+                                "{d:?}, reads of {n}: {f:?}"
+                            );
+                        }
+                        assert!(file_lines.next().is_none(), "{d:?}, reads of {n}: the batch lacks lines of {f:?}");
+                    }
+                    each.extend_from_slice(batch);
+                })
+                .unwrap();
+                assert_eq!(each, whole, "{d:?}, reads of {n} bytes, in batches");
             }
         }
     }

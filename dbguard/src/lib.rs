@@ -55,7 +55,7 @@ pub use ops::rehearse::{FindingKind, Rehearsal, RehearsalFinding, RehearsedStep}
 pub use ops::reset::ResetReport;
 pub use safety::guarded::{DEFAULT_LOCK_TIMEOUT, Operation};
 pub use safety::tier::{KnownDatabase, Tier, TierDecision, TierPolicy, assert_local_for_tests};
-pub use source::lint::{LintReport, lint_paths};
+pub use source::lint::{LintReport, lint_paths, lint_paths_each};
 pub use source::loader::Loader;
 pub use source::registry::{Registration, registered};
 pub use store::catalog::{CATALOG, SnapshotInfo};

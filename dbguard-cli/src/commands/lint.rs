@@ -1,11 +1,11 @@
 //! `lint`: exit 0 clean, 1 on error-level findings (or warnings with --warnings-as-errors), 2
 //! when it could not run.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use dbguard::lint::Dialect;
+use dbguard::lint::{Dialect, Finding};
 
 use crate::output::lint as render;
 
@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, paths: &[PathBuf], opts: &Options) -> CliResult {
     };
     let jobs = opts.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let lint_config = ctx.project.config.lint.clone().unwrap_or_default();
-    let mut report = crate::lint_project::lint(&crate::lint_project::Inputs {
+    let inputs = crate::lint_project::Inputs {
         paths,
         migrations: &ctx.migrations,
         src: &ctx.project.root.join("src"),
@@ -39,37 +39,64 @@ pub fn run(ctx: &Ctx, paths: &[PathBuf], opts: &Options) -> CliResult {
         jobs,
         config: &lint_config,
         rust_sql: opts.rust_sql,
-    })?;
+    };
     // Code scanning and annotations place findings by paths relative to the repository.
-    if matches!(opts.format, LintFormat::Sarif | LintFormat::Github) {
-        let root = crate::lint_project::repository_root(&ctx.project.root);
-        for f in &mut report.findings {
-            let abs = crate::paths::absolute(&std::env::current_dir().unwrap_or_default(), Path::new(&f.file));
-            if let Ok(rel) = abs.strip_prefix(&root) {
-                f.file = rel.display().to_string();
-            }
+    let root = crate::lint_project::repository_root(&ctx.project.root);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let relative = |f: &Finding| {
+        let mut f = f.clone();
+        if let Ok(rel) = crate::paths::absolute(&cwd, Path::new(&f.file)).strip_prefix(&root) {
+            f.file = rel.display().to_string();
         }
-    }
+        f
+    };
+    let color = match ctx.global.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    // Each format writes as the findings come (SARIF, one document, at the end); the first
+    // write error is kept and stops the writing.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let written = match opts.format {
+    let mut failed: Option<std::io::Error> = None;
+    let mut keep = |r: std::io::Result<()>| {
+        if let Err(e) = r {
+            failed.get_or_insert(e);
+        }
+    };
+    let source = |f: &str| std::fs::read_to_string(f).ok();
+    let summary = match opts.format {
         LintFormat::Text => {
-            use std::io::IsTerminal;
-            let color = match ctx.global.color {
-                ColorArg::Always => true,
-                ColorArg::Never => false,
-                ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-            };
-            let source = |f: &str| std::fs::read_to_string(f).ok();
-            render::write_text(&mut out, &report.findings, &report.summary, &source, color)
+            let mut t = render::TextStream::new(&mut out, color);
+            let s =
+                crate::lint_project::lint_each(&inputs, &mut |batch, lines| keep(t.findings(batch, lines, &source)))?;
+            keep(t.finish(&s));
+            s
         }
         LintFormat::Json => {
-            render::write_json(&mut out, &report.findings, &report.summary).and_then(|()| writeln!(out))
+            let mut j = render::JsonStream::new(&mut out).map_err(write_error)?;
+            let s = crate::lint_project::lint_each(&inputs, &mut |batch, _| keep(j.findings(batch)))?;
+            keep(j.finish(&s).and_then(|()| writeln!(out)));
+            s
         }
-        LintFormat::Sarif => writeln!(out, "{}", render::sarif(&report.findings)),
-        LintFormat::Github => report.findings.iter().try_for_each(|f| out.write_all(render::github_line(f).as_bytes())),
+        LintFormat::Github => crate::lint_project::lint_each(&inputs, &mut |batch, _| {
+            keep(batch.iter().try_for_each(|f| out.write_all(render::github_line(&relative(f)).as_bytes())))
+        })?,
+        LintFormat::Sarif => {
+            let mut all = Vec::new();
+            let s = crate::lint_project::lint_each(&inputs, &mut |batch, _| all.extend(batch.iter().map(relative)))?;
+            keep(writeln!(out, "{}", render::sarif(&all)));
+            s
+        }
     };
-    written
-        .and_then(|()| out.flush())
-        .map_err(|e| CliError::usage(format!("cannot write the report: {e}"), "check where standard output goes"))?;
-    Ok(if dbguard::lint::fails(&report.findings, opts.strict) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    keep(out.flush());
+    if let Some(e) = failed {
+        return Err(write_error(e));
+    }
+    let fails = summary.errors > 0 || opts.strict && summary.warnings > 0;
+    Ok(if fails { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn write_error(e: std::io::Error) -> CliError {
+    CliError::usage(format!("cannot write the report: {e}"), "check where standard output goes")
 }

@@ -33,6 +33,68 @@ pub fn lint_paths(
     jobs: usize,
     config: &LintConfig,
 ) -> Result<LintReport, LoadError> {
+    let (units, versions) = collect_units(paths, config)?;
+    lint_units(&units, &versions, dialect, jobs, config)
+}
+
+/// Like [`lint_paths`], but hands the findings to `sink` as they are found, in the same order,
+/// and keeps none of them; returns the counts. A lone SQL file without lint suppressions (a
+/// schema dump, say) is streamed: each batch comes with the whole lines it points into, and
+/// memory stays bounded by its largest statement whatever its size. Otherwise the findings come
+/// in one batch, without lines (the caller reads the files it needs).
+pub fn lint_paths_each(
+    paths: &[PathBuf],
+    dialect: Dialect,
+    jobs: usize,
+    config: &LintConfig,
+    sink: &mut dyn FnMut(&[Finding], Option<dbguard_lint::Lines<'_>>),
+) -> Result<Summary, LoadError> {
+    let (units, versions) = collect_units(paths, config)?;
+    if let [Unit::File(p)] = units.as_slice()
+        && !mentions(p, "dbguard:allow").map_err(|e| LoadError { problems: vec![unreadable(p, e)] })?
+    {
+        let mut summary = Summary { files: 1, ..Summary::default() };
+        let file = std::fs::File::open(p).map_err(|e| LoadError { problems: vec![unreadable(p, e)] })?;
+        let name = p.display().to_string();
+        dbguard_lint::lint_reader_each(&name, std::io::BufReader::new(file), dialect, &mut |batch, lines| {
+            let batch = config.apply(batch.to_vec());
+            let s = Summary::of(&batch, 0);
+            (summary.errors, summary.warnings) = (summary.errors + s.errors, summary.warnings + s.warnings);
+            sink(&batch, Some(lines));
+        })
+        .map_err(|e| LoadError { problems: vec![unreadable(p, e)] })?;
+        return Ok(summary);
+    }
+    let report = lint_units(&units, &versions, dialect, jobs, config)?;
+    sink(&report.findings, None);
+    Ok(report.summary)
+}
+
+/// Whether the file's bytes contain `needle`, read in pieces (a large file is never held).
+fn mentions(path: &Path, needle: &str) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let keep = needle.len() - 1;
+    let mut filled = 0;
+    loop {
+        let n = file.read(&mut buf[filled..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        filled += n;
+        if String::from_utf8_lossy(&buf[..filled]).contains(needle) {
+            return Ok(true);
+        }
+        // The tail may hold the needle's start: keep it in front of the next read.
+        let from = filled.saturating_sub(keep);
+        buf.copy_within(from..filled, 0);
+        filled -= from;
+    }
+}
+
+/// The units of work under `paths` (a missing path is an error), less those `config` skips.
+fn collect_units(paths: &[PathBuf], config: &LintConfig) -> Result<(Vec<Unit>, Vec<(i64, String)>), LoadError> {
     let mut units = Vec::new();
     let mut versions: Vec<(i64, String)> = Vec::new();
     let mut problems = Vec::new();
@@ -55,6 +117,17 @@ pub fn lint_paths(
         };
         !config.excludes(&path.display().to_string()) && !unit_version(path).is_some_and(|v| config.skips_version(v))
     });
+    Ok((units, versions))
+}
+
+fn lint_units(
+    units: &[Unit],
+    versions: &[(i64, String)],
+    dialect: Dialect,
+    jobs: usize,
+    config: &LintConfig,
+) -> Result<LintReport, LoadError> {
+    let mut problems = Vec::new();
     let chunk = units.len().div_ceil(jobs.max(1)).max(1);
     let results: Vec<Result<Vec<Finding>, Problem>> = std::thread::scope(|scope| {
         let handles: Vec<_> = units

@@ -11,6 +11,6 @@ mod sarif;
 mod text;
 
 pub use github::{github, github_line};
-pub use json::{json, write_json};
+pub use json::{JsonStream, json, write_json};
 pub use sarif::sarif;
-pub use text::{summary_line, text, write_text};
+pub use text::{TextStream, summary_line, text, write_text};

@@ -21,41 +21,81 @@ pub fn text(findings: &[Finding], summary: &Summary, source: &dyn Fn(&str) -> Op
 /// files it cannot return are printed without a frame. Findings are expected grouped by file
 /// (as the linter sorts them); each file is read once per group.
 pub fn write_text(
-    mut w: impl Write,
+    w: impl Write,
     findings: &[Finding],
     summary: &Summary,
     source: &dyn Fn(&str) -> Option<String>,
     color: bool,
 ) -> std::io::Result<()> {
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
-    let mut current: Option<(&str, Option<Lines>)> = None;
-    for f in findings {
-        if current.as_ref().is_none_or(|(file, _)| *file != f.file) {
-            current = Some((&f.file, source(&f.file).map(Lines::new)));
-        }
-        let lines = current.as_ref().and_then(|(_, l)| l.as_ref());
-        let level = match f.severity {
-            Severity::Error => Level::ERROR,
-            Severity::Warning => Level::WARNING,
-        };
-        let title = level.primary_title(&f.message).id(&*f.rule);
-        let first = match lines.and_then(|l| l.excerpt(f)) {
-            Some(x) => title.element(
-                Snippet::source(x.text)
-                    .line_start(x.first_line)
-                    .path(&f.file)
-                    .annotation(AnnotationKind::Primary.span(x.span).label(&*f.rule)),
-            ),
-            None => title.element(annotate_snippets::Origin::path(&f.file).line(f.line).char_column(f.column)),
-        };
-        let report = [
-            first,
-            Group::with_title(Level::HELP.secondary_title(&*f.help)),
-            Group::with_title(Level::NOTE.secondary_title(format!("see {}", f.docs))),
-        ];
-        writeln!(w, "{}\n", renderer.render(&report))?;
+    let mut t = TextStream::new(w, color);
+    t.findings(findings, None, source)?;
+    t.finish(summary)
+}
+
+/// The text report written as batches of findings come (see `dbguard::lint_paths_each`).
+pub struct TextStream<W: Write> {
+    w: W,
+    renderer: Renderer,
+    /// The file whose text is at hand, for batches that come without their lines.
+    current: Option<(String, Option<Lines<'static>>)>,
+}
+
+impl<W: Write> TextStream<W> {
+    pub fn new(w: W, color: bool) -> Self {
+        TextStream { w, renderer: if color { Renderer::styled() } else { Renderer::plain() }, current: None }
     }
-    writeln!(w, "{}", summary_line(summary))
+
+    /// Renders a batch: from `lines` when given (the whole lines it points into), else from
+    /// the file's text as `source` returns it, read once per run of findings in one file.
+    pub fn findings(
+        &mut self,
+        findings: &[Finding],
+        lines: Option<dbguard::lint::Lines<'_>>,
+        source: &dyn Fn(&str) -> Option<String>,
+    ) -> std::io::Result<()> {
+        let given = lines.map(|l| Lines::new(std::borrow::Cow::Borrowed(l.text), l.first_line));
+        for f in findings {
+            let frame = match &given {
+                Some(l) => l.excerpt(f),
+                None => {
+                    if self.current.as_ref().is_none_or(|(file, _)| *file != f.file) {
+                        let text = source(&f.file).map(|t| Lines::new(std::borrow::Cow::Owned(t), 1));
+                        self.current = Some((f.file.clone(), text));
+                    }
+                    self.current.as_ref().and_then(|(_, l)| l.as_ref()).and_then(|l| l.excerpt(f))
+                }
+            };
+            render(&mut self.w, &self.renderer, f, frame)?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self, summary: &Summary) -> std::io::Result<()> {
+        writeln!(self.w, "{}", summary_line(summary))
+    }
+}
+
+fn render(w: &mut impl Write, renderer: &Renderer, f: &Finding, frame: Option<Excerpt<'_>>) -> std::io::Result<()> {
+    let level = match f.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+    };
+    let title = level.primary_title(&f.message).id(&*f.rule);
+    let first = match frame {
+        Some(x) => title.element(
+            Snippet::source(x.text)
+                .line_start(x.first_line)
+                .path(&f.file)
+                .annotation(AnnotationKind::Primary.span(x.span).label(&*f.rule)),
+        ),
+        None => title.element(annotate_snippets::Origin::path(&f.file).line(f.line).char_column(f.column)),
+    };
+    let report = [
+        first,
+        Group::with_title(Level::HELP.secondary_title(&*f.help)),
+        Group::with_title(Level::NOTE.secondary_title(format!("see {}", f.docs))),
+    ];
+    writeln!(w, "{}\n", renderer.render(&report))
 }
 
 /// `2 errors, 1 warning in 3 files`.
@@ -64,9 +104,10 @@ pub fn summary_line(s: &Summary) -> String {
     format!("{}, {} in {}", plural(s.errors, "error"), plural(s.warnings, "warning"), plural(s.files, "file"))
 }
 
-/// A file's text and where each of its lines starts.
-struct Lines {
-    text: String,
+/// Whole lines of a file (from line `first`) and where each starts.
+struct Lines<'a> {
+    text: std::borrow::Cow<'a, str>,
+    first: usize,
     starts: Vec<usize>,
 }
 
@@ -77,16 +118,16 @@ struct Excerpt<'a> {
     span: std::ops::Range<usize>,
 }
 
-impl Lines {
-    fn new(text: String) -> Self {
+impl<'a> Lines<'a> {
+    fn new(text: std::borrow::Cow<'a, str>, first: usize) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { text, starts }
+        Lines { text, first, starts }
     }
 
     /// Byte offset of the start of 1-based `line` (the end of the text past the last line).
     fn start(&self, line: usize) -> Option<usize> {
-        self.starts.get(line.checked_sub(1)?).copied()
+        self.starts.get(line.checked_sub(self.first)?).copied()
     }
 
     /// The whole lines from the finding's first to its last, and its span in them: the
