@@ -36,13 +36,14 @@ pub fn write_text(
 pub struct TextStream<W: Write> {
     w: W,
     renderer: Renderer,
+    color: bool,
     /// The file whose text is at hand, for batches that come without their lines.
     current: Option<(String, Option<Lines<'static>>)>,
 }
 
 impl<W: Write> TextStream<W> {
     pub fn new(w: W, color: bool) -> Self {
-        TextStream { w, renderer: if color { Renderer::styled() } else { Renderer::plain() }, current: None }
+        TextStream { w, renderer: if color { Renderer::styled() } else { Renderer::plain() }, color, current: None }
     }
 
     /// Renders a batch: from `lines` when given (the whole lines it points into), else from
@@ -65,7 +66,10 @@ impl<W: Write> TextStream<W> {
                     self.current.as_ref().and_then(|(_, l)| l.as_ref()).and_then(|l| l.excerpt(f))
                 }
             };
-            render(&mut self.w, &self.renderer, f, frame)?;
+            match frame {
+                Some(x) if !self.color && plain_frame(&mut self.w, f, &x)? => {}
+                frame => render(&mut self.w, &self.renderer, f, frame)?,
+            }
         }
         Ok(())
     }
@@ -74,6 +78,48 @@ impl<W: Write> TextStream<W> {
         writeln!(self.w, "{}", summary_line(summary))
     }
 }
+
+/// The common frame, written directly: one line of printable ASCII, a span on it, no colour.
+/// The same bytes as the snippet renderer (a test compares them over the crates.io corpus),
+/// at a fraction of its cost; anything else (several lines, tabs, wide characters, long lines
+/// the renderer would cut) returns `false` and goes to the renderer.
+fn plain_frame(w: &mut impl Write, f: &Finding, x: &Excerpt<'_>) -> std::io::Result<bool> {
+    let printable = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
+    let simple = x.text.len() <= PLAIN_MAX
+        && x.span.start < x.span.end
+        && x.span.end <= x.text.len()
+        && printable(x.text)
+        && !x.text.ends_with(' ')
+        && !x.text.starts_with(' ')
+        && printable(&f.message)
+        && printable(&f.help)
+        && printable(&f.file)
+        && printable(&f.rule);
+    if !simple {
+        return Ok(false);
+    }
+    let n = x.first_line.to_string();
+    let pad = " ".repeat(n.len());
+    let kind = if f.severity == Severity::Error { "error" } else { "warning" };
+    write!(
+        w,
+        "{kind}[{rule}]: {msg}\n{pad}--> {file}:{line}:{col}\n{pad} |\n{n} | {text}\n{pad} | {gap}{carets} {rule}\n{pad} |\nhelp: {help}\nnote: see {docs}\n\n",
+        rule = f.rule,
+        msg = f.message,
+        file = f.file,
+        line = f.line,
+        col = f.column,
+        text = x.text,
+        gap = " ".repeat(x.span.start),
+        carets = "^".repeat(x.span.end - x.span.start),
+        help = f.help,
+        docs = f.docs,
+    )?;
+    Ok(true)
+}
+
+/// Longest source line [`plain_frame`] writes itself (the renderer shortens long lines).
+const PLAIN_MAX: usize = 120;
 
 fn render(w: &mut impl Write, renderer: &Renderer, f: &Finding, frame: Option<Excerpt<'_>>) -> std::io::Result<()> {
     let level = match f.severity {
@@ -174,6 +220,53 @@ mod tests {
         assert_eq!(handed, own, "each finding was handed exactly its own line");
         assert!(handed < sql.len() * 2, "linear in the file: {handed} bytes for a {} byte file", sql.len());
         assert!(out.contains(" --> big.sql:9999:19") && out.contains("9999 | ALTER TABLE users DROP COLUMN email;"));
+    }
+
+    /// The frames written directly are the renderer's, byte for byte: over the crates.io
+    /// corpus and over lines of every length around the cut-off.
+    #[test]
+    fn plain_frames_are_the_renderers() {
+        // Every length around the cut-off (also on line 1,000,000 below: a wider margin).
+        let mut cases: Vec<String> = (1..200).map(|n| format!("{}DROP TABLE t;", "x".repeat(n))).collect();
+        cases.push("ALTER TABLE users DROP COLUMN email;".into());
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/cratesio");
+        if let Ok(order) = std::fs::read_to_string(corpus.join("ORDER")) {
+            for m in order.lines() {
+                for f in ["up.sql", "down.sql"] {
+                    cases.extend(std::fs::read_to_string(corpus.join(m).join(f)));
+                }
+            }
+        }
+        let (mut direct, renderer) = (0, annotate_snippets::Renderer::plain());
+        for sql in &cases {
+            let lines = super::Lines::new(std::borrow::Cow::Borrowed(sql.as_str()), 1);
+            for f in lint_sql("up.sql", sql, Dialect::Postgres) {
+                let Some(x) = lines.excerpt(&f) else { continue };
+                let mut fast = Vec::new();
+                if !super::plain_frame(&mut fast, &f, &x).unwrap() {
+                    continue;
+                }
+                direct += 1;
+                let mut slow = Vec::new();
+                super::render(&mut slow, &renderer, &f, lines.excerpt(&f)).unwrap();
+                assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(slow).unwrap());
+            }
+        }
+        for n in 80..140 {
+            let line = format!("{}ALTER TABLE t DROP COLUMN c;", "x".repeat(n));
+            for mut f in lint_sql("up.sql", &line, Dialect::Postgres) {
+                (f.line, f.end_line) = (1_000_000, 1_000_000);
+                let (start, end) = (f.column - 1, f.end_column - 1);
+                let x = || super::Excerpt { text: &line, first_line: 1_000_000, span: start..end };
+                let mut fast = Vec::new();
+                if super::plain_frame(&mut fast, &f, &x()).unwrap() {
+                    let mut slow = Vec::new();
+                    super::render(&mut slow, &renderer, &f, Some(x())).unwrap();
+                    assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(slow).unwrap());
+                }
+            }
+        }
+        assert!(direct > 100, "the direct path was taken {direct} times");
     }
 
     #[test]
