@@ -93,8 +93,11 @@ fn mentions(path: &Path, needle: &str) -> std::io::Result<bool> {
     }
 }
 
+/// Migration versions and the file that has each.
+type Versions = Vec<(i64, String)>;
+
 /// The units of work under `paths` (a missing path is an error), less those `config` skips.
-fn collect_units(paths: &[PathBuf], config: &LintConfig) -> Result<(Vec<Unit>, Vec<(i64, String)>), LoadError> {
+fn collect_units(paths: &[PathBuf], config: &LintConfig) -> Result<(Vec<Unit>, Versions), LoadError> {
     let mut units = Vec::new();
     let mut versions: Vec<(i64, String)> = Vec::new();
     let mut problems = Vec::new();
