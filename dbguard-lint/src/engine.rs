@@ -279,10 +279,9 @@ pub fn lint_reader_each(
     }
 }
 
-/// The number of `\n` in `s`: a byte count, which the compiler vectorises (`str::matches`
-/// calls memchr once per line).
+/// The number of `\n` in `s` (`str::matches` would call memchr once per line).
 fn newlines(s: &str) -> usize {
-    s.bytes().filter(|&b| b == b'\n').count()
+    crate::split::count(s.as_bytes(), |b| b == b'\n')
 }
 
 /// A suppression comment and the line and column of its start and end.

@@ -83,7 +83,7 @@ fn mentions(path: &Path, needle: &str) -> std::io::Result<bool> {
             return Ok(false);
         }
         filled += n;
-        if String::from_utf8_lossy(&buf[..filled]).contains(needle) {
+        if memchr::memmem::find(&buf[..filled], needle.as_bytes()).is_some() {
             return Ok(true);
         }
         // The tail may hold the needle's start: keep it in front of the next read.
@@ -247,5 +247,24 @@ fn lint_unit(unit: &Unit, dialect: Dialect) -> Result<Vec<Finding>, Problem> {
                 MigrationFiles { up: (&up_name, &up_sql), down: down.as_ref().map(|(n, s)| (n.as_str(), s.as_str())) };
             Ok(dbguard_lint::lint_migration(files, dialect))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The search for suppressions that decides whether a file may be streamed finds them
+    /// wherever they sit, across the pieces the file is read in too.
+    #[test]
+    fn mentions_finds_the_needle_across_reads() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("big.sql");
+        for at in [0, 10, 64 * 1024 - 13, 64 * 1024 - 5, 64 * 1024, 3 * 64 * 1024 + 7] {
+            let mut text = "x".repeat(4 * 64 * 1024);
+            text.replace_range(at..at + 13, "dbguard:allow");
+            std::fs::write(&p, &text).unwrap();
+            assert!(super::mentions(&p, "dbguard:allow").unwrap(), "at {at}");
+        }
+        std::fs::write(&p, "dbguard:allo".repeat(20_000)).unwrap();
+        assert!(!super::mentions(&p, "dbguard:allow").unwrap());
     }
 }
