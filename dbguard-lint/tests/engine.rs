@@ -114,3 +114,22 @@ fn every_rule_has_a_docs_page() {
     }
     assert_eq!(dbguard_lint::rules::all().len(), 30);
 }
+
+/// Streaming holds no more than a piece of the file: a large file's findings come in many
+/// small batches, each with a bounded window of its lines, never the whole file.
+#[test]
+fn streamed_findings_come_in_bounded_batches() {
+    let sql = "ALTER TABLE users DROP COLUMN email;\n".repeat(40_000); // 1.4 MB, 40,000 findings
+    let (mut batches, mut total, mut largest_batch, mut widest) = (0, 0, 0, 0);
+    dbguard_lint::lint_reader_each("big.sql", sql.as_bytes(), dbguard_lint::Dialect::Postgres, &mut |found, lines| {
+        batches += 1;
+        total += found.len();
+        largest_batch = largest_batch.max(found.len());
+        widest = widest.max(lines.text.len());
+    })
+    .unwrap();
+    assert_eq!(total, 40_000);
+    assert!(batches >= 20, "{batches} batches");
+    assert!(largest_batch < 4_000, "a batch of {largest_batch} findings");
+    assert!(widest <= 2 * 64 * 1024, "a window of {widest} bytes");
+}
