@@ -367,9 +367,10 @@ impl<'f> Linter<'f> {
             }
             let first = found.len();
             let mut run = |s: &Stmt, cx: &FileContext| {
+                let first = s.tokens.first().filter(|t| t.kind == Kind::Word).map_or("", |t| t.text(s.text));
                 for rule in rules::statement_rules() {
                     let info = rule.info();
-                    if !info.applies_to(dialect) {
+                    if !info.applies_to(dialect) || !info.may_concern(first) {
                         continue;
                     }
                     let mut hits = Vec::new();

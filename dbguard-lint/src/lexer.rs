@@ -73,6 +73,7 @@ impl Token {
     }
 
     /// Whether it is the unquoted word `kw` (ASCII case-insensitive).
+    #[inline]
     pub fn is_word(&self, src: &str, kw: &str) -> bool {
         // Length first, bytes (no char-boundary checks): rules ask this millions of times.
         self.kind == Kind::Word

@@ -12,6 +12,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "ADD COLUMN with a volatile DEFAULT rewrites the table while blocking it",
     help: "add the column without a default (or with a constant one), then backfill in batches",
     dialects: &[crate::Dialect::Postgres],
+    verbs: &["ALTER"],
 };
 
 const VOLATILE: &[&str] = &[

@@ -12,6 +12,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "ADD FOREIGN KEY validates every row while blocking writes to both tables",
     help: "add it with NOT VALID, then `ALTER TABLE ... VALIDATE CONSTRAINT` in a later migration",
     dialects: &[crate::Dialect::Postgres],
+    verbs: &["ALTER"],
 };
 
 pub struct Rule;

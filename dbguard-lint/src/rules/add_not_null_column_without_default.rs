@@ -13,6 +13,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "a NOT NULL column without a DEFAULT fails on existing rows and breaks old inserts",
     help: "add the column with a DEFAULT, or add it nullable, backfill it, then SET NOT NULL",
     dialects: &[],
+    verbs: &["ALTER"],
 };
 
 pub struct Rule;

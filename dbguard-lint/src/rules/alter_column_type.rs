@@ -12,6 +12,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "changing a column's type may truncate or convert its data, and rewrites the table",
     help: "add a new column of the new type, backfill it, switch readers over, then drop the old one in a later release",
     dialects: &[],
+    verbs: &["ALTER"],
 };
 
 pub struct Rule;

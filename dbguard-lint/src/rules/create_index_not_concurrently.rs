@@ -12,6 +12,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "CREATE INDEX without CONCURRENTLY blocks writes to an existing table while it builds",
     help: "use CREATE INDEX CONCURRENTLY in a migration marked `-- dbguard: no-transaction`",
     dialects: &[crate::Dialect::Postgres],
+    verbs: &["CREATE"],
 };
 
 pub struct Rule;

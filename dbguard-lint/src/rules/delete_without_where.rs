@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "DELETE without WHERE deletes every row of the table",
     help: "add a WHERE clause that selects only the rows to delete; if emptying the table is intended, allow it with a reason",
     dialects: &[],
+    verbs: &[],
 };
 
 pub struct Rule;

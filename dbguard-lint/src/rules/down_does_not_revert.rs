@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "the up creates a table or column that the down does not drop",
     help: "make the down drop what the up creates, so that up-down-up leaves the same schema",
     dialects: &[],
+    verbs: &[],
 };
 
 /// What a migration's up creates, at the offset of each statement, and what its down drops:

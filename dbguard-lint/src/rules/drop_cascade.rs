@@ -13,6 +13,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "DROP ... CASCADE also drops everything that depends on the object, columns included",
     help: "drop the dependents yourself first, each in its own statement (so that each is checked and snapshotted), then drop the object without CASCADE; if the cascade is intended, allow it with a reason and dbguard snapshots the tables it can find that depend on it",
     dialects: &[Dialect::Postgres],
+    verbs: &["DROP"],
 };
 
 use crate::{Cascade, Dialect};

@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "DROP COLUMN deletes the column's value in every row",
     help: "stop using the column first and drop it in a later release; if the data lives on elsewhere, allow it with a reason and dbguard snapshots the table first",
     dialects: &[],
+    verbs: &["ALTER"],
 };
 
 /// Words after `DROP` in an ALTER TABLE action that drop something other than a column.

@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "DROP DATABASE deletes a whole database",
     help: "a migration should never drop a database; do it by hand, after a verified backup",
     dialects: &[],
+    verbs: &["DROP"],
 };
 
 pub struct Rule;

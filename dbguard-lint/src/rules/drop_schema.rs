@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "DROP SCHEMA deletes a schema and, with CASCADE, every table in it",
     help: "drop the schema's tables one by one in migrations that say why, or keep the schema",
     dialects: &[crate::Dialect::Postgres, crate::Dialect::Sqlite],
+    verbs: &["DROP"],
 };
 
 pub struct Rule;

@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "DROP TABLE deletes a table and every row in it",
     help: "keep the table (rename it, and drop it in a later release once nothing reads it); if the drop is intended, allow it with a reason and dbguard snapshots the table first",
     dialects: &[],
+    verbs: &["DROP"],
 };
 
 pub struct Rule;

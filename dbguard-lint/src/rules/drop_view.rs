@@ -12,6 +12,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "DROP VIEW removes a view that queries may still read",
     help: "make sure nothing reads the view any more, and keep its definition in the down migration",
     dialects: &[],
+    verbs: &["DROP"],
 };
 
 pub static MATERIALIZED_INFO: RuleInfo = RuleInfo {
@@ -21,6 +22,7 @@ pub static MATERIALIZED_INFO: RuleInfo = RuleInfo {
     summary: "DROP MATERIALIZED VIEW removes stored rows that may take long to compute again",
     help: "make sure nothing reads it, and that the down migration recreates and refreshes it",
     dialects: &[crate::Dialect::Postgres],
+    verbs: &["DROP"],
 };
 
 /// `drop-view`.

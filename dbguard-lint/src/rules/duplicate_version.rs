@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "two migrations share a version",
     help: "give one of them a new version (the next free number or a current timestamp)",
     dialects: &[],
+    verbs: &[],
 };
 
 /// The findings for migrations (version, file) that share a version.

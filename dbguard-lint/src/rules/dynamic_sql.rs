@@ -14,6 +14,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "SQL that is only known when it runs (EXECUTE in a DO block, PREPARE, CALL): it cannot be checked before it runs",
     help: "write the statements out, so that each is checked and what it destroys is snapshotted; if the SQL must be built at run time, allow it with a reason: dbguard then snapshots every existing table the SQL names (in identifiers or strings), or every table when it cannot tell which (SQL built from expressions, a procedure call)",
     dialects: &[],
+    verbs: &["DO", "PREPARE", "EXECUTE", "CALL"],
 };
 
 pub struct Rule;

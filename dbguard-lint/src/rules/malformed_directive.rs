@@ -13,6 +13,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "a directive that is not read as written: a guard it means to set would be off",
     help: "write directives exactly as `-- dbguard: preserves = users`, in the comment lines before the first statement (see docs/guide.md#directives)",
     dialects: &[],
+    verbs: &[],
 };
 
 /// The finding for the directives of `sql`, if they cannot be read.

@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "a migration has no down",
     help: "write the SQL that reverts the up; if it truly cannot be reverted, mark the down with `-- dbguard: irreversible = \"reason\"`",
     dialects: &[],
+    verbs: &[],
 };
 
 /// The finding for an up with no down.

@@ -68,6 +68,10 @@ pub struct RuleInfo {
     /// Dialects it applies to (empty: all).
     #[serde(skip)]
     pub dialects: &'static [Dialect],
+    /// The statement's first words it can find anything in (empty: any statement): the others
+    /// are not handed to it, which spares most rules most statements.
+    #[serde(skip)]
+    pub verbs: &'static [&'static str],
 }
 
 impl RuleInfo {
@@ -88,6 +92,11 @@ impl RuleInfo {
     /// Whether the rule applies to `dialect`.
     pub fn applies_to(&self, dialect: Dialect) -> bool {
         self.dialects.is_empty() || self.dialects.contains(&dialect)
+    }
+
+    /// Whether a statement starting with the word `first` (empty: not a word) may concern it.
+    pub fn may_concern(&self, first: &str) -> bool {
+        self.verbs.is_empty() || self.verbs.iter().any(|v| v.eq_ignore_ascii_case(first))
     }
 }
 

@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "a down that is empty, only comments, a TODO, a stand-in or a no-op",
     help: "write the SQL that reverts the up, or mark it `-- dbguard: irreversible = \"reason\"` so nobody relies on it",
     dialects: &[],
+    verbs: &[],
 };
 
 /// The finding for a down that only pretends to revert (empty, comments, TODO, `SELECT 1`).

@@ -12,6 +12,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "a table dropped and created again in one migration comes back empty",
     help: "change the existing table with ALTER TABLE, or create the new table under a new name and copy the rows over",
     dialects: &[],
+    verbs: &["CREATE"],
 };
 
 pub struct Rule;

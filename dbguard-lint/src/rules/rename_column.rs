@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "renaming a column breaks code that still uses the old name",
     help: "add the new column, write both, backfill, move readers, then drop the old column in a later release",
     dialects: &[],
+    verbs: &["ALTER"],
 };
 
 pub struct Rule;

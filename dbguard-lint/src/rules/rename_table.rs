@@ -12,6 +12,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "renaming a table breaks code that still uses the old name",
     help: "deploy code that works with both names first (e.g. a view with the old name), then rename",
     dialects: &[],
+    verbs: &["ALTER", "RENAME"],
 };
 
 pub struct Rule;

@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "SET NOT NULL scans the whole table while blocking reads and writes",
     help: "add `CHECK (col IS NOT NULL) NOT VALID`, VALIDATE it in a later migration, then SET NOT NULL (PostgreSQL 12+ uses the check and skips the scan)",
     dialects: &[crate::Dialect::Postgres],
+    verbs: &["ALTER"],
 };
 
 pub struct Rule;

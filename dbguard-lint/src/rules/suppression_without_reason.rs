@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "a `dbguard:allow` comment gives no reason",
     help: "say why it is safe: `-- dbguard:allow drop-column reason=\"moved to contacts in v5\"`",
     dialects: &[],
+    verbs: &[],
 };
 
 /// The finding for a suppression without a reason (it suppresses nothing).

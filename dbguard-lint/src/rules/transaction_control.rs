@@ -12,6 +12,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "a transaction statement (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, ...) inside a migration that runs in a transaction",
     help: "remove it: dbguard runs each migration in one transaction, and a COMMIT inside commits half of it, so that a failure after it can no longer be rolled back; if the migration must commit in parts (CREATE INDEX CONCURRENTLY, batched backfills), mark it `-- dbguard: no-transaction`",
     dialects: &[],
+    verbs: &[],
 };
 
 pub struct Rule;

@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "TRUNCATE deletes every row of a table",
     help: "delete only the rows you mean with `DELETE ... WHERE`; if emptying the table is intended, allow it with a reason and dbguard snapshots it first",
     dialects: &[],
+    verbs: &["TRUNCATE"],
 };
 
 pub struct Rule;

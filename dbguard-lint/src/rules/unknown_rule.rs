@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "a suppression names a rule that does not exist",
     help: "use one of the rule ids in docs/rules/ (e.g. drop-table, drop-column)",
     dialects: &[],
+    verbs: &[],
 };
 
 /// The finding for a suppression naming `rule`, when no rule has that id.

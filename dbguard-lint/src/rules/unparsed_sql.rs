@@ -13,6 +13,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "the rest of the file could not be split into statements, so it could not be checked",
     help: "close the string, comment or block; until then dbguard checks the text after it statement by statement as best it can, and at run time snapshots every existing table the text names before running it",
     dialects: &[],
+    verbs: &[],
 };
 
 /// The finding for a place where the splitter lost track (see [`crate::split::Lost`]).

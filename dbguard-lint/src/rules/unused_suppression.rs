@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "a suppression that suppresses nothing",
     help: "remove it, or move it directly above the statement it is meant for",
     dialects: &[],
+    verbs: &[],
 };
 
 /// The finding for an allowance of `rule` (with a reason) that no finding used.

@@ -11,6 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "UPDATE without WHERE overwrites a column in every row",
     help: "add a WHERE clause that selects only the rows to change; a backfill of every row is fine once allowed with a reason",
     dialects: &[],
+    verbs: &[],
 };
 
 pub struct Rule;
