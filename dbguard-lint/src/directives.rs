@@ -89,6 +89,7 @@ fn check_stray(sql: &str) -> Result<(), DirectiveError> {
                 // writes its examples so): not a typo of one.
                 let commented_out = text
                     .strip_prefix("--")
+                    .filter(|r| r.starts_with(char::is_whitespace))
                     .map(str::trim_start)
                     .is_some_and(|r| r.strip_prefix("--").is_some_and(|r| r.starts_with(char::is_whitespace)));
                 if t.kind == Kind::LineComment && commented_out {
@@ -240,6 +241,8 @@ mod tests {
             ("SELECT 1;\n-- dbguard: preserves = users\nDELETE FROM users;", 2),
             ("--  Dbguard:preserves=users\nSELECT 1;", 1),
             ("--- dbguard: preserves = users\nSELECT 1;", 1),
+            ("---- dbguard: preserves = users\nSELECT 1;", 1),
+            ("-- --dbguard: preserves = users\nSELECT 1;", 1),
             ("/*\n-- dbguard: preserves = users\n*/\nSELECT 1;", 1),
         ] {
             let e = parse(sql).unwrap_err();

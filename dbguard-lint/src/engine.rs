@@ -76,6 +76,11 @@ pub fn guard_targets(sql: &str, dialect: Dialect) -> GuardTargets {
             out.cascades.push(c);
         }
     }
+    if let Some(why) = linter.everything
+        && !out.cascades.iter().any(|c| matches!(c, Cascade::Unknown(_)))
+    {
+        out.cascades.push(Cascade::Unknown(why));
+    }
     out.unchecked = linter.unchecked;
     out.unchecked.sort();
     out.unchecked.dedup();
@@ -307,6 +312,9 @@ struct Linter<'f> {
     unchecked: Vec<String>,
     /// Whether `unchecked` is wanted (by the guards; the lint output does not use it).
     guards: bool,
+    /// Why every table must be protected, when names cannot be read at all (a function body
+    /// that builds its SQL, or spells it with escapes).
+    everything: Option<String>,
     /// Absolute offset, line and column of the next byte not linted yet.
     consumed: usize,
     line: usize,
@@ -329,6 +337,7 @@ impl<'f> Linter<'f> {
             sups: Vec::new(),
             unchecked: Vec::new(),
             guards: false,
+            everything: None,
             consumed: 0,
             line: 1,
             column: 1,
@@ -346,8 +355,14 @@ impl<'f> Linter<'f> {
         }
         let mut cut = if eof { text.len() } else { 0 };
         let (base_offset, file, guards) = (self.consumed, self.file, self.guards);
-        let (cx, starts, found, found_in, unchecked) =
-            (&mut self.cx, &mut self.starts, &mut self.found, &mut self.found_in, &mut self.unchecked);
+        let (cx, starts, found, found_in, unchecked, everything) = (
+            &mut self.cx,
+            &mut self.starts,
+            &mut self.found,
+            &mut self.found_in,
+            &mut self.unchecked,
+            &mut self.everything,
+        );
         let counted = for_each_statement(text, dialect, (self.line, self.column), &mut |st, toks, terminated| {
             if !eof {
                 match terminated {
@@ -430,6 +445,15 @@ impl<'f> Linter<'f> {
             // protected as if the body ran now.
             if guards && s.is(0, "CREATE") && routine_destroys(&s) {
                 unchecked.extend(names_in(st.text, dialect, true));
+                // SQL the body builds, or spells with escapes, names no table we can read.
+                // (A `$$` body is one token: its words are looked for in the text.)
+                if st.text.to_ascii_uppercase().contains("EXECUTE")
+                    || rules::dynamic_sql::opaque_strings(st.text, dialect)
+                {
+                    everything.get_or_insert_with(|| {
+                        "every table: a function or trigger body that builds its SQL or spells it with escapes".into()
+                    });
+                }
             }
             if other_reading.is_some() {
                 // What both readings found, once.
@@ -559,7 +583,7 @@ fn routine_destroys(s: &Stmt) -> bool {
     let routine = (1..head).any(|i| ["FUNCTION", "PROCEDURE", "TRIGGER"].iter().any(|k| s.is(i, k)));
     routine && {
         let upper = s.text.to_ascii_uppercase();
-        ["DELETE", "TRUNCATE", "DROP", "UPDATE", "REPLACE", "ALTER"].iter().any(|w| upper.contains(w))
+        ["DELETE", "TRUNCATE", "DROP", "UPDATE", "REPLACE", "ALTER", "EXECUTE"].iter().any(|w| upper.contains(w))
     }
 }
 

@@ -94,7 +94,7 @@ pub(crate) fn executed_sql(body: &str, dialect: Dialect) -> Vec<Option<String>> 
                 break;
             }
             match t.kind {
-                Kind::String => sql.push_str(&crate::stmt::unquote(text)),
+                Kind::String if plain_string(body, &toks, j) => sql.push_str(&crate::stmt::unquote(text)),
                 Kind::DollarString => {
                     let tag = text[1..].find('$').map_or(1, |i| i + 2);
                     sql.push_str(text.get(tag..text.len().saturating_sub(tag)).unwrap_or_default());
@@ -114,7 +114,25 @@ pub(crate) fn executed_sql(body: &str, dialect: Dialect) -> Vec<Option<String>> 
 pub(crate) fn prepared_text(s: &Stmt) -> Option<String> {
     let at = if s.seq(0, &["EXECUTE", "IMMEDIATE"]) { 2 } else { (1..s.tokens.len()).find(|&i| s.is(i, "FROM"))? + 1 };
     let t = s.tokens.get(at)?;
-    (t.kind == Kind::String && at + 1 == s.tokens.len()).then(|| crate::stmt::unquote(s.tok(at)))
+    (t.kind == Kind::String && at + 1 == s.tokens.len() && plain_string(s.text, &s.tokens, at))
+        .then(|| crate::stmt::unquote(s.tok(at)))
+}
+
+/// Whether string token `i` reads as its text: quoted plainly, with no backslash (an escape in
+/// MySQL and in PostgreSQL's `E'...'`) and no prefix stuck to it (`x'...'` hex, `U&'...'`,
+/// `_utf8mb4'...'`). Anything else spells what it holds in a way not read here.
+fn plain_string(text: &str, toks: &[crate::lexer::Token], i: usize) -> bool {
+    let t = toks[i];
+    let s = t.text(text);
+    let stuck = i > 0 && toks[i - 1].end == t.start;
+    (s.starts_with('\'') || s.starts_with('"')) && !s.contains('\\') && !stuck
+}
+
+/// Whether `text` holds a string that is not plain (see `plain_string`): its words cannot be
+/// taken for the names it spells.
+pub(crate) fn opaque_strings(text: &str, dialect: Dialect) -> bool {
+    let toks: Vec<_> = crate::lexer::Lexer::new(text, dialect).filter(|t| !t.is_trivia()).collect();
+    (0..toks.len()).any(|i| toks[i].kind == Kind::String && !plain_string(text, &toks, i))
 }
 
 #[cfg(test)]
@@ -156,6 +174,21 @@ mod tests {
         assert!(f.unchecked.contains(&"other".to_string()), "{f:?}");
         let d = guard_targets("DO $$ BEGIN EXECUTE 'TRUNC' || 'ATE oth' || 'er'; END $$;", Dialect::Postgres);
         assert!(d.unchecked.contains(&"other".to_string()), "{d:?}");
+        // Strings spelled with escapes or prefixes are not read for names: every table.
+        assert!(unknown("DO $$ BEGIN EXECUTE E'TRUNCATE oth\\x65r'; END $$;", Dialect::Postgres));
+        assert!(unknown("EXECUTE IMMEDIATE 'TRUNCATE oth\\er';", Dialect::Mysql));
+        assert!(unknown("EXECUTE IMMEDIATE x'5452554E43415445206F74686572';", Dialect::Mysql));
+        for routine in [
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'TRUNCATE ' || 'oth' || 'er'; RETURN 1; END $$; SELECT f();",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS E'DELETE FROM oth\\x65r RETURNING 1'; SELECT f();",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS U&'DELETE FROM oth\\0065r RETURNING 1'; SELECT f();",
+        ] {
+            assert!(unknown(routine, Dialect::Postgres), "{routine}");
+        }
+        // A plain body names its tables, and protects only those.
+        let plain =
+            guard_targets("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'DELETE FROM other';", Dialect::Postgres);
+        assert!(plain.unchecked.contains(&"other".to_string()) && plain.cascades.is_empty(), "{plain:?}");
         for d in [Dialect::Postgres, Dialect::Mysql] {
             assert!(unknown("CALL purge_users();", d));
             assert_eq!(hits("dynamic-sql", "CALL purge_users()", d).len(), 1);
