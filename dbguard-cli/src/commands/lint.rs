@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, paths: &[PathBuf], opts: &Options) -> CliResult {
         ColorArg::Never => false,
         ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    // Each format writes as the findings come (SARIF, one document, at the end); the first
+    // Each format writes as the findings come (SARIF too: the log around the results first); the first
     // write error is kept and stops the writing.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed: Option<std::io::Error> = None;
@@ -83,9 +83,11 @@ pub fn run(ctx: &Ctx, paths: &[PathBuf], opts: &Options) -> CliResult {
             keep(batch.iter().try_for_each(|f| out.write_all(render::github_line(&relative(f)).as_bytes())))
         })?,
         LintFormat::Sarif => {
-            let mut all = Vec::new();
-            let s = crate::lint_project::lint_each(&inputs, &mut |batch, _| all.extend(batch.iter().map(relative)))?;
-            keep(writeln!(out, "{}", render::sarif(&all)));
+            let mut sarif = render::SarifStream::new(&mut out).map_err(write_error)?;
+            let s = crate::lint_project::lint_each(&inputs, &mut |batch, _| {
+                keep(sarif.findings(&batch.iter().map(relative).collect::<Vec<_>>()))
+            })?;
+            keep(sarif.finish().and_then(|()| writeln!(out)));
             s
         }
     };

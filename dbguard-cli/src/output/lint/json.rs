@@ -49,7 +49,7 @@ impl<W: std::io::Write> JsonStream<W> {
 
 /// `text`'s lines, each but (unless `first`) the first prefixed with `indent`: a value printed
 /// pretty on its own, placed at its depth in the report. (JSON strings hold no raw newline.)
-fn indented(w: &mut impl std::io::Write, text: &str, indent: &str, first: bool) -> std::io::Result<()> {
+pub(super) fn indented(w: &mut impl std::io::Write, text: &str, indent: &str, first: bool) -> std::io::Result<()> {
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             w.write_all(b"\n")?;

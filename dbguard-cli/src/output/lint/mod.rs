@@ -12,5 +12,5 @@ mod text;
 
 pub use github::{github, github_line};
 pub use json::{JsonStream, json, write_json};
-pub use sarif::sarif;
+pub use sarif::{SarifStream, sarif};
 pub use text::{TextStream, summary_line, text, write_text};
