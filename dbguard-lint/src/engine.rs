@@ -151,30 +151,12 @@ pub fn transaction_statements(sql: &str, dialect: Dialect) -> Vec<(usize, String
 /// Lints SQL read from `reader` without holding the whole text: it is read in chunks and each
 /// statement is linted once its delimiter has been read. MySQL text is read whole, since a
 /// `DELIMITER` line changes how everything after it splits.
-pub fn lint_reader(file: &str, mut reader: impl std::io::Read, dialect: Dialect) -> std::io::Result<Vec<Finding>> {
-    const CHUNK: usize = 64 * 1024;
+pub fn lint_reader(file: &str, reader: impl std::io::Read, dialect: Dialect) -> std::io::Result<Vec<Finding>> {
     let mut linter = Linter::new(file, dialect);
     let mut text = String::new();
-    let mut pending: Vec<u8> = Vec::new(); // bytes of a character cut by the chunk boundary
-    let mut chunk = vec![0u8; CHUNK];
+    let mut input = Utf8Reader::new(reader);
     loop {
-        let n = reader.read(&mut chunk)?;
-        pending.extend_from_slice(&chunk[..n]);
-        let valid = match std::str::from_utf8(&pending) {
-            Ok(t) => t.len(),
-            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
-            Err(e) => {
-                let line =
-                    text.matches('\n').count() + pending[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("not UTF-8 (around line {line} of the part still unread)"),
-                ));
-            }
-        };
-        text.push_str(std::str::from_utf8(&pending[..valid]).expect("checked above"));
-        pending.drain(..valid);
-        let eof = n == 0;
+        let eof = !input.read_into(&mut text, 1)?;
         if eof || dialect != Dialect::Mysql {
             let consumed = linter.feed(&text, eof);
             text.drain(..consumed);
@@ -216,45 +198,22 @@ pub struct Lines<'a> {
 /// ```
 pub fn lint_reader_each(
     file: &str,
-    mut reader: impl std::io::Read,
+    reader: impl std::io::Read,
     dialect: Dialect,
     sink: &mut dyn FnMut(&[Finding], Lines<'_>),
 ) -> std::io::Result<()> {
-    const CHUNK: usize = 64 * 1024;
     let mut linter = Linter::new(file, dialect);
     // `text` starts at a line start (line `text_line`); `text[keep..]` is not linted yet.
     let (mut text, mut keep, mut text_line) = (String::new(), 0usize, 1usize);
-    let mut pending: Vec<u8> = Vec::new(); // bytes of a character cut by the chunk boundary
-    let mut chunk = vec![0u8; CHUNK];
+    let mut input = Utf8Reader::new(reader);
     let mut held: Vec<Finding> = Vec::new(); // found, waiting for the rest of their last line
     loop {
-        let n = reader.read(&mut chunk)?;
-        pending.extend_from_slice(&chunk[..n]);
-        let valid = match std::str::from_utf8(&pending) {
-            Ok(t) => t.len(),
-            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
-            Err(e) => {
-                let line = text_line
-                    + text.matches('\n').count()
-                    + pending[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count();
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("not UTF-8 (around line {line} of the part still unread)"),
-                ));
-            }
-        };
-        text.push_str(std::str::from_utf8(&pending[..valid]).expect("checked above"));
-        pending.drain(..valid);
-        let eof = n == 0;
+        let eof = !input.read_into(&mut text, text_line)?;
         if eof || dialect != Dialect::Mysql {
             let consumed = linter.feed(&text[keep..], eof);
-            held.append(&mut linter.found);
-            linter.found_in.clear();
-            linter.starts.clear();
+            held.append(&mut linter.take_found());
             // Statements come in order and do not overlap: sorting a batch sorts the file.
-            held.sort_unstable_by(|a, b| {
-                (a.line, a.column, &a.rule, &a.message).cmp(&(b.line, b.column, &b.rule, &b.message))
-            });
+            held.sort_unstable_by(by_position);
             // A finding is final once its last line is whole in `text`.
             let whole_lines = text_line + newlines(&text) - usize::from(!eof);
             let ready = if eof { held.len() } else { held.partition_point(|f| f.end_line <= whole_lines) };
@@ -284,9 +243,53 @@ pub fn lint_reader_each(
     }
 }
 
+/// Text read in chunks and checked as UTF-8; a character cut by a chunk's end waits for the
+/// rest of it.
+struct Utf8Reader<R> {
+    reader: R,
+    pending: Vec<u8>,
+    chunk: Vec<u8>,
+}
+
+impl<R: std::io::Read> Utf8Reader<R> {
+    fn new(reader: R) -> Self {
+        Utf8Reader { reader, pending: Vec::new(), chunk: vec![0; 64 * 1024] }
+    }
+
+    /// Appends the next chunk to `text` (which starts on line `first_line`, for the error);
+    /// `false` at the end of the input.
+    fn read_into(&mut self, text: &mut String, first_line: usize) -> std::io::Result<bool> {
+        let n = self.reader.read(&mut self.chunk)?;
+        self.pending.extend_from_slice(&self.chunk[..n]);
+        let valid = match std::str::from_utf8(&self.pending) {
+            Ok(t) => t.len(),
+            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
+            Err(e) => {
+                let line = first_line + newlines(text) + newlines_in(&self.pending[..e.valid_up_to()]);
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("not UTF-8 (around line {line} of the part still unread)"),
+                ));
+            }
+        };
+        text.push_str(std::str::from_utf8(&self.pending[..valid]).expect("checked above"));
+        self.pending.drain(..valid);
+        Ok(n > 0)
+    }
+}
+
+/// The order findings are reported in: by position, then rule and message.
+fn by_position(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (a.line, a.column, &a.rule, &a.message).cmp(&(b.line, b.column, &b.rule, &b.message))
+}
+
+fn newlines_in(bytes: &[u8]) -> usize {
+    crate::split::count(bytes, |b| b == b'\n')
+}
+
 /// The number of `\n` in `s` (`str::matches` would call memchr once per line).
 fn newlines(s: &str) -> usize {
-    crate::split::count(s.as_bytes(), |b| b == b'\n')
+    newlines_in(s.as_bytes())
 }
 
 /// A suppression comment and the line and column of its start and end.
@@ -380,7 +383,7 @@ impl<'f> Linter<'f> {
                 found.push(rules::unparsed_sql::finding(file, &lost));
                 found_in.push(k);
             }
-            let first = found.len();
+            let from = found.len();
             let mut run = |s: &Stmt, cx: &FileContext| {
                 let first = s.tokens.first().filter(|t| t.kind == Kind::Word).map_or("", |t| t.text(s.text));
                 for rule in rules::statement_rules() {
@@ -457,9 +460,9 @@ impl<'f> Linter<'f> {
             }
             if other_reading.is_some() {
                 // What both readings found, once.
-                let mut i = first;
+                let mut i = from;
                 while i < found.len() {
-                    if found[first..i].contains(&found[i]) {
+                    if found[from..i].contains(&found[i]) {
                         found.remove(i);
                         found_in.remove(i);
                     } else {
@@ -487,6 +490,13 @@ impl<'f> Linter<'f> {
         };
         self.consumed += cut;
         cut
+    }
+
+    /// The findings so far, for a caller that streams them (no suppressions to apply).
+    fn take_found(&mut self) -> Vec<Finding> {
+        self.found_in.clear();
+        self.starts.clear();
+        std::mem::take(&mut self.found)
     }
 
     /// Applies the suppressions and returns the findings sorted by position.
@@ -522,9 +532,7 @@ impl<'f> Linter<'f> {
             }
         }
         // Unstable: no scratch buffer; the key is complete enough to be deterministic.
-        out.sort_unstable_by(|a, b| {
-            (a.line, a.column, &a.rule, &a.message).cmp(&(b.line, b.column, &b.rule, &b.message))
-        });
+        out.sort_unstable_by(by_position);
         out
     }
 }
