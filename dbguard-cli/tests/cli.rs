@@ -63,6 +63,12 @@ fn lint_exit_codes() {
     let missing = run(d.path(), &["lint", "nope/"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing).contains("nope/") && text(&missing).contains("fix:"), "{}", text(&missing));
+    // A run that fails before linting writes no half document for a tool to parse.
+    for format in ["json", "sarif", "text", "github"] {
+        let o = run(d.path(), &["lint", "--format", format, "nope/"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(o.stdout.is_empty(), "{format}: {}", String::from_utf8_lossy(&o.stdout));
+    }
 }
 
 #[test]

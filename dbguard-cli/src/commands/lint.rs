@@ -55,8 +55,8 @@ pub fn run(ctx: &Ctx, paths: &[PathBuf], opts: &Options) -> CliResult {
         ColorArg::Never => false,
         ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    // Each format writes as the findings come (SARIF too: the log around the results first); the first
-    // write error is kept and stops the writing.
+    // Each format writes as the findings come (SARIF too: the log around the results first).
+    // The first write error is kept and reported once the run ends.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed: Option<std::io::Error> = None;
     let mut keep = |r: std::io::Result<()>| {
@@ -74,7 +74,7 @@ pub fn run(ctx: &Ctx, paths: &[PathBuf], opts: &Options) -> CliResult {
             s
         }
         LintFormat::Json => {
-            let mut j = render::JsonStream::new(&mut out).map_err(write_error)?;
+            let mut j = render::JsonStream::new(&mut out);
             let s = crate::lint_project::lint_each(&inputs, &mut |batch, _| keep(j.findings(batch)))?;
             keep(j.finish(&s).and_then(|()| writeln!(out)));
             s
@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, paths: &[PathBuf], opts: &Options) -> CliResult {
             keep(batch.iter().try_for_each(|f| out.write_all(render::github_line(&relative(f)).as_bytes())))
         })?,
         LintFormat::Sarif => {
-            let mut sarif = render::SarifStream::new(&mut out).map_err(write_error)?;
+            let mut sarif = render::SarifStream::new(&mut out);
             let s = crate::lint_project::lint_each(&inputs, &mut |batch, _| {
                 keep(sarif.findings(&batch.iter().map(relative).collect::<Vec<_>>()))
             })?;

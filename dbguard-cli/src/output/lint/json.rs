@@ -19,19 +19,29 @@ pub fn write_json(w: impl std::io::Write, findings: &[Finding], summary: &Summar
 }
 
 /// The JSON report written as batches of findings come: the same bytes as [`json`], with no
-/// copy of the findings kept.
+/// copy of the findings kept. Nothing is written before the first batch (or the end), so a run
+/// that fails before linting leaves no half document.
 pub struct JsonStream<W: std::io::Write> {
     w: W,
+    started: bool,
     any: bool,
 }
 
 impl<W: std::io::Write> JsonStream<W> {
-    pub fn new(mut w: W) -> std::io::Result<Self> {
-        w.write_all(b"{\n  \"findings\": [")?;
-        Ok(JsonStream { w, any: false })
+    pub fn new(w: W) -> Self {
+        JsonStream { w, started: false, any: false }
+    }
+
+    fn start(&mut self) -> std::io::Result<()> {
+        if !self.started {
+            self.started = true;
+            self.w.write_all(b"{\n  \"findings\": [")?;
+        }
+        Ok(())
     }
 
     pub fn findings(&mut self, findings: &[Finding]) -> std::io::Result<()> {
+        self.start()?;
         for f in findings {
             self.w.write_all(if self.any { b",\n" } else { b"\n" })?;
             self.any = true;
@@ -41,6 +51,7 @@ impl<W: std::io::Write> JsonStream<W> {
     }
 
     pub fn finish(mut self, summary: &Summary) -> std::io::Result<()> {
+        self.start()?;
         self.w.write_all(if self.any { b"\n  ],\n  \"summary\": " } else { b"],\n  \"summary\": " })?;
         indented(&mut self.w, &serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?, "  ", false)?;
         self.w.write_all(b"\n}")
@@ -76,7 +87,7 @@ mod tests {
             let taken: Vec<_> = batches.iter().flat_map(|r| findings[r.clone()].to_vec()).collect();
             let summary = Summary::of(&taken, 1);
             let mut out = Vec::new();
-            let mut s = super::JsonStream::new(&mut out).unwrap();
+            let mut s = super::JsonStream::new(&mut out);
             for r in batches {
                 s.findings(&findings[r.clone()]).unwrap();
             }

@@ -5,7 +5,7 @@ use dbguard::lint::{Finding, Severity};
 /// A SARIF 2.1.0 log for GitHub code scanning and other SARIF consumers.
 pub fn sarif(findings: &[Finding]) -> String {
     let mut out = Vec::new();
-    let mut s = SarifStream::new(&mut out).expect("writing to memory");
+    let mut s = SarifStream::new(&mut out);
     s.findings(findings).expect("writing to memory");
     s.finish().expect("writing to memory");
     String::from_utf8(out).expect("SARIF is UTF-8")
@@ -13,27 +13,38 @@ pub fn sarif(findings: &[Finding]) -> String {
 
 /// The SARIF log written as batches of findings come: the log around the results is written
 /// first, each result as it comes, and none is kept (a large run's log is not held whole).
+/// Nothing is written before the first batch (or the end), so a run that fails before linting
+/// leaves no half document.
 pub struct SarifStream<W: std::io::Write> {
     w: W,
     any: bool,
-    /// What follows the results array.
-    rest: String,
+    /// What follows the results array, once the part before it is written.
+    rest: Option<String>,
 }
 
 /// How deep the results sit in the log (`runs[0].results[i]`), in the pretty printer's spaces.
 const RESULT_INDENT: &str = "        ";
 
 impl<W: std::io::Write> SarifStream<W> {
-    pub fn new(mut w: W) -> std::io::Result<Self> {
-        let skeleton = serde_json::to_string_pretty(&log(Vec::new())).map_err(std::io::Error::other)?;
-        let at =
-            skeleton.find("\"results\": []").ok_or_else(|| std::io::Error::other("the SARIF log has no results"))?;
-        let open = at + "\"results\": [".len();
-        w.write_all(&skeleton.as_bytes()[..open])?;
-        Ok(SarifStream { w, any: false, rest: skeleton[open + 1..].to_string() })
+    pub fn new(w: W) -> Self {
+        SarifStream { w, any: false, rest: None }
+    }
+
+    fn start(&mut self) -> std::io::Result<()> {
+        if self.rest.is_none() {
+            let skeleton = serde_json::to_string_pretty(&log(Vec::new())).map_err(std::io::Error::other)?;
+            let at = skeleton
+                .find("\"results\": []")
+                .ok_or_else(|| std::io::Error::other("the SARIF log has no results"))?;
+            let open = at + "\"results\": [".len();
+            self.w.write_all(&skeleton.as_bytes()[..open])?;
+            self.rest = Some(skeleton[open + 1..].to_string());
+        }
+        Ok(())
     }
 
     pub fn findings(&mut self, findings: &[Finding]) -> std::io::Result<()> {
+        self.start()?;
         for f in findings {
             self.w.write_all(if self.any { b",\n" } else { b"\n" })?;
             self.any = true;
@@ -44,12 +55,13 @@ impl<W: std::io::Write> SarifStream<W> {
     }
 
     pub fn finish(mut self) -> std::io::Result<()> {
+        self.start()?;
         if self.any {
             self.w.write_all(b"\n")?;
             self.w.write_all(&RESULT_INDENT.as_bytes()[2..])?;
         }
         self.w.write_all(b"]")?;
-        self.w.write_all(self.rest.as_bytes())
+        self.w.write_all(self.rest.take().unwrap_or_default().as_bytes())
     }
 }
 
