@@ -696,8 +696,9 @@ fn effects(s: &Stmt) -> Effects {
     {
         e.dropped_tables.push(table);
         e.created_tables.push(to);
-    } else if let Some((table, from)) = rules::alter_table(s) {
-        for part in s.top_level_parts(from) {
+    } else if let Some(altered) = s.altered() {
+        let table = &altered.table;
+        for part in altered.parts.iter().cloned() {
             let i = part.start;
             let c = if s.is(i + 1, "COLUMN") { i + 2 } else { i + 1 };
             let c = if s.seq(c, &["IF", "EXISTS"]) || s.seq(c, &["IF", "NOT"]) {

@@ -43,7 +43,8 @@ pub use error::{
     MissingPreserved, Problem, Result, RowsLost,
 };
 pub use migrate::Migrator;
-pub use migrate::report::{DryRun, DryStep, Repair, Report, StepKind, StepReport};
+pub use migrate::radius::Verb;
+pub use migrate::report::{DryRun, DryStep, Radius, Repair, Report, StepKind, StepReport};
 pub use model::applied::{AppliedRow, RowDetails, RowState};
 pub use model::direction::Direction;
 pub use model::health::{Health, Status};

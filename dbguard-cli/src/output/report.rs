@@ -24,6 +24,9 @@ pub fn run(report: &Report, url: &str, direction: Direction, format: Format) {
         println!("{} {}", paint(DIM, "dumped to"), d.display());
     }
     let snapshots = |version: Option<i64>| {
+        for r in report.radius.iter().filter(|r| Some(r.version) == version) {
+            println!("  {} {}", paint(DIM, "blast radius"), radius(r));
+        }
         for s in report.snapshots.iter().filter(|s| s.migration_version == version) {
             println!(
                 "  {} {} ({} rows, {}): snapshot {}",
@@ -78,6 +81,32 @@ pub fn run(report: &Report, url: &str, direction: Direction, format: Format) {
     }
 }
 
+/// `users: 1,000 rows deleted by statement 2 (line 3), kept in snapshot 7`.
+fn radius(r: &dbguard::Radius) -> String {
+    let rows = match r.rows {
+        None => "not measurable before the earlier statements of the step run (measured when it runs)".to_string(),
+        Some(n) => format!("{} row{} {}", thousands(n), plural(n as usize), r.verb.past()),
+    };
+    let kept = match r.snapshot {
+        Some(id) => format!(", kept in snapshot {id}"),
+        None => String::new(),
+    };
+    format!("{}: {rows} by statement {} (line {}){kept}", r.table, r.statement, r.line)
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
 /// What an `up --dry-run` or `down --dry-run` would do.
 pub fn dry_run(run: &DryRun, format: Format) {
     if format == Format::Json {
@@ -106,6 +135,9 @@ pub fn dry_run(run: &DryRun, format: Format) {
         );
         for t in &s.snapshots {
             println!("  would snapshot {t}");
+        }
+        for r in &s.radius {
+            println!("  blast radius now: {}", radius(r));
         }
         for (t, n) in &s.preserved_counts {
             println!("  would check {t} keeps its {n} rows");

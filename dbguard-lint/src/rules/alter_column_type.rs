@@ -42,7 +42,7 @@ impl super::Rule for Rule {
                         part.end - 1,
                         format!("changes the type of `{table}.{column}`: every value is converted"),
                     )
-                    .on(table.clone()),
+                    .on(table),
                 );
             }
         }

@@ -52,7 +52,7 @@ impl super::Rule for Rule {
             if let Some((column, next)) = s.name(j) {
                 hits.push(
                     Hit::new(i, next - 1, format!("drops column `{table}.{column}` and its value in every row"))
-                        .on(table.clone())
+                        .on(table)
                         .column(column),
                 );
             }

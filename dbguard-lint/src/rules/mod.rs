@@ -236,17 +236,7 @@ pub(crate) use transaction_control::control_words;
 /// For rules that name the table an `ALTER TABLE [IF EXISTS] [ONLY] name` statement changes:
 /// the table and the index of the first action.
 pub(crate) fn alter_table(s: &Stmt) -> Option<(String, usize)> {
-    if !s.starts(&["ALTER", "TABLE"]) {
-        return None;
-    }
-    let mut i = 2;
-    if s.seq(i, &["IF", "EXISTS"]) {
-        i += 2;
-    }
-    if s.is(i, "ONLY") {
-        i += 1;
-    }
-    s.name(i)
+    s.altered().map(|a| (a.table.clone(), a.from))
 }
 
 /// Whether the ALTER TABLE action at token `i` adds a column (`ADD [COLUMN] c ...`), not a
@@ -258,9 +248,12 @@ pub(crate) fn adds_column(s: &Stmt, i: usize) -> bool {
 
 /// For rules about changing existing tables: the table an `ALTER TABLE` changes and its
 /// top-level actions, unless the same file created the table (it holds no data yet).
-pub(crate) fn altered_existing_table(s: &Stmt, cx: &FileContext) -> Option<(String, Vec<std::ops::Range<usize>>)> {
-    let (table, from) = alter_table(s)?;
-    (!cx.created.contains(&table)).then(|| (table, s.top_level_parts(from)))
+pub(crate) fn altered_existing_table<'s>(
+    s: &'s Stmt,
+    cx: &FileContext,
+) -> Option<(&'s str, &'s [std::ops::Range<usize>])> {
+    let a = s.altered()?;
+    (!cx.created.contains(&a.table)).then_some((a.table.as_str(), a.parts.as_slice()))
 }
 
 /// The names after `from` in `DROP <kind> [IF EXISTS] a, b [CASCADE]`, with their token ranges.

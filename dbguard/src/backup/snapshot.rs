@@ -16,6 +16,20 @@ pub(crate) mod reason {
     pub const MANUAL: &str = "manual";
     /// Taken of a table before a restore overwrote it.
     pub const PRE_RESTORE: &str = "pre-restore";
+    /// The rows a `DELETE ... WHERE` removed, copied just before it ran: a restore puts them
+    /// back.
+    pub const DELETED_ROWS: &str = "deleted-rows";
+    /// The rows an `UPDATE ... WHERE` overwrote, as they were: a restore writes them back by
+    /// primary key.
+    pub const UPDATED_ROWS: &str = "updated-rows";
+    /// Rows a restore of rows replaced, as they were.
+    pub const PRE_RESTORE_ROWS: &str = "pre-restore-rows";
+
+    /// Whether a snapshot of this reason holds some rows of its table (by primary key), not
+    /// all of them.
+    pub fn is_rows(reason: &str) -> bool {
+        matches!(reason, DELETED_ROWS | UPDATED_ROWS | PRE_RESTORE_ROWS)
+    }
 }
 
 /// The snapshot table's name: `dbguard_bak_v0004_users_20261121T101500Z`, shortened with a
@@ -42,38 +56,50 @@ fn stamp() -> String {
     chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// A free snapshot table name for `table`.
+async fn free_name(s: &mut Session<'_>, table: &str, version: Option<i64>) -> Result<String> {
+    let stamp = stamp();
+    let max = s.env.backend.max_identifier_len();
+    let mut n = 1;
+    loop {
+        let name = snapshot_name(table, version, &stamp, max, n);
+        if !s.table_exists(&name).await? {
+            return Ok(name);
+        }
+        n += 1;
+    }
+}
+
+/// The select list that copies `table` into a snapshot: `*`, or every column with those of
+/// types the database defines kept as text (a snapshot must not depend on an object the
+/// migration it guards may drop).
+async fn copy_list(s: &mut Session<'_>, table: &str) -> Result<Option<String>> {
+    let defined = s.defined_type_columns(table).await?;
+    if defined.is_empty() {
+        return Ok(None);
+    }
+    let list = s
+        .columns(table)
+        .await?
+        .iter()
+        .map(|c| {
+            let q = s.env.backend.quote(c);
+            if defined.iter().any(|(d, _)| d == c) { format!("CAST({q} AS TEXT) AS {q}") } else { q }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Some(list))
+}
+
 /// Copies `table` into a new snapshot table and records it. The caller holds the migration lock
 /// and knows the table exists.
 pub(crate) async fn take(s: &mut Session<'_>, table: &str, version: Option<i64>, why: &str) -> Result<SnapshotInfo> {
     catalog::ensure(s).await?;
-    let stamp = stamp();
-    let max = s.env.backend.max_identifier_len();
-    let mut n = 1;
-    let name = loop {
-        let name = snapshot_name(table, version, &stamp, max, n);
-        if !s.table_exists(&name).await? {
-            break name;
-        }
-        n += 1;
-    };
+    let name = free_name(s, table, version).await?;
     let (src, dest) = (s.env.backend.quote(table), s.env.backend.quote(&name));
-    // Columns of types the database defines are kept as text: a snapshot must not depend on
-    // an object the migration it guards may drop.
-    let defined = s.defined_type_columns(table).await?;
-    let statements = if defined.is_empty() {
-        s.env.backend.copy_table(&src, &dest)
-    } else {
-        let list = s
-            .columns(table)
-            .await?
-            .iter()
-            .map(|c| {
-                let q = s.env.backend.quote(c);
-                if defined.iter().any(|(d, _)| d == c) { format!("CAST({q} AS TEXT) AS {q}") } else { q }
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        vec![format!("CREATE TABLE {dest} AS SELECT {list} FROM {src}")]
+    let statements = match copy_list(s, table).await? {
+        None => s.env.backend.copy_table(&src, &dest),
+        Some(list) => vec![format!("CREATE TABLE {dest} AS SELECT {list} FROM {src}")],
     };
     let mut copied = 0;
     for sql in statements {
@@ -91,6 +117,84 @@ pub(crate) async fn take(s: &mut Session<'_>, table: &str, version: Option<i64>,
         location: name,
     };
     catalog::insert(s, info).await
+}
+
+/// An empty snapshot table made before a step, for the rows one of its statements will
+/// delete or overwrite; [`fill_rows`] copies them just before that statement runs.
+#[derive(Debug)]
+pub(crate) struct RowsSnapshot {
+    /// The statement and its rows.
+    pub target: crate::model::row_target::RowTarget,
+    /// The snapshot table.
+    pub location: String,
+    /// What the copy selects from the table.
+    list: String,
+    /// The migration.
+    version: Option<i64>,
+    /// Rows copied and the catalog entry, once filled with at least one row.
+    pub filled: Option<SnapshotInfo>,
+}
+
+/// Makes the empty snapshot table for the rows `target` changes (the catalog too, so that
+/// nothing between filling and running the statement is DDL, which commits on MySQL). The
+/// table exists and has a primary key.
+pub(crate) async fn prepare_rows(
+    s: &mut Session<'_>,
+    target: &crate::model::row_target::RowTarget,
+    version: Option<i64>,
+) -> Result<RowsSnapshot> {
+    catalog::ensure(s).await?;
+    let location = free_name(s, &target.table, version).await?;
+    let list = copy_list(s, &target.table).await?.unwrap_or_else(|| "*".into());
+    let (src, dest) = (s.env.backend.quote(&target.table), s.env.backend.quote(&location));
+    let sql = s.env.backend.empty_copy(&src, &dest, &list);
+    s.execute(&sql, &format!("making the snapshot table {location} for rows of {}", target.table)).await?;
+    Ok(RowsSnapshot { target: target.clone(), location, list, version, filled: None })
+}
+
+/// Copies the rows the statement is about to change (its own predicate, evaluated now, in its
+/// transaction) and records the snapshot when there is any: the measured blast radius.
+pub(crate) async fn fill_rows(s: &mut Session<'_>, r: &mut RowsSnapshot) -> Result<i64> {
+    let t = &r.target;
+    let dest = s.env.backend.quote(&r.location);
+    // `relation` is the table as the statement names it, alias included: the predicate may use it.
+    let sql = format!("INSERT INTO {dest} SELECT {} FROM {} WHERE {}", r.list, t.relation, t.predicate);
+    let context = format!("copying the rows of {} that statement {} changes", t.table, t.statement + 1);
+    let n = s.execute(&sql, &context).await? as i64;
+    if n > 0 {
+        let why = match t.verb {
+            crate::model::row_target::Verb::Delete => reason::DELETED_ROWS,
+            crate::model::row_target::Verb::Update => reason::UPDATED_ROWS,
+        };
+        let info = SnapshotInfo {
+            id: 0,
+            source_table: t.table.clone(),
+            migration_version: r.version,
+            reason: why.to_string(),
+            row_count: n,
+            checksum: None,
+            created_at: now(),
+            location: r.location.clone(),
+        };
+        r.filled = Some(catalog::insert(s, info).await?);
+    }
+    Ok(n)
+}
+
+/// Drops the prepared snapshot tables that hold no row (the statement changed nothing, or its
+/// transaction was rolled back), with their catalog entries; those with rows are kept.
+pub(crate) async fn drop_empty_rows(s: &mut Session<'_>, prepared: &[RowsSnapshot]) -> Result<()> {
+    for r in prepared {
+        if !s.table_exists(&r.location).await? || !s.is_empty(&r.location).await? {
+            continue;
+        }
+        let sql = format!("DROP TABLE {}", s.env.backend.quote(&r.location));
+        s.execute(&sql, &format!("dropping the empty snapshot table {}", r.location)).await?;
+        if let Some(info) = &r.filled {
+            catalog::delete(s, info.id).await?;
+        }
+    }
+    Ok(())
 }
 
 /// What verifying a snapshot found.
@@ -266,8 +370,16 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
         catalog::set_checksum(s, snapshot.id, checksum).await?;
     }
     let (src, dest) = (s.env.backend.quote(&snapshot.location), s.env.backend.quote(&target));
+    // A snapshot of some rows puts back those rows (by primary key); a whole one, the table.
+    let rows = match (exists, reason::is_rows(&snapshot.reason)) {
+        (true, true) => Some(rows_match(s, &report, &src, &dest).await?),
+        _ => None,
+    };
     if exists {
-        report.pre_restore = Some(take(s, &target, snapshot.migration_version, reason::PRE_RESTORE).await?);
+        report.pre_restore = match &rows {
+            Some(m) => take_rows_of(s, &target, snapshot.migration_version, m).await?,
+            None => Some(take(s, &target, snapshot.migration_version, reason::PRE_RESTORE).await?),
+        };
         let cols = report.mapped.iter().map(|c| s.env.backend.quote(c)).collect::<Vec<_>>().join(", ");
         // Columns of types the database defines were snapshotted as text: cast them back.
         let typed = s.defined_type_columns(&target).await?;
@@ -285,7 +397,10 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
             .join(", ");
         let fk = s.env.backend.without_foreign_keys();
         let mut statements: Vec<String> = fk.in_transaction.iter().map(|s| s.to_string()).collect();
-        statements.push(format!("DELETE FROM {dest}"));
+        match &rows {
+            Some(m) => statements.push(format!("DELETE FROM {dest} WHERE {m}")),
+            None => statements.push(format!("DELETE FROM {dest}")),
+        }
         statements.push(format!("INSERT INTO {dest} ({cols}) SELECT {values} FROM {src}"));
         let begin = s.env.backend.begin_statement();
         let context = format!("restoring {target} from snapshot {}", snapshot.id);
@@ -302,10 +417,22 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
             s.execute(&sql, &format!("recreating {target} from snapshot {}", snapshot.id)).await?;
         }
     }
-    // Verify: the restored columns hold exactly the snapshot's rows.
-    let mapped_now = s.content_checksum(&target, &report.mapped).await?;
+    // Verify: the restored columns hold exactly the snapshot's rows (for a snapshot of rows,
+    // the rows of the table with the snapshot's keys).
+    let restored_from = match &rows {
+        Some(m) => {
+            let cols = report.mapped.iter().map(|c| s.env.backend.quote(c)).collect::<Vec<_>>().join(", ");
+            format!("(SELECT {cols} FROM {dest} WHERE {m}) dbguard_restored")
+        }
+        None => dest.clone(),
+    };
+    let context = format!("computing a checksum of {target}");
+    let mapped_now = s.content_checksum_from(&restored_from, &report.mapped, &context).await?;
     let mapped_snap = s.content_checksum(&snapshot.location, &report.mapped).await?;
-    report.rows = s.count(&target).await?;
+    report.rows = match &rows {
+        Some(_) => mapped_now.split(':').next().and_then(|n| n.parse().ok()).unwrap_or(-1),
+        None => s.count(&target).await?,
+    };
     if mapped_now != mapped_snap || report.rows != snapshot.row_count {
         return Err(Error::RestoreFailed {
             message: format!(
@@ -322,6 +449,81 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
         });
     }
     Ok(report)
+}
+
+/// For a restore of some rows: the condition (SQL on `dest`) matching the table's rows that
+/// have a snapshot row's primary key. Refuses when the table has no primary key, or when rows
+/// a DELETE removed are there again (restoring would overwrite them).
+async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest: &str) -> Result<String> {
+    let (snapshot, target) = (&report.snapshot, &report.table);
+    let pk = s.primary_key(target).await?;
+    if pk.is_empty() || pk.iter().any(|c| !report.mapped.contains(c)) {
+        return Err(Error::RestoreRefused {
+            message: format!(
+                "snapshot {} holds some rows of {target}, put back by primary key, and {target} {}.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) and copy the rows you need",
+                snapshot.id,
+                if pk.is_empty() {
+                    "has no primary key now".to_string()
+                } else {
+                    format!("has no longer its key column(s) {} in the snapshot", pk.join(", "))
+                }
+            ),
+        });
+    }
+    let on = pk
+        .iter()
+        .map(|c| {
+            let q = s.env.backend.quote(c);
+            format!("dbguard_s.{q} = {dest}.{q}")
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let m = format!("EXISTS (SELECT 1 FROM {src} dbguard_s WHERE {on})");
+    if snapshot.reason == reason::DELETED_ROWS {
+        let back = s
+            .query_i64(
+                &format!("SELECT COUNT(*) FROM {dest} WHERE {m}"),
+                &format!("looking for the deleted rows in {target}"),
+            )
+            .await?;
+        if back > 0 {
+            return Err(Error::RestoreRefused {
+                message: format!(
+                    "{back} of the {} rows that snapshot {} holds are in {target} again (the same primary key): restoring would overwrite them.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) and compare, or delete those rows first",
+                    snapshot.row_count, snapshot.id
+                ),
+            });
+        }
+    }
+    Ok(m)
+}
+
+/// Copies the rows of `table` that `m` matches into a new snapshot, before a restore of rows
+/// overwrites them; `None` when there is none.
+async fn take_rows_of(s: &mut Session<'_>, table: &str, version: Option<i64>, m: &str) -> Result<Option<SnapshotInfo>> {
+    catalog::ensure(s).await?;
+    let location = free_name(s, table, version).await?;
+    let list = copy_list(s, table).await?.unwrap_or_else(|| "*".into());
+    let (src, dest) = (s.env.backend.quote(table), s.env.backend.quote(&location));
+    let context = format!("copying the rows of {table} a restore overwrites");
+    s.execute(&s.env.backend.empty_copy(&src, &dest, &list), &context).await?;
+    // `m` names the table by its quoted name, as `src` here.
+    let n = s.execute(&format!("INSERT INTO {dest} SELECT {list} FROM {src} WHERE {m}"), &context).await? as i64;
+    if n == 0 {
+        s.execute(&format!("DROP TABLE {dest}"), &context).await?;
+        return Ok(None);
+    }
+    let info = SnapshotInfo {
+        id: 0,
+        source_table: table.to_string(),
+        migration_version: version,
+        reason: reason::PRE_RESTORE_ROWS.to_string(),
+        row_count: n,
+        checksum: None,
+        created_at: now(),
+        location,
+    };
+    Ok(Some(catalog::insert(s, info).await?))
 }
 
 async fn in_transaction(s: &mut Session<'_>, begin: &str, statements: &[String], context: &str) -> Result<()> {

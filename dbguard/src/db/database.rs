@@ -477,6 +477,18 @@ impl Session<'_> {
         self.query_i64(&sql, &format!("counting the rows of {table}")).await
     }
 
+    /// The columns of `table`'s primary key, in key order; empty when it has none.
+    pub async fn primary_key(&mut self, table: &str) -> Result<Vec<String>> {
+        let sql = self.env.backend.primary_key_sql();
+        self.texts(sql, table, &format!("reading the primary key of {table}")).await
+    }
+
+    /// Whether `table` has no row, without counting them all.
+    pub async fn is_empty(&mut self, table: &str) -> Result<bool> {
+        let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {} LIMIT 1) dbguard_any", self.quote(table));
+        Ok(self.query_i64(&sql, &format!("checking whether {table} has rows")).await? == 0)
+    }
+
     pub async fn columns(&mut self, table: &str) -> Result<Vec<String>> {
         let sql = self.env.backend.columns_sql();
         self.texts(sql, table, &format!("reading the columns of {table}")).await
@@ -485,9 +497,15 @@ impl Session<'_> {
     /// An order-independent checksum of `cols` over every row of `table`: `count:sum`, where the
     /// sum adds a 60-bit hash of each row's text.
     pub async fn content_checksum(&mut self, table: &str, cols: &[String]) -> Result<String> {
-        let context = format!("computing a checksum of {table}");
+        let from = self.quote(table);
+        self.content_checksum_from(&from, cols, &format!("computing a checksum of {table}")).await
+    }
+
+    /// [`Session::content_checksum`] over `from`, SQL for a table or an aliased subquery.
+    pub async fn content_checksum_from(&mut self, from: &str, cols: &[String], context: &str) -> Result<String> {
+        let context = context.to_string();
         let quoted: Vec<String> = cols.iter().map(|c| self.quote(c)).collect();
-        match self.env.backend.content_hash(&self.quote(table), &quoted) {
+        match self.env.backend.content_hash(from, &quoted) {
             ContentHash::Aggregate(sql) => {
                 let row = self
                     .conn

@@ -89,16 +89,20 @@ pub(crate) async fn run(
         if !protect.is_empty() && snapshot_inside {
             taken = guard::before(&mut Session { env, conn: &mut tx }, &mut protect, m.version()).await?;
         }
-        if let Err(f) = run_step(&mut tx, env, m, step, dir).await {
+        if let Err(f) = run_step(&mut tx, env, m, step, dir, &mut taken).await {
             tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?;
+            guard::drop_empty(&mut Session { env, conn }, &taken).await?;
             return Err(f.into_error(FailureOutcome::RolledBack));
         }
         let losses = guard::losses(&mut Session { env, conn: &mut tx }, &taken.counted).await?;
         if !losses.is_empty() {
             tx.rollback().await.map_err(|e| env.error("rolling back the migration", e))?;
+            guard::drop_empty(&mut Session { env, conn }, &taken).await?;
             return Err(lost(losses, LossOutcome::RolledBack));
         }
-        report.snapshots.extend(taken.snapshots);
+        report.radius.extend(guard::measured(&taken, m.version()));
+        report.snapshots.extend(taken.snapshots.iter().cloned());
+        report.snapshots.extend(taken.rows.iter().filter_map(|r| r.filled.clone()));
         let written = match dir {
             Direction::Up => {
                 let row = row(m, RowState::Applied, at, elapsed());
@@ -111,6 +115,7 @@ pub(crate) async fn run(
             }
         };
         tx.commit().await.map_err(|e| env.error("committing the migration", e))?;
+        guard::drop_empty(&mut Session { env, conn }, &taken).await?;
         return Ok(written);
     }
 
@@ -122,16 +127,20 @@ pub(crate) async fn run(
         // MySQL: DML in the step still rolls back; DDL committed itself already.
         let mut tx =
             conn.begin_with(env.backend.begin_statement()).await.map_err(|e| env.error("starting a transaction", e))?;
-        let r = run_step(&mut tx, env, m, step, dir).await;
+        let r = run_step(&mut tx, env, m, step, dir, &mut taken).await;
         match r {
             Ok(()) => tx.commit().await.map_err(|e| env.error("committing the migration", e))?,
             Err(_) => tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?,
         }
         r
     } else {
-        run_step(conn, env, m, step, dir).await
+        run_step(conn, env, m, step, dir, &mut taken).await
     };
+    // Snapshot tables left empty (nothing changed, or rolled back) go; those with rows stay.
+    guard::drop_empty(&mut Session { env, conn }, &taken).await?;
+    report.radius.extend(guard::measured(&taken, m.version()));
     report.snapshots.extend(taken.snapshots.iter().cloned());
+    report.snapshots.extend(taken.rows.iter().filter_map(|r| r.filled.clone()));
     if let Err(f) = outcome {
         return Err(f.into_error(FailureOutcome::Dirty));
     }
@@ -190,7 +199,11 @@ async fn run_batched(
 async fn restore_lost(s: &mut Session<'_>, losses: &[Loss], snapshots: &[SnapshotInfo]) -> LossOutcome {
     let mut restored = Vec::new();
     for loss in losses {
-        let Some(snap) = snapshots.iter().find(|sn| sn.source_table == loss.table) else { continue };
+        // The whole table's snapshot (a preserved table is always kept whole).
+        let whole = |sn: &&SnapshotInfo| !crate::backup::snapshot::reason::is_rows(&sn.reason);
+        let Some(snap) = snapshots.iter().filter(whole).find(|sn| sn.source_table == loss.table) else {
+            continue;
+        };
         let opts = crate::backup::snapshot::RestoreOptions { drop_unmapped_columns: true, ..Default::default() };
         match crate::backup::snapshot::restore(s, snap, &opts).await {
             Ok(r) => restored.push(format!("{} <- snapshot {} ({}, {} rows)", r.table, snap.id, snap.location, r.rows)),
@@ -237,6 +250,7 @@ async fn run_step(
     m: &Migration,
     step: &Step,
     dir: Direction,
+    taken: &mut guard::Taken,
 ) -> Result<(), StepFailure> {
     use sqlx::Executor;
     let fail = |statement, message: String| StepFailure {
@@ -254,6 +268,10 @@ async fn run_step(
     match step {
         Step::Sql(sql) => {
             for (i, s) in dbguard_lint::split::split(sql, env.backend.kind().dialect()).iter().enumerate() {
+                // The rows it is about to delete or overwrite, copied first: never run it unkept.
+                if let Err(e) = guard::before_statement(&mut Session { env, conn: &mut *conn }, taken, i).await {
+                    return Err(fail(Some((i + 1, s.line, s.text.to_string())), e.to_string()));
+                }
                 if let Err(e) = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(s.text.to_string()))).await {
                     let message = env.statement_error(&e, (s.text, s.line, s.column));
                     return Err(fail(Some((i + 1, s.line, s.text.to_string())), message));

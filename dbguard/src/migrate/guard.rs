@@ -1,10 +1,12 @@
 //! The row guard around each migration step: snapshot what the step may destroy, count the
 //! tables it must preserve, and find what it lost.
 
-use crate::backup::snapshot::{self, reason};
+use crate::backup::snapshot::{self, RowsSnapshot, reason};
 use crate::db::database::Session;
 use crate::error::Loss;
 use crate::error::Result;
+use crate::migrate::radius::{self, RowTarget, Target};
+use crate::migrate::report::Radius;
 use crate::model::migration::{Migration, Step};
 use crate::store::catalog::SnapshotInfo;
 
@@ -24,6 +26,9 @@ pub(crate) struct Protect {
     unchecked: Vec<String>,
     /// Objects dropped with CASCADE: the tables with columns depending on them are snapshotted.
     cascades: Vec<dbguard_lint::Cascade>,
+    /// Statements that delete or overwrite the rows a predicate chooses: those rows are
+    /// measured and copied just before each runs (unless the table is kept whole anyway).
+    rows: Vec<RowTarget>,
     /// Whether [`Protect::resolve`] has run.
     resolved: bool,
 }
@@ -44,12 +49,38 @@ impl Protect {
                 p.destroy(table);
             }
             (p.unchecked, p.cascades) = (targets.unchecked, targets.cascades);
+            // What the linter's rules do not flag still changes rows: a DELETE or UPDATE with
+            // a condition, REPLACE, upserts. Read with a parser; what it cannot read is kept whole.
+            for t in radius::targets(sql, dialect) {
+                match t {
+                    Target::Rows(r) => p.rows.push(r),
+                    Target::Whole(table) => {
+                        p.destroy(table);
+                    }
+                    Target::Unknown(words) => p.unchecked.extend(words),
+                }
+            }
         }
         p
     }
 
     pub fn is_empty(&self) -> bool {
-        self.preserved.is_empty() && self.destroyed.is_empty() && self.unchecked.is_empty() && self.cascades.is_empty()
+        self.preserved.is_empty()
+            && self.destroyed.is_empty()
+            && self.unchecked.is_empty()
+            && self.cascades.is_empty()
+            && self.rows.is_empty()
+    }
+
+    /// Whether `table` is copied whole before the step.
+    fn kept_whole(&self, table: &str) -> bool {
+        self.destroyed.iter().any(|t| t.eq_ignore_ascii_case(table))
+            || self.preserved.iter().any(|(t, _)| t.eq_ignore_ascii_case(table))
+    }
+
+    /// The statements whose rows are copied one by one (their table is not kept whole).
+    fn row_targets(&self) -> impl Iterator<Item = &RowTarget> {
+        self.rows.iter().filter(|r| !self.kept_whole(&r.table))
     }
 
     fn destroy(&mut self, table: String) -> bool {
@@ -66,7 +97,12 @@ impl Protect {
     /// rows of a table destroyed (`ON DELETE CASCADE`, `SET NULL`; everything that references
     /// a truncated table).
     async fn resolve(&mut self, s: &mut Session<'_>) -> Result<()> {
-        if self.resolved || (self.destroyed.is_empty() && self.unchecked.is_empty() && self.cascades.is_empty()) {
+        if self.resolved
+            || (self.destroyed.is_empty()
+                && self.unchecked.is_empty()
+                && self.cascades.is_empty()
+                && self.rows.is_empty())
+        {
             return Ok(());
         }
         self.resolved = true;
@@ -81,6 +117,13 @@ impl Protect {
         for object in std::mem::take(&mut self.cascades) {
             for t in s.tables_depending_on(&object).await? {
                 self.destroy(t);
+            }
+        }
+        // Rows deleted take with them (or change) the rows that reference them: those tables
+        // are kept whole.
+        for r in self.rows.clone() {
+            for child in s.referencing_tables(&r.table, false).await? {
+                self.destroy(child);
             }
         }
         // Foreign-key closure: each table added is followed in turn.
@@ -137,6 +180,8 @@ pub(crate) struct Counted {
 pub(crate) struct Taken {
     pub snapshots: Vec<SnapshotInfo>,
     pub counted: Vec<Counted>,
+    /// Empty snapshot tables for the rows statements will change, filled just before each.
+    pub rows: Vec<RowsSnapshot>,
 }
 
 /// Snapshots every existing table the step may destroy or must preserve; a snapshot's row
@@ -162,30 +207,116 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
             }
             continue; // created later in the step, or already gone: nothing to keep
         }
+        let exact = protect.preserved.iter().find(|(t, _)| t == table).map(|(_, e)| *e);
+        // An empty table holds nothing to lose: no snapshot of nothing (its count still is checked).
+        if s.is_empty(table).await? {
+            if let Some(exact) = exact {
+                taken.counted.push(Counted { table: table.to_string(), before: 0, exact });
+            }
+            continue;
+        }
         let snap = snapshot::take(s, table, Some(version), why).await?;
-        if let Some((_, exact)) = protect.preserved.iter().find(|(t, _)| t == table) {
-            taken.counted.push(Counted { table: table.to_string(), before: snap.row_count, exact: *exact });
+        if let Some(exact) = exact {
+            taken.counted.push(Counted { table: table.to_string(), before: snap.row_count, exact });
         }
         taken.snapshots.push(snap);
+    }
+    let targets: Vec<RowTarget> = protect.row_targets().cloned().collect();
+    let mut whole: Vec<String> = Vec::new();
+    for r in targets {
+        // Rows the step itself inserts are not data to keep; a table with no primary key
+        // cannot have rows put back one by one, so it is kept whole.
+        if whole.contains(&r.table) || !s.table_exists(&r.table).await? || s.is_empty(&r.table).await? {
+            continue;
+        }
+        if s.primary_key(&r.table).await?.is_empty() {
+            taken.snapshots.push(snapshot::take(s, &r.table, Some(version), reason::DESTRUCTIVE).await?);
+            whole.push(r.table.clone());
+            continue;
+        }
+        taken.rows.push(snapshot::prepare_rows(s, &r, Some(version)).await?);
     }
     Ok(taken)
 }
 
+/// Drops the row snapshot tables [`before`] made that hold no row.
+pub(crate) async fn drop_empty(s: &mut Session<'_>, taken: &Taken) -> Result<()> {
+    snapshot::drop_empty_rows(s, &taken.rows).await
+}
+
+/// Copies the rows statement `index` of the step is about to change, when it is one that
+/// [`before`] prepared for: its measured blast radius.
+pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, index: usize) -> Result<()> {
+    for r in taken.rows.iter_mut().filter(|r| r.target.statement == index) {
+        snapshot::fill_rows(s, r).await?;
+    }
+    Ok(())
+}
+
 /// What [`before`] would do, read-only: the existing tables it would snapshot, and the
 /// preserved tables' counts now.
-pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect) -> Result<(Vec<String>, Vec<(String, i64)>)> {
+pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version: i64) -> Result<Preview> {
     protect.resolve(s).await?;
-    let (mut tables, mut counts) = (Vec::new(), Vec::new());
+    let mut out = Preview::default();
     for (table, _) in protect.tables() {
         if !s.table_exists(table).await? {
             continue;
         }
         if protect.preserved.iter().any(|(t, _)| t == table) {
-            counts.push((table.to_string(), s.count(table).await?));
+            out.counts.push((table.to_string(), s.count(table).await?));
         }
-        tables.push(table.to_string());
+        if !s.is_empty(table).await? {
+            out.tables.push(table.to_string());
+        }
     }
-    Ok((tables, counts))
+    for r in protect.row_targets() {
+        let rows = if s.table_exists(&r.table).await? {
+            // The condition may need what earlier statements of the step make: then it is
+            // measured when the step runs.
+            let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", r.relation, r.predicate);
+            s.query_i64(&sql, "measuring a statement's rows").await.ok()
+        } else {
+            Some(0)
+        };
+        out.radius.push(Radius {
+            version,
+            statement: r.statement + 1,
+            line: r.line,
+            table: r.table.clone(),
+            verb: r.verb,
+            rows,
+            snapshot: None,
+        });
+    }
+    Ok(out)
+}
+
+/// What [`preview`] found.
+#[derive(Debug, Default)]
+pub(crate) struct Preview {
+    /// The existing tables with rows that would be snapshotted whole.
+    pub tables: Vec<String>,
+    /// The preserved tables' counts now.
+    pub counts: Vec<(String, i64)>,
+    /// The rows each narrowed statement would change, counted now.
+    pub radius: Vec<Radius>,
+}
+
+/// What the statements prepared for in `taken` changed, and the snapshots keeping it.
+pub(crate) fn measured(taken: &Taken, version: i64) -> Vec<Radius> {
+    taken
+        .rows
+        .iter()
+        .map(|r| Radius {
+            version,
+            statement: r.target.statement + 1,
+            line: r.target.line,
+            table: r.target.table.clone(),
+            verb: r.target.verb,
+            rows: Some(r.filled.as_ref().map_or(0, |f| f.row_count)),
+            snapshot: r.filled.as_ref().map(|f| f.id),
+        })
+        .collect()
 }
 
 /// The preserved tables that lost rows (or changed count, when exact).

@@ -545,7 +545,7 @@ impl Migrator {
             };
             let mut protect = Protect::for_step(m, step, dialect);
             let mut s = db.session();
-            let (snapshots, counts) = guard::preview(&mut s, &mut protect).await?;
+            let preview = guard::preview(&mut s, &mut protect, m.version()).await?;
             let findings = step
                 .sql()
                 .map(|sql| dbguard_lint::lint_sql(&m.origin().describe(dir == Direction::Down), sql, dialect))
@@ -561,8 +561,9 @@ impl Migrator {
                 },
                 sql: step.sql().map(str::to_string),
                 transactional: m.is_transactional(),
-                snapshots,
-                preserved_counts: counts,
+                snapshots: preview.tables,
+                preserved_counts: preview.counts,
+                radius: preview.radius,
                 findings,
             });
         }

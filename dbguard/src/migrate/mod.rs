@@ -5,6 +5,7 @@
 pub mod execute;
 pub mod guard;
 pub mod migrator;
+pub mod radius;
 pub mod report;
 pub mod select;
 

@@ -25,6 +25,29 @@ pub struct Report {
     pub counts: Vec<(String, i64)>,
     /// The fingerprint of the schema the run left (recorded in `dbguard_schema_fingerprint`).
     pub fingerprint: Option<String>,
+    /// What each `DELETE`/`UPDATE ... WHERE` deleted or overwrote, measured just before it ran.
+    pub radius: Vec<Radius>,
+}
+
+/// The blast radius of one statement that deletes or overwrites the rows a condition
+/// chooses, measured on the live database: how many rows, and the snapshot that keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Radius {
+    /// The migration.
+    pub version: i64,
+    /// The statement's number in its step (from 1) and its first line.
+    pub statement: usize,
+    /// Its first line in the step.
+    pub line: usize,
+    /// The table.
+    pub table: String,
+    /// `delete` or `update`.
+    pub verb: crate::migrate::radius::Verb,
+    /// Rows it deletes or overwrites; `None` in a dry run when the condition needs what
+    /// earlier statements of the step make.
+    pub rows: Option<i64>,
+    /// The snapshot keeping those rows (none when there are none).
+    pub snapshot: Option<i64>,
 }
 
 /// One migration run by a [`Report`]'s run.
@@ -93,6 +116,8 @@ pub struct DryStep {
     pub snapshots: Vec<String>,
     /// Preserved tables and their row counts now (checked again after the step).
     pub preserved_counts: Vec<(String, i64)>,
+    /// The rows each `DELETE`/`UPDATE ... WHERE` would delete or overwrite, counted now.
+    pub radius: Vec<Radius>,
     /// The linter's findings on its SQL.
     pub findings: Vec<dbguard_lint::Finding>,
 }

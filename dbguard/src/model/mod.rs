@@ -9,5 +9,6 @@ pub mod kind;
 pub mod migration;
 pub mod plan;
 pub mod progress;
+pub mod row_target;
 pub mod stamp;
 pub mod tier;

@@ -115,6 +115,17 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         vec![format!("CREATE TABLE {dest} AS SELECT * FROM {src}")]
     }
 
+    /// A statement creating `dest` (quoted) empty, with the columns `list` selects from `src`
+    /// (quoted): the snapshot table the rows a statement changes are copied into, made before
+    /// the statement runs (where DDL commits, before its transaction).
+    fn empty_copy(&self, src: &str, dest: &str, list: &str) -> String {
+        format!("CREATE TABLE {dest} AS SELECT {list} FROM {src} WHERE 1 = 0")
+    }
+
+    /// A query with one parameter (a table name) returning its primary key's columns in key
+    /// order; no rows when the table has none.
+    fn primary_key_sql(&self) -> String;
+
     /// A query with one parameter (a table name) returning its column names in order.
     fn columns_sql(&self) -> String;
 

@@ -106,6 +106,17 @@ impl Backend for Mysql {
         vec![format!("CREATE TABLE {dest} LIKE {src}"), format!("INSERT INTO {dest} SELECT * FROM {src}")]
     }
 
+    // `CREATE TABLE ... AS SELECT` is refused under GTID consistency; LIKE keeps the types.
+    fn empty_copy(&self, src: &str, dest: &str, _list: &str) -> String {
+        format!("CREATE TABLE {dest} LIKE {src}")
+    }
+
+    fn primary_key_sql(&self) -> String {
+        "SELECT CAST(column_name AS CHAR) FROM information_schema.key_column_usage \
+         WHERE table_schema = DATABASE() AND table_name = ? AND constraint_name = 'PRIMARY' ORDER BY ordinal_position"
+            .into()
+    }
+
     fn columns_sql(&self) -> String {
         "SELECT CAST(column_name AS CHAR) FROM information_schema.columns \
          WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position"

@@ -105,6 +105,15 @@ impl Backend for Postgres {
         )
     }
 
+    fn primary_key_sql(&self) -> String {
+        "SELECT a.attname::text FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) \
+         WHERE i.indisprimary AND c.relname = $1 AND n.nspname = current_schema() \
+         ORDER BY array_position(i.indkey::int2[], a.attnum)"
+            .into()
+    }
+
     fn columns_sql(&self) -> String {
         "SELECT column_name::text FROM information_schema.columns \
          WHERE table_name = $1 AND table_schema = current_schema() ORDER BY ordinal_position"

@@ -107,6 +107,10 @@ impl Backend for Sqlite {
         ]
     }
 
+    fn primary_key_sql(&self) -> String {
+        "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk".into()
+    }
+
     fn columns_sql(&self) -> String {
         "SELECT name FROM pragma_table_info(?1) ORDER BY cid".into()
     }

@@ -1,0 +1,249 @@
+//! The blast radius of a step, read from its SQL with a real parser (`sqlparser`): which
+//! statements remove or overwrite rows, of which table, chosen by which predicate. Pure: the
+//! guard measures and keeps those rows on the live database (see [`crate::migrate::guard`]).
+//!
+//! A statement whose rows can be chosen exactly (`DELETE FROM t WHERE p`, `UPDATE t SET ...
+//! WHERE p`, one table, no join) becomes a [`RowTarget`]: the rows `p` matches are copied just
+//! before it runs. Anything that overwrites rows in a way that cannot be narrowed (`REPLACE`,
+//! `ON CONFLICT DO UPDATE`, `ON DUPLICATE KEY UPDATE`, `MERGE`, joins, a data-modifying `WITH`)
+//! protects the whole table; a statement that cannot be parsed protects every table it names.
+
+pub use crate::model::row_target::{RowTarget, Verb};
+use dbguard_lint::Dialect;
+use dbguard_lint::split::Statement;
+use sqlparser::ast::{
+    Delete, FromTable, Insert, ObjectName, ObjectNamePart, OnConflictAction, OnInsert, SqliteOnConflict,
+    Statement as Sql, TableFactor, TableObject, TableWithJoins, Update,
+};
+
+/// What a statement removes or overwrites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Rows of one table chosen by a predicate: measured and copied just before it runs.
+    Rows(RowTarget),
+    /// A whole table (normalised name): the rows it changes cannot be narrowed.
+    Whole(String),
+    /// A statement that changes rows but cannot be read: the words in it, so that every
+    /// existing table it names is kept whole.
+    Unknown(Vec<String>),
+}
+
+/// The targets of every statement of `sql` that removes or overwrites rows (statements that
+/// do neither, or that the linter already makes the guard keep whole, yield nothing here).
+pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
+    let statements = dbguard_lint::split::split(sql, dialect);
+    let mut out = Vec::new();
+    for (i, st) in statements.iter().enumerate() {
+        let Some(target) = target(st, dialect) else { continue };
+        let target = match target {
+            // Rows chosen before the statement runs are the rows it changes only if nothing
+            // earlier in the step reshaped the table: otherwise keep it whole.
+            Target::Rows(mut r) => {
+                if statements[..i].iter().any(|e| reshapes(e, &r.table)) {
+                    Target::Whole(r.table)
+                } else {
+                    r.statement = i;
+                    r.line = st.line;
+                    Target::Rows(r)
+                }
+            }
+            other => other,
+        };
+        out.push(target);
+    }
+    out
+}
+
+/// The target of one statement.
+fn target(st: &Statement<'_>, dialect: Dialect) -> Option<Target> {
+    let text = st.text;
+    let changes_rows =
+        matches!(st.first_keyword().as_str(), "DELETE" | "UPDATE" | "INSERT" | "REPLACE" | "MERGE" | "WITH");
+    if !changes_rows {
+        return None;
+    }
+    let parsed = sqlparser::parser::Parser::parse_sql(parser_dialect(dialect).as_ref(), text);
+    let unknown = || Some(Target::Unknown(words(text)));
+    let statement = match parsed {
+        Ok(mut v) if v.len() == 1 => v.remove(0),
+        _ => return unknown(),
+    };
+    match statement {
+        Sql::Delete(d) => delete(&d).or_else(unknown),
+        Sql::Update(u) => update(&u).or_else(unknown),
+        Sql::Insert(i) => insert(&i),
+        Sql::Merge(m) => match &m.table {
+            TableFactor::Table { name, .. } => Some(Target::Whole(normalise(name)?)),
+            _ => unknown(),
+        },
+        // `WITH x AS (DELETE ...) SELECT ...`: a data-modifying CTE. A plain query changes nothing.
+        Sql::Query(q) if q.with.is_some() && has_dml_word(text) => unknown(),
+        _ => None,
+    }
+}
+
+fn delete(d: &Delete) -> Option<Target> {
+    let from = match &d.from {
+        FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
+    };
+    // `DELETE t1, t2 FROM ...` (MySQL), `USING`, joins: every table named is kept whole.
+    if !d.tables.is_empty() || d.using.is_some() || from.len() != 1 || !from[0].joins.is_empty() {
+        return None;
+    }
+    single(&from[0], d.selection.as_ref(), Verb::Delete)
+}
+
+fn update(u: &Update) -> Option<Target> {
+    if u.from.is_some() || !u.table.joins.is_empty() {
+        return None;
+    }
+    single(&u.table, u.selection.as_ref(), Verb::Update)
+}
+
+/// One table, with or without a predicate: rows when there is one, else the whole table.
+fn single(t: &TableWithJoins, selection: Option<&sqlparser::ast::Expr>, verb: Verb) -> Option<Target> {
+    let TableFactor::Table { name, args: None, .. } = &t.relation else { return None };
+    let table = normalise(name)?;
+    Some(match selection {
+        Some(p) => Target::Rows(RowTarget {
+            statement: 0,
+            line: 0,
+            table,
+            relation: t.relation.to_string(),
+            predicate: p.to_string(),
+            verb,
+        }),
+        None => Target::Whole(table),
+    })
+}
+
+/// `REPLACE`, `INSERT OR REPLACE`, `ON CONFLICT DO UPDATE`, `ON DUPLICATE KEY UPDATE`
+/// overwrite existing rows; a plain INSERT (or `DO NOTHING`) does not.
+fn insert(i: &Insert) -> Option<Target> {
+    let overwrites = i.replace_into
+        || matches!(i.or, Some(SqliteOnConflict::Replace))
+        || match &i.on {
+            Some(OnInsert::DuplicateKeyUpdate(_)) => true,
+            Some(OnInsert::OnConflict(c)) => matches!(c.action, OnConflictAction::DoUpdate(_)),
+            _ => false,
+        };
+    if !overwrites {
+        return None;
+    }
+    match &i.table {
+        TableObject::TableName(name) => normalise(name).map(Target::Whole),
+        _ => Some(Target::Unknown(Vec::new())),
+    }
+}
+
+/// Whether `text` (an earlier statement of the step) changes `table`'s shape or identity:
+/// then rows chosen before the step are not the rows a later statement sees.
+fn reshapes(st: &Statement<'_>, table: &str) -> bool {
+    matches!(st.first_keyword().as_str(), "ALTER" | "DROP" | "RENAME" | "CREATE" | "TRUNCATE")
+        && words(st.text).iter().any(|w| w.eq_ignore_ascii_case(table))
+}
+
+fn has_dml_word(text: &str) -> bool {
+    words(text).iter().any(|w| matches!(w.as_str(), "delete" | "update" | "insert" | "merge"))
+}
+
+/// The identifier-like words of `text`, lowercased, quotes removed.
+fn words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+        .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
+        .map(str::to_lowercase)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The last part of a name, as the guard names tables: quoted parts as written, unquoted
+/// ones lowercased (PostgreSQL folds them; MySQL and SQLite compare them case-insensitively).
+fn normalise(name: &ObjectName) -> Option<String> {
+    match name.0.last()? {
+        ObjectNamePart::Identifier(id) => {
+            Some(if id.quote_style.is_some() { id.value.clone() } else { id.value.to_lowercase() })
+        }
+        _ => None,
+    }
+}
+
+fn parser_dialect(dialect: Dialect) -> Box<dyn sqlparser::dialect::Dialect> {
+    match dialect {
+        Dialect::Postgres => Box::new(sqlparser::dialect::PostgreSqlDialect {}),
+        Dialect::Mysql => Box::new(sqlparser::dialect::MySqlDialect {}),
+        Dialect::Sqlite => Box::new(sqlparser::dialect::SQLiteDialect {}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(sql: &str, d: Dialect) -> RowTarget {
+        match targets(sql, d).as_slice() {
+            [Target::Rows(r)] => r.clone(),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn deletes_and_updates_with_a_predicate_are_narrowed_to_their_rows() {
+        for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+            let r = rows("DELETE FROM users WHERE id > 0", d);
+            assert_eq!((r.table.as_str(), r.predicate.as_str(), r.verb), ("users", "id > 0", Verb::Delete));
+            let r = rows("CREATE TABLE x (a INT);\nUPDATE Users SET email = NULL WHERE created_at < '2020-01-01'", d);
+            assert_eq!((r.table.as_str(), r.statement, r.line, r.verb), ("users", 1, 2, Verb::Update));
+            assert_eq!(r.predicate, "created_at < '2020-01-01'");
+        }
+        let r = rows("DELETE FROM public.users AS u WHERE u.id IN (SELECT user_id FROM bans)", Dialect::Postgres);
+        assert_eq!((r.table.as_str(), r.relation.as_str()), ("users", "public.users AS u"));
+        let r = rows("DELETE FROM \"Users\" WHERE id = 1", Dialect::Postgres);
+        assert_eq!(r.table, "Users");
+    }
+
+    #[test]
+    fn what_cannot_be_narrowed_is_kept_whole_and_nothing_passes() {
+        let whole = |sql: &str, d: Dialect| targets(sql, d);
+        assert_eq!(whole("REPLACE INTO users VALUES (1, 'a')", Dialect::Mysql), [Target::Whole("users".into())]);
+        assert_eq!(
+            whole("INSERT INTO users (id) VALUES (1) ON DUPLICATE KEY UPDATE id = 2", Dialect::Mysql),
+            [Target::Whole("users".into())]
+        );
+        assert_eq!(
+            whole("INSERT INTO users (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = 2", Dialect::Postgres),
+            [Target::Whole("users".into())]
+        );
+        assert_eq!(whole("INSERT OR REPLACE INTO users VALUES (1)", Dialect::Sqlite), [Target::Whole("users".into())]);
+        assert_eq!(whole("DELETE FROM users", Dialect::Postgres), [Target::Whole("users".into())]);
+        assert_eq!(
+            whole("UPDATE users SET a = o.a FROM orgs o WHERE o.id = users.org", Dialect::Postgres)[0],
+            Target::Unknown(words("UPDATE users SET a = o.a FROM orgs o WHERE o.id = users.org"))
+        );
+        let Target::Unknown(w) =
+            &whole("WITH x AS (DELETE FROM users WHERE id > 0 RETURNING *) SELECT 1", Dialect::Postgres)[0]
+        else {
+            panic!()
+        };
+        assert!(w.contains(&"users".to_string()));
+        // Rows chosen before the step are not those seen after the table changed shape.
+        assert_eq!(
+            whole("ALTER TABLE users ADD COLUMN x INT; DELETE FROM users WHERE x IS NULL", Dialect::Postgres),
+            [Target::Whole("users".into())]
+        );
+        // Plain inserts and reads change nothing.
+        assert!(
+            whole(
+                "INSERT INTO users VALUES (1); SELECT * FROM users; WITH a AS (SELECT 1) SELECT * FROM a",
+                Dialect::Postgres
+            )
+            .is_empty()
+        );
+        // What cannot be parsed keeps every table it names.
+        assert!(
+            matches!(&whole("DELETE FROM users WHERE ))", Dialect::Postgres)[0], Target::Unknown(w) if w.contains(&"users".to_string()))
+        );
+    }
+}

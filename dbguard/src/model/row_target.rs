@@ -1,0 +1,41 @@
+//! The rows one statement of a step deletes or overwrites, as a query can choose them: what
+//! the guard measures and copies just before the statement runs (found by
+//! `migrate::radius`).
+
+/// Whether a [`RowTarget`]'s statement deletes or updates its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verb {
+    /// `DELETE`: the rows go.
+    Delete,
+    /// `UPDATE`: the rows' values are overwritten.
+    Update,
+}
+
+impl Verb {
+    /// `deleted` or `updated`.
+    pub fn past(self) -> &'static str {
+        match self {
+            Verb::Delete => "deleted",
+            Verb::Update => "updated",
+        }
+    }
+}
+
+/// The rows one statement deletes or overwrites, as a query can choose them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowTarget {
+    /// The statement's index in the step (0-based, as `dbguard_lint::split::split` counts).
+    pub statement: usize,
+    /// Its first line in the step.
+    pub line: usize,
+    /// The table, normalised (quotes removed, unquoted names lowercased).
+    pub table: String,
+    /// The table as the statement refers to it, alias included (`users AS u`): the predicate
+    /// may name the alias.
+    pub relation: String,
+    /// The `WHERE` condition, as SQL.
+    pub predicate: String,
+    /// Delete or update.
+    pub verb: Verb,
+}

@@ -1,0 +1,143 @@
+//! The blast radius (issue #13) on real SQLite, PostgreSQL and MySQL: a `DELETE`/`UPDATE` with
+//! a condition is measured just before it runs, exactly the rows it changes are kept, and a
+//! restore puts back exactly those; what changes nothing keeps nothing; what cannot be
+//! narrowed (REPLACE, upserts, a data-modifying WITH) keeps the whole table.
+
+use dbguard::{BackendKind, Database, Error, Migrator, RestoreOptions, Verb};
+use dbguard_tests::{MigrationDir, TestDb, on_each_engine};
+
+const ROWS: i64 = 2_000;
+
+fn schema(dir: &MigrationDir) {
+    dir.add(
+        "1",
+        "create_users",
+        "CREATE TABLE users (id BIGINT NOT NULL PRIMARY KEY, email VARCHAR(120) NOT NULL, name VARCHAR(80), \
+         balance DECIMAL(12, 2) NOT NULL);\n\
+         CREATE TABLE notes (body VARCHAR(80));\n",
+        "DROP TABLE notes;\nDROP TABLE users;\n",
+    );
+}
+
+async fn seeded(kind: BackendKind) -> Option<(TestDb, MigrationDir, Database)> {
+    let t = TestDb::new(kind).await?;
+    let dir = MigrationDir::new();
+    schema(&dir);
+    let mut db = t.connect().await;
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    for chunk in 0..ROWS / 500 {
+        let values: Vec<String> = (chunk * 500 + 1..=chunk * 500 + 500)
+            .map(|i| {
+                let name = if i % 7 == 0 { "NULL".to_string() } else { format!("'O''Name {i}'") };
+                format!("({i}, 'u{i}@example.com', {name}, {}.{:02})", i * 3 % 1000, i % 100)
+            })
+            .collect();
+        db.execute(&format!("INSERT INTO users (id, email, name, balance) VALUES {}", values.join(", ")))
+            .await
+            .unwrap();
+    }
+    Some((t, dir, db))
+}
+
+/// A copy of the rows `predicate` chooses, made by the test itself, to compare with.
+async fn expected(db: &mut Database, name: &str, predicate: &str) -> String {
+    db.execute(&format!("CREATE TABLE {name} AS SELECT * FROM users WHERE {predicate}")).await.unwrap();
+    db.content_checksum(name).await.unwrap()
+}
+
+async fn snapshot_tables(db: &mut Database) -> Vec<String> {
+    db.tables().await.unwrap().into_iter().filter(|t| t.starts_with("dbguard_bak_")).collect()
+}
+
+async fn narrowed_statements_keep_exactly_their_rows(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    let before = db.content_checksum("users").await.unwrap();
+    let deleted = expected(&mut db, "expect_deleted", "id > 1800").await;
+    let updated = expected(&mut db, "expect_updated", "id <= 150 AND balance > 100").await;
+    // Neither statement is flagged by the linter (each has a condition): only the guard sees them.
+    dir.add(
+        "2",
+        "trim_users",
+        "DELETE FROM users WHERE id > 1800;\nUPDATE users SET name = NULL, balance = 0 WHERE id <= 150 AND balance > 100;\n",
+        "-- dbguard: irreversible = \"restore the snapshots\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let dry = m.dry_run_up(&mut db, None).await.unwrap();
+    let counted: Vec<_> = dry.steps[0].radius.iter().map(|r| (r.verb, r.rows)).collect();
+    let n_updated = db.query_i64("SELECT COUNT(*) FROM expect_updated").await.unwrap();
+    assert_eq!(counted, [(Verb::Delete, Some(200)), (Verb::Update, Some(n_updated))]);
+
+    let report = m.up(&mut db, None).await.unwrap();
+    let measured: Vec<_> =
+        report.radius.iter().map(|r| (r.table.as_str(), r.verb, r.rows, r.statement, r.line)).collect();
+    assert_eq!(measured, [("users", Verb::Delete, Some(200), 1, 1), ("users", Verb::Update, Some(n_updated), 2, 2)]);
+    assert_eq!(report.snapshots.len(), 2, "no whole-table copy: {:?}", report.snapshots);
+    let (del, upd) = (&report.snapshots[0], &report.snapshots[1]);
+    assert_eq!((del.reason.as_str(), del.row_count), ("deleted-rows", 200));
+    assert_eq!((upd.reason.as_str(), upd.row_count), ("updated-rows", n_updated));
+    assert_eq!(db.content_checksum(&del.location).await.unwrap(), deleted, "exactly the deleted rows");
+    assert_eq!(db.content_checksum(&upd.location).await.unwrap(), updated, "the updated rows as they were");
+    assert_eq!(db.count_rows("users").await.unwrap(), ROWS - 200);
+
+    // Each restore puts back its rows, by primary key; together, the table as it was.
+    let b = m.backups();
+    let r = b.restore(&mut db, upd.id, &RestoreOptions::default()).await.unwrap();
+    assert_eq!(r.rows, n_updated);
+    assert_eq!(r.pre_restore.as_ref().map(|p| (p.reason.as_str(), p.row_count)), Some(("pre-restore-rows", n_updated)));
+    let r = b.restore(&mut db, del.id, &RestoreOptions::default()).await.unwrap();
+    assert_eq!((r.rows, r.pre_restore.is_none()), (200, true));
+    assert_eq!(db.content_checksum("users").await.unwrap(), before, "every row and value back");
+    // The deleted rows are back: restoring them again would overwrite them, and is refused.
+    let again = b.restore(&mut db, del.id, &RestoreOptions::default()).await.unwrap_err();
+    assert!(matches!(&again, Error::RestoreRefused { message } if message.contains("200 of the 200 rows")), "{again}");
+    assert_eq!(db.content_checksum("users").await.unwrap(), before, "nothing changed");
+}
+on_each_engine!(narrowed_statements_keep_exactly_their_rows);
+
+async fn nothing_destroyed_keeps_nothing(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    dir.add("2", "noop_delete", "DELETE FROM users WHERE id > 1000000;\n", "-- dbguard: irreversible = \"a test\"\n");
+    dir.add(
+        "3",
+        "drop_notes",
+        "-- dbguard:allow drop-table reason=\"never used\"\nDROP TABLE notes;\n",
+        "CREATE TABLE notes (body VARCHAR(80));\n",
+    );
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    assert_eq!(report.radius.iter().map(|r| r.rows).collect::<Vec<_>>(), [Some(0)]);
+    assert!(report.snapshots.is_empty(), "no snapshot of nothing: {:?}", report.snapshots);
+    assert!(snapshot_tables(&mut db).await.is_empty(), "no empty snapshot table left behind");
+    assert_eq!(db.count_rows("users").await.unwrap(), ROWS);
+}
+on_each_engine!(nothing_destroyed_keeps_nothing);
+
+async fn what_cannot_be_narrowed_keeps_the_whole_table(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    let overwrite = match kind {
+        BackendKind::Postgres => {
+            "INSERT INTO users (id, email, name, balance) VALUES (1, 'x@example.com', 'X', 0) \
+             ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email;\n"
+        }
+        _ => "REPLACE INTO users (id, email, name, balance) VALUES (1, 'x@example.com', 'X', 0);\n",
+    };
+    dir.add("2", "overwrite_user_1", overwrite, "-- dbguard: irreversible = \"a test\"\n");
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let kept: Vec<_> =
+        report.snapshots.iter().map(|s| (s.source_table.as_str(), s.reason.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("users", "destructive", ROWS)], "the overwritten row is in a whole-table snapshot");
+    let q = db.quote(&report.snapshots[0].location);
+    assert_eq!(db.query_i64(&format!("SELECT COUNT(*) FROM {q} WHERE email = 'u1@example.com'")).await.unwrap(), 1);
+
+    if kind == BackendKind::Postgres {
+        dir.add(
+            "3",
+            "purge_via_cte",
+            "WITH gone AS (DELETE FROM users WHERE id > 1000 RETURNING id) SELECT COUNT(*) FROM gone;\n",
+            "-- dbguard: irreversible = \"a test\"\n",
+        );
+        let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+        let kept: Vec<_> = report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
+        assert_eq!(kept, [("users", ROWS)], "a DELETE hidden in a WITH is caught");
+    }
+}
+on_each_engine!(what_cannot_be_narrowed_keeps_the_whole_table);
