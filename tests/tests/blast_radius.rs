@@ -65,7 +65,9 @@ async fn narrowed_statements_keep_exactly_their_rows(kind: BackendKind) {
     let dry = m.dry_run_up(&mut db, None).await.unwrap();
     let counted: Vec<_> = dry.steps[0].radius.iter().map(|r| (r.verb, r.rows)).collect();
     let n_updated = db.query_i64("SELECT COUNT(*) FROM expect_updated").await.unwrap();
-    assert_eq!(counted, [(Verb::Delete, Some(200)), (Verb::Update, Some(n_updated))]);
+    // The UPDATE comes after a write to the same table: counted before the step, its figure
+    // could be wrong, so the dry run says it is measured when it runs.
+    assert_eq!(counted, [(Verb::Delete, Some(200)), (Verb::Update, None)]);
 
     let report = m.up(&mut db, None).await.unwrap();
     let measured: Vec<_> =
@@ -139,5 +141,16 @@ async fn what_cannot_be_narrowed_keeps_the_whole_table(kind: BackendKind) {
         let kept: Vec<_> = report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
         assert_eq!(kept, [("users", ROWS)], "a DELETE hidden in a WITH is caught");
     }
+    // An UPDATE of the primary key moves rows to other keys: they could not be put back by it.
+    dir.add(
+        "4",
+        "renumber",
+        "UPDATE users SET id = id + 100000 WHERE id <= 10;\n",
+        "-- dbguard: irreversible = \"a test\"\n",
+    );
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let kept: Vec<_> = report.snapshots.iter().map(|s| (s.reason.as_str(), s.row_count)).collect();
+    let n = db.count_rows("users").await.unwrap();
+    assert_eq!(kept, [("destructive", n)], "the whole table, not the 10 rows by their old keys");
 }
 on_each_engine!(what_cannot_be_narrowed_keeps_the_whole_table);

@@ -229,7 +229,9 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
         if whole.contains(&r.table) || !s.table_exists(&r.table).await? || s.is_empty(&r.table).await? {
             continue;
         }
-        if s.primary_key(&r.table).await?.is_empty() {
+        // An UPDATE of the key moves rows to other keys: they cannot be put back by it.
+        let pk = s.primary_key(&r.table).await?;
+        if pk.is_empty() || r.assigned.iter().any(|c| pk.iter().any(|k| k.eq_ignore_ascii_case(c))) {
             taken.snapshots.push(snapshot::take(s, &r.table, Some(version), reason::DESTRUCTIVE).await?);
             whole.push(r.table.clone());
             continue;
@@ -270,7 +272,9 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
         }
     }
     for r in protect.row_targets() {
-        let rows = if s.table_exists(&r.table).await? {
+        let rows = if r.after_writes {
+            None
+        } else if s.table_exists(&r.table).await? {
             // The condition may need what earlier statements of the step make: then it is
             // measured when the step runs.
             let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", r.relation, r.predicate);

@@ -44,6 +44,7 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
                 } else {
                     r.statement = i;
                     r.line = st.line;
+                    r.after_writes = statements[..i].iter().any(|e| may_write(e, &r.table));
                     Target::Rows(r)
                 }
             }
@@ -90,31 +91,81 @@ fn delete(d: &Delete) -> Option<Target> {
     if !d.tables.is_empty() || d.using.is_some() || from.len() != 1 || !from[0].joins.is_empty() {
         return None;
     }
-    single(&from[0], d.selection.as_ref(), Verb::Delete)
+    // `ORDER BY ... LIMIT n` changes some of the rows the condition matches: which ones, only
+    // the statement knows.
+    let narrow = d.order_by.is_empty() && d.limit.is_none();
+    single(&from[0], d.selection.as_ref(), Verb::Delete, narrow, Vec::new())
 }
 
 fn update(u: &Update) -> Option<Target> {
     if u.from.is_some() || !u.table.joins.is_empty() {
         return None;
     }
-    single(&u.table, u.selection.as_ref(), Verb::Update)
+    let narrow = u.order_by.is_empty() && u.limit.is_none();
+    let assigned = u
+        .assignments
+        .iter()
+        .flat_map(|a| match &a.target {
+            sqlparser::ast::AssignmentTarget::ColumnName(n) => normalise(n).into_iter().collect::<Vec<_>>(),
+            sqlparser::ast::AssignmentTarget::Tuple(ns) => ns.iter().filter_map(normalise).collect(),
+        })
+        .collect();
+    single(&u.table, u.selection.as_ref(), Verb::Update, narrow, assigned)
 }
 
-/// One table, with or without a predicate: rows when there is one, else the whole table.
-fn single(t: &TableWithJoins, selection: Option<&sqlparser::ast::Expr>, verb: Verb) -> Option<Target> {
+/// One table, with or without a predicate: its rows when the predicate chooses the same rows
+/// when evaluated again just before the statement, else the whole table.
+fn single(
+    t: &TableWithJoins,
+    selection: Option<&sqlparser::ast::Expr>,
+    verb: Verb,
+    narrow: bool,
+    assigned: Vec<String>,
+) -> Option<Target> {
     let TableFactor::Table { name, args: None, .. } = &t.relation else { return None };
     let table = normalise(name)?;
-    Some(match selection {
-        Some(p) => Target::Rows(RowTarget {
+    let predicate = selection.map(ToString::to_string);
+    // A schema-qualified table is kept whole: snapshots and restores name tables of the
+    // current schema.
+    let qualified = name.0.len() > 1;
+    Some(match predicate {
+        Some(p) if narrow && !qualified && !calls_functions(&p) => Target::Rows(RowTarget {
             statement: 0,
             line: 0,
             table,
             relation: t.relation.to_string(),
-            predicate: p.to_string(),
+            predicate: p,
             verb,
+            assigned,
+            after_writes: false,
         }),
-        None => Target::Whole(table),
+        _ => Target::Whole(table),
     })
+}
+
+/// Whether a condition calls a function other than a few pure ones: `random()`,
+/// `clock_timestamp()`, `nextval()` or a user's function may choose other rows when evaluated
+/// a second time (the copy, then the statement), so such a statement keeps the whole table.
+fn calls_functions(predicate: &str) -> bool {
+    const NOT_CALLS: [&str; 24] = [
+        "in", "exists", "and", "or", "not", "any", "all", "some", "values", "select", "where", "is", "like", "between",
+        "when", "then", "else", "case", "on", "from", "as", "array", "row", "interval",
+    ];
+    const PURE: [&str; 8] = ["cast", "coalesce", "lower", "upper", "length", "abs", "nullif", "trim"];
+    let b = predicate.as_bytes();
+    (0..b.len()).filter(|&i| b[i] == b'(').any(|i| {
+        let before = predicate[..i].trim_end();
+        let word: String = before.chars().rev().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+        let word: String = word.chars().rev().collect::<String>().to_lowercase();
+        let quoted_call = before.ends_with('"') || before.ends_with('`');
+        quoted_call || (!word.is_empty() && !NOT_CALLS.contains(&word.as_str()) && !PURE.contains(&word.as_str()))
+    })
+}
+
+/// Whether an earlier statement of the step may write to `table` (anything but a query that
+/// names it).
+fn may_write(st: &Statement<'_>, table: &str) -> bool {
+    st.first_keyword() != "SELECT" && words(st.text).iter().any(|w| w.eq_ignore_ascii_case(table))
 }
 
 /// `REPLACE`, `INSERT OR REPLACE`, `ON CONFLICT DO UPDATE`, `ON DUPLICATE KEY UPDATE`
@@ -198,8 +249,8 @@ mod tests {
             assert_eq!((r.table.as_str(), r.statement, r.line, r.verb), ("users", 1, 2, Verb::Update));
             assert_eq!(r.predicate, "created_at < '2020-01-01'");
         }
-        let r = rows("DELETE FROM public.users AS u WHERE u.id IN (SELECT user_id FROM bans)", Dialect::Postgres);
-        assert_eq!((r.table.as_str(), r.relation.as_str()), ("users", "public.users AS u"));
+        let r = rows("DELETE FROM users AS u WHERE u.id IN (SELECT user_id FROM bans)", Dialect::Postgres);
+        assert_eq!((r.table.as_str(), r.relation.as_str()), ("users", "users AS u"));
         let r = rows("DELETE FROM \"Users\" WHERE id = 1", Dialect::Postgres);
         assert_eq!(r.table, "Users");
     }
@@ -233,6 +284,32 @@ mod tests {
             whole("ALTER TABLE users ADD COLUMN x INT; DELETE FROM users WHERE x IS NULL", Dialect::Postgres),
             [Target::Whole("users".into())]
         );
+        // What a second evaluation could choose differently, or only some of the matches, or
+        // another schema's table: kept whole.
+        for (sql, d) in [
+            ("DELETE FROM users WHERE random() < 0.5", Dialect::Postgres),
+            ("DELETE FROM users WHERE abs(random()) % 2 = 0", Dialect::Sqlite),
+            ("UPDATE users SET a = 1 WHERE id = \"f\"(id)", Dialect::Postgres),
+            ("DELETE FROM users WHERE active = 1 ORDER BY id DESC LIMIT 3", Dialect::Mysql),
+            ("UPDATE users SET name = 'x' WHERE active = 2 ORDER BY id LIMIT 2", Dialect::Mysql),
+            ("DELETE FROM other.users WHERE active = 5", Dialect::Postgres),
+        ] {
+            assert_eq!(whole(sql, d), [Target::Whole("users".into())], "{sql}");
+        }
+        // Pure functions and subqueries still narrow; a count after a write is flagged.
+        let r = rows(
+            "DELETE FROM users WHERE lower(email) IN (SELECT email FROM bans) AND CAST(id AS TEXT) = '1'",
+            Dialect::Postgres,
+        );
+        assert!(!r.after_writes);
+        let r = rows("UPDATE users SET id = id + 100, name = 'x' WHERE id = 4", Dialect::Sqlite);
+        assert_eq!(r.assigned, ["id", "name"]);
+        let Target::Rows(r) =
+            &whole("UPDATE users SET active = 7 WHERE id = 1; DELETE FROM users WHERE active = 7", Dialect::Sqlite)[1]
+        else {
+            panic!()
+        };
+        assert!(r.after_writes);
         // Plain inserts and reads change nothing.
         assert!(
             whole(

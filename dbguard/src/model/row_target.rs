@@ -38,4 +38,10 @@ pub struct RowTarget {
     pub predicate: String,
     /// Delete or update.
     pub verb: Verb,
+    /// The columns an UPDATE assigns (normalised): when they include the primary key, rows
+    /// cannot be put back by it, and the table is kept whole.
+    pub assigned: Vec<String>,
+    /// Whether an earlier statement of the step may write to the table: a count made before
+    /// the step is then not the statement's (a dry run says so).
+    pub after_writes: bool,
 }
