@@ -154,3 +154,112 @@ async fn what_cannot_be_narrowed_keeps_the_whole_table(kind: BackendKind) {
     assert_eq!(kept, [("destructive", n)], "the whole table, not the 10 rows by their old keys");
 }
 on_each_engine!(what_cannot_be_narrowed_keeps_the_whole_table);
+
+/// Found trying it as a new user: a DELETE on an inheritance parent also deletes its children's
+/// rows, with columns a copy of the parent lacks; and rows of a `GENERATED ALWAYS AS IDENTITY`
+/// key could not be put back.
+#[tokio::test]
+async fn postgres_inherited_rows_are_kept_and_identity_keys_restored() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let dir = MigrationDir::new();
+    dir.add(
+        "1",
+        "tables",
+        "CREATE TABLE parent (id INT PRIMARY KEY, v INT);\nCREATE TABLE child (extra TEXT) INHERITS (parent);\n\
+         CREATE TABLE ident (id INT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v INT);\n\
+         INSERT INTO parent VALUES (1, 1), (2, 2);\nINSERT INTO child VALUES (3, 3, 'c3'), (4, 4, 'c4');\n\
+         INSERT INTO ident (v) SELECT g FROM generate_series(1, 10) g;\n",
+        "DROP TABLE ident;\nDROP TABLE child;\nDROP TABLE parent;\n",
+    );
+    dir.add(
+        "2",
+        "trim",
+        "DELETE FROM parent WHERE v >= 2;\nDELETE FROM ident WHERE v <= 3;\n",
+        "-- dbguard: irreversible = \"a test\"\n",
+    );
+    let mut db = t.connect().await;
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    let mut kept: Vec<_> =
+        report.snapshots.iter().map(|s| (s.source_table.as_str(), s.reason.as_str(), s.row_count)).collect();
+    kept.sort();
+    assert_eq!(kept, [("child", "destructive", 2), ("ident", "deleted-rows", 3), ("parent", "destructive", 4)]);
+    let child = report.snapshots.iter().find(|s| s.source_table == "child").unwrap();
+    let q = db.quote(&child.location);
+    assert_eq!(db.query_i64(&format!("SELECT COUNT(*) FROM {q} WHERE extra IN ('c3', 'c4')")).await.unwrap(), 2);
+
+    let ident = report.snapshots.iter().find(|s| s.source_table == "ident").unwrap();
+    m.backups().restore(&mut db, ident.id, &RestoreOptions::default()).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM ident WHERE v <= 3").await.unwrap(), 3, "identity keys put back");
+}
+
+/// The values an ALTER TABLE drops or converts are counted on the live data: an all-NULL
+/// column goes without a snapshot; lossy type changes (cents rounded, strings cut by a
+/// non-strict MySQL, microseconds dropped) are reported with their count and kept.
+async fn dropped_and_converted_values_are_measured(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    dir.add(
+        "2",
+        "add_legacy",
+        "ALTER TABLE users ADD COLUMN legacy VARCHAR(10);\n",
+        "ALTER TABLE users DROP COLUMN legacy;\n",
+    );
+    dir.add(
+        "3",
+        "drop_legacy",
+        "-- dbguard:allow drop-column reason=\"never written\"\nALTER TABLE users DROP COLUMN legacy;\n",
+        "ALTER TABLE users ADD COLUMN legacy VARCHAR(10);\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    let measured: Vec<_> = report.radius.iter().map(|r| (r.column.as_deref(), r.verb, r.rows, r.snapshot)).collect();
+    assert_eq!(measured, [(Some("legacy"), Verb::DropColumn, Some(0), None)]);
+    assert!(report.snapshots.is_empty(), "an all-NULL column loses nothing: {:?}", report.snapshots);
+
+    let (change, lost) = match kind {
+        BackendKind::Postgres => (
+            "ALTER TABLE users ALTER COLUMN balance TYPE DECIMAL(12, 0);\n",
+            "SELECT COUNT(*) FROM users WHERE balance <> ROUND(balance, 0)",
+        ),
+        BackendKind::Mysql => (
+            "SET SESSION sql_mode = '';\nALTER TABLE users MODIFY COLUMN email VARCHAR(10) NOT NULL;\n",
+            "SELECT COUNT(*) FROM users WHERE CHAR_LENGTH(email) > 10",
+        ),
+        // SQLite cannot change a column's type: a dropped column with values.
+        _ => ("ALTER TABLE users DROP COLUMN name;\n", "SELECT COUNT(*) FROM users WHERE name IS NOT NULL"),
+    };
+    let expected = db.query_i64(lost).await.unwrap();
+    assert!(expected > 0);
+    let before = db.content_checksum("users").await.unwrap();
+    let allow = "-- dbguard:allow alter-column-type reason=\"test\"\n-- dbguard:allow drop-column reason=\"test\"\n";
+    dir.add("4", "lossy", &format!("{allow}{change}"), "-- dbguard: irreversible = \"a test\"\n");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let dry = m.dry_run_up(&mut db, None).await.unwrap();
+    assert_eq!(dry.steps[0].radius.iter().map(|r| r.rows).collect::<Vec<_>>(), [Some(expected)]);
+    let report = m.up(&mut db, None).await.unwrap();
+    assert_eq!(report.radius.len(), 1, "{:?}", report.radius);
+    let r = &report.radius[0];
+    assert_eq!(r.rows, Some(expected), "{r:?}");
+    let snap = report.snapshots.iter().find(|s| Some(s.id) == r.snapshot).expect("the values are kept");
+    assert_eq!(db.content_checksum(&snap.location).await.unwrap(), before, "every value as it was");
+}
+on_each_engine!(dropped_and_converted_values_are_measured);
+
+#[tokio::test]
+async fn postgres_dropped_microseconds_are_counted() {
+    let Some((_t, dir, mut db)) = seeded(BackendKind::Postgres).await else { return };
+    db.execute("ALTER TABLE users ADD COLUMN seen TIMESTAMPTZ(6)").await.unwrap();
+    db.execute("UPDATE users SET seen = TIMESTAMPTZ '2026-01-01 00:00:00+00' + id * INTERVAL '1.25 second'")
+        .await
+        .unwrap();
+    let expected = db.query_i64("SELECT COUNT(*) FROM users WHERE id % 4 <> 0").await.unwrap();
+    dir.add(
+        "2",
+        "seconds",
+        "-- dbguard:allow alter-column-type reason=\"test\"\nALTER TABLE users ALTER COLUMN seen TYPE TIMESTAMPTZ(0);\n",
+        "-- dbguard: irreversible = \"a test\"\n",
+    );
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    assert_eq!(report.radius.iter().map(|r| r.rows).collect::<Vec<_>>(), [Some(expected)]);
+    assert_eq!(report.snapshots.len(), 1);
+}

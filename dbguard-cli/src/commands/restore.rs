@@ -32,7 +32,9 @@ pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_colum
         println!("  left to their defaults: {}", r.defaulted.join(", "));
     }
     if let Some(p) = r.pre_restore {
-        println!("  it replaced the table's {} previous rows, kept in snapshot {} ({})", p.row_count, p.id, p.location);
+        let rows = if p.row_count == 1 { "row" } else { "rows" };
+        let which = if p.holds_some_rows() { format!("{rows} with those keys") } else { format!("previous {rows}") };
+        println!("  it replaced the table's {} {which}, kept in snapshot {} ({})", p.row_count, p.id, p.location);
     }
     if dry_run {
         println!("nothing was changed");

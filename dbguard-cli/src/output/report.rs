@@ -29,10 +29,11 @@ pub fn run(report: &Report, url: &str, direction: Direction, format: Format) {
         }
         for s in report.snapshots.iter().filter(|s| s.migration_version == version) {
             println!(
-                "  {} {} ({} rows, {}): snapshot {}",
+                "  {} {} ({} row{}, {}): snapshot {}",
                 paint(DIM, "snapshot"),
                 s.source_table,
                 s.row_count,
+                plural(s.row_count as usize),
                 s.reason,
                 s.id
             );
@@ -81,17 +82,33 @@ pub fn run(report: &Report, url: &str, direction: Direction, format: Format) {
     }
 }
 
-/// `users: 1,000 rows deleted by statement 2 (line 3), kept in snapshot 7`.
+/// `users: 1,000 rows deleted by statement 2 (line 3), kept in snapshot 7`;
+/// `orders.amount: 12 values changed by NUMERIC(10,0) ...`.
 fn radius(r: &dbguard::Radius) -> String {
+    use dbguard::Verb;
+    let what = match r.verb {
+        Verb::Delete | Verb::Update => "row",
+        Verb::DropColumn => "non-null value",
+        Verb::ChangeType => "value",
+    };
+    let change = match (&r.verb, &r.to) {
+        (Verb::ChangeType, Some(to)) => format!("changed by the new type {to}"),
+        _ => r.verb.past().to_string(),
+    };
     let rows = match r.rows {
-        None => "not measurable before the earlier statements of the step run (measured when it runs)".to_string(),
-        Some(n) => format!("{} row{} {}", thousands(n), plural(n as usize), r.verb.past()),
+        None => "not measurable before the step (kept whole)".to_string(),
+        Some(n) => format!("{} {what}{} {change}", thousands(n), plural(n as usize)),
     };
-    let kept = match r.snapshot {
-        Some(id) => format!(", kept in snapshot {id}"),
-        None => String::new(),
+    let kept = match (r.snapshot, r.rows) {
+        (Some(id), _) => format!(", kept in snapshot {id}"),
+        (None, Some(0)) => ": nothing to keep".to_string(),
+        (None, _) => String::new(),
     };
-    format!("{}: {rows} by statement {} (line {}){kept}", r.table, r.statement, r.line)
+    let target = match &r.column {
+        Some(c) => format!("{}.{c}", r.table),
+        None => r.table.clone(),
+    };
+    format!("{target}: {rows} by statement {} (line {}){kept}", r.statement, r.line)
 }
 
 /// `1234567` as `1,234,567`.

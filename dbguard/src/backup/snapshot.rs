@@ -32,6 +32,14 @@ pub(crate) mod reason {
     }
 }
 
+impl SnapshotInfo {
+    /// Whether it holds some rows of its table (those a statement deleted or overwrote, put
+    /// back by primary key), not the whole table.
+    pub fn holds_some_rows(&self) -> bool {
+        reason::is_rows(&self.reason)
+    }
+}
+
 /// The snapshot table's name: `dbguard_bak_v0004_users_20261121T101500Z`, shortened with a
 /// hash of the source name when it would exceed the database's identifier limit, and suffixed
 /// with a counter when that name is taken.
@@ -164,7 +172,7 @@ pub(crate) async fn fill_rows(s: &mut Session<'_>, r: &mut RowsSnapshot) -> Resu
     if n > 0 {
         let why = match t.verb {
             crate::model::row_target::Verb::Delete => reason::DELETED_ROWS,
-            crate::model::row_target::Verb::Update => reason::UPDATED_ROWS,
+            _ => reason::UPDATED_ROWS,
         };
         let info = SnapshotInfo {
             id: 0,
@@ -401,7 +409,8 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
             Some(m) => statements.push(format!("DELETE FROM {dest} WHERE {m}")),
             None => statements.push(format!("DELETE FROM {dest}")),
         }
-        statements.push(format!("INSERT INTO {dest} ({cols}) SELECT {values} FROM {src}"));
+        let identity = s.env.backend.keep_identity_values();
+        statements.push(format!("INSERT INTO {dest} ({cols}){identity} SELECT {values} FROM {src}"));
         let begin = s.env.backend.begin_statement();
         let context = format!("restoring {target} from snapshot {}", snapshot.id);
         if let Some((off, _)) = fk.session {

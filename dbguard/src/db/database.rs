@@ -451,6 +451,16 @@ impl Session<'_> {
         self.texts(sql, table, &format!("reading the foreign keys that reference {table}")).await
     }
 
+    /// The tables that inherit from `table` (see `Backend::inheriting_tables_sql`).
+    pub async fn inheriting_tables(&mut self, table: &str) -> Result<Vec<String>> {
+        match self.env.backend.inheriting_tables_sql() {
+            Some(sql) => {
+                self.texts(sql.to_string(), table, &format!("reading the tables that inherit from {table}")).await
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The tables that lose columns when `object` is dropped with CASCADE; every table when
     /// the database cannot tell.
     pub async fn tables_depending_on(&mut self, object: &dbguard_lint::Cascade) -> Result<Vec<String>> {

@@ -52,6 +52,8 @@ pub(crate) async fn run(
     let elapsed = || started.elapsed().as_millis() as i64;
     let atomic = m.is_transactional() && rolls_back_completely(env, step);
     let mut protect = Protect::for_step(m, step, env.backend.kind().dialect());
+    // Values an ALTER TABLE drops or converts are counted first, outside any transaction.
+    guard::measure_values(&mut Session { env, conn }, &mut protect, m.version()).await?;
     let lost = |losses, outcome| {
         Error::RowsLost(Box::new(RowsLost {
             version: m.version(),
@@ -100,6 +102,7 @@ pub(crate) async fn run(
             guard::drop_empty(&mut Session { env, conn }, &taken).await?;
             return Err(lost(losses, LossOutcome::RolledBack));
         }
+        report.radius.extend(guard::measured_values(&protect, &taken));
         report.radius.extend(guard::measured(&taken, m.version()));
         report.snapshots.extend(taken.snapshots.iter().cloned());
         report.snapshots.extend(taken.rows.iter().filter_map(|r| r.filled.clone()));
@@ -138,6 +141,7 @@ pub(crate) async fn run(
     };
     // Snapshot tables left empty (nothing changed, or rolled back) go; those with rows stay.
     guard::drop_empty(&mut Session { env, conn }, &taken).await?;
+    report.radius.extend(guard::measured_values(&protect, &taken));
     report.radius.extend(guard::measured(&taken, m.version()));
     report.snapshots.extend(taken.snapshots.iter().cloned());
     report.snapshots.extend(taken.rows.iter().filter_map(|r| r.filled.clone()));

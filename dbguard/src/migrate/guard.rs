@@ -5,7 +5,7 @@ use crate::backup::snapshot::{self, RowsSnapshot, reason};
 use crate::db::database::Session;
 use crate::error::Loss;
 use crate::error::Result;
-use crate::migrate::radius::{self, RowTarget, Target};
+use crate::migrate::radius::{self, RowTarget, Target, ValueChange, ValueTarget, Verb};
 use crate::migrate::report::Radius;
 use crate::model::migration::{Migration, Step};
 use crate::store::catalog::SnapshotInfo;
@@ -29,6 +29,13 @@ pub(crate) struct Protect {
     /// Statements that delete or overwrite the rows a predicate chooses: those rows are
     /// measured and copied just before each runs (unless the table is kept whole anyway).
     rows: Vec<RowTarget>,
+    /// Columns an `ALTER TABLE` drops or converts: their values are measured before the step.
+    values: Vec<ValueTarget>,
+    /// Tables kept whole only for columns dropped or converted: none is kept when no value of
+    /// those columns is lost.
+    for_values_only: Vec<String>,
+    /// What [`measure_values`] found.
+    measured: Vec<Radius>,
     /// Whether [`Protect::resolve`] has run.
     resolved: bool,
 }
@@ -42,6 +49,13 @@ impl Protect {
             && might_destroy(sql)
         {
             let targets = dbguard_lint::guard_targets(sql, dialect);
+            let value_rules = |r: &str| matches!(r, "drop-column" | "alter-column-type");
+            for (_, table) in targets.destroyed.iter().filter(|(r, _)| value_rules(r)) {
+                let only = targets.destroyed.iter().filter(|(_, t)| t == table).all(|(r, _)| value_rules(r));
+                if only && !p.for_values_only.contains(table) {
+                    p.for_values_only.push(table.clone());
+                }
+            }
             for (rule, table) in targets.destroyed {
                 if rule == "truncate" && !p.truncated.contains(&table) {
                     p.truncated.push(table.clone());
@@ -54,7 +68,9 @@ impl Protect {
             for t in radius::targets(sql, dialect) {
                 match t {
                     Target::Rows(r) => p.rows.push(r),
+                    Target::Values(v) => p.values.push(v),
                     Target::Whole(table) => {
+                        p.for_values_only.retain(|t| *t != table);
                         p.destroy(table);
                     }
                     Target::Unknown(words) => p.unchecked.extend(words),
@@ -70,6 +86,7 @@ impl Protect {
             && self.unchecked.is_empty()
             && self.cascades.is_empty()
             && self.rows.is_empty()
+            && self.values.is_empty()
     }
 
     /// Whether `table` is copied whole before the step.
@@ -125,13 +142,24 @@ impl Protect {
             for child in s.referencing_tables(&r.table, false).await? {
                 self.destroy(child);
             }
+            // A DELETE or UPDATE of a parent (PostgreSQL inheritance) changes its children's
+            // rows too, with columns a copy of the parent does not have: kept whole, with them.
+            if !s.inheriting_tables(&r.table).await?.is_empty() {
+                self.destroy(r.table);
+            }
         }
-        // Foreign-key closure: each table added is followed in turn.
+        // Foreign-key and inheritance closure: each table added is followed in turn.
         let mut i = 0;
         while i < self.destroyed.len() {
             let table = self.destroyed[i].clone();
             let every = self.truncated.contains(&table);
             for child in s.referencing_tables(&table, every).await? {
+                if every && !self.truncated.contains(&child) {
+                    self.truncated.push(child.clone());
+                }
+                self.destroy(child);
+            }
+            for child in s.inheriting_tables(&table).await? {
                 if every && !self.truncated.contains(&child) {
                     self.truncated.push(child.clone());
                 }
@@ -246,6 +274,56 @@ pub(crate) async fn drop_empty(s: &mut Session<'_>, taken: &Taken) -> Result<()>
     snapshot::drop_empty_rows(s, &taken.rows).await
 }
 
+/// Counts, before the step and outside its transaction (a conversion that fails must not abort
+/// it), the values each `ALTER TABLE` action drops (non-null) or changes (those that read
+/// differently after the cast). A table kept whole only for such columns, none of whose values
+/// is lost, is not copied: a `DROP COLUMN` of an all-NULL column loses nothing.
+pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, version: i64) -> Result<()> {
+    for v in protect.values.clone() {
+        let (verb, to) = match &v.change {
+            ValueChange::Drop => (Verb::DropColumn, None),
+            ValueChange::Convert { to, .. } => (Verb::ChangeType, Some(to.clone())),
+        };
+        let rows = if v.after_writes || !s.table_exists(&v.table).await? {
+            None
+        } else {
+            let (t, c) = (s.env.backend.quote(&v.table), s.env.backend.quote(&v.column));
+            let conditions = match &v.change {
+                ValueChange::Drop => vec![format!("{c} IS NOT NULL")],
+                ValueChange::Convert { to, using } => s.env.backend.value_changes(&c, to, using.as_deref()),
+            };
+            let mut counted = None;
+            for lost in conditions {
+                let sql = format!("SELECT COUNT(*) FROM {t} WHERE {lost}");
+                counted = s.query_i64(&sql, "measuring a column's values").await.ok();
+                if counted.is_some() {
+                    break;
+                }
+            }
+            counted
+        };
+        let (statement, line, table, column) = (v.statement + 1, v.line, v.table.clone(), Some(v.column.clone()));
+        protect.measured.push(Radius { version, statement, line, table, column, verb, to, rows, snapshot: None });
+    }
+    for t in protect.for_values_only.clone() {
+        let mut of_table = protect.measured.iter().filter(|r| r.table.eq_ignore_ascii_case(&t)).peekable();
+        let nothing_lost = of_table.peek().is_some() && of_table.all(|r| r.rows == Some(0));
+        if nothing_lost {
+            protect.destroyed.retain(|d| !d.eq_ignore_ascii_case(&t));
+        }
+    }
+    Ok(())
+}
+
+/// What [`measure_values`] found, each with the snapshot of its table when one was taken.
+pub(crate) fn measured_values(protect: &Protect, taken: &Taken) -> Vec<Radius> {
+    let mut out = protect.measured.clone();
+    for r in &mut out {
+        r.snapshot = taken.snapshots.iter().find(|s| s.source_table.eq_ignore_ascii_case(&r.table)).map(|s| s.id);
+    }
+    out
+}
+
 /// Copies the rows statement `index` of the step is about to change, when it is one that
 /// [`before`] prepared for: its measured blast radius.
 pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, index: usize) -> Result<()> {
@@ -260,6 +338,7 @@ pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, ind
 pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version: i64) -> Result<Preview> {
     protect.resolve(s).await?;
     let mut out = Preview::default();
+    out.radius.extend(protect.measured.iter().cloned());
     for (table, _) in protect.tables() {
         if !s.table_exists(table).await? {
             continue;
@@ -287,7 +366,9 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
             statement: r.statement + 1,
             line: r.line,
             table: r.table.clone(),
+            column: None,
             verb: r.verb,
+            to: None,
             rows,
             snapshot: None,
         });
@@ -316,7 +397,9 @@ pub(crate) fn measured(taken: &Taken, version: i64) -> Vec<Radius> {
             statement: r.target.statement + 1,
             line: r.target.line,
             table: r.target.table.clone(),
+            column: None,
             verb: r.target.verb,
+            to: None,
             rows: Some(r.filled.as_ref().map_or(0, |f| f.row_count)),
             snapshot: r.filled.as_ref().map(|f| f.id),
         })

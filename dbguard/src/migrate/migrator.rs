@@ -545,6 +545,7 @@ impl Migrator {
             };
             let mut protect = Protect::for_step(m, step, dialect);
             let mut s = db.session();
+            guard::measure_values(&mut s, &mut protect, m.version()).await?;
             let preview = guard::preview(&mut s, &mut protect, m.version()).await?;
             let findings = step
                 .sql()

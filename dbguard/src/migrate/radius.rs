@@ -8,7 +8,7 @@
 //! `ON CONFLICT DO UPDATE`, `ON DUPLICATE KEY UPDATE`, `MERGE`, joins, a data-modifying `WITH`)
 //! protects the whole table; a statement that cannot be parsed protects every table it names.
 
-pub use crate::model::row_target::{RowTarget, Verb};
+pub use crate::model::row_target::{RowTarget, ValueChange, ValueTarget, Verb};
 use dbguard_lint::Dialect;
 use dbguard_lint::split::Statement;
 use sqlparser::ast::{
@@ -21,6 +21,9 @@ use sqlparser::ast::{
 pub(crate) enum Target {
     /// Rows of one table chosen by a predicate: measured and copied just before it runs.
     Rows(RowTarget),
+    /// A column's values an `ALTER TABLE` drops or converts: measured before the step (the
+    /// table is kept whole unless none is lost).
+    Values(ValueTarget),
     /// A whole table (normalised name): the rows it changes cannot be narrowed.
     Whole(String),
     /// A statement that changes rows but cannot be read: the words in it, so that every
@@ -34,6 +37,21 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
     let statements = dbguard_lint::split::split(sql, dialect);
     let mut out = Vec::new();
     for (i, st) in statements.iter().enumerate() {
+        if st.first_keyword() == "ALTER" {
+            match values(st.text, dialect) {
+                Ok(vs) => {
+                    for mut v in vs {
+                        v.statement = i;
+                        v.line = st.line;
+                        v.after_writes = statements[..i].iter().any(|e| may_write(e, &v.table));
+                        out.push(Target::Values(v));
+                    }
+                }
+                // Values cannot be measured: what the linter flags in it stays whole.
+                Err(()) => out.push(Target::Unknown(words(st.text))),
+            }
+            continue;
+        }
         let Some(target) = target(st, dialect) else { continue };
         let target = match target {
             // Rows chosen before the statement runs are the rows it changes only if nothing
@@ -53,6 +71,44 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
         out.push(target);
     }
     out
+}
+
+/// The values the actions of an `ALTER TABLE` drop or convert; `Err` when it cannot be read
+/// (or names another schema's table): then every table it names is kept whole.
+fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
+    use sqlparser::ast::{AlterColumnOperation, AlterTableOperation as Op};
+    let mut parsed = sqlparser::parser::Parser::parse_sql(parser_dialect(dialect).as_ref(), text).map_err(|_| ())?;
+    let Some(Sql::AlterTable(alter)) = parsed.pop() else { return Ok(Vec::new()) };
+    let Some(table) = normalise(&alter.name).filter(|_| alter.name.0.len() == 1) else {
+        return Err(());
+    };
+    let column =
+        |id: &sqlparser::ast::Ident| if id.quote_style.is_some() { id.value.clone() } else { id.value.to_lowercase() };
+    let mut out = Vec::new();
+    let mut push = |c: &sqlparser::ast::Ident, change: ValueChange| {
+        out.push(ValueTarget {
+            statement: 0,
+            line: 0,
+            table: table.clone(),
+            column: column(c),
+            change,
+            after_writes: false,
+        })
+    };
+    for op in &alter.operations {
+        match op {
+            Op::DropColumn { column_names, .. } => column_names.iter().for_each(|c| push(c, ValueChange::Drop)),
+            Op::AlterColumn { column_name, op: AlterColumnOperation::SetDataType { data_type, using, .. } } => push(
+                column_name,
+                ValueChange::Convert { to: data_type.to_string(), using: using.as_ref().map(ToString::to_string) },
+            ),
+            Op::ModifyColumn { col_name: c, data_type, .. } | Op::ChangeColumn { old_name: c, data_type, .. } => {
+                push(c, ValueChange::Convert { to: data_type.to_string(), using: None })
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// The target of one statement.
@@ -310,6 +366,26 @@ mod tests {
             panic!()
         };
         assert!(r.after_writes);
+        // The values an ALTER TABLE drops or converts.
+        let v: Vec<_> =
+            whole("ALTER TABLE Orders DROP COLUMN Note, ALTER COLUMN amount TYPE numeric(10,0)", Dialect::Postgres)
+                .into_iter()
+                .map(|t| match t {
+                    Target::Values(v) => (v.table, v.column, v.change),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+        assert_eq!(
+            v,
+            [
+                ("orders".into(), "note".into(), ValueChange::Drop),
+                ("orders".into(), "amount".into(), ValueChange::Convert { to: "NUMERIC(10,0)".into(), using: None })
+            ]
+        );
+        let Target::Values(m) = &whole("ALTER TABLE t MODIFY COLUMN name VARCHAR(10)", Dialect::Mysql)[0] else {
+            panic!()
+        };
+        assert_eq!(m.change, ValueChange::Convert { to: "VARCHAR(10)".into(), using: None });
         // Plain inserts and reads change nothing.
         assert!(
             whole(

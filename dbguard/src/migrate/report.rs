@@ -41,10 +41,16 @@ pub struct Radius {
     pub line: usize,
     /// The table.
     pub table: String,
-    /// `delete` or `update`.
+    /// The column, for a dropped or converted column.
+    pub column: Option<String>,
+    /// `delete`, `update`, `drop-column` or `change-type`.
     pub verb: crate::migrate::radius::Verb,
-    /// Rows it deletes or overwrites; `None` in a dry run when the condition needs what
-    /// earlier statements of the step make.
+    /// The new type, for a type change.
+    pub to: Option<String>,
+    /// Rows it deletes or overwrites, or values it drops (non-null) or changes; `None` when
+    /// it cannot be measured before the step (the condition needs what earlier statements of
+    /// the step make, or the database cannot compute the conversion): then the table is kept
+    /// whole.
     pub rows: Option<i64>,
     /// The snapshot keeping those rows (none when there are none).
     pub snapshot: Option<i64>,

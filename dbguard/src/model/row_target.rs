@@ -10,14 +10,22 @@ pub enum Verb {
     Delete,
     /// `UPDATE`: the rows' values are overwritten.
     Update,
+    /// `DROP COLUMN`: the column's values go.
+    #[serde(rename = "drop-column")]
+    DropColumn,
+    /// A new column type: the values it cannot hold as they are change.
+    #[serde(rename = "change-type")]
+    ChangeType,
 }
 
 impl Verb {
-    /// `deleted` or `updated`.
+    /// `deleted`, `updated`, `dropped` or `changed`.
     pub fn past(self) -> &'static str {
         match self {
             Verb::Delete => "deleted",
             Verb::Update => "updated",
+            Verb::DropColumn => "dropped",
+            Verb::ChangeType => "changed",
         }
     }
 }
@@ -44,4 +52,38 @@ pub struct RowTarget {
     /// Whether an earlier statement of the step may write to the table: a count made before
     /// the step is then not the statement's (a dry run says so).
     pub after_writes: bool,
+}
+
+/// The values one `ALTER TABLE` action destroys or changes: a dropped column's values, or
+/// those a new type alters (`numeric(10,2)` to `numeric(10,0)` rounds the cents).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueTarget {
+    /// The statement's index in the step (0-based).
+    pub statement: usize,
+    /// Its first line in the step.
+    pub line: usize,
+    /// The table, normalised.
+    pub table: String,
+    /// The column, normalised.
+    pub column: String,
+    /// Dropped, or converted to a type.
+    pub change: ValueChange,
+    /// Whether an earlier statement of the step may write to the table or change its shape:
+    /// values counted before the step are then not the statement's.
+    pub after_writes: bool,
+}
+
+/// What an `ALTER TABLE` action does to a column's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueChange {
+    /// `DROP COLUMN`: every value goes.
+    Drop,
+    /// `ALTER COLUMN ... TYPE`, `MODIFY`, `CHANGE`: every value is converted to `to` (SQL), from
+    /// `using` when given (PostgreSQL `USING expr`).
+    Convert {
+        /// The new type, as SQL.
+        to: String,
+        /// The conversion expression, if any.
+        using: Option<String>,
+    },
 }

@@ -122,6 +122,15 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         format!("CREATE TABLE {dest} AS SELECT {list} FROM {src} WHERE 1 = 0")
     }
 
+    /// Conditions on the quoted column `col` that hold for the values a conversion to the type
+    /// `to` (SQL, from `using` when given) would change, to try in order until one runs (a
+    /// comparison of values first; as text when the two types do not compare). Empty where the
+    /// database cannot compute that conversion exactly (then the table is kept whole).
+    fn value_changes(&self, col: &str, to: &str, using: Option<&str>) -> Vec<String> {
+        let _ = (col, to, using);
+        Vec::new()
+    }
+
     /// A query with one parameter (a table name) returning its primary key's columns in key
     /// order; no rows when the table has none.
     fn primary_key_sql(&self) -> String;
@@ -240,6 +249,20 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// with `ON DELETE`/`ON UPDATE` `CASCADE`, `SET NULL` or `SET DEFAULT`. With `every`, all
     /// the tables that reference it (`TRUNCATE ... CASCADE` empties them all).
     fn referencing_tables_sql(&self, every: bool) -> String;
+
+    /// A query with one parameter (a table) returning the tables that inherit from it
+    /// (PostgreSQL `INHERITS`; not partitions, whose rows a copy of the parent holds whole):
+    /// a `DELETE`, `UPDATE` or `TRUNCATE` of the parent reaches their rows. `None` where tables
+    /// cannot inherit.
+    fn inheriting_tables_sql(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// What an `INSERT` that puts back rows says so that identity columns take the values given
+    /// (PostgreSQL `GENERATED ALWAYS AS IDENTITY` refuses them otherwise); empty elsewhere.
+    fn keep_identity_values(&self) -> &'static str {
+        ""
+    }
 
     /// A query with one parameter (a type's name) returning the tables with columns of that
     /// type, of arrays of it or of domains over it; `None` where there are no such types.

@@ -111,6 +111,25 @@ impl Backend for Mysql {
         format!("CREATE TABLE {dest} LIKE {src}")
     }
 
+    // Only where CAST converts as the column will (strings cut to a length, decimals rounded,
+    // temporal precision): integers of another width are clamped by the column, not by CAST.
+    // Strings compared byte for byte (a PAD SPACE collation would call a cut of trailing
+    // spaces equal).
+    fn value_changes(&self, col: &str, to: &str, _using: Option<&str>) -> Vec<String> {
+        let upper = to.to_ascii_uppercase();
+        let base = upper.split('(').next().unwrap_or("").trim();
+        let args = upper.find('(').map(|i| &upper[i..]).unwrap_or("");
+        match base {
+            "VARCHAR" | "CHAR" if !args.is_empty() => {
+                vec![format!("NOT (BINARY {col} <=> BINARY CAST({col} AS CHAR{args}))")]
+            }
+            "DECIMAL" | "NUMERIC" | "DATETIME" | "TIME" | "DATE" => {
+                vec![format!("NOT ({col} <=> CAST({col} AS {base}{args}))")]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     fn primary_key_sql(&self) -> String {
         "SELECT CAST(column_name AS CHAR) FROM information_schema.key_column_usage \
          WHERE table_schema = DATABASE() AND table_name = ? AND constraint_name = 'PRIMARY' ORDER BY ordinal_position"

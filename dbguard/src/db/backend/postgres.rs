@@ -156,6 +156,28 @@ impl Backend for Postgres {
         )
     }
 
+    fn inheriting_tables_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT c.relname::text FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid \
+             JOIN pg_catalog.pg_class p ON p.oid = i.inhparent JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace \
+             WHERE p.relname = $1 AND n.nspname = current_schema() AND NOT c.relispartition ORDER BY 1",
+        )
+    }
+
+    // Compared as values (`100.00` and `100` are equal; cents rounded, a string cut,
+    // microseconds dropped are not), else as text; a cast that fails makes the count fail.
+    fn value_changes(&self, col: &str, to: &str, using: Option<&str>) -> Vec<String> {
+        let from = using.unwrap_or(col);
+        vec![
+            format!("{col} IS DISTINCT FROM CAST({from} AS {to})"),
+            format!("CAST({col} AS TEXT) IS DISTINCT FROM CAST(CAST({from} AS {to}) AS TEXT)"),
+        ]
+    }
+
+    fn keep_identity_values(&self) -> &'static str {
+        " OVERRIDING SYSTEM VALUE"
+    }
+
     fn referencing_tables_sql(&self, every: bool) -> String {
         let changes =
             if every { "" } else { " AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))" };
