@@ -304,6 +304,22 @@ pub enum Error {
     /// An error raised by a Rust migration step.
     #[error("{0}")]
     Step(String),
+
+    /// A `DELETE` or `UPDATE` whose condition, measured on the live data, matches every row of
+    /// its table (`WHERE id > 0`), without the allow a statement with no condition needs.
+    #[error(
+        "its condition matches every row of {table} ({rows} rows): to {verb} them all takes the same allow as no WHERE at all.\n  kept safe: the statement did not run.\n  next: if that is intended, put `-- dbguard:allow {rule} reason=\"...\"` before it; otherwise narrow its condition"
+    )]
+    EveryRow {
+        /// The table.
+        table: String,
+        /// Its rows.
+        rows: i64,
+        /// `delete` or `update`.
+        verb: &'static str,
+        /// The rule whose allow it needs.
+        rule: &'static str,
+    },
 }
 
 impl Error {

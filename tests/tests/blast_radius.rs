@@ -263,3 +263,47 @@ async fn postgres_dropped_microseconds_are_counted() {
     assert_eq!(report.radius.iter().map(|r| r.rows).collect::<Vec<_>>(), [Some(expected)]);
     assert_eq!(report.snapshots.len(), 1);
 }
+
+/// `WHERE id > 0` passes the linter (its truth depends on the data), but measured on the live
+/// data it changes every row: it needs the allow a statement without WHERE needs, and without
+/// it nothing runs. Whether the rows are copied one by one or the table is kept whole.
+async fn a_condition_that_matches_every_row_needs_the_allow(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    db.execute("INSERT INTO notes (body) VALUES ('a'), ('b')").await.unwrap();
+    let before = db.content_checksum("users").await.unwrap();
+    dir.add("2", "purge", "DELETE FROM users WHERE id > 0;\n", "-- dbguard: irreversible = \"a test\"\n");
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains(&format!("matches every row of users ({ROWS} rows)")), "{message}");
+    assert!(message.contains("dbguard:allow delete-without-where"), "{message}");
+    assert_eq!(db.content_checksum("users").await.unwrap(), before, "nothing ran");
+    assert!(snapshot_tables(&mut db).await.is_empty(), "no copy left behind");
+
+    // `notes` has no primary key: kept whole, and checked the same way.
+    let dir = MigrationDir::new();
+    schema(&dir);
+    dir.add(
+        "2",
+        "blank_notes",
+        "UPDATE notes SET body = 'x' WHERE body IS NOT NULL;\n",
+        "-- dbguard: irreversible = \"a test\"\n",
+    );
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    assert!(err.to_string().contains("matches every row of notes (2 rows)"), "{err}");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM notes WHERE body = 'x'").await.unwrap(), 0);
+
+    // With the allow and a reason it runs, and every row is kept.
+    let dir = MigrationDir::new();
+    schema(&dir);
+    dir.add(
+        "2",
+        "purge",
+        "-- dbguard:allow delete-without-where reason=\"start over\"\nDELETE FROM users WHERE id > 0;\n",
+        "-- dbguard: irreversible = \"a test\"\n",
+    );
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let kept: Vec<_> = report.snapshots.iter().map(|s| (s.reason.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("deleted-rows", ROWS)]);
+    assert_eq!(db.content_checksum(&report.snapshots[0].location).await.unwrap(), before);
+}
+on_each_engine!(a_condition_that_matches_every_row_needs_the_allow);

@@ -155,3 +155,26 @@ async fn crates_io_downs_that_do_not_restore_the_schema() {
     // column's snapshot kept the ltree type; snapshots keep such columns as text now.
     assert_eq!(named(FindingKind::Irreversible).len(), 9, "the 9 empty downs");
 }
+
+/// The rehearsal measures each migration's blast radius on the copy, as `up` will on the
+/// original: here the rows a DELETE removes.
+async fn a_rehearsal_measures_the_blast_radius(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    dir.add(
+        "1",
+        "create_users",
+        "CREATE TABLE users (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(40) NOT NULL);",
+        "DROP TABLE users;",
+    );
+    dir.add("2", "trim", "DELETE FROM users WHERE id > 1;", "-- dbguard: irreversible = \"a test\"");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(1)).await.unwrap();
+    db.execute("INSERT INTO users (id, name) VALUES (1, 'Ada'), (2, 'Grace'), (3, 'Linus')").await.unwrap();
+    let r = m.rehearse(&t.url).await.unwrap_or_else(|e| panic!("{e}"));
+    let radius: Vec<_> = r.steps[0].radius.iter().map(|x| (x.table.as_str(), x.verb, x.rows)).collect();
+    assert_eq!(radius, [("users", dbguard::Verb::Delete, Some(2))]);
+    assert_eq!(db.count_rows("users").await.unwrap(), 3, "the original is untouched");
+}
+on_each_engine!(a_rehearsal_measures_the_blast_radius);

@@ -35,6 +35,9 @@ pub async fn run(ctx: &Ctx, format: Format) -> CliResult {
             };
             let up = if s.up { paint(OK, "up") } else { paint(ERROR, "up failed") };
             println!("{:>16} {:<40} {up} ({} ms), {down}", s.version, s.name, s.up_ms);
+            for r in &s.radius {
+                println!("{:>16} blast radius {}", "", crate::output::report::radius(r));
+            }
         }
         for f in &r.findings {
             let style = if f.kind == FindingKind::Irreversible { WARN } else { ERROR };

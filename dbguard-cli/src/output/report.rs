@@ -84,7 +84,7 @@ pub fn run(report: &Report, url: &str, direction: Direction, format: Format) {
 
 /// `users: 1,000 rows deleted by statement 2 (line 3), kept in snapshot 7`;
 /// `orders.amount: 12 values changed by NUMERIC(10,0) ...`.
-fn radius(r: &dbguard::Radius) -> String {
+pub fn radius(r: &dbguard::Radius) -> String {
     use dbguard::Verb;
     let what = match r.verb {
         Verb::Delete | Verb::Update => "row",

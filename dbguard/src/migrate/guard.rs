@@ -210,6 +210,9 @@ pub(crate) struct Taken {
     pub counted: Vec<Counted>,
     /// Empty snapshot tables for the rows statements will change, filled just before each.
     pub rows: Vec<RowsSnapshot>,
+    /// Every `DELETE`/`UPDATE ... WHERE` of the step not allowed to change every row: checked
+    /// just before it runs, whether its rows are copied or its table kept whole.
+    pub checks: Vec<RowTarget>,
 }
 
 /// Snapshots every existing table the step may destroy or must preserve; a snapshot's row
@@ -249,6 +252,7 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
         }
         taken.snapshots.push(snap);
     }
+    taken.checks = protect.rows.iter().filter(|r| !r.every_row_allowed).cloned().collect();
     let targets: Vec<RowTarget> = protect.row_targets().cloned().collect();
     let mut whole: Vec<String> = Vec::new();
     for r in targets {
@@ -327,10 +331,40 @@ pub(crate) fn measured_values(protect: &Protect, taken: &Taken) -> Vec<Radius> {
 /// Copies the rows statement `index` of the step is about to change, when it is one that
 /// [`before`] prepared for: its measured blast radius.
 pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, index: usize) -> Result<()> {
+    let mut changed = Vec::new();
     for r in taken.rows.iter_mut().filter(|r| r.target.statement == index) {
-        snapshot::fill_rows(s, r).await?;
+        changed.push((r.target.table.clone(), snapshot::fill_rows(s, r).await?));
+    }
+    // `WHERE id > 0` is no narrower than no WHERE at all: measured, it needs the same allow.
+    for t in taken.checks.iter().filter(|t| t.statement == index) {
+        let has_rows = match changed.iter().find(|(table, _)| *table == t.table) {
+            Some((_, n)) => *n > 0,
+            None => s.table_exists(&t.table).await? && !s.is_empty(&t.table).await?,
+        };
+        if has_rows && matches_every_row(s, t).await? {
+            // A copy made of them goes (emptied, it is dropped after the step): nothing changed.
+            for r in taken.rows.iter().filter(|r| r.target.statement == index) {
+                let q = s.env.backend.quote(&r.location);
+                s.execute(&format!("DELETE FROM {q}"), "emptying a snapshot of rows not changed").await?;
+            }
+            let (verb, rule) = match t.verb {
+                Verb::Delete => ("delete", "delete-without-where"),
+                _ => ("update", "update-without-where"),
+            };
+            let rows = s.count(&t.table).await?;
+            return Err(crate::error::Error::EveryRow { table: t.table.clone(), rows, verb, rule });
+        }
     }
     Ok(())
+}
+
+/// Whether no row of the table escapes the statement's condition (found by looking for one).
+async fn matches_every_row(s: &mut Session<'_>, r: &RowTarget) -> Result<bool> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE ({}) IS NOT TRUE LIMIT 1) dbguard_rest",
+        r.relation, r.predicate
+    );
+    Ok(s.query_i64(&sql, "looking for a row the condition keeps").await? == 0)
 }
 
 /// What [`before`] would do, read-only: the existing tables it would snapshot, and the

@@ -35,6 +35,7 @@ pub(crate) enum Target {
 /// do neither, or that the linter already makes the guard keep whole, yield nothing here).
 pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
     let statements = dbguard_lint::split::split(sql, dialect);
+    let allows = dbguard_lint::suppress::parse(sql, dialect);
     let mut out = Vec::new();
     for (i, st) in statements.iter().enumerate() {
         if st.first_keyword() == "ALTER" {
@@ -63,6 +64,18 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
                     r.statement = i;
                     r.line = st.line;
                     r.after_writes = statements[..i].iter().any(|e| may_write(e, &r.table));
+                    // An allow with a reason in the comments before it (after the previous
+                    // statement), or for the whole file.
+                    let rule = match r.verb {
+                        Verb::Delete => "delete-without-where",
+                        _ => "update-without-where",
+                    };
+                    let from = i.checked_sub(1).map_or(0, |p| statements[p].offset + statements[p].text.len());
+                    r.every_row_allowed = allows.iter().any(|a| {
+                        a.reason.is_some()
+                            && a.rules.iter().any(|x| x == rule)
+                            && (a.file || (from..st.offset + st.text.len()).contains(&a.start))
+                    });
                     Target::Rows(r)
                 }
             }
@@ -194,6 +207,7 @@ fn single(
             verb,
             assigned,
             after_writes: false,
+            every_row_allowed: false,
         }),
         _ => Target::Whole(table),
     })
@@ -386,6 +400,20 @@ mod tests {
             panic!()
         };
         assert_eq!(m.change, ValueChange::Convert { to: "VARCHAR(10)".into(), using: None });
+        // An allow with a reason before the statement (or for the file) lets it change every row.
+        let allowed = |sql: &str| match &whole(sql, Dialect::Postgres)[..] {
+            [.., Target::Rows(r)] => r.every_row_allowed,
+            other => panic!("{other:?}"),
+        };
+        assert!(!allowed("DELETE FROM users WHERE id > 0"));
+        assert!(allowed("-- dbguard:allow delete-without-where reason=\"reset\"\nDELETE FROM users WHERE id > 0"));
+        assert!(!allowed("-- dbguard:allow delete-without-where\nDELETE FROM users WHERE id > 0"), "no reason");
+        assert!(!allowed(
+            "-- dbguard:allow delete-without-where reason=\"x\"\nDELETE FROM a WHERE id > 0;\nDELETE FROM users WHERE id > 0"
+        ));
+        assert!(allowed(
+            "-- dbguard:allow-file update-without-where reason=\"x\"\nSELECT 1;\nUPDATE users SET a = 1 WHERE id > 0"
+        ));
         // Plain inserts and reads change nothing.
         assert!(
             whole(

@@ -52,6 +52,9 @@ pub struct RowTarget {
     /// Whether an earlier statement of the step may write to the table: a count made before
     /// the step is then not the statement's (a dry run says so).
     pub after_writes: bool,
+    /// Whether it is allowed, with a reason, to change every row (`delete-without-where`,
+    /// `update-without-where`): otherwise a condition that matches them all is refused.
+    pub every_row_allowed: bool,
 }
 
 /// The values one `ALTER TABLE` action destroys or changes: a dropped column's values, or

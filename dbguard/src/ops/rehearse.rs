@@ -40,6 +40,9 @@ pub struct RehearsedStep {
     pub down_restores: Option<bool>,
     /// How long its first `up` took.
     pub up_ms: i64,
+    /// What its statements delete, overwrite, drop or convert, measured on the copy just
+    /// before its `up` (see `DryStep::radius`).
+    pub radius: Vec<crate::migrate::report::Radius>,
 }
 
 /// Something a [`Rehearsal`] found wrong with one migration.
@@ -171,6 +174,11 @@ impl Migrator {
         // Up, one migration at a time; states[i] is the state before todo[i].
         let mut states = vec![state(&m, &mut db).await?];
         for &v in &todo {
+            // Measured on the copy, as the real run will measure it on the original.
+            let radius = match m.dry_run_up(&mut db, Some(v)).await {
+                Ok(dry) => dry.steps.into_iter().flat_map(|s| s.radius).collect(),
+                Err(_) => Vec::new(),
+            };
             let started = Instant::now();
             let up = m.up_unguarded(&mut db, Some(v)).await;
             let up_ms = started.elapsed().as_millis() as i64;
@@ -180,6 +188,7 @@ impl Migrator {
                 up: up.is_ok(),
                 down_restores: None,
                 up_ms,
+                radius,
             });
             if let Err(e) = up {
                 r.findings.push(finding(&m, v, FindingKind::UpFailed, vec![on_scratch(&e)]));
