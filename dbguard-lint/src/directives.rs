@@ -16,6 +16,9 @@ pub struct Directives {
     pub preserves: Vec<String>,
     /// Tables whose row count must not change at all (a subset of nothing else: listed apart).
     pub preserves_exactly: Vec<String>,
+    /// Columns whose values must stay exactly as they were (`preserves = users(email, name)`),
+    /// by table; the table is in `preserves` (or `preserves_exactly`) too.
+    pub preserves_values: Vec<(String, Vec<String>)>,
     /// Run outside a transaction.
     pub no_transaction: bool,
     /// The down cannot revert the up, for this reason.
@@ -57,6 +60,55 @@ pub fn parse(sql: &str) -> Result<Directives, DirectiveError> {
     let d = parse_leading(sql)?;
     check_stray(sql)?;
     Ok(d)
+}
+
+/// `a, b(c, d)` split at the commas outside parentheses.
+fn split_top_level(v: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0);
+    for (i, c) in v.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&v[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&v[start..]);
+    out
+}
+
+/// One item of a `preserves` list: `users` or `users(email, name)`, quotes removed.
+///
+/// ```
+/// use dbguard_lint::directives::preserved_item;
+/// assert_eq!(preserved_item("users").unwrap(), ("users".to_string(), vec![]));
+/// assert_eq!(preserved_item(" \"Users\" ( email , `name` ) ").unwrap(), ("Users".into(), vec!["email".into(), "name".into()]));
+/// assert!(preserved_item("users(").is_err() && preserved_item("users()").is_err() && preserved_item("").is_err());
+/// ```
+pub fn preserved_item(item: &str) -> Result<(String, Vec<String>), String> {
+    let unquote = |s: &str| s.trim().trim_matches(['"', '`', '\'']).to_string();
+    let item = item.trim();
+    let (table, columns) = match item.split_once('(') {
+        None => (unquote(item), Vec::new()),
+        Some((table, rest)) => {
+            let inner = rest.trim_end().strip_suffix(')').ok_or("a `(` without its `)`")?;
+            if inner.contains(['(', ')']) {
+                return Err("parentheses inside the column list".into());
+            }
+            let columns: Vec<String> = inner.split(',').map(unquote).collect();
+            if columns.iter().any(String::is_empty) {
+                return Err("an empty column name".into());
+            }
+            (unquote(table), columns)
+        }
+    };
+    if table.is_empty() {
+        return Err("an empty table name".into());
+    }
+    Ok((table, columns))
 }
 
 /// Every comment that looks meant as a directive must be one that [`parse_leading`] reads.
@@ -178,12 +230,18 @@ fn parse_leading(sql: &str) -> Result<Directives, DirectiveError> {
         };
         match (key, value) {
             (key @ ("preserves" | "preserves-exactly"), Some(v)) => {
-                let tables: Vec<String> =
-                    v.split(',').map(|t| t.trim().trim_matches(['"', '`', '\'']).to_string()).collect();
-                if tables.iter().any(String::is_empty) {
-                    return Err(err(format!(
-                        "`{key}` lists an empty table name in `{t}`; write `-- dbguard: {key} = users, orders`"
-                    )));
+                let mut tables = Vec::new();
+                for item in split_top_level(v) {
+                    let (table, columns) = preserved_item(item).map_err(|why| {
+                        err(format!(
+                            "`{key}` cannot read `{}`: {why}; write `-- dbguard: {key} = users(email, name), orders`",
+                            item.trim()
+                        ))
+                    })?;
+                    if !columns.is_empty() {
+                        d.preserves_values.push((table.clone(), columns));
+                    }
+                    tables.push(table);
                 }
                 if key == "preserves" { d.preserves.extend(tables) } else { d.preserves_exactly.extend(tables) }
             }
@@ -229,6 +287,18 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(e.message.contains("preserves = a, b"), "{}", e.message);
         assert_eq!(parse("-- dbguard: preserves = a,,b").unwrap_err().line, 1);
+        let v = parse(
+            "-- dbguard: preserves = users(email, name), orders\n-- dbguard: preserves-exactly = t(a)\nSELECT 1;",
+        )
+        .unwrap();
+        assert_eq!(v.preserves, ["users", "orders"]);
+        assert_eq!(v.preserves_exactly, ["t"]);
+        assert_eq!(
+            v.preserves_values,
+            [("users".to_string(), vec!["email".to_string(), "name".to_string()]), ("t".into(), vec!["a".into()])]
+        );
+        let e = parse("-- dbguard: preserves = users(email\nSELECT 1;").unwrap_err();
+        assert!(e.message.contains("without its `)`"), "{}", e.message);
         assert!(parse("-- dbguard: irreversible = \"\"").is_err());
     }
 

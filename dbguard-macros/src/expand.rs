@@ -62,7 +62,21 @@ fn twice(span: Span, dir: &str) -> syn::Error {
 }
 
 pub fn migration(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let args = Args::parse(attr)?;
+    let mut args = Args::parse(attr)?;
+    // `preserves = ["users(email, name)"]`: the table, and columns whose values must stay.
+    let mut values: Vec<(String, Vec<String>)> = Vec::new();
+    for p in args.preserves.iter_mut().chain(args.preserves_exactly.iter_mut()) {
+        let (table, columns) = dbguard_lint::directives::preserved_item(&p.value).map_err(|why| {
+            syn::Error::new(
+                p.span,
+                format!("cannot read `{}`: {why}\n  help: write `\"users\"` or `\"users(email, name)\"`", p.value),
+            )
+        })?;
+        if !columns.is_empty() {
+            values.push((table.clone(), columns));
+        }
+        p.value = table;
+    }
     let mut module: ItemMod = syn::parse2(item).map_err(|e| {
         syn::Error::new(
             e.span(),
@@ -131,6 +145,7 @@ pub fn migration(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStrea
     let preserving = (!preserves.is_empty()).then(|| quote!(.preserving([#(#preserves),*])));
     let preserving_exactly = (!exact.is_empty()).then(|| quote!(.preserving_exactly([#(#exact),*])));
     let no_tx = (args.transaction == Some(false)).then(|| quote!(.without_transaction()));
+    let preserving_values = values.iter().map(|(t, cols)| quote!(.preserving_values(#t, [#(#cols),*])));
 
     let generated: Vec<syn::Item> = vec![
         syn::parse_quote! {
@@ -139,6 +154,7 @@ pub fn migration(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStrea
                 ::dbguard::Migration::new(#version, #name, #up_step, #down_step)
                     #preserving
                     #preserving_exactly
+                    #(#preserving_values)*
                     #no_tx
                     .with_checksum(#checksum)
                     .with_origin(::dbguard::Origin::Rust {

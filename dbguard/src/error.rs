@@ -487,6 +487,9 @@ pub struct MissingPreserved {
     pub name: String,
     /// The table it names.
     pub table: String,
+    /// The column it names in that table (`preserves = users(email)`), when the table is there
+    /// but the column is not.
+    pub column: Option<String>,
     /// The existing table closest to that name.
     pub closest: Option<String>,
     /// Where the migration is.
@@ -499,6 +502,25 @@ pub struct MissingPreserved {
 
 impl fmt::Display for MissingPreserved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(c) = &self.column {
+            write!(
+                f,
+                "migration {} ({}) preserves `{}({c})`, but {} has no column `{c}`",
+                self.version, self.name, self.table, self.table
+            )?;
+            if let Some(close) = &self.closest {
+                write!(f, "; did you mean `{close}`?")?;
+            }
+            let ran = if self.done.is_empty() { "nothing was run" } else { "the migration did not run" };
+            return write!(
+                f,
+                "\n  {ran}: a guard on a column that does not exist protects nothing.{}\n  next: fix the column's name in the `preserves` line of {} (`-- dbguard: preserves = {}({})`)",
+                self.done,
+                self.location,
+                self.table,
+                self.closest.as_deref().unwrap_or("...")
+            );
+        }
         write!(
             f,
             "migration {} ({}) preserves `{}`, but there is no table `{}` {}",
@@ -605,6 +627,9 @@ pub struct Loss {
     pub after: Option<i64>,
     /// Whether the table was preserved exactly (any change in count is a loss).
     pub exact: bool,
+    /// For preserved columns (`preserves = users(email, name)`): the columns whose values
+    /// changed (the row count may be intact).
+    pub columns: Option<Vec<String>>,
 }
 
 /// How a migration that lost preserved rows was undone.
@@ -632,10 +657,19 @@ impl fmt::Display for RowsLost {
         let what: Vec<String> = self
             .losses
             .iter()
-            .map(|l| match l.after {
-                None => format!("removed {} of {} rows from {} (the table would be gone)", l.before, l.before, l.table),
-                Some(n) if n < l.before => format!("removed {} of {} rows from {}", l.before - n, l.before, l.table),
-                Some(n) => {
+            .map(|l| match (l.after, &l.columns) {
+                (Some(_), Some(cols)) => format!(
+                    "changed values of {}({}), which it preserves (a checksum of them over every row differs)",
+                    l.table,
+                    cols.join(", ")
+                ),
+                (None, _) => {
+                    format!("removed {} of {} rows from {} (the table would be gone)", l.before, l.before, l.table)
+                }
+                (Some(n), None) if n < l.before => {
+                    format!("removed {} of {} rows from {}", l.before - n, l.before, l.table)
+                }
+                (Some(n), None) => {
                     format!("changed the row count of {} from {} to {n} (it is preserved exactly)", l.table, l.before)
                 }
             })

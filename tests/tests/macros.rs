@@ -27,8 +27,8 @@ mod seed {
 #[migration(version = 3, up = "sql/0003_add_nickname_up.sql", down = "sql/0003_add_nickname_down.sql")]
 mod add_nickname {}
 
-/// Deletes rows of a table it preserves: must never stand.
-#[migration(version = 4, preserves = "accounts")]
+/// Deletes rows of a table it preserves (and whose emails it preserves): must never stand.
+#[migration(version = 4, preserves = "accounts(email)")]
 mod careless_cleanup {
     use dbguard::Tx;
     pub async fn up(tx: &mut Tx<'_>) -> dbguard::Result<()> {
@@ -47,6 +47,7 @@ fn the_registry_holds_every_migration_sorted_with_its_settings() {
     let got: Vec<_> = all.iter().map(|m| (m.version(), m.name())).collect();
     assert_eq!(got, [(1, "create_accounts"), (2, "seed_accounts"), (3, "add_nickname"), (4, "careless_cleanup")]);
     assert_eq!(all[3].preserves(), ["accounts"]);
+    assert_eq!(all[3].preserves_values(), [("accounts".to_string(), vec!["email".to_string()])]);
     assert_eq!(all[2].up().sql(), Some("ALTER TABLE accounts ADD COLUMN nickname VARCHAR(40);\n"));
     let origin = all[0].origin().describe(false);
     assert!(origin.starts_with("tests/tests/macros.rs:") && origin.ends_with("(macros::create_accounts)"), "{origin}");

@@ -17,6 +17,8 @@ pub(crate) struct Protect {
     migration: (i64, String, String),
     /// Declared preserved tables, and whether their count must stay exactly the same.
     preserved: Vec<(String, bool)>,
+    /// Preserved columns, by table: their values must stay exactly as they were.
+    values_kept: Vec<(String, Vec<String>)>,
     /// Tables the linter finds the step destroys or rewrites.
     destroyed: Vec<String>,
     /// Tables the step truncates: with `CASCADE`, every table referencing them is emptied too.
@@ -44,7 +46,8 @@ impl Protect {
     pub fn for_step(m: &Migration, step: &Step, dialect: dbguard_lint::Dialect) -> Self {
         let preserved = m.preserves().iter().map(|t| (t.clone(), m.preserves_exactly().contains(t))).collect();
         let migration = (m.version(), m.name().to_string(), m.origin().describe(false));
-        let mut p = Protect { migration, preserved, ..Protect::default() };
+        let values_kept = m.preserves_values().to_vec();
+        let mut p = Protect { migration, preserved, values_kept, ..Protect::default() };
         if let Step::Sql(sql) = step
             && might_destroy(sql)
         {
@@ -201,6 +204,8 @@ pub(crate) struct Counted {
     table: String,
     before: i64,
     exact: bool,
+    /// Preserved columns and a checksum of their values before the step.
+    values: Option<(Vec<String>, String)>,
 }
 
 /// What [`before`] did: the snapshots taken and the counts to compare with afterwards.
@@ -227,6 +232,7 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
                 let (version, name, location) = protect.migration.clone();
                 let existing = s.user_tables().await?;
                 return Err(crate::error::Error::PreservedTableMissing(Box::new(crate::error::MissingPreserved {
+                    column: None,
                     version,
                     name,
                     closest: closest(table, &existing),
@@ -239,16 +245,20 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
             continue; // created later in the step, or already gone: nothing to keep
         }
         let exact = protect.preserved.iter().find(|(t, _)| t == table).map(|(_, e)| *e);
+        let values = match protect.values_kept.iter().find(|(t, _)| t == table) {
+            Some((_, cols)) => Some(kept_values(s, protect, table, cols).await?),
+            None => None,
+        };
         // An empty table holds nothing to lose: no snapshot of nothing (its count still is checked).
         if s.is_empty(table).await? {
             if let Some(exact) = exact {
-                taken.counted.push(Counted { table: table.to_string(), before: 0, exact });
+                taken.counted.push(Counted { table: table.to_string(), before: 0, exact, values });
             }
             continue;
         }
         let snap = snapshot::take(s, table, Some(version), why).await?;
         if let Some(exact) = exact {
-            taken.counted.push(Counted { table: table.to_string(), before: snap.row_count, exact });
+            taken.counted.push(Counted { table: table.to_string(), before: snap.row_count, exact, values });
         }
         taken.snapshots.push(snap);
     }
@@ -450,10 +460,47 @@ pub(crate) async fn losses(s: &mut Session<'_>, counted: &[Counted]) -> Result<V
             Some(n) => n < c.before || (c.exact && n != c.before),
         };
         if lost {
-            out.push(Loss { table: c.table.clone(), before: c.before, after, exact: c.exact });
+            out.push(Loss { table: c.table.clone(), before: c.before, after, exact: c.exact, columns: None });
+        } else if let Some((cols, before)) = &c.values
+            && s.content_checksum(&c.table, cols).await? != *before
+        {
+            let (table, exact) = (c.table.clone(), c.exact);
+            out.push(Loss { table, before: c.before, after, exact, columns: Some(cols.clone()) });
         }
     }
     Ok(out)
+}
+
+/// A checksum of the preserved columns' values before the step; a column that is not there
+/// is refused (a guard on nothing would pass silently), with the closest name.
+async fn kept_values(
+    s: &mut Session<'_>,
+    protect: &Protect,
+    table: &str,
+    cols: &[String],
+) -> Result<(Vec<String>, String)> {
+    let existing = s.columns(table).await?;
+    let mut exact_cols = Vec::new();
+    for c in cols {
+        match existing.iter().find(|e| e.eq_ignore_ascii_case(c)) {
+            Some(e) => exact_cols.push(e.clone()),
+            None => {
+                let (version, name, location) = protect.migration.clone();
+                return Err(crate::error::Error::PreservedTableMissing(Box::new(crate::error::MissingPreserved {
+                    column: Some(c.clone()),
+                    version,
+                    name,
+                    closest: closest(c, &existing),
+                    table: table.to_string(),
+                    location,
+                    when: String::new(),
+                    done: Default::default(),
+                })));
+            }
+        }
+    }
+    let checksum = s.content_checksum(table, &exact_cols).await?;
+    Ok((exact_cols, checksum))
 }
 
 /// The name in `names` closest to `wanted` (case-insensitive edit distance), if any is close.

@@ -735,6 +735,7 @@ impl Migrator {
 /// The error for a preserved table that is not there, naming the closest one that is.
 fn missing_preserved(m: &Migration, table: &str, existing: &[String], when: String) -> Error {
     Error::PreservedTableMissing(Box::new(crate::error::MissingPreserved {
+        column: None,
         version: m.version(),
         name: m.name().to_string(),
         table: table.to_string(),

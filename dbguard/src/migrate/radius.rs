@@ -140,7 +140,7 @@ fn target(st: &Statement<'_>, dialect: Dialect) -> Option<Target> {
     };
     match statement {
         Sql::Delete(d) => delete(&d).or_else(unknown),
-        Sql::Update(u) => update(&u).or_else(unknown),
+        Sql::Update(u) => update(&u, dialect).or_else(unknown),
         Sql::Insert(i) => insert(&i),
         Sql::Merge(m) => match &m.table {
             TableFactor::Table { name, .. } => Some(Target::Whole(normalise(name)?)),
@@ -166,10 +166,27 @@ fn delete(d: &Delete) -> Option<Target> {
     single(&from[0], d.selection.as_ref(), Verb::Delete, narrow, Vec::new())
 }
 
-fn update(u: &Update) -> Option<Target> {
+fn update(u: &Update, dialect: Dialect) -> Option<Target> {
     if u.from.is_some() || !u.table.joins.is_empty() {
         return None;
     }
+    // `SET a = 'x'`: only the rows where `a` is not already 'x' are overwritten.
+    let constants = u.assignments.iter().all(|a| {
+        matches!(a.target, sqlparser::ast::AssignmentTarget::ColumnName(_))
+            && matches!(a.value, sqlparser::ast::Expr::Value(_))
+    });
+    let changes = constants.then(|| {
+        let distinct = |c: String, v: String| match dialect {
+            Dialect::Postgres => format!("{c} IS DISTINCT FROM {v}"),
+            Dialect::Mysql => format!("NOT ({c} <=> {v})"),
+            Dialect::Sqlite => format!("{c} IS NOT {v}"),
+        };
+        u.assignments
+            .iter()
+            .map(|a| distinct(a.target.to_string(), a.value.to_string()))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    });
     let narrow = u.order_by.is_empty() && u.limit.is_none();
     let assigned = u
         .assignments
@@ -179,7 +196,11 @@ fn update(u: &Update) -> Option<Target> {
             sqlparser::ast::AssignmentTarget::Tuple(ns) => ns.iter().filter_map(normalise).collect(),
         })
         .collect();
-    single(&u.table, u.selection.as_ref(), Verb::Update, narrow, assigned)
+    let mut target = single(&u.table, u.selection.as_ref(), Verb::Update, narrow, assigned)?;
+    if let (Target::Rows(r), Some(changes)) = (&mut target, changes) {
+        r.predicate = format!("({}) AND ({changes})", r.predicate);
+    }
+    Some(target)
 }
 
 /// One table, with or without a predicate: its rows when the predicate chooses the same rows
@@ -317,7 +338,7 @@ mod tests {
             assert_eq!((r.table.as_str(), r.predicate.as_str(), r.verb), ("users", "id > 0", Verb::Delete));
             let r = rows("CREATE TABLE x (a INT);\nUPDATE Users SET email = NULL WHERE created_at < '2020-01-01'", d);
             assert_eq!((r.table.as_str(), r.statement, r.line, r.verb), ("users", 1, 2, Verb::Update));
-            assert_eq!(r.predicate, "created_at < '2020-01-01'");
+            assert!(r.predicate.starts_with("(created_at < '2020-01-01') AND ("), "{}", r.predicate);
         }
         let r = rows("DELETE FROM users AS u WHERE u.id IN (SELECT user_id FROM bans)", Dialect::Postgres);
         assert_eq!((r.table.as_str(), r.relation.as_str()), ("users", "users AS u"));
@@ -373,7 +394,15 @@ mod tests {
         );
         assert!(!r.after_writes);
         let r = rows("UPDATE users SET id = id + 100, name = 'x' WHERE id = 4", Dialect::Sqlite);
-        assert_eq!(r.assigned, ["id", "name"]);
+        assert_eq!(
+            (r.assigned.as_slice(), r.predicate.as_str()),
+            (["id".to_string(), "name".to_string()].as_slice(), "id = 4")
+        );
+        // Constants: only the rows they change.
+        let r = rows("UPDATE users SET email = NULL, \"Name\" = 'x' WHERE id > 4", Dialect::Postgres);
+        assert_eq!(r.predicate, "(id > 4) AND (email IS DISTINCT FROM NULL OR \"Name\" IS DISTINCT FROM 'x')");
+        assert_eq!(rows("UPDATE t SET a = 1 WHERE b", Dialect::Mysql).predicate, "(b) AND (NOT (a <=> 1))");
+        assert_eq!(rows("UPDATE t SET a = 1 WHERE b", Dialect::Sqlite).predicate, "(b) AND (a IS NOT 1)");
         let Target::Rows(r) =
             &whole("UPDATE users SET active = 7 WHERE id = 1; DELETE FROM users WHERE active = 7", Dialect::Sqlite)[1]
         else {

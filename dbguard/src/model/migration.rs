@@ -109,6 +109,7 @@ pub struct Migration {
     down: Step,
     preserves: Vec<String>,
     exact: Vec<String>,
+    values: Vec<(String, Vec<String>)>,
     transactional: bool,
     checksum: String,
     origin: Origin,
@@ -125,6 +126,7 @@ impl Migration {
             down,
             preserves: Vec::new(),
             exact: Vec::new(),
+            values: Vec::new(),
             transactional: true,
             checksum,
             origin: Origin::Memory,
@@ -165,6 +167,30 @@ impl Migration {
             }
             self.exact.push(t);
         }
+        self
+    }
+
+    /// Declares columns whose values this migration must leave exactly as they were (and the
+    /// table preserved): a checksum of those columns over every row, before and after, must
+    /// match. `-- dbguard: preserves = users(email, name)` in SQL.
+    ///
+    /// ```
+    /// use dbguard::Migration;
+    /// let m = Migration::sql(2, "split_name", "ALTER TABLE users ADD COLUMN first TEXT;", "ALTER TABLE users DROP COLUMN first;")
+    ///     .preserving_values("users", ["email", "name"]);
+    /// assert_eq!(m.preserves(), ["users"]);
+    /// assert_eq!(m.preserves_values()[0].1, ["email", "name"]);
+    /// ```
+    pub fn preserving_values<I, S>(mut self, table: impl Into<String>, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let table = table.into();
+        if !self.preserves.contains(&table) {
+            self.preserves.push(table.clone());
+        }
+        self.values.push((table, columns.into_iter().map(Into::into).collect()));
         self
     }
 
@@ -210,6 +236,10 @@ impl Migration {
     /// The tables whose row count must not change at all.
     pub fn preserves_exactly(&self) -> &[String] {
         &self.exact
+    }
+    /// Columns whose values must stay as they were, by table.
+    pub fn preserves_values(&self) -> &[(String, Vec<String>)] {
+        &self.values
     }
     /// Whether it runs in a transaction.
     pub fn is_transactional(&self) -> bool {

@@ -250,6 +250,9 @@ impl Loader {
             .preserving(up_directives.preserves)
             .preserving_exactly(up_directives.preserves_exactly)
             .with_origin(Origin::Files { up: up_path, down: Some(down_path) });
+        for (table, columns) in up_directives.preserves_values {
+            m = m.preserving_values(table, columns);
+        }
         if up_directives.no_transaction || run_in_transaction == Some(false) {
             m = m.without_transaction();
         }
