@@ -347,7 +347,12 @@ async fn preserved_values_stay_as_they_were(kind: BackendKind) {
         "-- dbguard: irreversible = \"a test\"\n",
     );
     Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
-    dir.add("3", "typo", "-- dbguard: preserves = users(emial)\nSELECT 1;\n", "-- dbguard: irreversible = \"a test\"\n");
+    dir.add(
+        "3",
+        "typo",
+        "-- dbguard: preserves = users(emial)\nSELECT 1;\n",
+        "-- dbguard: irreversible = \"a test\"\n",
+    );
     let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
     let message = err.to_string();
     assert!(
@@ -356,3 +361,23 @@ async fn preserved_values_stay_as_they_were(kind: BackendKind) {
     );
 }
 on_each_engine!(preserved_values_stay_as_they_were);
+
+/// An UPDATE to a constant keeps only the rows it changes, compared byte for byte: on
+/// MariaDB's case-insensitive collation `'O''Name 8'` equals `'o''name 8'`, yet the UPDATE
+/// changes it, and the old value must be kept.
+async fn a_change_of_case_is_a_change(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    let before = db.content_checksum("users").await.unwrap();
+    dir.add(
+        "2",
+        "lowercase",
+        "UPDATE users SET name = 'o''name 8' WHERE id IN (8, 9);\n",
+        "-- dbguard: irreversible = \"a test\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    assert_eq!(report.radius.iter().map(|r| r.rows).collect::<Vec<_>>(), [Some(2)], "row 8 changes too");
+    m.backups().restore(&mut db, report.snapshots[0].id, &RestoreOptions::default()).await.unwrap();
+    assert_eq!(db.content_checksum("users").await.unwrap(), before);
+}
+on_each_engine!(a_change_of_case_is_a_change);

@@ -176,10 +176,13 @@ fn update(u: &Update, dialect: Dialect) -> Option<Target> {
             && matches!(a.value, sqlparser::ast::Expr::Value(_))
     });
     let changes = constants.then(|| {
+        // Compared byte for byte: a case-insensitive collation (or `citext`) calls `'X'` and
+        // `'x'` equal, yet the UPDATE changes one into the other. Equal values that print
+        // differently (`1.0`, `1`) are counted as changed: kept for nothing, never lost.
         let distinct = |c: String, v: String| match dialect {
-            Dialect::Postgres => format!("{c} IS DISTINCT FROM {v}"),
-            Dialect::Mysql => format!("NOT ({c} <=> {v})"),
-            Dialect::Sqlite => format!("{c} IS NOT {v}"),
+            Dialect::Postgres => format!("CAST({c} AS TEXT) IS DISTINCT FROM CAST({v} AS TEXT)"),
+            Dialect::Mysql => format!("NOT (BINARY {c} <=> BINARY {v})"),
+            Dialect::Sqlite => format!("CAST({c} AS BLOB) IS NOT CAST({v} AS BLOB)"),
         };
         u.assignments
             .iter()
@@ -400,9 +403,18 @@ mod tests {
         );
         // Constants: only the rows they change.
         let r = rows("UPDATE users SET email = NULL, \"Name\" = 'x' WHERE id > 4", Dialect::Postgres);
-        assert_eq!(r.predicate, "(id > 4) AND (email IS DISTINCT FROM NULL OR \"Name\" IS DISTINCT FROM 'x')");
-        assert_eq!(rows("UPDATE t SET a = 1 WHERE b", Dialect::Mysql).predicate, "(b) AND (NOT (a <=> 1))");
-        assert_eq!(rows("UPDATE t SET a = 1 WHERE b", Dialect::Sqlite).predicate, "(b) AND (a IS NOT 1)");
+        assert_eq!(
+            r.predicate,
+            "(id > 4) AND (CAST(email AS TEXT) IS DISTINCT FROM CAST(NULL AS TEXT) OR CAST(\"Name\" AS TEXT) IS DISTINCT FROM CAST('x' AS TEXT))"
+        );
+        assert_eq!(
+            rows("UPDATE t SET a = 1 WHERE b", Dialect::Mysql).predicate,
+            "(b) AND (NOT (BINARY a <=> BINARY 1))"
+        );
+        assert_eq!(
+            rows("UPDATE t SET a = 1 WHERE b", Dialect::Sqlite).predicate,
+            "(b) AND (CAST(a AS BLOB) IS NOT CAST(1 AS BLOB))"
+        );
         let Target::Rows(r) =
             &whole("UPDATE users SET active = 7 WHERE id = 1; DELETE FROM users WHERE active = 7", Dialect::Sqlite)[1]
         else {
