@@ -308,7 +308,7 @@ pub enum Error {
     /// A `DELETE` or `UPDATE` whose condition, measured on the live data, matches every row of
     /// its table (`WHERE id > 0`), without the allow a statement with no condition needs.
     #[error(
-        "its condition matches every row of {table} ({rows} rows): to {verb} them all takes the same allow as no WHERE at all.\n  kept safe: the statement did not run.\n  next: if that is intended, put `-- dbguard:allow {rule} reason=\"...\"` before it; otherwise narrow its condition"
+        "its condition matches every row of {table} ({rows} rows): to {verb} them all takes the same allow as no WHERE at all.\n  kept safe: the statement did not run.\n  next: {next}"
     )]
     EveryRow {
         /// The table.
@@ -317,8 +317,8 @@ pub enum Error {
         rows: i64,
         /// `delete` or `update`.
         verb: &'static str,
-        /// The rule whose allow it needs.
-        rule: &'static str,
+        /// What to do: the allow line to add, or the reason to give the one there.
+        next: String,
     },
 }
 
@@ -386,8 +386,10 @@ pub struct MigrationFailure {
     pub location: String,
     /// The 1-based index and line of the failing statement, and its text.
     pub statement: Option<(usize, usize, String)>,
-    /// The database's message, scrubbed of secrets.
+    /// The database's message, scrubbed of secrets (or dbguard's, when `by_guard`).
     pub message: String,
+    /// Whether dbguard stopped it (a guard refused the statement), not the database.
+    pub by_guard: bool,
     /// What was kept safe.
     pub outcome: FailureOutcome,
     /// What the run did before this migration failed.
@@ -453,7 +455,8 @@ impl fmt::Display for MigrationFailure {
             }
             None => write!(f, " in {}", self.location)?,
         }
-        write!(f, "\n  database said: {}", self.message)?;
+        let said = if self.by_guard { "dbguard stopped it" } else { "database said" };
+        write!(f, "\n  {said}: {}", self.message)?;
         write!(f, "{}", self.done)?;
         match self.outcome {
             FailureOutcome::RolledBack => write!(
@@ -462,7 +465,7 @@ impl fmt::Display for MigrationFailure {
             ),
             FailureOutcome::Dirty => write!(
                 f,
-                "\n  kept safe: nothing after it ran; it is recorded as dirty because its changes could not be rolled back (no transaction).\n  next: inspect the database, finish or undo its changes by hand, then `cargo dbguard repair {} --mark-applied` or `--forget`",
+                "\n  kept safe: nothing after it ran; it is recorded as dirty because its changes could not be rolled back (a no-transaction migration, or DDL, which commits itself on MySQL).\n  next: inspect the database, finish or undo its changes by hand, then `cargo dbguard repair {} --mark-applied` or `--forget`",
                 self.version
             ),
         }
@@ -628,8 +631,10 @@ pub struct Loss {
     /// Whether the table was preserved exactly (any change in count is a loss).
     pub exact: bool,
     /// For preserved columns (`preserves = users(email, name)`): the columns whose values
-    /// changed (the row count may be intact).
+    /// changed (the row count may be intact), or that are gone.
     pub columns: Option<Vec<String>>,
+    /// Whether those columns no longer exist (dropped or renamed) rather than changed.
+    pub column_gone: bool,
 }
 
 /// How a migration that lost preserved rows was undone.
@@ -658,6 +663,9 @@ impl fmt::Display for RowsLost {
             .losses
             .iter()
             .map(|l| match (l.after, &l.columns) {
+                (Some(_), Some(cols)) if l.column_gone => {
+                    format!("removed the column(s) {} of {}, whose values it preserves", cols.join(", "), l.table)
+                }
                 (Some(_), Some(cols)) => format!(
                     "changed values of {}({}), which it preserves (a checksum of them over every row differs)",
                     l.table,
@@ -679,7 +687,7 @@ impl fmt::Display for RowsLost {
         let next = match &self.outcome {
             LossOutcome::RolledBack => {
                 write!(f, "; rolled back, nothing changed.")?;
-                "fix the migration so that it keeps the rows (it was not applied, so edit it); if the rows should go, say so: take the table out of its `preserves` line, or write the data somewhere else first".to_string()
+                "fix the migration so that it keeps the rows and the preserved values (it was not applied, so edit it); if they should go, say so: take the table (or the columns) out of its `preserves` line, or write the data somewhere else first".to_string()
             }
             LossOutcome::Restored { restored } => {
                 write!(

@@ -201,6 +201,19 @@ async fn run_batched(
 
 /// Puts back the rows of each table that lost them, from the snapshot taken before the step.
 async fn restore_lost(s: &mut Session<'_>, losses: &[Loss], snapshots: &[SnapshotInfo]) -> LossOutcome {
+    let described = || snapshots.iter().map(|sn| format!("{}: snapshot {}", sn.source_table, sn.id)).collect();
+    // A preserved column that is gone cannot take its values back: a restore into the table
+    // as it is now would leave them out. Say where they are.
+    if let Some(l) = losses.iter().find(|l| l.column_gone) {
+        return LossOutcome::RestoreFailed {
+            snapshots: described(),
+            message: format!(
+                "{} no longer has the column(s) {}; add them back (by hand, as they were), then `cargo dbguard restore <ID>` puts the values back",
+                l.table,
+                l.columns.as_deref().unwrap_or_default().join(", ")
+            ),
+        };
+    }
     let mut restored = Vec::new();
     for loss in losses {
         // The whole table's snapshot (a preserved table is always kept whole).
@@ -257,7 +270,7 @@ async fn run_step(
     taken: &mut guard::Taken,
 ) -> Result<(), StepFailure> {
     use sqlx::Executor;
-    let fail = |statement, message: String| StepFailure {
+    let failed = |statement, message: String, by_guard: bool| StepFailure {
         failure: MigrationFailure {
             version: m.version(),
             name: m.name().to_string(),
@@ -265,16 +278,19 @@ async fn run_step(
             location: m.origin().describe(dir == Direction::Down),
             statement,
             message,
+            by_guard,
             outcome: FailureOutcome::RolledBack,
             done: Default::default(),
         },
     };
+    let fail = |statement, message: String| failed(statement, message, false);
     match step {
         Step::Sql(sql) => {
             for (i, s) in dbguard_lint::split::split(sql, env.backend.kind().dialect()).iter().enumerate() {
                 // The rows it is about to delete or overwrite, copied first: never run it unkept.
                 if let Err(e) = guard::before_statement(&mut Session { env, conn: &mut *conn }, taken, i).await {
-                    return Err(fail(Some((i + 1, s.line, s.text.to_string())), e.to_string()));
+                    let by_guard = matches!(e, crate::error::Error::EveryRow { .. });
+                    return Err(failed(Some((i + 1, s.line, s.text.to_string())), e.to_string(), by_guard));
                 }
                 if let Err(e) = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(s.text.to_string()))).await {
                     let message = env.statement_error(&e, (s.text, s.line, s.column));

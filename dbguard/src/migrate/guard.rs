@@ -38,6 +38,11 @@ pub(crate) struct Protect {
     for_values_only: Vec<String>,
     /// What [`measure_values`] found.
     measured: Vec<Radius>,
+    /// For each value target counted zero: its statement, table and the condition counted,
+    /// to count again just before the statement runs (a function or trigger may write first).
+    zero_counts: Vec<(usize, String, String)>,
+    /// Tables not copied because none of their dropped or converted values held anything.
+    skipped_for_values: Vec<String>,
     /// Whether [`Protect::resolve`] has run.
     resolved: bool,
 }
@@ -204,8 +209,9 @@ pub(crate) struct Counted {
     table: String,
     before: i64,
     exact: bool,
-    /// Preserved columns and a checksum of their values before the step.
-    values: Option<(Vec<String>, String)>,
+    /// Preserved columns, the columns hashed (the key first), and a checksum of them before
+    /// the step.
+    values: Option<(Vec<String>, Vec<String>, String)>,
 }
 
 /// What [`before`] did: the snapshots taken and the counts to compare with afterwards.
@@ -218,13 +224,20 @@ pub(crate) struct Taken {
     /// Every `DELETE`/`UPDATE ... WHERE` of the step not allowed to change every row: checked
     /// just before it runs, whether its rows are copied or its table kept whole.
     pub checks: Vec<RowTarget>,
+    /// Values counted zero before the step, of tables not copied for it: counted again just
+    /// before their statement runs, and the table copied then if any is there.
+    pub recount: Vec<(usize, String, String)>,
+    /// What the recount found, by statement and table.
+    pub recounted: Vec<(usize, String, i64)>,
+    /// The migration's version, for snapshots taken during the step.
+    pub version: i64,
 }
 
 /// Snapshots every existing table the step may destroy or must preserve; a snapshot's row
 /// count is the preserved table's count before the step (no second scan).
 pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: i64) -> Result<Taken> {
     protect.resolve(s).await?;
-    let mut taken = Taken::default();
+    let mut taken = Taken { version, ..Taken::default() };
     for (table, why) in protect.tables() {
         if !s.table_exists(table).await? {
             if why == reason::PRESERVES {
@@ -263,6 +276,12 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
         taken.snapshots.push(snap);
     }
     taken.checks = protect.rows.iter().filter(|r| !r.every_row_allowed).cloned().collect();
+    taken.recount = protect
+        .zero_counts
+        .iter()
+        .filter(|(_, t, _)| protect.skipped_for_values.iter().any(|k| k.eq_ignore_ascii_case(t)))
+        .cloned()
+        .collect();
     let targets: Vec<RowTarget> = protect.row_targets().cloned().collect();
     let mut whole: Vec<String> = Vec::new();
     for r in targets {
@@ -296,7 +315,9 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
     for v in protect.values.clone() {
         let (verb, to) = match &v.change {
             ValueChange::Drop => (Verb::DropColumn, None),
-            ValueChange::Convert { to, .. } => (Verb::ChangeType, Some(to.clone())),
+            ValueChange::Convert { to, using } => {
+                (Verb::ChangeType, Some(using.as_ref().map_or_else(|| to.clone(), |u| format!("{to} USING {u}"))))
+            }
         };
         let rows = if v.after_writes || !s.table_exists(&v.table).await? {
             None
@@ -310,6 +331,9 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
             for lost in conditions {
                 let sql = format!("SELECT COUNT(*) FROM {t} WHERE {lost}");
                 counted = s.query_i64(&sql, "measuring a column's values").await.ok();
+                if counted == Some(0) {
+                    protect.zero_counts.push((v.statement, v.table.clone(), lost));
+                }
                 if counted.is_some() {
                     break;
                 }
@@ -324,6 +348,7 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
         let nothing_lost = of_table.peek().is_some() && of_table.all(|r| r.rows == Some(0));
         if nothing_lost {
             protect.destroyed.retain(|d| !d.eq_ignore_ascii_case(&t));
+            protect.skipped_for_values.push(t);
         }
     }
     Ok(())
@@ -333,6 +358,9 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
 pub(crate) fn measured_values(protect: &Protect, taken: &Taken) -> Vec<Radius> {
     let mut out = protect.measured.clone();
     for r in &mut out {
+        if let Some((_, _, n)) = taken.recounted.iter().find(|(i, t, _)| i + 1 == r.statement && *t == r.table) {
+            r.rows = r.rows.map(|before| before.max(*n));
+        }
         r.snapshot = taken.snapshots.iter().find(|s| s.source_table.eq_ignore_ascii_case(&r.table)).map(|s| s.id);
     }
     out
@@ -341,6 +369,18 @@ pub(crate) fn measured_values(protect: &Protect, taken: &Taken) -> Vec<Radius> {
 /// Copies the rows statement `index` of the step is about to change, when it is one that
 /// [`before`] prepared for: its measured blast radius.
 pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, index: usize) -> Result<()> {
+    // Values counted zero before the step may have been written since (a function, a
+    // trigger): counted again now, and the table copied if any is there.
+    let recount: Vec<(usize, String, String)> = taken.recount.iter().filter(|(i, ..)| *i == index).cloned().collect();
+    for (i, table, lost) in recount {
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE {lost}", s.env.backend.quote(&table));
+        let n = s.query_i64(&sql, "measuring a column's values again").await?;
+        taken.recounted.push((i, table.clone(), n));
+        if n > 0 && !taken.snapshots.iter().any(|sn| sn.source_table == table) {
+            let version = taken.version;
+            taken.snapshots.push(snapshot::take(s, &table, Some(version), reason::DESTRUCTIVE).await?);
+        }
+    }
     let mut changed = Vec::new();
     for r in taken.rows.iter_mut().filter(|r| r.target.statement == index) {
         changed.push((r.target.table.clone(), snapshot::fill_rows(s, r).await?));
@@ -357,12 +397,21 @@ pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, ind
                 let q = s.env.backend.quote(&r.location);
                 s.execute(&format!("DELETE FROM {q}"), "emptying a snapshot of rows not changed").await?;
             }
-            let (verb, rule) = match t.verb {
+            let (verb, rule): (&'static str, &str) = match t.verb {
                 Verb::Delete => ("delete", "delete-without-where"),
                 _ => ("update", "update-without-where"),
             };
             let rows = s.count(&t.table).await?;
-            return Err(crate::error::Error::EveryRow { table: t.table.clone(), rows, verb, rule });
+            let next = if t.allow_without_reason {
+                format!(
+                    "the `-- dbguard:allow {rule}` before it gives no reason, so it does not count: add `reason=\"...\"` to it"
+                )
+            } else {
+                format!(
+                    "if that is intended, put `-- dbguard:allow {rule} reason=\"...\"` before it; otherwise narrow its condition"
+                )
+            };
+            return Err(crate::error::Error::EveryRow { table: t.table.clone(), rows, verb, next });
         }
     }
     Ok(())
@@ -460,12 +509,25 @@ pub(crate) async fn losses(s: &mut Session<'_>, counted: &[Counted]) -> Result<V
             Some(n) => n < c.before || (c.exact && n != c.before),
         };
         if lost {
-            out.push(Loss { table: c.table.clone(), before: c.before, after, exact: c.exact, columns: None });
-        } else if let Some((cols, before)) = &c.values
-            && s.content_checksum(&c.table, cols).await? != *before
-        {
             let (table, exact) = (c.table.clone(), c.exact);
-            out.push(Loss { table, before: c.before, after, exact, columns: Some(cols.clone()) });
+            out.push(Loss { table, before: c.before, after, exact, columns: None, column_gone: false });
+        } else if let Some((cols, hashed, before)) = &c.values {
+            let (table, exact) = (c.table.clone(), c.exact);
+            // A preserved column dropped or renamed loses every value in it.
+            let now = s.columns(&c.table).await?;
+            let gone: Vec<String> = hashed.iter().filter(|h| !now.contains(h)).cloned().collect();
+            if !gone.is_empty() {
+                out.push(Loss { table, before: c.before, after, exact, columns: Some(gone), column_gone: true });
+            } else if s.content_checksum(&c.table, hashed).await? != *before {
+                out.push(Loss {
+                    table,
+                    before: c.before,
+                    after,
+                    exact,
+                    columns: Some(cols.clone()),
+                    column_gone: false,
+                });
+            }
         }
     }
     Ok(out)
@@ -478,7 +540,7 @@ async fn kept_values(
     protect: &Protect,
     table: &str,
     cols: &[String],
-) -> Result<(Vec<String>, String)> {
+) -> Result<(Vec<String>, Vec<String>, String)> {
     let existing = s.columns(table).await?;
     let mut exact_cols = Vec::new();
     for c in cols {
@@ -499,8 +561,13 @@ async fn kept_values(
             }
         }
     }
-    let checksum = s.content_checksum(table, &exact_cols).await?;
-    Ok((exact_cols, checksum))
+    // Each row's key goes into its hash: values moved to another row, or a row deleted and
+    // inserted again under a new key, are changes too.
+    let mut hashed = s.primary_key(table).await?;
+    hashed.retain(|k| !exact_cols.contains(k));
+    hashed.extend(exact_cols.iter().cloned());
+    let checksum = s.content_checksum(table, &hashed).await?;
+    Ok((exact_cols, hashed, checksum))
 }
 
 /// The name in `names` closest to `wanted` (case-insensitive edit distance), if any is close.

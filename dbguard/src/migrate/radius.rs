@@ -71,11 +71,12 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
                         _ => "update-without-where",
                     };
                     let from = i.checked_sub(1).map_or(0, |p| statements[p].offset + statements[p].text.len());
-                    r.every_row_allowed = allows.iter().any(|a| {
-                        a.reason.is_some()
-                            && a.rules.iter().any(|x| x == rule)
+                    let applies = |a: &&dbguard_lint::suppress::Suppression| {
+                        a.rules.iter().any(|x| x == rule)
                             && (a.file || (from..st.offset + st.text.len()).contains(&a.start))
-                    });
+                    };
+                    r.every_row_allowed = allows.iter().filter(applies).any(|a| a.reason.is_some());
+                    r.allow_without_reason = !r.every_row_allowed && allows.iter().any(|a| applies(&a));
                     Target::Rows(r)
                 }
             }
@@ -115,8 +116,20 @@ fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
                 column_name,
                 ValueChange::Convert { to: data_type.to_string(), using: using.as_ref().map(ToString::to_string) },
             ),
-            Op::ModifyColumn { col_name: c, data_type, .. } | Op::ChangeColumn { old_name: c, data_type, .. } => {
-                push(c, ValueChange::Convert { to: data_type.to_string(), using: None })
+            Op::ModifyColumn { col_name: c, data_type, options, .. }
+            | Op::ChangeColumn { old_name: c, data_type, options, .. } => {
+                // A character set converts the values too (`日本` to latin1 is `??`): it is part of
+                // the conversion measured; a collation cannot be cast to, so the count fails and
+                // the table is kept whole.
+                let mut to = data_type.to_string();
+                for o in options {
+                    if let sqlparser::ast::ColumnOption::CharacterSet(_) | sqlparser::ast::ColumnOption::Collation(_) =
+                        o
+                    {
+                        to.push_str(&format!(" {o}"));
+                    }
+                }
+                push(c, ValueChange::Convert { to, using: None })
             }
             _ => {}
         }
@@ -232,6 +245,7 @@ fn single(
             assigned,
             after_writes: false,
             every_row_allowed: false,
+            allow_without_reason: false,
         }),
         _ => Target::Whole(table),
     })

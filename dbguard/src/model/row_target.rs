@@ -55,6 +55,8 @@ pub struct RowTarget {
     /// Whether it is allowed, with a reason, to change every row (`delete-without-where`,
     /// `update-without-where`): otherwise a condition that matches them all is refused.
     pub every_row_allowed: bool,
+    /// Whether an allow for it is there but gives no reason (it does not count).
+    pub allow_without_reason: bool,
 }
 
 /// The values one `ALTER TABLE` action destroys or changes: a dropped column's values, or

@@ -117,13 +117,17 @@ impl Backend for Mysql {
     // spaces equal).
     fn value_changes(&self, col: &str, to: &str, _using: Option<&str>) -> Vec<String> {
         let upper = to.to_ascii_uppercase();
-        let base = upper.split('(').next().unwrap_or("").trim();
-        let args = upper.find('(').map(|i| &upper[i..]).unwrap_or("");
+        let base = upper.split(['(', ' ']).next().unwrap_or("").trim();
+        // The length, and a character set when given (`(20) CHARACTER SET LATIN1`).
+        let args = upper.find('(').map(|i| &to[i..]).unwrap_or("");
+        if upper.contains(" COLLATE ") {
+            return Vec::new();
+        }
         match base {
-            "VARCHAR" | "CHAR" if !args.is_empty() => {
+            "VARCHAR" | "CHAR" if args.starts_with('(') => {
                 vec![format!("NOT (BINARY {col} <=> BINARY CAST({col} AS CHAR{args}))")]
             }
-            "DECIMAL" | "NUMERIC" | "DATETIME" | "TIME" | "DATE" => {
+            "DECIMAL" | "NUMERIC" | "DATETIME" | "TIME" | "DATE" if !upper.contains("CHARACTER SET") => {
                 vec![format!("NOT ({col} <=> CAST({col} AS {base}{args}))")]
             }
             _ => Vec::new(),

@@ -166,12 +166,16 @@ impl Backend for Postgres {
 
     // Compared as values (`100.00` and `100` are equal; cents rounded, a string cut,
     // microseconds dropped are not), else as text; a cast that fails makes the count fail.
+    // `char(n)` compares ignoring trailing spaces, which the conversion drops: as text first.
     fn value_changes(&self, col: &str, to: &str, using: Option<&str>) -> Vec<String> {
         let from = using.unwrap_or(col);
-        vec![
-            format!("{col} IS DISTINCT FROM CAST({from} AS {to})"),
-            format!("CAST({col} AS TEXT) IS DISTINCT FROM CAST(CAST({from} AS {to}) AS TEXT)"),
-        ]
+        let typed = format!("{col} IS DISTINCT FROM CAST({from} AS {to})");
+        let text = format!("CAST({col} AS TEXT) IS DISTINCT FROM CAST(CAST({from} AS {to}) AS TEXT)");
+        let upper = to.trim().to_ascii_uppercase();
+        let padded = ["CHAR", "CHARACTER", "BPCHAR", "NCHAR"]
+            .iter()
+            .any(|p| upper == *p || upper.strip_prefix(p).is_some_and(|r| r.trim_start().starts_with('(')));
+        if padded { vec![text] } else { vec![typed, text] }
     }
 
     fn keep_identity_values(&self) -> &'static str {

@@ -91,7 +91,8 @@ impl Backend for Sqlite {
     }
 
     fn table_exists_sql(&self) -> String {
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1".into()
+        // SQLite finds tables whatever the case, quoted or not (`"USERS"` is `users`).
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE".into()
     }
 
     fn max_identifier_len(&self) -> usize {
