@@ -14,7 +14,8 @@ fn second() -> Migration {
         20,
         "backfill",
         Step::Rust { run: backfill, source: "fn backfill ...".into() },
-        Step::Sql("UPDATE t SET n = n - 1 WHERE n >= 1".into()),
+        // It overwrites every row's value: that takes the allow, as without a WHERE.
+        Step::Sql("-- dbguard:allow update-without-where reason=\"reverts the backfill\"\nUPDATE t SET n = n - 1 WHERE n >= 1".into()),
     )
     .preserving(["t"])
     .with_origin(Origin::Rust { file: file!(), line: line!(), module: module_path!() })

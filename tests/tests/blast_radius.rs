@@ -484,3 +484,29 @@ async fn a_preserved_column_dropped_is_a_loss(kind: BackendKind) {
     }
 }
 on_each_engine!(a_preserved_column_dropped_is_a_loss);
+
+/// An UPDATE needs the allow when it overwrites a value in every row, not when it fills NULLs.
+async fn a_backfill_loses_nothing_and_its_undo_needs_the_allow(kind: BackendKind) {
+    let Some((_t, _dir, mut db)) = seeded(kind).await else { return };
+    // A backfill of a new column overwrites only NULLs: it loses nothing, and needs nothing.
+    let dir3 = MigrationDir::new();
+    schema(&dir3);
+    dir3.add(
+        "2",
+        "add_nick",
+        "ALTER TABLE users ADD COLUMN nick VARCHAR(120);\n",
+        "ALTER TABLE users DROP COLUMN nick;\n",
+    );
+    dir3.add(
+        "3",
+        "fill_nick",
+        "UPDATE users SET nick = email WHERE nick IS NULL;\n",
+        "UPDATE users SET nick = NULL WHERE nick = email;\n",
+    );
+    Migrator::from_dir(dir3.path()).unwrap().up(&mut db, None).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users WHERE nick = email").await.unwrap(), ROWS);
+    // Overwriting every value it just wrote does: the down needs the allow too.
+    let err = Migrator::from_dir(dir3.path()).unwrap().down(&mut db, 2).await.unwrap_err();
+    assert!(err.to_string().contains("matches every row of users"), "{err}");
+}
+on_each_engine!(a_backfill_loses_nothing_and_its_undo_needs_the_allow);

@@ -417,11 +417,16 @@ pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, ind
     Ok(())
 }
 
-/// Whether no row of the table escapes the statement's condition (found by looking for one).
+/// Whether no row of the table escapes the statement (found by looking for one): a DELETE
+/// matches it, an UPDATE overwrites a non-NULL value in it.
 async fn matches_every_row(s: &mut Session<'_>, r: &RowTarget) -> Result<bool> {
+    let destroyed = match &r.destroys {
+        Some(d) => format!("({}) AND ({d})", r.predicate),
+        None => r.predicate.clone(),
+    };
     let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE ({}) IS NOT TRUE LIMIT 1) dbguard_rest",
-        r.relation, r.predicate
+        "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE ({destroyed}) IS NOT TRUE LIMIT 1) dbguard_rest",
+        r.relation
     );
     Ok(s.query_i64(&sql, "looking for a row the condition keeps").await? == 0)
 }

@@ -188,15 +188,34 @@ fn update(u: &Update, dialect: Dialect) -> Option<Target> {
         matches!(a.target, sqlparser::ast::AssignmentTarget::ColumnName(_))
             && matches!(a.value, sqlparser::ast::Expr::Value(_))
     });
+    // Compared byte for byte: a case-insensitive collation (or `citext`) calls `'X'` and
+    // `'x'` equal, yet the UPDATE changes one into the other. Equal values that print
+    // differently (`1.0`, `1`) are counted as changed: kept for nothing, never lost.
+    let distinct = |c: String, v: String| match dialect {
+        Dialect::Postgres => format!("CAST({c} AS TEXT) IS DISTINCT FROM CAST({v} AS TEXT)"),
+        Dialect::Mysql => format!("NOT (BINARY {c} <=> BINARY {v})"),
+        Dialect::Sqlite => format!("CAST({c} AS BLOB) IS NOT CAST({v} AS BLOB)"),
+    };
+    // A row loses something when a non-NULL value in it is overwritten by another (an
+    // expression that calls a function is assumed to change it): a backfill of NULLs loses
+    // nothing.
+    let columns_only =
+        u.assignments.iter().all(|a| matches!(a.target, sqlparser::ast::AssignmentTarget::ColumnName(_)));
+    let destroys = columns_only.then(|| {
+        u.assignments
+            .iter()
+            .map(|a| {
+                let (c, v) = (a.target.to_string(), a.value.to_string());
+                if calls_functions(&v) {
+                    format!("{c} IS NOT NULL")
+                } else {
+                    format!("{c} IS NOT NULL AND {}", distinct(c.clone(), v))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    });
     let changes = constants.then(|| {
-        // Compared byte for byte: a case-insensitive collation (or `citext`) calls `'X'` and
-        // `'x'` equal, yet the UPDATE changes one into the other. Equal values that print
-        // differently (`1.0`, `1`) are counted as changed: kept for nothing, never lost.
-        let distinct = |c: String, v: String| match dialect {
-            Dialect::Postgres => format!("CAST({c} AS TEXT) IS DISTINCT FROM CAST({v} AS TEXT)"),
-            Dialect::Mysql => format!("NOT (BINARY {c} <=> BINARY {v})"),
-            Dialect::Sqlite => format!("CAST({c} AS BLOB) IS NOT CAST({v} AS BLOB)"),
-        };
         u.assignments
             .iter()
             .map(|a| distinct(a.target.to_string(), a.value.to_string()))
@@ -213,6 +232,9 @@ fn update(u: &Update, dialect: Dialect) -> Option<Target> {
         })
         .collect();
     let mut target = single(&u.table, u.selection.as_ref(), Verb::Update, narrow, assigned)?;
+    if let Target::Rows(r) = &mut target {
+        r.destroys = destroys;
+    }
     if let (Target::Rows(r), Some(changes)) = (&mut target, changes) {
         r.predicate = format!("({}) AND ({changes})", r.predicate);
     }
@@ -246,6 +268,7 @@ fn single(
             after_writes: false,
             every_row_allowed: false,
             allow_without_reason: false,
+            destroys: None,
         }),
         _ => Target::Whole(table),
     })

@@ -57,6 +57,10 @@ pub struct RowTarget {
     pub every_row_allowed: bool,
     /// Whether an allow for it is there but gives no reason (it does not count).
     pub allow_without_reason: bool,
+    /// For an UPDATE: the condition on a row under which it loses a value (a non-NULL value
+    /// overwritten by another). Every row matching it is what needs the allow; `None`: every
+    /// row the predicate matches.
+    pub destroys: Option<String>,
 }
 
 /// The values one `ALTER TABLE` action destroys or changes: a dropped column's values, or
