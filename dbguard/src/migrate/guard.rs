@@ -318,6 +318,7 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
             ValueChange::Convert { to, using } => {
                 (Verb::ChangeType, Some(using.as_ref().map_or_else(|| to.clone(), |u| format!("{to} USING {u}"))))
             }
+            ValueChange::NullsReplaced => (Verb::ChangeType, Some("NOT NULL (a NULL becomes the default)".to_string())),
         };
         let rows = if v.after_writes || !s.table_exists(&v.table).await? {
             None
@@ -326,6 +327,7 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
             let conditions = match &v.change {
                 ValueChange::Drop => vec![format!("{c} IS NOT NULL")],
                 ValueChange::Convert { to, using } => s.env.backend.value_changes(&c, to, using.as_deref()),
+                ValueChange::NullsReplaced => vec![format!("{c} IS NULL")],
             };
             let mut counted = None;
             for lost in conditions {

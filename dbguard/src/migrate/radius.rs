@@ -122,6 +122,9 @@ fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
                 // the conversion measured; a collation cannot be cast to, so the count fails and
                 // the table is kept whole.
                 let mut to = data_type.to_string();
+                if options.iter().any(|o| matches!(o, sqlparser::ast::ColumnOption::NotNull)) {
+                    push(c, ValueChange::NullsReplaced);
+                }
                 for o in options {
                     if let sqlparser::ast::ColumnOption::CharacterSet(_) | sqlparser::ast::ColumnOption::Collation(_) =
                         o

@@ -95,4 +95,7 @@ pub enum ValueChange {
         /// The conversion expression, if any.
         using: Option<String>,
     },
+    /// MySQL `MODIFY ... NOT NULL`: outside strict mode the NULLs become the type's default
+    /// (`''`, `0`) instead of being refused.
+    NullsReplaced,
 }
