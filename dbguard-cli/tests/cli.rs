@@ -89,3 +89,38 @@ fn bad_input_is_exit_2_with_a_clear_message_and_no_password() {
     assert_eq!(no_dir.status.code(), Some(2));
     assert!(text(&no_dir).contains("cargo dbguard init"), "{}", text(&no_dir));
 }
+
+/// `lint --database URL` measures, read-only, what the pending migrations would destroy there,
+/// and fails on what `up` would stop: a condition that matches every row without the allow.
+#[test]
+fn lint_with_a_database_measures_the_blast_radius() {
+    let d = project();
+    assert!(run(d.path(), &["up"]).status.success());
+    let url = format!("sqlite://{}", d.path().join("dbguard.db").display());
+    let db = d.path().join("dbguard.db");
+    let conn = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(\"INSERT INTO users VALUES (1,'a'),(2,'b'),(3,'c')\"); c.commit()"])
+        .arg(&db)
+        .status();
+    assert!(conn.is_ok_and(|s| s.success()));
+    let m = d.path().join("migrations/2_trim");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("up.sql"), "DELETE FROM users WHERE id > 1;\n").unwrap();
+    std::fs::write(m.join("down.sql"), "-- dbguard: irreversible = \"gone\"\n").unwrap();
+    let o = run(d.path(), &["lint", "-d", &url]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("2 trim: users: 2 rows deleted by statement 1 (line 1)"), "{}", text(&o));
+
+    std::fs::write(m.join("up.sql"), "DELETE FROM users WHERE id > 0;\n").unwrap();
+    let o = run(d.path(), &["lint", "-d", &url]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("3 rows deleted") && text(&o).contains("`up` would stop here"), "{}", text(&o));
+    // Without a database, the lint reads only the SQL: the condition depends on the data.
+    assert_eq!(run(d.path(), &["lint"]).status.code(), Some(0));
+    let rows = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from users').fetchone()[0])"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&rows.stdout).trim(), "3", "read-only");
+}

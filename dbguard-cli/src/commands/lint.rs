@@ -99,6 +99,38 @@ pub fn run(ctx: &Ctx, paths: &[PathBuf], opts: &Options) -> CliResult {
     Ok(if fails { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+/// `lint --database URL`: the blast radius of each pending migration, measured on that
+/// database (read-only), after the findings; exit 1 when one would be stopped by `up` (a
+/// condition that matches every row without the allow). Text on standard output; for the
+/// machine formats, on standard error, so that their document stays whole.
+pub async fn measure(ctx: &Ctx, format: LintFormat, code: ExitCode) -> CliResult {
+    let migrator = ctx.migrator()?;
+    let mut db = ctx.open(dbguard::OpenMode::ReadOnly, false).await?;
+    let plan = migrator.dry_run_up(&mut db, None).await;
+    db.close().await.ok();
+    let plan = plan?;
+    let mut lines = vec![format!("blast radius of the pending migrations, measured on {}:", ctx.masked_url())];
+    let mut stopped = 0;
+    for step in &plan.steps {
+        for r in &step.radius {
+            stopped += usize::from(r.every_row);
+            lines.push(format!("  {} {}: {}", step.version, step.name, crate::output::report::radius(r)));
+        }
+    }
+    if lines.len() == 1 {
+        lines.push(format!(
+            "  nothing: {} pending migration(s) delete, overwrite, drop or convert no data",
+            plan.steps.len()
+        ));
+    }
+    let text = lines.join("\n");
+    match format {
+        LintFormat::Text => println!("{text}"),
+        _ => eprintln!("{text}"),
+    }
+    Ok(if stopped > 0 { ExitCode::from(1) } else { code })
+}
+
 fn write_error(e: std::io::Error) -> CliError {
     CliError::usage(format!("cannot write the report: {e}"), "check where standard output goes")
 }

@@ -33,7 +33,13 @@ pub async fn run(ctx: &Ctx, command: Command) -> CliResult {
         Command::Init { rust } => init::run(ctx, rust),
         Command::New { name, rust, .. } => new::run(ctx, &name, rust),
         Command::Lint { paths, rust_sql, format, dialect, warnings_as_errors, jobs } => {
-            lint::run(ctx, &paths, &lint::Options { format, dialect, strict: warnings_as_errors, jobs, rust_sql })
+            let code =
+                lint::run(ctx, &paths, &lint::Options { format, dialect, strict: warnings_as_errors, jobs, rust_sql })?;
+            // Given a database, the lint measures what the pending migrations would destroy there.
+            match ctx.global.database.is_some() {
+                true => lint::measure(ctx, format, code).await,
+                false => Ok(code),
+            }
         }
         Command::Up { to, dry_run, in_memory, format } => up::run(ctx, to, dry_run, in_memory, format).await,
         Command::Down { to, dry_run, format } => down::run(ctx, to, dry_run, format).await,

@@ -108,7 +108,13 @@ pub fn radius(r: &dbguard::Radius) -> String {
         Some(c) => format!("{}.{c}", r.table),
         None => r.table.clone(),
     };
-    format!("{target}: {rows} by statement {} (line {}){kept}", r.statement, r.line)
+    let stop = if r.every_row {
+        let rule = if r.verb == Verb::Delete { "delete-without-where" } else { "update-without-where" };
+        format!(": every row of the table; `up` would stop here without `-- dbguard:allow {rule} reason=\"...\"`")
+    } else {
+        String::new()
+    };
+    format!("{target}: {rows} by statement {} (line {}){kept}{stop}", r.statement, r.line)
 }
 
 /// `1234567` as `1,234,567`.

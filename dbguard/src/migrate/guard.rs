@@ -343,7 +343,19 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
             counted
         };
         let (statement, line, table, column) = (v.statement + 1, v.line, v.table.clone(), Some(v.column.clone()));
-        protect.measured.push(Radius { version, statement, line, table, column, verb, to, rows, snapshot: None });
+        let every_row = false;
+        protect.measured.push(Radius {
+            version,
+            statement,
+            line,
+            table,
+            column,
+            verb,
+            to,
+            rows,
+            snapshot: None,
+            every_row,
+        });
     }
     for t in protect.for_values_only.clone() {
         let mut of_table = protect.measured.iter().filter(|r| r.table.eq_ignore_ascii_case(&t)).peekable();
@@ -461,6 +473,9 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
         } else {
             Some(0)
         };
+        // What `up` would refuse: a condition that matches every row, without the allow.
+        let every_row =
+            !r.every_row_allowed && rows.is_some_and(|n| n > 0) && matches_every_row(s, r).await.unwrap_or(false);
         out.radius.push(Radius {
             version,
             statement: r.statement + 1,
@@ -471,6 +486,7 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
             to: None,
             rows,
             snapshot: None,
+            every_row,
         });
     }
     Ok(out)
@@ -502,6 +518,7 @@ pub(crate) fn measured(taken: &Taken, version: i64) -> Vec<Radius> {
             to: None,
             rows: Some(r.filled.as_ref().map_or(0, |f| f.row_count)),
             snapshot: r.filled.as_ref().map(|f| f.id),
+            every_row: false,
         })
         .collect()
 }

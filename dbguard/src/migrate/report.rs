@@ -54,6 +54,9 @@ pub struct Radius {
     pub rows: Option<i64>,
     /// The snapshot keeping those rows (none when there are none).
     pub snapshot: Option<i64>,
+    /// In a dry run: its condition matches every row (it deletes them all, or overwrites a
+    /// value in each) and no allow with a reason says so: `up` would stop before it.
+    pub every_row: bool,
 }
 
 /// One migration run by a [`Report`]'s run.

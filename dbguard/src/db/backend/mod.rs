@@ -217,6 +217,14 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The most SQL text to hand the driver at once, where handing it more costs more than
+    /// linear time (the SQLite driver copies the rest of the text for every statement it
+    /// prepares): a bigger step goes in batches of whole statements of about this size, in
+    /// one transaction. `None`: any size in one round trip.
+    fn batch_bytes(&self) -> Option<usize> {
+        None
+    }
+
     /// How to copy the whole database into a scratch one.
     fn copy_method(&self) -> CopyMethod;
 

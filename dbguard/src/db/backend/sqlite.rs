@@ -90,6 +90,10 @@ impl Backend for Sqlite {
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
     }
 
+    fn batch_bytes(&self) -> Option<usize> {
+        Some(16 * 1024)
+    }
+
     fn table_exists_sql(&self) -> String {
         // SQLite finds tables whatever the case, quoted or not (`"USERS"` is `users`).
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE".into()
