@@ -124,3 +124,31 @@ fn lint_with_a_database_measures_the_blast_radius() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&rows.stdout).trim(), "3", "read-only");
 }
+
+/// On a pipe (a CI log), a long run says where it is every few seconds (here every 50 ms, for
+/// a migration that takes some hundreds of them); a quick one says nothing.
+#[test]
+fn a_long_run_on_a_pipe_says_where_it_is() {
+    let d = project();
+    let m = d.path().join("migrations/2_fill");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("up.sql"),
+        "CREATE TABLE t (g INTEGER);\nWITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 3000000) INSERT INTO t SELECT g FROM s;\n",
+    )
+    .unwrap();
+    std::fs::write(m.join("down.sql"), "DROP TABLE t;\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_cargo-dbguard"))
+        .current_dir(d.path())
+        .args(["dbguard", "up"])
+        .env_remove("DATABASE_URL")
+        .env("DBGUARD_PROGRESS_EVERY", "0.05")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.lines().any(|l| l.starts_with('[') && l.contains("] up 2/2 2 fill (running")), "{err}");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("(running"), "progress stays off standard output");
+    let quick = run(d.path(), &["down", "--to", "0"]);
+    assert!(!text(&quick).contains("(running"), "{}", text(&quick));
+}

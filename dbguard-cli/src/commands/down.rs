@@ -20,9 +20,9 @@ pub async fn run(ctx: &Ctx, to: i64, dry_run: bool, format: Format) -> CliResult
         return Ok(ExitCode::SUCCESS);
     }
     let mut db = ctx.open(OpenMode::Existing, false).await?;
-    let bar = (format == Format::Text).then(progress::Bar::for_terminal).flatten();
+    let bar = (format == Format::Text).then(progress::Reporter::new);
     let migrator = match &bar {
-        Some(b) => migrator.on_progress(b.hook()),
+        Some(r) => r.attach(migrator),
         None => migrator,
     };
     let result = migrator.down(&mut db, to).await;

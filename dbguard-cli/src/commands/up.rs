@@ -37,9 +37,9 @@ pub async fn run(ctx: &Ctx, to: Option<i64>, dry_run: bool, in_memory: bool, for
             &format!("{} {}: a new, empty database", paint(OK, "created"), db.url().trim_start_matches("sqlite://")),
         );
     }
-    let bar = (format == Format::Text).then(progress::Bar::for_terminal).flatten();
+    let bar = (format == Format::Text).then(progress::Reporter::new);
     let migrator = match &bar {
-        Some(b) => migrator.on_progress(b.hook()),
+        Some(r) => r.attach(migrator),
         None => migrator,
     };
     let result = migrator.up(&mut db, to).await;

@@ -74,3 +74,95 @@ impl Drop for Bar {
         self.bar.finish_and_clear();
     }
 }
+
+/// On a pipe (CI logs), a plain line every few seconds while a run goes on, so that a stuck
+/// deploy and a slow one look different: `[12s] up 3/7 20261201_add_email (running 9s)`.
+/// Short runs print nothing. `DBGUARD_PROGRESS_EVERY` sets the interval in seconds (default 5).
+pub struct Lines {
+    now: Arc<std::sync::Mutex<Option<(String, std::time::Instant)>>>,
+    done: Arc<AtomicBool>,
+}
+
+impl Lines {
+    /// Starts the reporter (a thread that wakes every tenth of a second to see if it is done).
+    pub fn start() -> Lines {
+        let every = std::env::var("DBGUARD_PROGRESS_EVERY")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| *s > 0.0)
+            .map_or(Duration::from_secs(5), Duration::from_secs_f64);
+        let now: Arc<std::sync::Mutex<Option<(String, std::time::Instant)>>> = Arc::default();
+        let done = Arc::new(AtomicBool::new(false));
+        let (state, finished) = (now.clone(), done.clone());
+        std::thread::spawn(move || {
+            let begun = std::time::Instant::now();
+            let mut next = begun + every;
+            while !finished.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(100).min(every));
+                if std::time::Instant::now() < next {
+                    continue;
+                }
+                next += every;
+                let line = state.lock().ok().and_then(|s| s.clone());
+                if let Some((what, since)) = line
+                    && !finished.load(Ordering::SeqCst)
+                {
+                    eprintln!("[{}s] {what} (running {}s)", begun.elapsed().as_secs(), since.elapsed().as_secs());
+                }
+            }
+        });
+        Lines { now, done }
+    }
+
+    /// The callback to hand to `Migrator::on_progress`.
+    pub fn hook(&self) -> impl Fn(&dbguard::Progress) + Send + Sync + 'static {
+        let (now, done) = (self.now.clone(), self.done.clone());
+        move |p: &dbguard::Progress| {
+            let what = match p {
+                dbguard::Progress::BackingUp => "backing up the database first".to_string(),
+                dbguard::Progress::Step { index, total, direction, version, name } => {
+                    format!("{direction} {}/{total} {version} {name}", index + 1)
+                }
+                dbguard::Progress::Finished => {
+                    done.store(true, Ordering::SeqCst);
+                    return;
+                }
+            };
+            if let Ok(mut n) = now.lock() {
+                *n = Some((what, std::time::Instant::now()));
+            }
+        }
+    }
+}
+
+impl Drop for Lines {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+    }
+}
+
+/// What shows a text run's progress: a bar on a terminal, lines on a pipe.
+pub enum Reporter {
+    /// On a terminal.
+    Bar(Bar),
+    /// On a pipe.
+    Lines(Lines),
+}
+
+impl Reporter {
+    /// The reporter for where standard error goes.
+    pub fn new() -> Reporter {
+        match Bar::for_terminal() {
+            Some(b) => Reporter::Bar(b),
+            None => Reporter::Lines(Lines::start()),
+        }
+    }
+
+    /// Hands the reporter's callback to the migrator.
+    pub fn attach(&self, m: dbguard::Migrator) -> dbguard::Migrator {
+        match self {
+            Reporter::Bar(b) => m.on_progress(b.hook()),
+            Reporter::Lines(l) => m.on_progress(l.hook()),
+        }
+    }
+}
