@@ -20,7 +20,7 @@ pub async fn run(ctx: &Ctx, to: i64, dry_run: bool, format: Format) -> CliResult
         return Ok(ExitCode::SUCCESS);
     }
     let mut db = ctx.open(OpenMode::Existing, false).await?;
-    let bar = (format == Format::Text).then(progress::Reporter::new);
+    let bar = (format == Format::Text).then(progress::Reporter::for_stderr);
     let migrator = match &bar {
         Some(r) => r.attach(migrator),
         None => migrator,

@@ -37,7 +37,7 @@ pub async fn run(ctx: &Ctx, to: Option<i64>, dry_run: bool, in_memory: bool, for
             &format!("{} {}: a new, empty database", paint(OK, "created"), db.url().trim_start_matches("sqlite://")),
         );
     }
-    let bar = (format == Format::Text).then(progress::Reporter::new);
+    let bar = (format == Format::Text).then(progress::Reporter::for_stderr);
     let migrator = match &bar {
         Some(r) => r.attach(migrator),
         None => migrator,

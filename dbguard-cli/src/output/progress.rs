@@ -151,7 +151,7 @@ pub enum Reporter {
 
 impl Reporter {
     /// The reporter for where standard error goes.
-    pub fn new() -> Reporter {
+    pub fn for_stderr() -> Reporter {
         match Bar::for_terminal() {
             Some(b) => Reporter::Bar(b),
             None => Reporter::Lines(Lines::start()),
