@@ -537,3 +537,42 @@ async fn mysql_nulls_a_not_null_column_replaces_are_counted() {
     let q = db.quote(&report.snapshots[0].location);
     assert_eq!(db.query_i64(&format!("SELECT COUNT(*) FROM {q} WHERE name IS NULL")).await.unwrap(), nulls, "kept");
 }
+
+/// Found trying it as a new user (third walk): on MySQL a `MODIFY` that names no character
+/// set moves the column to the table's default one, converting what it cannot hold to `?`.
+#[tokio::test]
+async fn mysql_a_modify_to_the_tables_character_set_is_measured() {
+    let Some((_t, dir, mut db)) = seeded(BackendKind::Mysql).await else { return };
+    db.execute("CREATE TABLE cs (id INT PRIMARY KEY, v VARCHAR(20) CHARACTER SET utf8mb4) DEFAULT CHARSET = latin1")
+        .await
+        .unwrap();
+    db.execute("INSERT INTO cs VALUES (1, 'h\u{e9}llo \u{2713}'), (2, 'plain')").await.unwrap();
+    dir.add(
+        "2",
+        "cs",
+        "SET SESSION sql_mode = '';\n-- dbguard:allow alter-column-type reason=\"test\"\nALTER TABLE cs MODIFY v VARCHAR(20);\n",
+        "-- dbguard: irreversible = \"t\"\n",
+    );
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    assert_eq!(report.radius.iter().map(|r| r.rows).collect::<Vec<_>>(), [Some(1)], "the check mark is lost");
+    let q = db.quote(&report.snapshots[0].location);
+    assert_eq!(db.query_i64(&format!("SELECT COUNT(*) FROM {q} WHERE v LIKE '%\u{2713}%'")).await.unwrap(), 1, "kept");
+}
+
+/// A dry run counts on the database as it is: what an earlier pending migration writes or
+/// creates is measured when the run gets there, never reported as nothing.
+async fn a_dry_run_does_not_count_what_earlier_migrations_change(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    dir.add("2", "first_half", "DELETE FROM users WHERE id <= 1000;\n", "-- dbguard: irreversible = \"t\"\n");
+    dir.add("3", "second_half", "DELETE FROM users WHERE id > 1000;\n", "-- dbguard: irreversible = \"t\"\n");
+    dir.add("4", "new_table", "CREATE TABLE fresh (id INT PRIMARY KEY);\n", "DROP TABLE fresh;\n");
+    dir.add("5", "trim_new_table", "DELETE FROM fresh WHERE id > 5;\n", "-- dbguard: irreversible = \"t\"\n");
+    let dry = Migrator::from_dir(dir.path()).unwrap().dry_run_up(&mut db, None).await.unwrap();
+    let rows: Vec<_> =
+        dry.steps.iter().map(|s| s.radius.iter().map(|r| (r.rows, r.every_row)).collect::<Vec<_>>()).collect();
+    assert_eq!(rows, [vec![(Some(1000), false)], vec![(None, false)], vec![], vec![(None, false)]]);
+    // And the run stops the second, which would empty the table the first halved.
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    assert!(err.to_string().contains("matches every row of users (1000 rows)"), "{err}");
+}
+on_each_engine!(a_dry_run_does_not_count_what_earlier_migrations_change);

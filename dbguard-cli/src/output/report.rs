@@ -96,12 +96,11 @@ pub fn radius(r: &dbguard::Radius) -> String {
         _ => r.verb.past().to_string(),
     };
     let rows = match r.rows {
-        None => "not measurable before the step (kept whole)".to_string(),
+        None => "measured when it runs (not before: it needs what earlier statements or migrations make; its table is copied whole if it has rows)".to_string(),
         Some(n) => format!("{} {what}{} {change}", thousands(n), plural(n as usize)),
     };
     let kept = match (r.snapshot, r.rows) {
         (Some(id), _) => format!(", kept in snapshot {id}"),
-        (None, Some(0)) => ": nothing to keep".to_string(),
         (None, _) => String::new(),
     };
     let target = match &r.column {

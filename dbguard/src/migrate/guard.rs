@@ -326,7 +326,10 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
             let (t, c) = (s.env.backend.quote(&v.table), s.env.backend.quote(&v.column));
             let conditions = match &v.change {
                 ValueChange::Drop => vec![format!("{c} IS NOT NULL")],
-                ValueChange::Convert { to, using } => s.env.backend.value_changes(&c, to, using.as_deref()),
+                ValueChange::Convert { to, using } => {
+                    let to = with_default_charset(s, &v.table, to).await?;
+                    s.env.backend.value_changes(&c, &to, using.as_deref())
+                }
                 ValueChange::NullsReplaced => vec![format!("{c} IS NULL")],
             };
             let mut counted = None;
@@ -366,6 +369,23 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
         }
     }
     Ok(())
+}
+
+/// `to` with the character set a string type without one gets (see
+/// `Backend::default_charset_sql`), so that the count converts as the server will.
+async fn with_default_charset(s: &mut Session<'_>, table: &str, to: &str) -> Result<String> {
+    let upper = to.to_ascii_uppercase();
+    let string = ["CHAR", "VARCHAR", "NCHAR", "NVARCHAR", "TEXT"].iter().any(|t| upper.starts_with(t));
+    match s.env.backend.default_charset_sql() {
+        Some(sql) if string && !upper.contains("CHARACTER SET") && !upper.contains("CHARSET") => {
+            let found = s.texts(sql.to_string(), table, "reading a table's default character set").await?;
+            Ok(match found.first() {
+                Some(cs) => format!("{to} CHARACTER SET {cs}"),
+                None => to.to_string(),
+            })
+        }
+        _ => Ok(to.to_string()),
+    }
 }
 
 /// What [`measure_values`] found, each with the snapshot of its table when one was taken.
@@ -471,7 +491,7 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
             let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", r.relation, r.predicate);
             s.query_i64(&sql, "measuring a statement's rows").await.ok()
         } else {
-            Some(0)
+            None // made by the step or one before it: measured when it runs
         };
         // What `up` would refuse: a condition that matches every row, without the allow.
         let every_row =
@@ -490,6 +510,20 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
         });
     }
     Ok(out)
+}
+
+/// The words naming tables a step may write to or create: every word of its statements that
+/// are not plain queries (all of them for a Rust step, which is opaque: `*`).
+pub(crate) fn written_tables(step: &Step, dialect: dbguard_lint::Dialect) -> Vec<String> {
+    match step {
+        Step::Sql(sql) => dbguard_lint::split::split(sql, dialect)
+            .iter()
+            .filter(|st| st.first_keyword() != "SELECT")
+            .flat_map(|st| st.text.split(|c: char| !(c.is_alphanumeric() || c == '_')).map(str::to_lowercase))
+            .filter(|w| !w.is_empty())
+            .collect(),
+        _ => vec!["*".into()],
+    }
 }
 
 /// What [`preview`] found.

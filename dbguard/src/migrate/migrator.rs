@@ -537,6 +537,7 @@ impl Migrator {
             dump: if versions.is_empty() { None } else { self.dump.as_ref().map(|d| d.dir.clone()) },
             steps: Vec::new(),
         };
+        let mut written: Vec<String> = Vec::new();
         for v in versions {
             let m = self.get(*v);
             let step = match dir {
@@ -546,7 +547,15 @@ impl Migrator {
             let mut protect = Protect::for_step(m, step, dialect);
             let mut s = db.session();
             guard::measure_values(&mut s, &mut protect, m.version()).await?;
-            let preview = guard::preview(&mut s, &mut protect, m.version()).await?;
+            let mut preview = guard::preview(&mut s, &mut protect, m.version()).await?;
+            // Counted on the database as it is now: a table an earlier step of this run may
+            // write to (or create) is measured only when the step runs.
+            for r in &mut preview.radius {
+                if written.iter().any(|w| w == "*" || w.eq_ignore_ascii_case(&r.table)) {
+                    (r.rows, r.every_row) = (None, false);
+                }
+            }
+            written.extend(guard::written_tables(step, dialect));
             let findings = step
                 .sql()
                 .map(|sql| dbguard_lint::lint_sql(&m.origin().describe(dir == Direction::Down), sql, dialect))

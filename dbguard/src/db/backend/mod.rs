@@ -131,6 +131,14 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         Vec::new()
     }
 
+    /// A query with one parameter (a table) returning the character set a string column gets
+    /// when a change of its type names none (MySQL: the table's default, which may differ from
+    /// the column's: `MODIFY v VARCHAR(20)` converts `✓` to `?` in a latin1 table). `None`
+    /// where a type change keeps the column's character set.
+    fn default_charset_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// A query with one parameter (a table name) returning its primary key's columns in key
     /// order; no rows when the table has none.
     fn primary_key_sql(&self) -> String;

@@ -134,6 +134,14 @@ impl Backend for Mysql {
         }
     }
 
+    fn default_charset_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT CAST(c.character_set_name AS CHAR) FROM information_schema.tables t \
+             JOIN information_schema.collation_character_set_applicability c ON c.collation_name = t.table_collation \
+             WHERE t.table_schema = DATABASE() AND t.table_name = ?",
+        )
+    }
+
     fn primary_key_sql(&self) -> String {
         "SELECT CAST(column_name AS CHAR) FROM information_schema.key_column_usage \
          WHERE table_schema = DATABASE() AND table_name = ? AND constraint_name = 'PRIMARY' ORDER BY ordinal_position"
