@@ -107,12 +107,14 @@ pub enum Error {
     },
 
     /// Another runner held the migration lock for longer than the configured wait.
-    #[error("another dbguard runner has held the migration lock on {url} for over {}s; nothing was changed.\n  next: wait for it to finish (see `cargo dbguard status`), or raise the lock timeout; a crashed runner's lock is released by the database when its connection closes", waited.as_secs())]
+    #[error("another dbguard runner has held the migration lock on {url} for over {}s; nothing was changed.{}\n  next: wait for it to finish (see `cargo dbguard status`), or raise the lock timeout; a crashed runner's lock is released by the database when its connection closes", waited.as_secs(), holder.as_ref().map(|h| format!("\n  held by: {h}")).unwrap_or_default())]
     LockTimeout {
         /// The URL, masked.
         url: String,
         /// How long this runner waited.
         waited: Duration,
+        /// Who holds it, where the database can tell: process, host, what it runs, since when.
+        holder: Option<String>,
     },
 
     /// A down was requested for a migration that declares itself irreversible.

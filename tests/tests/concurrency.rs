@@ -137,9 +137,10 @@ async fn killed_runner_does_not_wedge_the_lock(kind: BackendKind) {
 }
 on_each_engine!(killed_runner_does_not_wedge_the_lock);
 
-#[tokio::test]
-async fn a_held_lock_times_out_with_a_clear_error() {
-    let t = TestDb::new(BackendKind::Sqlite).await.unwrap();
+/// A runner that gives up waiting says so, and, where the database can tell, who holds the
+/// lock: the process, its host, what it runs and since when.
+async fn a_held_lock_times_out_with_a_clear_error(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
     let dir = MigrationDir::new();
     dir.add("1", "first", "CREATE TABLE first (id BIGINT);", "DROP TABLE first;");
     let mut child = runner_holding_the_lock(&t, &dir).await;
@@ -148,5 +149,45 @@ async fn a_held_lock_times_out_with_a_clear_error() {
     let err = m.up(&mut db, None).await.unwrap_err();
     assert!(matches!(err, Error::LockTimeout { .. }), "{err}");
     assert!(err.to_string().contains("nothing was changed"), "{err}");
+    let holder = match kind {
+        BackendKind::Postgres => Some("held by: pid "),
+        BackendKind::Mysql => Some("held by: connection "),
+        _ => None, // a file lock: the operating system does not say who
+    };
+    if let Some(h) = holder {
+        assert!(err.to_string().contains(h), "{err}");
+    }
     child.kill().await.unwrap();
+}
+on_each_engine!(a_held_lock_times_out_with_a_clear_error);
+
+/// Killing a runner stops its statement on the server (PostgreSQL 14+ checks that the client
+/// is still there): the next runner does not wait for a dead one's minute-long statement.
+#[tokio::test]
+async fn postgres_a_dead_runners_statement_stops_with_it() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let dir = MigrationDir::new();
+    dir.add("1", "slow", "SELECT pg_sleep(120);", "SELECT 1 AS reverted;");
+    let mut child =
+        Command::new(RUNNER).args([t.url.as_str(), dir.path().to_str().unwrap()]).kill_on_drop(true).spawn().unwrap();
+    let mut db = t.connect().await;
+    let sleeping = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()";
+    let mut seen = false;
+    for _ in 0..600 {
+        if db.query_i64(sleeping).await.unwrap() > 0 {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen, "the runner's statement never started");
+    child.kill().await.unwrap();
+    // Without the check, the statement (and the lock) would last its 120 s: a quick
+    // migration 1 (the slow one never committed) must get the lock well before that.
+    let quick = MigrationDir::new();
+    quick.add("1", "slow", "SELECT 1;", "SELECT 1 AS reverted;");
+    let m = Migrator::from_dir(quick.path()).unwrap().lock_timeout(Duration::from_secs(20));
+    let report = m.up(&mut db, None).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.applied.len(), 1);
+    assert_eq!(db.query_i64(sleeping).await.unwrap(), 0, "its statement was cancelled");
 }

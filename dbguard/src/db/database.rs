@@ -210,6 +210,9 @@ impl Database {
             created,
             read_only: false,
         };
+        for sql in db.env.backend.session_setup() {
+            db.session().execute(sql, "setting up the session").await?;
+        }
         if mode == OpenMode::ReadOnly {
             if let Some((probe, must_recover)) = db.env.backend.read_only_probe()
                 && let Err(e) = db.conn.execute(probe).await

@@ -38,7 +38,16 @@ impl MigrationLock {
                 return Ok(MigrationLock { method, _file: file });
             }
             if started.elapsed() >= timeout {
-                return Err(Error::LockTimeout { url: db.url().to_string(), waited: started.elapsed() });
+                let holder = match db.env.backend.lock_holder_sql(key) {
+                    Some(sql) => db
+                        .session()
+                        .strings(&sql, "finding who holds the lock")
+                        .await
+                        .ok()
+                        .and_then(|h| h.into_iter().next()),
+                    None => None,
+                };
+                return Err(Error::LockTimeout { url: db.url().to_string(), waited: started.elapsed(), holder });
             }
             tokio::time::sleep(POLL).await;
         }

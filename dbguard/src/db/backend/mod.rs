@@ -93,6 +93,19 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// How to take the migration lock named `key`.
     fn lock_method(&self, key: &str) -> LockMethod;
 
+    /// Statements run on every new connection.
+    fn session_setup(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// A query returning, as text, who holds the migration lock `key` (process, host, what it
+    /// runs, since when), for the message of a runner that gave up waiting; `None` where the
+    /// database cannot tell.
+    fn lock_holder_sql(&self, key: &str) -> Option<String> {
+        let _ = key;
+        None
+    }
+
     /// Queries returning four text columns (kind, table, name, definition) that together
     /// describe the schema, for comparisons and fingerprints.
     fn introspection_queries(&self) -> &'static [&'static str];

@@ -77,6 +77,15 @@ impl Backend for Mysql {
         }
     }
 
+    fn lock_holder_sql(&self, key: &str) -> Option<String> {
+        let key = key.replace('\'', "''");
+        let name = format!("LEFT(CONCAT('dbguard:', DATABASE(), ':', '{key}'), 64)");
+        Some(format!(
+            "SELECT CAST(CONCAT('connection ', p.id, ' from ', p.host, ', ', COALESCE(p.command, '?'), ' for ', p.time, 's: ', \
+             REPLACE(LEFT(COALESCE(p.info, ''), 200), '\\n', ' ')) AS CHAR) FROM information_schema.processlist p WHERE p.id = IS_USED_LOCK({name})"
+        ))
+    }
+
     fn introspection_queries(&self) -> &'static [&'static str] {
         &[
             "SELECT 'column', CAST(table_name AS CHAR), CAST(column_name AS CHAR), \

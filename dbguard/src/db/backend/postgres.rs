@@ -35,6 +35,27 @@ impl Backend for Postgres {
         }
     }
 
+    // A runner killed mid-statement must not leave its statement running on the server (and
+    // the lock held until it ends): from PostgreSQL 14 the server checks every second that
+    // the client is still there and cancels the statement if not.
+    fn session_setup(&self) -> &'static [&'static str] {
+        &["SELECT set_config('client_connection_check_interval', '1s', false) \
+           WHERE current_setting('server_version_num')::int >= 140000"]
+    }
+
+    fn lock_holder_sql(&self, key: &str) -> Option<String> {
+        let id = lock_id(key);
+        let (high, low) = ((id >> 32) as u32, (id & 0xffff_ffff) as u32);
+        Some(format!(
+            "SELECT 'pid ' || a.pid || ' from ' || COALESCE(host(a.client_addr), 'a local socket') || \
+             ' (' || COALESCE(NULLIF(a.application_name, ''), 'no application name') || '), ' || COALESCE(a.state, '?') || \
+             ' since ' || COALESCE(to_char(a.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC', '?') || \
+             ': ' || regexp_replace(LEFT(COALESCE(a.query, ''), 200), '\\s+', ' ', 'g') \
+             FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {high} AND l.objid = {low} AND l.objsubid = 1"
+        ))
+    }
+
     fn admin_url(&self, url: &str) -> Option<String> {
         Some(crate::db::url::url_with_database(url, "postgres"))
     }
