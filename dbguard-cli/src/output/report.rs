@@ -108,7 +108,7 @@ pub fn radius(r: &dbguard::Radius) -> String {
         None => r.table.clone(),
     };
     let stop = if r.every_row {
-        let rule = if r.verb == Verb::Delete { "delete-without-where" } else { "update-without-where" };
+        let rule = r.verb.allow_rule();
         format!(": every row of the table; `up` would stop here without `-- dbguard:allow {rule} reason=\"...\"`")
     } else {
         String::new()

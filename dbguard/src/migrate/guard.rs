@@ -346,19 +346,8 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
             counted
         };
         let (statement, line, table, column) = (v.statement + 1, v.line, v.table.clone(), Some(v.column.clone()));
-        let every_row = false;
-        protect.measured.push(Radius {
-            version,
-            statement,
-            line,
-            table,
-            column,
-            verb,
-            to,
-            rows,
-            snapshot: None,
-            every_row,
-        });
+        let (snapshot, every_row) = (None, false);
+        protect.measured.push(Radius { version, statement, line, table, column, verb, to, rows, snapshot, every_row });
     }
     for t in protect.for_values_only.clone() {
         let mut of_table = protect.measured.iter().filter(|r| r.table.eq_ignore_ascii_case(&t)).peekable();
@@ -415,26 +404,13 @@ pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, ind
             taken.snapshots.push(snapshot::take(s, &table, Some(version), reason::DESTRUCTIVE).await?);
         }
     }
-    let mut changed = Vec::new();
-    for r in taken.rows.iter_mut().filter(|r| r.target.statement == index) {
-        changed.push((r.target.table.clone(), snapshot::fill_rows(s, r).await?));
-    }
     // `WHERE id > 0` is no narrower than no WHERE at all: measured, it needs the same allow.
+    // Checked before anything is copied for it: refused, it leaves nothing behind.
     for t in taken.checks.iter().filter(|t| t.statement == index) {
-        let has_rows = match changed.iter().find(|(table, _)| *table == t.table) {
-            Some((_, n)) => *n > 0,
-            None => s.table_exists(&t.table).await? && !s.is_empty(&t.table).await?,
-        };
+        let has_rows = s.table_exists(&t.table).await? && !s.is_empty(&t.table).await?;
         if has_rows && matches_every_row(s, t).await? {
-            // A copy made of them goes (emptied, it is dropped after the step): nothing changed.
-            for r in taken.rows.iter().filter(|r| r.target.statement == index) {
-                let q = s.env.backend.quote(&r.location);
-                s.execute(&format!("DELETE FROM {q}"), "emptying a snapshot of rows not changed").await?;
-            }
-            let (verb, rule): (&'static str, &str) = match t.verb {
-                Verb::Delete => ("delete", "delete-without-where"),
-                _ => ("update", "update-without-where"),
-            };
+            let rule = t.verb.allow_rule();
+            let verb = if t.verb == Verb::Delete { "delete" } else { "update" };
             let rows = s.count(&t.table).await?;
             let next = if t.allow_without_reason {
                 format!(
@@ -447,6 +423,9 @@ pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, ind
             };
             return Err(crate::error::Error::EveryRow { table: t.table.clone(), rows, verb, next });
         }
+    }
+    for r in taken.rows.iter_mut().filter(|r| r.target.statement == index) {
+        snapshot::fill_rows(s, r).await?;
     }
     Ok(())
 }
@@ -496,18 +475,7 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
         // What `up` would refuse: a condition that matches every row, without the allow.
         let every_row =
             !r.every_row_allowed && rows.is_some_and(|n| n > 0) && matches_every_row(s, r).await.unwrap_or(false);
-        out.radius.push(Radius {
-            version,
-            statement: r.statement + 1,
-            line: r.line,
-            table: r.table.clone(),
-            column: None,
-            verb: r.verb,
-            to: None,
-            rows,
-            snapshot: None,
-            every_row,
-        });
+        out.radius.push(Radius { every_row, ..row_radius(version, r, rows, None) });
     }
     Ok(out)
 }
@@ -519,8 +487,7 @@ pub(crate) fn written_tables(step: &Step, dialect: dbguard_lint::Dialect) -> Vec
         Step::Sql(sql) => dbguard_lint::split::split(sql, dialect)
             .iter()
             .filter(|st| st.first_keyword() != "SELECT")
-            .flat_map(|st| st.text.split(|c: char| !(c.is_alphanumeric() || c == '_')).map(str::to_lowercase))
-            .filter(|w| !w.is_empty())
+            .flat_map(|st| radius::words(st.text))
             .collect(),
         _ => vec!["*".into()],
     }
@@ -542,19 +509,27 @@ pub(crate) fn measured(taken: &Taken, version: i64) -> Vec<Radius> {
     taken
         .rows
         .iter()
-        .map(|r| Radius {
-            version,
-            statement: r.target.statement + 1,
-            line: r.target.line,
-            table: r.target.table.clone(),
-            column: None,
-            verb: r.target.verb,
-            to: None,
-            rows: Some(r.filled.as_ref().map_or(0, |f| f.row_count)),
-            snapshot: r.filled.as_ref().map(|f| f.id),
-            every_row: false,
+        .map(|r| {
+            let rows = Some(r.filled.as_ref().map_or(0, |f| f.row_count));
+            row_radius(version, &r.target, rows, r.filled.as_ref().map(|f| f.id))
         })
         .collect()
+}
+
+/// The blast radius of a DELETE or UPDATE: `rows` it changes, kept in `snapshot`.
+fn row_radius(version: i64, r: &RowTarget, rows: Option<i64>, snapshot: Option<i64>) -> Radius {
+    Radius {
+        version,
+        statement: r.statement + 1,
+        line: r.line,
+        table: r.table.clone(),
+        column: None,
+        verb: r.verb,
+        to: None,
+        rows,
+        snapshot,
+        every_row: false,
+    }
 }
 
 /// The preserved tables that lost rows (or changed count, when exact).

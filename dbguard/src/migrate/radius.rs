@@ -31,45 +31,45 @@ pub(crate) enum Target {
     Unknown(Vec<String>),
 }
 
+/// Statements on one table whose rows are copied one by one, at most: past that (a generated
+/// data fix of thousands of `DELETE ... WHERE id = n`), one copy of the whole table costs less
+/// than a snapshot table per statement.
+pub(crate) const MAX_ROW_COPIES_PER_TABLE: usize = 32;
+
 /// The targets of every statement of `sql` that removes or overwrites rows (statements that
 /// do neither, or that the linter already makes the guard keep whole, yield nothing here).
 pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
     let statements = dbguard_lint::split::split(sql, dialect);
     let allows = dbguard_lint::suppress::parse(sql, dialect);
     let mut out = Vec::new();
+    // Words of the earlier statements that change a table's shape, and of those that may write
+    // (anything but a query): kept as the statements go, so that each lookup is one probe.
+    let (mut reshaped, mut written) = (std::collections::HashSet::new(), std::collections::HashSet::new());
     for (i, st) in statements.iter().enumerate() {
-        if st.first_keyword() == "ALTER" {
+        let first = st.first_keyword();
+        if first == "ALTER" {
             match values(st.text, dialect) {
                 Ok(vs) => {
                     for mut v in vs {
-                        v.statement = i;
-                        v.line = st.line;
-                        v.after_writes = statements[..i].iter().any(|e| may_write(e, &v.table));
+                        (v.statement, v.line) = (i, st.line);
+                        v.after_writes = written.contains(&v.table.to_lowercase());
                         out.push(Target::Values(v));
                     }
                 }
                 // Values cannot be measured: what the linter flags in it stays whole.
                 Err(()) => out.push(Target::Unknown(words(st.text))),
             }
-            continue;
-        }
-        let Some(target) = target(st, dialect) else { continue };
-        let target = match target {
-            // Rows chosen before the statement runs are the rows it changes only if nothing
-            // earlier in the step reshaped the table: otherwise keep it whole.
-            Target::Rows(mut r) => {
-                if statements[..i].iter().any(|e| reshapes(e, &r.table)) {
-                    Target::Whole(r.table)
-                } else {
-                    r.statement = i;
-                    r.line = st.line;
-                    r.after_writes = statements[..i].iter().any(|e| may_write(e, &r.table));
+        } else if let Some(target) = target(st, dialect) {
+            out.push(match target {
+                // Rows chosen before the statement runs are the rows it changes only if
+                // nothing earlier in the step reshaped the table: otherwise keep it whole.
+                Target::Rows(r) if reshaped.contains(&r.table.to_lowercase()) => Target::Whole(r.table),
+                Target::Rows(mut r) => {
+                    (r.statement, r.line) = (i, st.line);
+                    r.after_writes = written.contains(&r.table.to_lowercase());
                     // An allow with a reason in the comments before it (after the previous
                     // statement), or for the whole file.
-                    let rule = match r.verb {
-                        Verb::Delete => "delete-without-where",
-                        _ => "update-without-where",
-                    };
+                    let rule = r.verb.allow_rule();
                     let from = i.checked_sub(1).map_or(0, |p| statements[p].offset + statements[p].text.len());
                     let applies = |a: &&dbguard_lint::suppress::Suppression| {
                         a.rules.iter().any(|x| x == rule)
@@ -79,12 +79,30 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
                     r.allow_without_reason = !r.every_row_allowed && allows.iter().any(|a| applies(&a));
                     Target::Rows(r)
                 }
+                other => other,
+            });
+        }
+        if first != "SELECT" {
+            let w = words(st.text);
+            if matches!(first.as_str(), "ALTER" | "DROP" | "RENAME" | "CREATE" | "TRUNCATE") {
+                reshaped.extend(w.iter().cloned());
             }
-            other => other,
-        };
-        out.push(target);
+            written.extend(w);
+        }
     }
-    out
+    // Too many statements on one table: the whole table, once.
+    let mut per_table: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for t in &out {
+        if let Target::Rows(r) = t {
+            *per_table.entry(r.table.clone()).or_default() += 1;
+        }
+    }
+    out.into_iter()
+        .map(|t| match t {
+            Target::Rows(r) if per_table[&r.table] > MAX_ROW_COPIES_PER_TABLE => Target::Whole(r.table),
+            other => other,
+        })
+        .collect()
 }
 
 /// The values the actions of an `ALTER TABLE` drop or convert; `Err` when it cannot be read
@@ -143,9 +161,15 @@ fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
 /// The target of one statement.
 fn target(st: &Statement<'_>, dialect: Dialect) -> Option<Target> {
     let text = st.text;
-    let changes_rows =
-        matches!(st.first_keyword().as_str(), "DELETE" | "UPDATE" | "INSERT" | "REPLACE" | "MERGE" | "WITH");
-    if !changes_rows {
+    let first = st.first_keyword();
+    let changes_rows = matches!(first.as_str(), "DELETE" | "UPDATE" | "INSERT" | "REPLACE" | "MERGE" | "WITH");
+    // A plain INSERT (the bulk of a seeding migration) overwrites nothing: parsed only when
+    // its text can say otherwise.
+    let may_overwrite = || {
+        let lower = text.to_ascii_lowercase();
+        ["conflict", "duplicate", "replace"].iter().any(|w| lower.contains(w))
+    };
+    if !changes_rows || first == "INSERT" && !may_overwrite() {
         return None;
     }
     let parsed = sqlparser::parser::Parser::parse_sql(parser_dialect(dialect).as_ref(), text);
@@ -157,7 +181,7 @@ fn target(st: &Statement<'_>, dialect: Dialect) -> Option<Target> {
     match statement {
         Sql::Delete(d) => delete(&d).or_else(unknown),
         Sql::Update(u) => update(&u, dialect).or_else(unknown),
-        Sql::Insert(i) => insert(&i),
+        Sql::Insert(i) => insert(&i, text),
         Sql::Merge(m) => match &m.table {
             TableFactor::Table { name, .. } => Some(Target::Whole(normalise(name)?)),
             _ => unknown(),
@@ -296,15 +320,9 @@ fn calls_functions(predicate: &str) -> bool {
     })
 }
 
-/// Whether an earlier statement of the step may write to `table` (anything but a query that
-/// names it).
-fn may_write(st: &Statement<'_>, table: &str) -> bool {
-    st.first_keyword() != "SELECT" && words(st.text).iter().any(|w| w.eq_ignore_ascii_case(table))
-}
-
 /// `REPLACE`, `INSERT OR REPLACE`, `ON CONFLICT DO UPDATE`, `ON DUPLICATE KEY UPDATE`
 /// overwrite existing rows; a plain INSERT (or `DO NOTHING`) does not.
-fn insert(i: &Insert) -> Option<Target> {
+fn insert(i: &Insert, text: &str) -> Option<Target> {
     let overwrites = i.replace_into
         || matches!(i.or, Some(SqliteOnConflict::Replace))
         || match &i.on {
@@ -317,15 +335,8 @@ fn insert(i: &Insert) -> Option<Target> {
     }
     match &i.table {
         TableObject::TableName(name) => normalise(name).map(Target::Whole),
-        _ => Some(Target::Unknown(Vec::new())),
+        _ => Some(Target::Unknown(words(text))),
     }
-}
-
-/// Whether `text` (an earlier statement of the step) changes `table`'s shape or identity:
-/// then rows chosen before the step are not the rows a later statement sees.
-fn reshapes(st: &Statement<'_>, table: &str) -> bool {
-    matches!(st.first_keyword().as_str(), "ALTER" | "DROP" | "RENAME" | "CREATE" | "TRUNCATE")
-        && words(st.text).iter().any(|w| w.eq_ignore_ascii_case(table))
 }
 
 fn has_dml_word(text: &str) -> bool {
@@ -333,7 +344,7 @@ fn has_dml_word(text: &str) -> bool {
 }
 
 /// The identifier-like words of `text`, lowercased, quotes removed.
-fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     let mut out: Vec<String> = text
         .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
         .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
@@ -495,6 +506,15 @@ mod tests {
         assert!(allowed(
             "-- dbguard:allow-file update-without-where reason=\"x\"\nSELECT 1;\nUPDATE users SET a = 1 WHERE id > 0"
         ));
+        // Thousands of single-row fixes on one table: one copy of the table, not one per statement.
+        let many: String =
+            (0..=MAX_ROW_COPIES_PER_TABLE).map(|i| format!("DELETE FROM users WHERE id = {i};\n")).collect();
+        assert!(whole(&many, Dialect::Sqlite).iter().all(|t| *t == Target::Whole("users".into())));
+        let few: String =
+            (0..MAX_ROW_COPIES_PER_TABLE).map(|i| format!("DELETE FROM users WHERE id = {i};\n")).collect();
+        assert!(whole(&few, Dialect::Sqlite).iter().all(|t| matches!(t, Target::Rows(_))));
+        // An INSERT that names a conflict, a duplicate or a replace is read; a plain one is not.
+        assert!(whole("INSERT INTO users (id, updated_at) VALUES (1, 'x')", Dialect::Postgres).is_empty());
         // Plain inserts and reads change nothing.
         assert!(
             whole(

@@ -19,6 +19,15 @@ pub enum Verb {
 }
 
 impl Verb {
+    /// The rule whose allow (with a reason) lets a statement of this kind change every row:
+    /// `delete-without-where` for a DELETE, `update-without-where` otherwise.
+    pub fn allow_rule(self) -> &'static str {
+        match self {
+            Verb::Delete => "delete-without-where",
+            _ => "update-without-where",
+        }
+    }
+
     /// `deleted`, `updated`, `dropped` or `changed`.
     pub fn past(self) -> &'static str {
         match self {
