@@ -152,3 +152,25 @@ fn a_long_run_on_a_pipe_says_where_it_is() {
     let quick = run(d.path(), &["down", "--to", "0"]);
     assert!(!text(&quick).contains("(running"), "{}", text(&quick));
 }
+
+/// A migration that stopped partway says where in `status`, and a plain `up` continues it from
+/// there, saying so.
+#[test]
+fn a_stopped_migration_is_shown_and_continued() {
+    let d = project();
+    let m = d.path().join("migrations/2_steps");
+    std::fs::create_dir_all(&m).unwrap();
+    let up =
+        "-- dbguard: no-transaction\nINSERT INTO users (id, email) VALUES (1, 'a@x');\nINSERT INTO nope VALUES (1);\n";
+    std::fs::write(m.join("up.sql"), up).unwrap();
+    std::fs::write(m.join("down.sql"), "DELETE FROM users WHERE id = 1;").unwrap();
+    let failed = run(d.path(), &["up"]);
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    assert!(text(&failed).contains("continues from statement 2"), "{}", text(&failed));
+    let status = run(d.path(), &["status"]);
+    assert!(text(&status).contains("stopped at statement 2 of 2 (line 3: INSERT INTO nope"), "{}", text(&status));
+    std::fs::write(m.join("up.sql"), up.replace("nope VALUES (1)", "users (id) VALUES (2)")).unwrap();
+    let again = run(d.path(), &["up"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("resumed  2 steps from statement 2 of 2"), "{}", text(&again));
+}

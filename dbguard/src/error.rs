@@ -82,7 +82,7 @@ pub enum Error {
 
     /// A migration failed partway without a transaction to undo it.
     #[error(
-        "migration {version} ({name}) is dirty: it started at {since} and did not finish, and its changes could not be rolled back.\n  nothing else will run until this is resolved.\n  next: inspect the database and finish or undo that migration's changes by hand, then run `cargo dbguard repair {version} --mark-applied` (if it is now fully applied) or `cargo dbguard repair {version} --forget` (if it is fully undone)"
+        "migration {version} ({name}) is dirty: it started at {since} and did not finish{stopped_at}, and its changes could not be rolled back.\n  nothing else will run until this is resolved.\n  next: inspect the database and finish or undo that migration's changes by hand, then run `cargo dbguard repair {version} --mark-applied` (if it is now fully applied) or `cargo dbguard repair {version} --forget` (if it is fully undone)"
     )]
     Dirty {
         /// The dirty migration's version.
@@ -91,6 +91,9 @@ pub enum Error {
         name: String,
         /// When it started.
         since: String,
+        /// Where it stopped and why it cannot be continued, when its progress was recorded
+        /// (starts with `; `), or empty.
+        stopped_at: String,
     },
 
     /// Pending migrations sort before the newest applied one.
@@ -392,6 +395,9 @@ pub struct MigrationFailure {
     pub message: String,
     /// Whether dbguard stopped it (a guard refused the statement), not the database.
     pub by_guard: bool,
+    /// A fault of the machine (full disk, missing privilege, read-only, lost connection)
+    /// rather than of the migration's SQL.
+    pub fault: Option<crate::model::fault::Fault>,
     /// What was kept safe.
     pub outcome: FailureOutcome,
     /// What the run did before this migration failed.
@@ -446,6 +452,12 @@ pub enum FailureOutcome {
     RolledBack,
     /// Could not be rolled back; recorded as dirty.
     Dirty,
+    /// Stopped at a statement with the ones before it committed and recorded: the next `up`
+    /// continues from this statement (numbered from 1).
+    Resumable {
+        /// The statement the next run starts with.
+        statement: usize,
+    },
 }
 
 impl fmt::Display for MigrationFailure {
@@ -459,16 +471,32 @@ impl fmt::Display for MigrationFailure {
         }
         let said = if self.by_guard { "dbguard stopped it" } else { "database said" };
         write!(f, "\n  {said}: {}", self.message)?;
+        // A fault of the machine is not fixed by editing the migration.
+        let fix = |sql: &str| match self.fault {
+            Some(fault) => format!("{}: {}", fault.what(), fault.next_step(None)),
+            None => sql.to_string(),
+        };
         write!(f, "{}", self.done)?;
+        let again = match self.direction {
+            crate::model::direction::Direction::Up => "`cargo dbguard up`",
+            crate::model::direction::Direction::Down => "the same `cargo dbguard down`",
+        };
         match self.outcome {
             FailureOutcome::RolledBack => write!(
                 f,
-                "\n  kept safe: the migration was rolled back; the database is exactly as before it (migrations applied earlier in this run stay applied).\n  next: fix the migration, then run `cargo dbguard up` again"
+                "\n  kept safe: the migration was rolled back; the database is exactly as before it (migrations applied earlier in this run stay applied).\n  next: {}, then run {again} again",
+                fix("fix the migration")
             ),
             FailureOutcome::Dirty => write!(
                 f,
-                "\n  kept safe: nothing after it ran; it is recorded as dirty because its changes could not be rolled back (a no-transaction migration, or DDL, which commits itself on MySQL).\n  next: inspect the database, finish or undo its changes by hand, then `cargo dbguard repair {} --mark-applied` or `--forget`",
+                "\n  kept safe: nothing after it ran; it is recorded as dirty because its changes could not be rolled back (a no-transaction migration, or DDL, which commits itself on MySQL).\n  next: {}; inspect the database, finish or undo its changes by hand, then `cargo dbguard repair {} --mark-applied` or `--forget`",
+                fix("fix the migration"),
                 self.version
+            ),
+            FailureOutcome::Resumable { statement } => write!(
+                f,
+                "\n  kept safe: the statements before statement {statement} committed and are recorded; nothing after them stands. The migration is recorded as stopped at statement {statement}.\n  next: {}, then run {again} again: it continues from statement {statement}",
+                fix("fix the statement that failed (leave the ones that committed as they are)")
             ),
         }
     }

@@ -44,14 +44,16 @@ pub use error::{
 };
 pub use migrate::Migrator;
 pub use migrate::radius::Verb;
-pub use migrate::report::{DryRun, DryStep, Radius, Repair, Report, StepKind, StepReport};
+pub use migrate::report::{DryRun, DryStep, Radius, Repair, Report, Resumed, StepKind, StepReport};
 pub use model::applied::{AppliedRow, RowDetails, RowState};
 pub use model::direction::Direction;
+pub use model::fault::Fault;
 pub use model::health::{Health, Status};
 pub use model::kind::BackendKind;
 pub use model::migration::{Migration, Origin, Step, StepFn, StepFuture, Tx};
 pub use model::plan::{Entry, EntryState, Plan};
 pub use model::progress::Progress;
+pub use model::resume::ResumePoint;
 pub use ops::rehearse::{FindingKind, Rehearsal, RehearsalFinding, RehearsedStep};
 pub use ops::reset::ResetReport;
 pub use safety::guarded::{DEFAULT_LOCK_TIMEOUT, Operation};

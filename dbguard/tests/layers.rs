@@ -89,7 +89,7 @@ fn the_scan_sees_paths_and_groups() {
     assert_eq!(found.into_iter().collect::<Vec<_>>(), ["db", "model", "ops"]);
 }
 
-/// `error.rs` uses only two leaves of the model, so that no cycle runs through it.
+/// `error.rs` uses only leaves of the model, so that no cycle runs through it.
 #[test]
 fn errors_use_only_leaf_data() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -98,9 +98,9 @@ fn errors_use_only_leaf_data() {
     while let Some(i) = rest.find("crate::model::") {
         rest = &rest[i + "crate::model::".len()..];
         let module: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-        assert!(["direction", "health"].contains(&module.as_str()), "error.rs uses model::{module}");
+        assert!(["direction", "health", "fault"].contains(&module.as_str()), "error.rs uses model::{module}");
     }
-    for leaf in ["model/direction.rs", "model/health.rs"] {
+    for leaf in ["model/direction.rs", "model/health.rs", "model/fault.rs"] {
         let text = std::fs::read_to_string(src.join(leaf)).unwrap();
         assert!(used_layers(&text).is_empty(), "{leaf} must use nothing of the crate: {:?}", used_layers(&text));
     }

@@ -92,19 +92,31 @@ async fn failing_migration_leaves_no_trace_or_is_dirty(kind: BackendKind) {
     assert_eq!((state(3), state(5)), (EntryState::Applied, EntryState::Pending));
 
     if kind == BackendKind::Mysql {
-        // DDL committed itself: the migration is dirty and everything refuses until repaired.
-        assert_eq!(f.outcome, FailureOutcome::Dirty);
+        // DDL committed itself: the migration stopped with statement 1 committed and recorded
+        // (statement 2 rolled back with the failing 3, in one transaction); fixing statement 3
+        // lets a plain `up` continue from statement 2.
+        assert_eq!(f.outcome, FailureOutcome::Resumable { statement: 2 });
+        assert!(msg.contains("continues from statement 2"), "{msg}");
         assert_eq!(state(4), EntryState::Dirty);
-        let again = m.up(&mut db, None).await.unwrap_err();
+        let status = m.status(&mut db).await.unwrap();
+        let stopped = status.entries.iter().find(|e| e.version == 4).unwrap().stopped_at.clone().unwrap();
+        assert_eq!((stopped.done, stopped.total), (1, 3), "{stopped:?}");
+        assert!(stopped.describe().contains("line 2: INSERT INTO a"), "{}", stopped.describe());
+        // Statement 1 edited since it ran: dbguard cannot tell how to go on, and says so.
+        let edited = bad.replace("c (id BIGINT)", "c (id INT)").replace("nope", "c");
+        std::fs::write(bad_dir.join("up.sql"), &edited).unwrap();
+        let again = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
         assert!(matches!(again, Error::Dirty { version: 4, .. }), "{again}");
-        assert!(again.to_string().contains("cargo dbguard repair 4"), "{again}");
-        // Undo by hand, fix the file, forget the dirty row, run again.
-        db.execute("DROP TABLE c").await.unwrap();
-        db.execute("DELETE FROM a WHERE id = 2").await.unwrap();
-        m.repair(&mut db, 4, Repair::Forget).await.unwrap();
-        std::fs::write(bad_dir.join("up.sql"), "CREATE TABLE c (id BIGINT);").unwrap();
+        assert!(again.to_string().contains("changed since they ran"), "{again}");
+        // Only the failing statement fixed: it continues, and statements 1 and 2 do not run twice.
+        std::fs::write(bad_dir.join("up.sql"), bad.replace("nope", "c")).unwrap();
         let fixed = Migrator::from_dir(dir.path()).unwrap();
-        assert_eq!(versions(&fixed.up(&mut db, None).await.unwrap().applied), [4, 5]);
+        let report = fixed.up(&mut db, None).await.unwrap();
+        assert_eq!(versions(&report.applied), [4, 5]);
+        assert_eq!((report.resumed[0].version, report.resumed[0].from), (4, 2));
+        assert_eq!(db.query_i64("SELECT COUNT(*) FROM a WHERE id = 2").await.unwrap(), 1);
+        assert_eq!(db.query_i64("SELECT COUNT(*) FROM c").await.unwrap(), 1);
+        assert!(fixed.plan(&mut db).await.unwrap().is_up_to_date(), "recorded with the fixed file's checksum");
     } else {
         assert_eq!(f.outcome, FailureOutcome::RolledBack);
         assert_eq!(state(4), EntryState::Pending);
@@ -242,9 +254,15 @@ async fn non_transactional_migration_failure_is_dirty(kind: BackendKind) {
     assert!(!m.migrations()[3].is_transactional());
     let mut db = t.connect().await;
     let err = m.up(&mut db, None).await.unwrap_err();
-    assert!(matches!(&err, Error::MigrationFailed(f) if f.outcome == FailureOutcome::Dirty), "{err}");
-    assert!(matches!(m.up(&mut db, None).await, Err(Error::Dirty { version: 4, .. })));
-    assert!(matches!(m.down(&mut db, 0).await, Err(Error::Dirty { version: 4, .. })), "down refuses too");
+    let resumable = FailureOutcome::Resumable { statement: 2 };
+    assert!(matches!(&err, Error::MigrationFailed(f) if f.outcome == resumable), "{err}");
+    // Run again as it is: statement 1 is not run twice (it would fail: the table exists);
+    // statement 2 fails again, the same way.
+    let again = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(&again, Error::MigrationFailed(f) if f.outcome == resumable), "{again}");
+    let down = m.down(&mut db, 0).await.unwrap_err();
+    assert!(matches!(&down, Error::Dirty { version: 4, .. }), "down refuses: {down}");
+    assert!(down.to_string().contains("`cargo dbguard up` continues it"), "{down}");
     // Finished by hand: the rest of the statement's intent is already there.
     m.repair(&mut db, 4, Repair::MarkApplied).await.unwrap();
     assert!(m.plan(&mut db).await.unwrap().is_up_to_date());

@@ -46,8 +46,20 @@ pub async fn run(ctx: &Ctx, action: BackupsAction) -> CliResult {
             if all.snapshots.is_empty() {
                 println!("{}", paint(DIM, "no table snapshots"));
             }
+            for t in &all.leftovers {
+                println!(
+                    "{} {t}: an incomplete snapshot an interrupted run left (`cargo dbguard backups prune --keep N` removes it)",
+                    paint(WARN, "left ")
+                );
+            }
             for f in &all.files {
-                let verified = if f.verified { paint(OK, "verified") } else { paint(WARN, "unverified") };
+                let verified = if f.incomplete {
+                    paint(WARN, "incomplete: an interrupted run left it half-written; `prune` removes it")
+                } else if f.verified {
+                    paint(OK, "verified")
+                } else {
+                    paint(WARN, "unverified")
+                };
                 println!("file  {} {:<10} {verified} {} bytes", f.path.display(), f.reason, f.bytes);
             }
             Ok(ExitCode::SUCCESS)
@@ -85,6 +97,10 @@ pub async fn run(ctx: &Ctx, action: BackupsAction) -> CliResult {
             for f in files? {
                 match &f.problem {
                     None => println!("{} {}", paint(OK, "ok  "), f.backup.path.display()),
+                    // Not a backup, and never offered as one: named, not failed.
+                    Some(p) if f.backup.incomplete => {
+                        println!("{} {}: {p}", paint(WARN, "left"), f.backup.path.display())
+                    }
                     Some(p) => {
                         bad += 1;
                         println!("{} {}: {p}", paint(ERROR, "BAD "), f.backup.path.display());
@@ -118,7 +134,10 @@ pub async fn run(ctx: &Ctx, action: BackupsAction) -> CliResult {
             for p in &pruned.files {
                 println!("{verb} {}", p.display());
             }
-            if pruned.snapshots.is_empty() && pruned.files.is_empty() {
+            for t in &pruned.leftovers {
+                println!("{verb} {t} (an incomplete snapshot an interrupted run left)");
+            }
+            if pruned.snapshots.is_empty() && pruned.files.is_empty() && pruned.leftovers.is_empty() {
                 println!("nothing to prune");
             }
             Ok(ExitCode::SUCCESS)

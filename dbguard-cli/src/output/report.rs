@@ -46,6 +46,21 @@ pub fn run(report: &Report, url: &str, direction: Direction, format: Format) {
         .map(|s| (s, paint(OK, "applied ")))
         .chain(report.reverted.iter().map(|s| (s, paint(WARN, "reverted"))));
     for (s, verb) in steps {
+        for r in report.resumed.iter().filter(|r| r.version == s.version) {
+            let in_flight = match r.in_flight_ran {
+                Some(true) => " (the statement in flight when it stopped had run: not run again)",
+                Some(false) => " (the statement in flight when it stopped had not run)",
+                None => "",
+            };
+            println!(
+                "{} {} {} from statement {} of {}: the earlier run stopped there{in_flight}",
+                paint(WARN, "resumed "),
+                r.version,
+                r.name,
+                r.from,
+                r.total
+            );
+        }
         println!("{verb} {} {} {}", s.version, s.name, paint(DIM, format!("({} ms)", s.duration_ms)));
         snapshots(Some(s.version));
     }
@@ -211,5 +226,16 @@ pub fn status(plan: &Plan, format: Format) {
             at,
             e.name
         );
+        if let Some(p) = &e.stopped_at {
+            let next = match p.direction {
+                Direction::Up => "`cargo dbguard up` continues it from there".to_string(),
+                Direction::Down => "the same `cargo dbguard down` again continues it".to_string(),
+            };
+            println!(
+                "{:<20} {}",
+                "",
+                paint(WARN, format!("stopped at {} during {}: {next}", p.describe(), p.direction))
+            );
+        }
     }
 }

@@ -32,16 +32,23 @@ pub(crate) fn create(env: &Env, policy: &DumpPolicy, why: &str) -> Result<PathBu
     })?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
     let out = policy.dir.join(format!("{}.{stamp}.{why}.sql", p.database));
+    // Written under a temporary name and renamed once the tool succeeded: a killed run leaves
+    // a `.partial` file, never a dump that looks whole.
+    let partial = out.with_extension("sql.partial");
     let mut cmd = Command::new(&program);
-    env.backend.dump_args(&mut cmd, &p, &out);
+    env.backend.dump_args(&mut cmd, &p, &partial);
     let output = cmd.output().map_err(|e| {
+        let next = match crate::model::fault::Fault::of_io(&e) {
+            Some(f) => format!("{}: {}", f.what(), f.next_step(Some(&program))),
+            None => "install it (postgresql-client / mariadb-client) or set its path".into(),
+        };
         Error::Backup(format!(
-            "dump backups are configured, but `{}` could not be started: {e}\n  nothing was run.\n  next: install it (postgresql-client / mariadb-client) or set its path",
+            "dump backups are configured, but `{}` could not be started: {e}\n  nothing was run.\n  next: {next}",
             program.display()
         ))
     })?;
-    if !output.status.success() || !Path::new(&out).exists() {
-        let _ = std::fs::remove_file(&out);
+    if !output.status.success() || !Path::new(&partial).exists() {
+        let _ = std::fs::remove_file(&partial);
         return Err(Error::Backup(format!(
             "`{}` failed ({}): {}\n  nothing was run.\n  next: run it by hand to see why",
             program.display(),
@@ -49,5 +56,8 @@ pub(crate) fn create(env: &Env, policy: &DumpPolicy, why: &str) -> Result<PathBu
             env.scrub(String::from_utf8_lossy(&output.stderr).trim())
         )));
     }
+    std::fs::rename(&partial, &out).map_err(|e| {
+        Error::Backup(format!("cannot rename the finished dump to {}: {e}\n  nothing was run.", out.display()))
+    })?;
     Ok(out)
 }

@@ -42,6 +42,10 @@ pub struct FileBackup {
     pub verified: bool,
     /// Its size in bytes.
     pub bytes: u64,
+    /// A copy an interrupted run left half-written (`*.sqlite.partial`): not a backup. `prune`
+    /// removes it.
+    #[serde(default)]
+    pub incomplete: bool,
 }
 
 /// The directory that holds a database file's backups.
@@ -58,10 +62,12 @@ fn manifest_path(backup: &Path) -> PathBuf {
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::Backup(format!(
-        "cannot {what} {}: {e}\n  nothing was run.\n  next: make the directory writable and check the disk has room (`df -h`), then run again",
-        path.display()
-    ))
+    let dir = path.parent().unwrap_or(path);
+    let next = match crate::model::fault::Fault::of_io(&e) {
+        Some(f) => format!("{}: {}", f.what(), f.next_step(Some(dir))),
+        None => format!("check {} (`ls -ld {}`)", dir.display(), dir.display()),
+    };
+    Error::Backup(format!("cannot {what} {}: {e}\n  nothing was run.\n  next: {next}, then run again", path.display()))
 }
 
 /// Rows per table (every table but SQLite's internal ones).
@@ -94,16 +100,30 @@ pub(crate) async fn create(s: &mut Session<'_>, db_file: &Path, why: &str, keep:
         path = dir.join(format!("{stem}.{stamp}-{n}.{why}.sqlite"));
         n += 1;
     }
-    let literal = path.to_string_lossy().replace('\'', "''");
-    s.execute(&format!("VACUUM INTO '{literal}'"), "writing a backup with VACUUM INTO").await.map_err(|e| {
-        Error::Backup(format!(
-            "could not back up {} to {}: {e}\n  nothing was run.\n  next: check the disk has room (`df -h`), then run again",
+    // Written under a temporary name and renamed once verified, with its manifest: a crash
+    // leaves either a whole, verified backup or a `.partial` file that says what it is.
+    let partial = partial_path(&path);
+    let literal = partial.to_string_lossy().replace('\'', "''");
+    if let Err(e) = s.execute(&format!("VACUUM INTO '{literal}'"), "writing a backup with VACUUM INTO").await {
+        let _ = std::fs::remove_file(&partial);
+        // SQLite only says it could not write: ask the file system what stands in the way.
+        let probe = dir.join(".dbguard-write-probe");
+        let next = match std::fs::write(&probe, [0u8; 4096]) {
+            Err(io) => match crate::model::fault::Fault::of_io(&io) {
+                Some(f) => format!("{}: {}", f.what(), f.next_step(Some(&dir))),
+                None => format!("{}: check {} (`ls -ld {}`)", io, dir.display(), dir.display()),
+            },
+            Ok(()) => format!("check the room left where {} is (`df -h {}`)", dir.display(), dir.display()),
+        };
+        let _ = std::fs::remove_file(&probe);
+        return Err(Error::Backup(format!(
+            "could not back up {} to {}: {e}\n  nothing was run.\n  next: {next}, then run again",
             db_file.display(),
             path.display()
-        ))
-    })?;
+        )));
+    }
     let tables = table_counts(s).await?;
-    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let bytes = std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
     let mut backup = FileBackup {
         path: path.clone(),
         source: db_file.to_path_buf(),
@@ -112,8 +132,9 @@ pub(crate) async fn create(s: &mut Session<'_>, db_file: &Path, why: &str, keep:
         tables,
         verified: false,
         bytes,
+        incomplete: false,
     };
-    if let Some(problem) = check_file(&path, &backup.tables).await? {
+    if let Some(problem) = check_file(&partial, &backup.tables).await? {
         return Err(Error::Backup(format!(
             "the backup {} did not verify: {problem}\n  nothing was run; the database is untouched.\n  next: run `PRAGMA integrity_check` on {} and check the disk",
             path.display(),
@@ -122,6 +143,7 @@ pub(crate) async fn create(s: &mut Session<'_>, db_file: &Path, why: &str, keep:
     }
     backup.verified = true;
     write_manifest(&backup)?;
+    std::fs::rename(&partial, &path).map_err(|e| io_error("rename the finished backup to", &path, e))?;
     if let Some(keep) = keep {
         prune(db_file, keep)?;
     }
@@ -130,8 +152,17 @@ pub(crate) async fn create(s: &mut Session<'_>, db_file: &Path, why: &str, keep:
 
 fn write_manifest(b: &FileBackup) -> Result<()> {
     let path = manifest_path(&b.path);
+    let tmp = partial_path(&path);
     let json = serde_json::to_string_pretty(b).expect("a manifest serialises");
-    std::fs::write(&path, json).map_err(|e| io_error("write the backup manifest", &path, e))
+    std::fs::write(&tmp, json).map_err(|e| io_error("write the backup manifest", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io_error("write the backup manifest", &path, e))
+}
+
+/// Where a file is written before it is complete.
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".partial");
+    PathBuf::from(name)
 }
 
 /// Opens a backup read-only and checks its integrity and row counts; `Some(problem)` if bad.
@@ -168,6 +199,21 @@ pub fn list(db_file: &Path) -> Result<Vec<FileBackup>> {
     let mut out = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.ends_with(".partial") {
+            // A backup or manifest an interrupted run left half-written.
+            out.push(FileBackup {
+                path: path.clone(),
+                source: db_file.to_path_buf(),
+                created_at: String::new(),
+                reason: "incomplete".into(),
+                tables: BTreeMap::new(),
+                verified: false,
+                bytes: entry.metadata().map(|m| m.len()).unwrap_or(0),
+                incomplete: true,
+            });
+            continue;
+        }
         if path.extension().is_none_or(|e| e != "sqlite") {
             continue;
         }
@@ -180,6 +226,7 @@ pub fn list(db_file: &Path) -> Result<Vec<FileBackup>> {
             tables: BTreeMap::new(),
             verified: false,
             bytes: entry.metadata().map(|m| m.len()).unwrap_or(0),
+            incomplete: false,
         });
         out.push(FileBackup { path, ..backup });
     }
@@ -190,6 +237,11 @@ pub fn list(db_file: &Path) -> Result<Vec<FileBackup>> {
 
 /// Checks a backup file again: integrity and the row counts its manifest recorded.
 pub async fn verify(backup: &FileBackup) -> Result<Option<String>> {
+    if backup.incomplete {
+        return Ok(Some(
+            "incomplete: an interrupted run left it half-written; it is not a backup. `cargo dbguard backups prune --keep N` removes it".into(),
+        ));
+    }
     if backup.tables.is_empty() && !backup.verified {
         return Ok(Some("it has no manifest: its row counts were never recorded".into()));
     }
@@ -205,10 +257,17 @@ pub(crate) fn prune(db_file: &Path, keep: usize) -> Result<Vec<PathBuf>> {
 /// Deletes the backups beyond `policy.keep` and/or older than `policy.older_than` (all of them
 /// but the newest verified one, whatever the policy says). With `dry_run`, deletes nothing.
 pub(crate) fn prune_by(db_file: &Path, policy: &crate::backup::snapshot::PrunePolicy) -> Result<Vec<PathBuf>> {
-    let all = list(db_file)?;
+    let (incomplete, all): (Vec<FileBackup>, Vec<FileBackup>) = list(db_file)?.into_iter().partition(|b| b.incomplete);
     let newest_verified = all.iter().find(|b| b.verified).map(|b| b.path.clone());
     let now = chrono::Utc::now();
+    // What interrupted runs left half-written always goes: it holds nothing to restore.
     let mut removed = Vec::new();
+    for b in &incomplete {
+        if !policy.dry_run {
+            std::fs::remove_file(&b.path).map_err(|e| io_error("delete the incomplete backup", &b.path, e))?;
+        }
+        removed.push(b.path.clone());
+    }
     for (i, b) in all.iter().enumerate() {
         let over = policy.keep.is_some_and(|k| i >= k);
         let old = policy.too_old(&b.created_at, now);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::backup::file::{FileBackup, FileRestoreReport};
 use crate::backup::snapshot::{PrunePolicy, RestoreOptions, RestoreReport, Verification, reason};
-use crate::db::database::Database;
+use crate::db::database::{Database, Session};
 use crate::db::lock::with_lock;
 use crate::error::{Error, Result};
 use crate::safety::guarded::{self, AskFn, Guarded, Intent, Operation, Safety};
@@ -43,6 +43,9 @@ pub struct BackupList {
     pub snapshots: Vec<SnapshotInfo>,
     /// File backups, newest first.
     pub files: Vec<FileBackup>,
+    /// Snapshot tables no catalog entry names: a run was interrupted while copying (they are
+    /// incomplete; `prune` removes them).
+    pub leftovers: Vec<String>,
 }
 
 /// What [`Backups::back_up`] took (or, for a dry run, would take).
@@ -63,6 +66,8 @@ pub struct Pruned {
     pub snapshots: Vec<SnapshotInfo>,
     /// File backups removed.
     pub files: Vec<PathBuf>,
+    /// Incomplete snapshot tables (no catalog entry) removed.
+    pub leftovers: Vec<String>,
 }
 
 /// A file backup and what checking it found (`None`: it verifies).
@@ -218,7 +223,8 @@ impl Backups {
             Some(f) => file::list(f)?,
             None => Vec::new(),
         };
-        Ok(BackupList { snapshots, files })
+        let leftovers = leftovers(&mut db.session(), &snapshots).await?;
+        Ok(BackupList { snapshots, files, leftovers })
     }
 
     async fn get(db: &mut Database, id: i64) -> Result<SnapshotInfo> {
@@ -367,6 +373,7 @@ impl Backups {
                 let mut plan = Pruned {
                     snapshots: snapshot::to_prune(&all, policy).into_iter().cloned().collect(),
                     files: Vec::new(),
+                    leftovers: leftovers(&mut db.session(), &all).await?,
                 };
                 if files && let Some(f) = db.env.backend.database_file() {
                     plan.files = file::prune_by(f, &PrunePolicy { dry_run: true, ..policy.clone() })?;
@@ -382,6 +389,9 @@ impl Backups {
                     })
                     .collect();
                 what.extend(plan.files.iter().map(|p| format!("delete the file backup {}", p.display())));
+                what.extend(
+                    plan.leftovers.iter().map(|t| format!("drop {t}, an incomplete snapshot an interrupted run left")),
+                );
                 let changes = !what.is_empty();
                 Ok(Intent { plan, destroys: what, changes })
             },
@@ -392,12 +402,17 @@ impl Backups {
                     s.execute(&format!("DROP TABLE IF EXISTS {table}"), "removing an old snapshot").await?;
                     catalog::delete(&mut s, snap.id).await?;
                 }
+                for t in &plan.leftovers {
+                    let table = s.env.backend.quote(t);
+                    s.execute(&format!("DROP TABLE IF EXISTS {table}"), "removing an incomplete snapshot").await?;
+                }
                 file::delete(&plan.files)?;
                 Ok(plan)
             },
             |r, e| {
                 e.backups = r.snapshots.iter().map(|s| format!("deleted snapshot {} ({})", s.id, s.location)).collect();
                 e.backups.extend(r.files.iter().map(|p| format!("deleted {}", p.display())));
+                e.backups.extend(r.leftovers.iter().map(|t| format!("dropped incomplete snapshot {t}")));
             },
         )
         .await?;
@@ -405,4 +420,15 @@ impl Backups {
             Guarded::DryRun(p) | Guarded::Done(p) => p,
         })
     }
+}
+
+/// Snapshot tables that no catalog entry names. Snapshots are catalogued once copied, so these
+/// are copies an interrupted run left unfinished (or empty row snapshots it never filled).
+async fn leftovers(s: &mut Session<'_>, catalogued: &[SnapshotInfo]) -> Result<Vec<String>> {
+    let sql = s.env.backend.list_tables_sql();
+    let all = s.strings(sql, "listing the tables").await?;
+    Ok(all
+        .into_iter()
+        .filter(|t| t.starts_with(snapshot::PREFIX) && !catalogued.iter().any(|c| c.location == *t))
+        .collect())
 }

@@ -40,6 +40,9 @@ impl SnapshotInfo {
     }
 }
 
+/// How every snapshot table's name starts.
+pub(crate) const PREFIX: &str = "dbguard_bak_";
+
 /// The snapshot table's name: `dbguard_bak_v0004_users_20261121T101500Z`, shortened with a
 /// hash of the source name when it would exceed the database's identifier limit, and suffixed
 /// with a counter when that name is taken.

@@ -34,8 +34,20 @@ pub(crate) struct Env {
 
 impl Env {
     /// Wraps a driver error with context, scrubbing any secret out of it.
+    /// The machine fault behind an error, if it is one (see [`Fault`](crate::model::fault::Fault)).
+    pub fn fault(&self, e: &sqlx::Error) -> Option<crate::model::fault::Fault> {
+        match e {
+            sqlx::Error::Database(dbe) => self.backend.fault(dbe.as_ref()),
+            e => crate::model::fault::Fault::of_driver(e),
+        }
+    }
+
     pub fn error(&self, context: &str, e: sqlx::Error) -> Error {
-        Error::Database { context: context.into(), url: self.masked_url.clone(), message: self.driver_text(&e) }
+        let mut message = self.driver_text(&e);
+        if let Some(f) = self.fault(&e) {
+            message.push_str(&format!(" ({}; next: {})", f.what(), f.next_step(None)));
+        }
+        Error::Database { context: context.into(), url: self.masked_url.clone(), message }
     }
 
     /// What the driver said, as a person would want it: the database's own message (with its

@@ -8,10 +8,11 @@ use sqlx::{AnyConnection, Connection};
 use crate::db::database::{Database, Env, Session};
 use crate::error::{Error, FailureOutcome, Loss, LossOutcome, MigrationFailure, Result, RowsLost};
 use crate::migrate::guard::{self, Protect};
-use crate::migrate::report::Report;
+use crate::migrate::report::{Report, Resumed};
 use crate::model::applied::{AppliedRow, RowDetails, RowState};
 use crate::model::direction::Direction;
 use crate::model::migration::{Migration, Step, Tx};
+use crate::model::resume::ResumePoint;
 use crate::model::stamp::now;
 use crate::store::catalog::SnapshotInfo;
 use crate::store::version_table::VersionTable;
@@ -34,12 +35,17 @@ pub(crate) fn row(m: &Migration, state: RowState, applied_at: String, execution_
 /// When the database can roll the whole step back, step and version row commit in one
 /// transaction. Otherwise (non-transactional migrations; DDL on MySQL) the row is written
 /// as dirty first, so a failure halfway is visible to every later run.
+///
+/// Such a step written in SQL records its progress in its version-table row as each statement
+/// commits; `resume` is that progress, read back after a crash or a failed statement: the run
+/// continues from the first statement that did not commit.
 pub(crate) async fn run(
     table: &str,
     db: &mut Database,
     m: &Migration,
     dir: Direction,
     report: &mut Report,
+    resume: Option<&ResumePoint>,
 ) -> Result<Option<AppliedRow>> {
     let Database { conn, env, .. } = db;
     let step = match dir {
@@ -50,8 +56,17 @@ pub(crate) async fn run(
     let started = Instant::now();
     let at = now();
     let elapsed = || started.elapsed().as_millis() as i64;
-    let atomic = m.is_transactional() && rolls_back_completely(env, step);
+    let atomic = resume.is_none() && m.is_transactional() && rolls_back_completely(env, step);
     let mut protect = Protect::for_step(m, step, env.backend.kind().dialect());
+    if let Some(r) = resume {
+        let counted = serde_json::from_value(r.counted.clone()).map_err(|e| Error::Dirty {
+            version: m.version(),
+            name: m.name().to_string(),
+            since: String::new(),
+            stopped_at: format!("; it stopped at {}, and its recorded progress cannot be read ({e})", r.describe()),
+        })?;
+        protect.resumed = Some(counted);
+    }
     // Values an ALTER TABLE drops or converts are counted first, outside any transaction.
     guard::measure_values(&mut Session { env, conn }, &mut protect, m.version()).await?;
     let lost = |losses, outcome| {
@@ -122,22 +137,43 @@ pub(crate) async fn run(
         return Ok(written);
     }
 
-    match dir {
-        Direction::Up => history.insert(env, conn, &row(m, RowState::Dirty, at.clone(), 0)).await?,
-        Direction::Down => history.set_state(env, conn, m.version(), RowState::Dirty, 0).await?,
-    }
-    let outcome = if m.is_transactional() {
-        // MySQL: DML in the step still rolls back; DDL committed itself already.
-        let mut tx =
-            conn.begin_with(env.backend.begin_statement()).await.map_err(|e| env.error("starting a transaction", e))?;
-        let r = run_step(&mut tx, env, m, step, dir, &mut taken).await;
-        match r {
-            Ok(()) => tx.commit().await.map_err(|e| env.error("committing the migration", e))?,
-            Err(_) => tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?,
+    let outcome = match step {
+        Step::Sql(sql) => {
+            let statements = dbguard_lint::split::split(sql, env.backend.kind().dialect());
+            let mut s = Session { env, conn };
+            let point = match resume {
+                Some(r) => continue_from(&mut s, r, &statements, report, m).await?,
+                None => {
+                    let p =
+                        ResumePoint::start(dir, &statements, serde_json::to_value(&taken.counted).unwrap_or_default());
+                    mark_dirty(&history, &mut s, m, dir, &at, &p).await?;
+                    p
+                }
+            };
+            run_statements(&history, &mut s, m, dir, &statements, point, &mut taken).await
         }
-        r
-    } else {
-        run_step(conn, env, m, step, dir, &mut taken).await
+        _ => {
+            match dir {
+                Direction::Up => history.insert(env, conn, &row(m, RowState::Dirty, at.clone(), 0)).await?,
+                Direction::Down => history.set_state(env, conn, m.version(), RowState::Dirty, 0).await?,
+            }
+            let r = if m.is_transactional() {
+                // MySQL: what the step writes still rolls back; DDL committed itself already.
+                let mut tx = conn
+                    .begin_with(env.backend.begin_statement())
+                    .await
+                    .map_err(|e| env.error("starting a transaction", e))?;
+                let r = run_step(&mut tx, env, m, step, dir, &mut taken).await;
+                match r {
+                    Ok(()) => tx.commit().await.map_err(|e| env.error("committing the migration", e))?,
+                    Err(_) => tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?,
+                }
+                r
+            } else {
+                run_step(conn, env, m, step, dir, &mut taken).await
+            };
+            r.map_err(|f| (f, FailureOutcome::Dirty))
+        }
     };
     // Snapshot tables left empty (nothing changed, or rolled back) go; those with rows stay.
     guard::drop_empty(&mut Session { env, conn }, &taken).await?;
@@ -145,8 +181,8 @@ pub(crate) async fn run(
     report.radius.extend(guard::measured(&taken, m.version()));
     report.snapshots.extend(taken.snapshots.iter().cloned());
     report.snapshots.extend(taken.rows.iter().filter_map(|r| r.filled.clone()));
-    if let Err(f) = outcome {
-        return Err(f.into_error(FailureOutcome::Dirty));
+    if let Err((f, outcome)) = outcome {
+        return Err(f.into_error(outcome));
     }
     let mut s = Session { env, conn };
     let losses = guard::losses(&mut s, &taken.counted).await?;
@@ -156,14 +192,210 @@ pub(crate) async fn run(
     match dir {
         Direction::Up => {
             let ms = elapsed();
-            history.set_state(env, conn, m.version(), RowState::Applied, ms).await?;
-            Ok(Some(row(m, RowState::Applied, at, ms)))
+            let done = row(m, RowState::Applied, at, ms);
+            history.finish(env, conn, &done).await?;
+            Ok(Some(done))
         }
         Direction::Down => {
             history.delete(env, conn, m.version()).await?;
             Ok(None)
         }
     }
+}
+
+/// Records the step as started (dirty) with its progress at the first statement, in one
+/// transaction: a crash leaves either no row or a row that says where to go on.
+async fn mark_dirty(
+    history: &VersionTable<'_>,
+    s: &mut Session<'_>,
+    m: &Migration,
+    dir: Direction,
+    at: &str,
+    point: &ResumePoint,
+) -> Result<()> {
+    let env = s.env;
+    let mut tx =
+        s.conn.begin_with(env.backend.begin_statement()).await.map_err(|e| env.error("starting a transaction", e))?;
+    match dir {
+        Direction::Up => history.insert(env, &mut tx, &row(m, RowState::Dirty, at.to_string(), 0)).await?,
+        Direction::Down => history.set_state(env, &mut tx, m.version(), RowState::Dirty, 0).await?,
+    }
+    history.set_resume_point(env, &mut tx, m.version(), Some(point)).await?;
+    tx.commit().await.map_err(|e| env.error("recording the migration as started", e))
+}
+
+/// Where a resumed step goes on: after the statements that committed and, when one that
+/// commits itself was in flight, after it too if the schema shows it ran.
+async fn continue_from(
+    s: &mut Session<'_>,
+    r: &ResumePoint,
+    statements: &[dbguard_lint::split::Statement<'_>],
+    report: &mut Report,
+    m: &Migration,
+) -> Result<ResumePoint> {
+    let mut point = r.clone();
+    let mut in_flight_ran = None;
+    if let Some(before) = &r.in_flight {
+        let ran = s.introspect().await?.fingerprint() != *before;
+        in_flight_ran = Some(ran);
+        if ran {
+            point.advance(statements);
+        }
+        point.in_flight = None;
+    }
+    report.resumed.push(Resumed {
+        version: m.version(),
+        name: m.name().to_string(),
+        direction: r.direction,
+        from: point.done + 1,
+        total: statements.len(),
+        in_flight_ran,
+    });
+    Ok(point)
+}
+
+/// Runs a step that cannot be one transaction statement by statement, recording its progress
+/// as each one commits. What changes data (and, in a transactional migration, whatever does
+/// not commit itself) commits in one transaction with the progress; what commits itself (DDL
+/// on MySQL, anything in a no-transaction migration) is marked as in flight first, with the
+/// schema's fingerprint, so that the next run can tell whether it ran.
+async fn run_statements(
+    history: &VersionTable<'_>,
+    s: &mut Session<'_>,
+    m: &Migration,
+    dir: Direction,
+    statements: &[dbguard_lint::split::Statement<'_>],
+    mut point: ResumePoint,
+    taken: &mut guard::Taken,
+) -> Result<(), (StepFailure, FailureOutcome)> {
+    use sqlx::Executor;
+    let env = s.env;
+    let version = m.version();
+    let internal = |e: Error| (failure(m, dir, None, e.to_string(), false), FailureOutcome::Dirty);
+    // A step that opens and commits its own transactions (allowed in no-transaction
+    // migrations) is run as written: nothing is wrapped in a transaction of dbguard's.
+    let own_transactions = statements.iter().any(|s| {
+        matches!(
+            s.first_keyword().as_str(),
+            "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "END" | "SAVEPOINT" | "RELEASE"
+        )
+    });
+    let mut tx_open = false;
+    // Where the open transaction started: what a rollback returns to.
+    let mut group_start = point.clone();
+    for (i, st) in statements.iter().enumerate().skip(point.done) {
+        let at = Some((i + 1, st.line, st.text.to_string()));
+        let grouped = !own_transactions && groups_with_progress(env, m, &st.first_keyword());
+        // What the guard does before a statement may create a table: that commits an open
+        // transaction on MySQL, so the statements before it are committed with their progress.
+        if tx_open && (!grouped || guard::acts_before(taken, i)) {
+            commit_progress(history, s, version, &point).await.map_err(internal)?;
+            tx_open = false;
+        }
+        if let Err(e) = guard::before_statement(s, taken, i).await {
+            let by_guard = matches!(e, Error::EveryRow { .. });
+            let back = if tx_open { &group_start } else { &point };
+            let _ = rollback_to(history, s, version, back, tx_open).await;
+            let outcome = FailureOutcome::Resumable { statement: back.done + 1 };
+            return Err((failure(m, dir, at, e.to_string(), by_guard), outcome));
+        }
+        if grouped {
+            if !tx_open {
+                group_start = point.clone();
+                s.conn
+                    .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(env.backend.begin_statement().to_string())))
+                    .await
+                    .map_err(|e| internal(env.error("starting a transaction", e)))?;
+                tx_open = true;
+            }
+            if let Err(e) = s.conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(st.text.to_string()))).await {
+                let message = env.statement_error(&e, (st.text, st.line, st.column));
+                let fault = env.fault(&e);
+                // The statements of the transaction before it are rolled back with it.
+                rollback_to(history, s, version, &group_start, true).await.map_err(internal)?;
+                let outcome = FailureOutcome::Resumable { statement: group_start.done + 1 };
+                return Err((failure(m, dir, at, message, false).with_fault(fault), outcome));
+            }
+            crash_point(version, i + 1);
+            point.advance(statements);
+            // No transaction was asked for: each statement commits on its own (with its progress).
+            if !m.is_transactional() {
+                commit_progress(history, s, version, &point).await.map_err(internal)?;
+                tx_open = false;
+            }
+            continue;
+        }
+        // Commits itself: marked as in flight with the schema as it is before it.
+        let before = s.introspect().await.map_err(internal)?.fingerprint();
+        point.in_flight = Some(before.clone());
+        history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
+        if let Err(e) = s.conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(st.text.to_string()))).await {
+            let message = env.statement_error(&e, (st.text, st.line, st.column));
+            let fault = env.fault(&e);
+            // A statement that failed with the schema unchanged never ran: it runs again
+            // (fixed) next time. One that changed it before failing ran in part.
+            let after = s.introspect().await.map_err(internal)?.fingerprint();
+            point.in_flight = None;
+            point.failed_partway = after != before;
+            history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
+            let outcome = if point.failed_partway {
+                FailureOutcome::Dirty
+            } else {
+                FailureOutcome::Resumable { statement: point.done + 1 }
+            };
+            return Err((failure(m, dir, at, message, false).with_fault(fault), outcome));
+        }
+        crash_point(version, i + 1);
+        point.in_flight = None;
+        point.advance(statements);
+        history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
+    }
+    if tx_open {
+        commit_progress(history, s, version, &point).await.map_err(internal)?;
+    }
+    Ok(())
+}
+
+/// With the `fault-injection` feature (dbguard's own tests): ends the process, as kill -9
+/// would, when `DBGUARD_TEST_CRASH_AT` names this statement (`<version>:<statement from 1>`).
+fn crash_point(version: i64, statement: usize) {
+    #[cfg(feature = "fault-injection")]
+    if std::env::var("DBGUARD_TEST_CRASH_AT").is_ok_and(|v| v == format!("{version}:{statement}")) {
+        std::process::abort();
+    }
+    let _ = (version, statement);
+}
+
+/// Whether a statement commits in one transaction with the progress recorded after it.
+fn groups_with_progress(env: &Env, m: &Migration, keyword: &str) -> bool {
+    let writes_rows = matches!(keyword, "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "MERGE" | "WITH");
+    if m.is_transactional() { !env.backend.commits_implicitly(keyword) } else { writes_rows }
+}
+
+/// Records the progress in the open transaction and commits both.
+async fn commit_progress(history: &VersionTable<'_>, s: &mut Session<'_>, version: i64, p: &ResumePoint) -> Result<()> {
+    use sqlx::Executor;
+    history.set_resume_point(s.env, s.conn, version, Some(p)).await?;
+    s.conn.execute(sqlx::raw_sql("COMMIT")).await.map_err(|e| s.env.error("committing the migration", e))?;
+    Ok(())
+}
+
+/// Rolls back the open transaction, if any, and records the progress as it stood before it.
+async fn rollback_to(
+    history: &VersionTable<'_>,
+    s: &mut Session<'_>,
+    version: i64,
+    p: &ResumePoint,
+    tx_open: bool,
+) -> Result<()> {
+    use sqlx::Executor;
+    if tx_open {
+        s.conn
+            .execute(sqlx::raw_sql("ROLLBACK"))
+            .await
+            .map_err(|e| s.env.error("rolling back the failed statement", e))?;
+    }
+    history.set_resume_point(s.env, s.conn, version, Some(p)).await
 }
 
 /// The one-round-trip path of [`run`]: `Ok(None)` when it does not apply (the backend cannot
@@ -280,9 +512,39 @@ struct StepFailure {
 }
 
 impl StepFailure {
+    /// The failure was the machine's (a full disk, a lost connection), not the SQL's.
+    fn with_fault(mut self, fault: Option<crate::model::fault::Fault>) -> Self {
+        self.failure.fault = fault;
+        self
+    }
+
     fn into_error(mut self, outcome: FailureOutcome) -> Error {
         self.failure.outcome = outcome;
         Error::MigrationFailed(Box::new(self.failure))
+    }
+}
+
+/// A failure of `m` at `statement` (its number from 1, line and text), if known.
+fn failure(
+    m: &Migration,
+    dir: Direction,
+    statement: Option<(usize, usize, String)>,
+    message: String,
+    by_guard: bool,
+) -> StepFailure {
+    StepFailure {
+        failure: MigrationFailure {
+            version: m.version(),
+            name: m.name().to_string(),
+            direction: dir,
+            location: m.origin().describe(dir == Direction::Down),
+            statement,
+            message,
+            by_guard,
+            fault: None,
+            outcome: FailureOutcome::RolledBack,
+            done: Default::default(),
+        },
     }
 }
 
@@ -295,19 +557,7 @@ async fn run_step(
     taken: &mut guard::Taken,
 ) -> Result<(), StepFailure> {
     use sqlx::Executor;
-    let failed = |statement, message: String, by_guard: bool| StepFailure {
-        failure: MigrationFailure {
-            version: m.version(),
-            name: m.name().to_string(),
-            direction: dir,
-            location: m.origin().describe(dir == Direction::Down),
-            statement,
-            message,
-            by_guard,
-            outcome: FailureOutcome::RolledBack,
-            done: Default::default(),
-        },
-    };
+    let failed = |statement, message: String, by_guard: bool| failure(m, dir, statement, message, by_guard);
     let fail = |statement, message: String| failed(statement, message, false);
     match step {
         Step::Sql(sql) => {
@@ -319,7 +569,8 @@ async fn run_step(
                 }
                 if let Err(e) = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(s.text.to_string()))).await {
                     let message = env.statement_error(&e, (s.text, s.line, s.column));
-                    return Err(fail(Some((i + 1, s.line, s.text.to_string())), message));
+                    let at = Some((i + 1, s.line, s.text.to_string()));
+                    return Err(fail(at, message).with_fault(env.fault(&e)));
                 }
             }
             Ok(())

@@ -45,6 +45,10 @@ pub(crate) struct Protect {
     skipped_for_values: Vec<String>,
     /// Whether [`Protect::resolve`] has run.
     resolved: bool,
+    /// Resuming a step that was interrupted: the preserved tables' counts from before it
+    /// started (they cannot be counted again now), and a preserved table already gone is no
+    /// surprise (its rows are in the snapshot the first run took).
+    pub resumed: Option<Vec<Counted>>,
 }
 
 impl Protect {
@@ -204,7 +208,7 @@ pub(crate) fn might_destroy(sql: &str) -> bool {
 }
 
 /// A preserved table's count before the step.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Counted {
     table: String,
     before: i64,
@@ -239,8 +243,22 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
     protect.resolve(s).await?;
     let mut taken = Taken { version, ..Taken::default() };
     for (table, why) in protect.tables() {
+        let kept = protect.resumed.as_ref().and_then(|r| r.iter().find(|c| c.table == table)).cloned();
+        let resumed = protect.resumed.is_some();
+        if let Some(c) = kept {
+            taken.counted.push(c);
+            // The copy the first run took holds the rows as they were before the step: that
+            // is the one to put back from, not a copy of what is left now.
+            let first = crate::store::catalog::list(s).await?.into_iter().rev().find(|sn| {
+                sn.migration_version == Some(version) && sn.source_table == table && !reason::is_rows(&sn.reason)
+            });
+            if let Some(first) = first {
+                taken.snapshots.push(first);
+                continue;
+            }
+        }
         if !s.table_exists(table).await? {
-            if why == reason::PRESERVES {
+            if why == reason::PRESERVES && !resumed {
                 // A guard on a table that is not there protects nothing: never pass silently.
                 let (version, name, location) = protect.migration.clone();
                 let existing = s.user_tables().await?;
@@ -257,8 +275,8 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
             }
             continue; // created later in the step, or already gone: nothing to keep
         }
-        let exact = protect.preserved.iter().find(|(t, _)| t == table).map(|(_, e)| *e);
-        let values = match protect.values_kept.iter().find(|(t, _)| t == table) {
+        let exact = protect.preserved.iter().find(|(t, _)| t == table).map(|(_, e)| *e).filter(|_| !resumed);
+        let values = match protect.values_kept.iter().find(|(t, _)| t == table).filter(|_| !resumed) {
             Some((_, cols)) => Some(kept_values(s, protect, table, cols).await?),
             None => None,
         };
@@ -387,6 +405,14 @@ pub(crate) fn measured_values(protect: &Protect, taken: &Taken) -> Vec<Radius> {
         r.snapshot = taken.snapshots.iter().find(|s| s.source_table.eq_ignore_ascii_case(&r.table)).map(|s| s.id);
     }
     out
+}
+
+/// Whether [`before_statement`] has work to do before statement `index` (which may create a
+/// table, committing an open transaction on MySQL).
+pub(crate) fn acts_before(taken: &Taken, index: usize) -> bool {
+    taken.recount.iter().any(|(i, ..)| *i == index)
+        || taken.checks.iter().any(|t| t.statement == index)
+        || taken.rows.iter().any(|r| r.target.statement == index)
 }
 
 /// Copies the rows statement `index` of the step is about to change, when it is one that

@@ -20,6 +20,7 @@ use crate::model::direction::Direction;
 use crate::model::migration::{Migration, Step};
 use crate::model::plan::{EntryState, Plan};
 use crate::model::progress::{Progress, ProgressHook};
+use crate::model::resume::ResumePoint;
 use crate::model::stamp::now;
 use crate::safety::guarded::{self, AskFn, Guarded, Intent, Operation, Safety};
 use crate::safety::tier::{Tier, TierDecision, TierPolicy};
@@ -58,6 +59,8 @@ pub(crate) struct RunPlan {
     dry: Option<DryRun>,
     /// The version table exists with a known layout (nothing to create).
     ensured: bool,
+    /// The dirty migration the run continues, with the progress recorded.
+    resume: Option<(i64, ResumePoint)>,
 }
 
 impl Migrator {
@@ -267,7 +270,7 @@ impl Migrator {
         &self.migrations
     }
 
-    fn history(&self) -> VersionTable<'_> {
+    pub(crate) fn history(&self) -> VersionTable<'_> {
         VersionTable { table: &self.table }
     }
 
@@ -282,7 +285,11 @@ impl Migrator {
     /// how long it took.
     pub async fn status(&self, db: &mut Database) -> Result<Plan> {
         let rows = self.history().read(db, true, false).await?;
-        Ok(Plan::compute(&self.migrations, &rows))
+        let mut plan = Plan::compute(&self.migrations, &rows);
+        for e in plan.entries.iter_mut().filter(|e| e.state == EntryState::Dirty) {
+            e.stopped_at = self.history().resume_point(db, e.version).await?;
+        }
+        Ok(plan)
     }
 
     /// Applies pending migrations up to and including `target` (all when `None`).
@@ -316,19 +323,22 @@ impl Migrator {
     /// The version table's rows, read-only (two queries in the steady state), and whether it
     /// exists with a known layout.
     async fn read_rows(&self, db: &mut Database) -> Result<(Plan, bool)> {
-        let ensured = self.history().check_layout(db).await?;
-        let rows = if ensured { self.history().read(db, false, true).await? } else { Vec::new() };
-        Ok((Plan::compute(&self.migrations, &rows), ensured))
+        let layout = self.history().layout(db).await?;
+        let rows = if layout > 0 { self.history().read(db, false, true).await? } else { Vec::new() };
+        // An older layout is upgraded (by `ensure`) before the run writes.
+        Ok((Plan::compute(&self.migrations, &rows), layout == crate::store::version_table::LAYOUT))
     }
 
     /// Reads what an `up` would run, and what it destroys (for production's confirmation).
     async fn plan_up(&self, db: &mut Database, target: Option<i64>, dry_run: bool) -> Result<Intent<RunPlan>> {
         let (plan, ensured) = self.read_rows(db).await?;
-        let versions = select::up(&plan, target, self.allow)?;
-        self.check_preserved(db, &versions).await?;
+        let resume = self.resumable(db, &plan, Direction::Up).await?;
+        let versions = select::up(&plan, target, self.allow, resume.version()).map_err(|e| resume.explain(e))?;
+        self.check_preserved(db, &versions, resume.version()).await?;
         let destroys = self.destroys(db, Direction::Up, &versions);
         let dry = if dry_run { Some(self.describe(db, &versions, Direction::Up).await?) } else { None };
-        Ok(Intent { changes: !versions.is_empty(), destroys, plan: RunPlan { versions, plan, dry, ensured } })
+        let resume = resume.point;
+        Ok(Intent { changes: !versions.is_empty(), destroys, plan: RunPlan { versions, plan, dry, ensured, resume } })
     }
 
     /// The one unguarded `up` (under the lock, not audited or confirmed): for scratch copies
@@ -342,7 +352,7 @@ impl Migrator {
     }
 
     async fn apply_up(&self, db: &mut Database, p: RunPlan) -> Result<Report> {
-        let RunPlan { versions: todo, plan, ensured, .. } = p;
+        let RunPlan { versions: todo, plan, ensured, resume, .. } = p;
         if !ensured {
             self.history().ensure(db).await?;
         }
@@ -355,7 +365,8 @@ impl Migrator {
         for (index, version) in todo.into_iter().enumerate() {
             let m = self.get(version);
             self.step_progress(index, total, Direction::Up, m);
-            let row = match execute::run(&self.table, db, m, Direction::Up, &mut report).await {
+            let point = resume.as_ref().filter(|(v, _)| *v == version).map(|(_, p)| p);
+            let row = match execute::run(&self.table, db, m, Direction::Up, &mut report, point).await {
                 Ok(row) => row.expect("up records a row"),
                 Err(e) => return Err(self.stopped(db, "up", e, report, &rows).await),
             };
@@ -401,11 +412,14 @@ impl Migrator {
 
     async fn plan_down(&self, db: &mut Database, keep: Option<i64>, dry_run: bool) -> Result<Intent<RunPlan>> {
         let (plan, ensured) = self.read_rows(db).await?;
-        let versions = select::down(&self.migrations, &plan, keep, self.allow)?;
-        self.check_preserved_now(db, &versions, Direction::Down).await?;
+        let resume = self.resumable(db, &plan, Direction::Down).await?;
+        let versions =
+            select::down(&self.migrations, &plan, keep, self.allow, resume.version()).map_err(|e| resume.explain(e))?;
+        self.check_preserved_now(db, &versions, resume.version()).await?;
         let destroys = self.destroys(db, Direction::Down, &versions);
         let dry = if dry_run { Some(self.describe(db, &versions, Direction::Down).await?) } else { None };
-        Ok(Intent { changes: !versions.is_empty(), destroys, plan: RunPlan { versions, plan, dry, ensured } })
+        let resume = resume.point;
+        Ok(Intent { changes: !versions.is_empty(), destroys, plan: RunPlan { versions, plan, dry, ensured, resume } })
     }
 
     /// The unguarded `down` for scratch copies (`rehearse`): reverts the applied migrations
@@ -419,7 +433,7 @@ impl Migrator {
     }
 
     async fn apply_down(&self, db: &mut Database, p: RunPlan) -> Result<Report> {
-        let RunPlan { versions: to_revert, plan, ensured, .. } = p;
+        let RunPlan { versions: to_revert, plan, ensured, resume, .. } = p;
         if !ensured {
             self.history().ensure(db).await?;
         }
@@ -433,7 +447,8 @@ impl Migrator {
             let m = self.get(version);
             self.step_progress(index, total, Direction::Down, m);
             let step_started = started.elapsed();
-            if let Err(e) = execute::run(&self.table, db, m, Direction::Down, &mut report).await {
+            let point = resume.as_ref().filter(|(v, _)| *v == version).map(|(_, p)| p);
+            if let Err(e) = execute::run(&self.table, db, m, Direction::Down, &mut report, point).await {
                 let reverted: Vec<i64> = report.reverted.iter().map(|s| s.version).collect();
                 let rows: Vec<AppliedRow> =
                     plan.rows().into_iter().filter(|r| !reverted.contains(&r.version)).collect();
@@ -482,7 +497,10 @@ impl Migrator {
     /// a mistyped name, or a table gone since, would otherwise turn the guard off silently.
     /// The tables are followed through the run: what exists now, plus what earlier migrations
     /// of the run create, minus what they drop.
-    async fn check_preserved(&self, db: &mut Database, versions: &[i64]) -> Result<()> {
+    ///
+    /// A `resumed` migration's preserved tables may be gone for now (its rows are in the
+    /// snapshot its first run took; the step puts the table back): not checked here.
+    async fn check_preserved(&self, db: &mut Database, versions: &[i64], resumed: Option<i64>) -> Result<()> {
         if versions.iter().all(|v| self.get(*v).preserves().is_empty()) {
             return Ok(());
         }
@@ -491,7 +509,7 @@ impl Migrator {
         let mut tables: Vec<String> = existing.clone();
         for (i, v) in versions.iter().enumerate() {
             let m = self.get(*v);
-            for t in m.preserves() {
+            for t in m.preserves().iter().filter(|_| resumed != Some(*v)) {
                 if !tables.iter().any(|x| x == t) {
                     let when = if i == 0 || existing.iter().any(|x| x == t) {
                         "in the database".to_string()
@@ -511,12 +529,12 @@ impl Migrator {
     }
 
     /// Refuses to revert migrations whose preserved tables do not exist now.
-    async fn check_preserved_now(&self, db: &mut Database, versions: &[i64], _dir: Direction) -> Result<()> {
+    async fn check_preserved_now(&self, db: &mut Database, versions: &[i64], resumed: Option<i64>) -> Result<()> {
         if versions.iter().all(|v| self.get(*v).preserves().is_empty()) {
             return Ok(());
         }
         let tables = db.session().user_tables().await?;
-        for v in versions {
+        for v in versions.iter().filter(|v| resumed != Some(**v)) {
             let m = self.get(*v);
             if let Some(t) = m.preserves().iter().find(|t| !tables.contains(t)) {
                 return Err(missing_preserved(m, t, &tables, "in the database".into()));
@@ -582,7 +600,7 @@ impl Migrator {
 
     /// The versions `up` to `target` would run on `plan`, after this migrator's refusals.
     pub(crate) fn select_up(&self, plan: &Plan, target: Option<i64>) -> Result<Vec<i64>> {
-        select::up(plan, target, self.allow)
+        select::up(plan, target, self.allow, None)
     }
 
     /// Marks an existing database as being at `version` without running anything: every
@@ -693,6 +711,45 @@ impl Migrator {
         .await
     }
 
+    /// The dirty migration a run in direction `dir` can continue from its recorded progress,
+    /// or where it stopped and why it cannot.
+    pub(crate) async fn resumable(&self, db: &mut Database, plan: &Plan, dir: Direction) -> Result<Resume> {
+        let Some(e) = plan.in_state(EntryState::Dirty).next() else { return Ok(Resume::default()) };
+        let Some(point) = self.history().resume_point(db, e.version).await? else {
+            return Ok(Resume::default());
+        };
+        let version = e.version;
+        let step = self.migrations.iter().find(|m| m.version() == version).map(|m| match point.direction {
+            Direction::Up => m.up(),
+            Direction::Down => m.down(),
+        });
+        let texts: Vec<&str> = match step {
+            Some(Step::Sql(sql)) => {
+                dbguard_lint::split::split(sql, db.kind().dialect()).iter().map(|s| s.text).collect()
+            }
+            _ => Vec::new(),
+        };
+        let at = point.describe();
+        if point.continues(dir, &texts) && matches!(step, Some(Step::Sql(_))) {
+            return Ok(Resume { point: Some((version, point)), stopped_at: String::new() });
+        }
+        let other = point.direction;
+        let stopped_at = if point.failed_partway {
+            format!("; it stopped at {at}, which changed the schema before it failed: it ran in part")
+        } else if other != dir {
+            let again = match other {
+                Direction::Up => "`cargo dbguard up`".to_string(),
+                Direction::Down => "the same `cargo dbguard down` again".to_string(),
+            };
+            format!("; its {other} stopped at {at}. {again} continues it from there")
+        } else {
+            format!(
+                "; it stopped at {at}, and the statements before that one were changed since they ran, so dbguard cannot tell how to continue (put them back as they were and `cargo dbguard {dir}` continues it)"
+            )
+        };
+        Ok(Resume { point: None, stopped_at })
+    }
+
     /// A run stopped by `e` after `report`'s steps stood: the schema they left and the row
     /// counts are recorded (so that `check` does not call their changes "made by hand"), and
     /// the error carries what was done.
@@ -742,6 +799,29 @@ impl Migrator {
 }
 
 /// The error for a preserved table that is not there, naming the closest one that is.
+/// What [`Migrator::resumable`] found.
+#[derive(Default)]
+pub(crate) struct Resume {
+    pub point: Option<(i64, ResumePoint)>,
+    /// For a refusal: where the dirty migration stopped and why it cannot go on.
+    pub stopped_at: String,
+}
+
+impl Resume {
+    fn version(&self) -> Option<i64> {
+        self.point.as_ref().map(|(v, _)| *v)
+    }
+
+    fn explain(&self, e: Error) -> Error {
+        match e {
+            Error::Dirty { version, name, since, .. } => {
+                Error::Dirty { version, name, since, stopped_at: self.stopped_at.clone() }
+            }
+            e => e,
+        }
+    }
+}
+
 fn missing_preserved(m: &Migration, table: &str, existing: &[String], when: String) -> Error {
     Error::PreservedTableMissing(Box::new(crate::error::MissingPreserved {
         column: None,

@@ -27,6 +27,27 @@ pub struct Report {
     pub fingerprint: Option<String>,
     /// What each `DELETE`/`UPDATE ... WHERE` deleted or overwrote, measured just before it ran.
     pub radius: Vec<Radius>,
+    /// Migrations an earlier run left partway (a crash, or a statement that failed) that this
+    /// run continued from where they stopped.
+    pub resumed: Vec<Resumed>,
+}
+
+/// A migration continued from where an earlier run stopped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Resumed {
+    /// Version.
+    pub version: i64,
+    /// Name.
+    pub name: String,
+    /// The direction it was running.
+    pub direction: Direction,
+    /// The first statement this run ran (from 1); the ones before it had committed.
+    pub from: usize,
+    /// How many statements the step has.
+    pub total: usize,
+    /// When the earlier run was stopped inside a statement that commits itself: whether the
+    /// schema showed that it had run (`true`: it was not run again).
+    pub in_flight_ran: Option<bool>,
 }
 
 /// The blast radius of one statement that deletes or overwrites the rows a condition

@@ -37,8 +37,11 @@ pub(crate) fn keep_after(target: i64) -> Option<i64> {
 
 /// The versions `up` runs, in order, up to and including `target` (all when `None`), after
 /// the refusals: dirty, drift, missing, out of order.
-pub(crate) fn up(plan: &Plan, target: Option<i64>, allow: Allow) -> Result<Vec<i64>> {
-    refuse_dirty(plan)?;
+///
+/// `resumable` is a dirty migration whose recorded progress lets it continue: it runs first.
+pub(crate) fn up(plan: &Plan, target: Option<i64>, allow: Allow, resumable: Option<i64>) -> Result<Vec<i64>> {
+    let resumed = resumable.filter(|v| target.is_none_or(|t| cmp_versions(*v, t).is_le()));
+    refuse_dirty_except(plan, resumed)?;
     if !allow.drift {
         refuse_drift(plan.entries.iter())?;
     }
@@ -53,18 +56,26 @@ pub(crate) fn up(plan: &Plan, target: Option<i64>, allow: Allow) -> Result<Vec<i
     {
         return Err(Error::OutOfOrder { version: e.version, name: e.name.clone(), highest });
     }
-    Ok(plan
-        .pending()
-        .take_while(|e| target.is_none_or(|t| cmp_versions(e.version, t).is_le()))
-        .map(|e| e.version)
-        .collect())
+    let pending = plan.pending().take_while(|e| target.is_none_or(|t| cmp_versions(e.version, t).is_le()));
+    Ok(resumed.into_iter().chain(pending.map(|e| e.version)).collect())
 }
 
 /// The versions `down` reverts, newest first: every recorded one after `keep` (all when
 /// `None`). Everything it needs is checked first (dirty, missing, drift, irreversible downs),
 /// so that a refusal changes nothing.
-pub(crate) fn down(migrations: &[Migration], plan: &Plan, keep: Option<i64>, allow: Allow) -> Result<Vec<i64>> {
-    refuse_dirty(plan)?;
+///
+/// `resumable` is a dirty migration whose recorded progress lets its `down` continue: it must
+/// be the newest recorded one.
+pub(crate) fn down(
+    migrations: &[Migration],
+    plan: &Plan,
+    keep: Option<i64>,
+    allow: Allow,
+    resumable: Option<i64>,
+) -> Result<Vec<i64>> {
+    let newest = plan.entries.iter().rev().find(|e| e.is_recorded()).map(|e| e.version);
+    let resumed = resumable.filter(|v| Some(*v) == newest && keep.is_none_or(|t| cmp_versions(*v, t).is_gt()));
+    refuse_dirty_except(plan, resumed)?;
     let to_revert: Vec<&Entry> = plan
         .entries
         .iter()
@@ -88,13 +99,15 @@ pub(crate) fn down(migrations: &[Migration], plan: &Plan, keep: Option<i64>, all
     Ok(to_revert.iter().map(|e| e.version).collect())
 }
 
-/// Refuses to run on top of a migration that did not finish.
-pub(crate) fn refuse_dirty(plan: &Plan) -> Result<()> {
-    match plan.in_state(EntryState::Dirty).next() {
+/// Refuses to run on top of a migration that did not finish, except `resumable`, which this
+/// run continues.
+pub(crate) fn refuse_dirty_except(plan: &Plan, resumable: Option<i64>) -> Result<()> {
+    match plan.in_state(EntryState::Dirty).find(|e| Some(e.version) != resumable) {
         Some(e) => Err(Error::Dirty {
             version: e.version,
             name: e.name.clone(),
             since: e.applied.as_ref().map(|r| r.applied_at.clone()).unwrap_or_default(),
+            stopped_at: String::new(),
         }),
         None => Ok(()),
     }
@@ -149,20 +162,20 @@ mod tests {
     fn up_takes_the_pending_ones_in_order_up_to_the_target() {
         let (ms, rows) = setup(2);
         let plan = Plan::compute(&ms, &rows);
-        assert_eq!(up(&plan, None, Allow::default()).unwrap(), [3, 4, 5]);
-        assert_eq!(up(&plan, Some(4), Allow::default()).unwrap(), [3, 4]);
-        assert_eq!(up(&plan, Some(2), Allow::default()).unwrap(), Vec::<i64>::new(), "target already applied");
+        assert_eq!(up(&plan, None, Allow::default(), None).unwrap(), [3, 4, 5]);
+        assert_eq!(up(&plan, Some(4), Allow::default(), None).unwrap(), [3, 4]);
+        assert_eq!(up(&plan, Some(2), Allow::default(), None).unwrap(), Vec::<i64>::new(), "target already applied");
         let done = Plan::compute(&ms, &setup(5).1);
-        assert!(up(&done, None, Allow::default()).unwrap().is_empty());
+        assert!(up(&done, None, Allow::default(), None).unwrap().is_empty());
     }
 
     #[test]
     fn down_takes_the_recorded_ones_newest_first_down_to_the_target() {
         let (ms, rows) = setup(4);
         let plan = Plan::compute(&ms, &rows);
-        assert_eq!(down(&ms, &plan, keep_after(2), Allow::default()).unwrap(), [4, 3]);
-        assert_eq!(down(&ms, &plan, keep_after(0), Allow::default()).unwrap(), [4, 3, 2, 1]);
-        assert_eq!(down(&ms, &plan, keep_after(4), Allow::default()).unwrap(), Vec::<i64>::new());
+        assert_eq!(down(&ms, &plan, keep_after(2), Allow::default(), None).unwrap(), [4, 3]);
+        assert_eq!(down(&ms, &plan, keep_after(0), Allow::default(), None).unwrap(), [4, 3, 2, 1]);
+        assert_eq!(down(&ms, &plan, keep_after(4), Allow::default(), None).unwrap(), Vec::<i64>::new());
     }
 
     #[test]
@@ -170,10 +183,22 @@ mod tests {
         let (ms, mut rows) = setup(2);
         rows.push(row(&ms[2], RowState::Dirty));
         let plan = Plan::compute(&ms, &rows);
-        assert!(matches!(up(&plan, None, Allow::default()), Err(Error::Dirty { version: 3, .. })));
-        assert!(matches!(down(&ms, &plan, None, Allow::default()), Err(Error::Dirty { version: 3, .. })));
+        assert!(matches!(up(&plan, None, Allow::default(), None), Err(Error::Dirty { version: 3, .. })));
+        assert!(matches!(down(&ms, &plan, None, Allow::default(), None), Err(Error::Dirty { version: 3, .. })));
         let all = Allow { drift: true, missing: true, out_of_order: true };
-        assert!(up(&plan, None, all).is_err(), "no allowance lets a run start on a dirty migration");
+        assert!(up(&plan, None, all, None).is_err(), "no allowance lets a run start on a dirty migration");
+        // Progress recorded and the step unchanged where it ran: it continues, first.
+        assert_eq!(up(&plan, None, Allow::default(), Some(3)).unwrap(), [3, 4, 5]);
+        assert!(up(&plan, Some(2), Allow::default(), Some(3)).is_err(), "a target below it does not take it");
+        assert_eq!(
+            down(&ms, &plan, None, Allow::default(), Some(3)).unwrap(),
+            [3, 2, 1],
+            "the newest: its down goes on"
+        );
+        let (ms, mut rows) = setup(3);
+        rows[1].state = RowState::Dirty;
+        let plan = Plan::compute(&ms, &rows);
+        assert!(down(&ms, &plan, None, Allow::default(), Some(2)).is_err(), "a down cannot go on under a newer one");
     }
 
     #[test]
@@ -181,16 +206,16 @@ mod tests {
         let (ms, mut rows) = setup(2);
         rows[0] = edited(&ms[0]);
         let plan = Plan::compute(&ms, &rows);
-        match up(&plan, None, Allow::default()) {
+        match up(&plan, None, Allow::default(), None) {
             Err(Error::Drift(d)) => {
                 assert_eq!((d.len(), d[0].version, d[0].applied_checksum.as_str()), (1, 1, "edited"))
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(up(&plan, None, Allow { drift: true, ..Allow::default() }).unwrap(), [3, 4, 5]);
+        assert_eq!(up(&plan, None, Allow { drift: true, ..Allow::default() }, None).unwrap(), [3, 4, 5]);
         // A down that does not reach the drifted migration runs; one that does is refused.
-        assert_eq!(down(&ms, &plan, Some(1), Allow::default()).unwrap(), [2]);
-        assert!(matches!(down(&ms, &plan, None, Allow::default()), Err(Error::Drift(_))));
+        assert_eq!(down(&ms, &plan, Some(1), Allow::default(), None).unwrap(), [2]);
+        assert!(matches!(down(&ms, &plan, None, Allow::default(), None), Err(Error::Drift(_))));
     }
 
     #[test]
@@ -199,12 +224,12 @@ mod tests {
         let source: Vec<Migration> = ms.iter().filter(|m| m.version() != 2).cloned().collect();
         let plan = Plan::compute(&source, &rows);
         assert!(
-            matches!(up(&plan, None, Allow::default()), Err(Error::Missing { ref versions }) if versions[0].0 == 2)
+            matches!(up(&plan, None, Allow::default(), None), Err(Error::Missing { ref versions }) if versions[0].0 == 2)
         );
-        assert_eq!(up(&plan, None, Allow { missing: true, ..Allow::default() }).unwrap(), [4, 5]);
+        assert_eq!(up(&plan, None, Allow { missing: true, ..Allow::default() }, None).unwrap(), [4, 5]);
         // A down can never revert what it does not have.
         assert!(matches!(
-            down(&source, &plan, None, Allow { missing: true, ..Allow::default() }),
+            down(&source, &plan, None, Allow { missing: true, ..Allow::default() }, None),
             Err(Error::Missing { .. })
         ));
     }
@@ -214,8 +239,11 @@ mod tests {
         let (ms, _) = setup(0);
         let rows = vec![row(&ms[0], RowState::Applied), row(&ms[2], RowState::Applied)];
         let plan = Plan::compute(&ms, &rows);
-        assert!(matches!(up(&plan, None, Allow::default()), Err(Error::OutOfOrder { version: 2, highest: 3, .. })));
-        assert_eq!(up(&plan, None, Allow { out_of_order: true, ..Allow::default() }).unwrap(), [2, 4, 5]);
+        assert!(matches!(
+            up(&plan, None, Allow::default(), None),
+            Err(Error::OutOfOrder { version: 2, highest: 3, .. })
+        ));
+        assert_eq!(up(&plan, None, Allow { out_of_order: true, ..Allow::default() }, None).unwrap(), [2, 4, 5]);
     }
 
     #[test]
@@ -230,8 +258,8 @@ mod tests {
         let rows: Vec<AppliedRow> =
             rows.iter().map(|r| if r.version == 2 { row(&ms[1], RowState::Applied) } else { r.clone() }).collect();
         let plan = Plan::compute(&ms, &rows);
-        assert!(matches!(down(&ms, &plan, None, Allow::default()), Err(Error::Irreversible { version: 2, .. })));
-        assert_eq!(down(&ms, &plan, Some(2), Allow::default()).unwrap(), [3], "above it, downs run");
+        assert!(matches!(down(&ms, &plan, None, Allow::default(), None), Err(Error::Irreversible { version: 2, .. })));
+        assert_eq!(down(&ms, &plan, Some(2), Allow::default(), None).unwrap(), [3], "above it, downs run");
     }
 
     #[test]

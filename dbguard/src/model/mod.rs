@@ -4,11 +4,13 @@
 
 pub mod applied;
 pub mod direction;
+pub mod fault;
 pub mod health;
 pub mod kind;
 pub mod migration;
 pub mod plan;
 pub mod progress;
+pub mod resume;
 pub mod row_target;
 pub mod stamp;
 pub mod tier;

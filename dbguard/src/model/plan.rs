@@ -42,6 +42,9 @@ pub struct Entry {
     pub out_of_order: bool,
     /// Where it is defined.
     pub location: Option<String>,
+    /// For a dirty migration that recorded its progress: where it stopped (filled by
+    /// [`crate::Migrator::status`]).
+    pub stopped_at: Option<crate::model::resume::ResumePoint>,
 }
 
 impl Entry {
@@ -95,6 +98,7 @@ impl Plan {
                     applied: row.cloned(),
                     out_of_order: false,
                     location: Some(m.origin().describe(false)),
+                    stopped_at: None,
                 }
             })
             .collect();
@@ -106,6 +110,7 @@ impl Plan {
             applied: Some(r.clone()),
             out_of_order: false,
             location: None,
+            stopped_at: None,
         }));
         entries.sort_by(|a, b| cmp_versions(a.version, b.version));
         if let Some(highest) = entries.iter().rev().find(|e| e.is_recorded()).map(|e| e.version) {

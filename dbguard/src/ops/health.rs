@@ -9,6 +9,47 @@ use crate::model::health::{Health, Status};
 use crate::model::plan::EntryState;
 
 impl Migrator {
+    /// What to tell about dirty migration `v`: where it stopped and whether `up` continues it,
+    /// and the tables it had taken away (with the snapshot that holds their rows).
+    async fn stopped_partway(&self, db: &mut Database, plan: &crate::model::plan::Plan, v: i64) -> Result<String> {
+        let point = self.history().resume_point(db, v).await?;
+        let mut message = match &point {
+            Some(p) => {
+                let resume = self.resumable(db, plan, p.direction).await?;
+                if resume.point.is_some() {
+                    let again = match p.direction {
+                        crate::Direction::Up => "`cargo dbguard up`",
+                        crate::Direction::Down => "the same `cargo dbguard down` again",
+                    };
+                    format!(
+                        "migration {v} stopped partway during {} at {} (a run that was interrupted or failed, not a change made by hand). next: {again} continues it from there",
+                        p.direction,
+                        p.describe()
+                    )
+                } else {
+                    format!(
+                        "migration {v} is dirty{}. next: finish or undo it by hand, then `cargo dbguard repair {v} --mark-applied` or `--forget`",
+                        resume.stopped_at
+                    )
+                }
+            }
+            None => format!(
+                "migration {v} is dirty: it did not finish. next: finish or undo it by hand, then `cargo dbguard repair {v} --mark-applied` or `--forget`"
+            ),
+        };
+        // A table it had dropped before stopping is not lost: say where its rows are.
+        let mut s = db.session();
+        for snap in crate::store::catalog::list(&mut s).await?.iter().filter(|sn| sn.migration_version == Some(v)) {
+            if !crate::backup::snapshot::reason::is_rows(&snap.reason) && !s.table_exists(&snap.source_table).await? {
+                message.push_str(&format!(
+                    "\n    {} is not there now; its {} rows as they were before migration {v} are in snapshot {}: `cargo dbguard restore {}` puts them back",
+                    snap.source_table, snap.row_count, snap.id, snap.id
+                ));
+            }
+        }
+        Ok(message)
+    }
+
     /// Compares the database with this migrator's migrations, read-only. `required` tables
     /// must exist.
     pub async fn health(&self, db: &mut Database, required: &[&str]) -> Result<Health> {
@@ -37,8 +78,9 @@ impl Migrator {
                 h.raise(Status::Critical, "the database has tables but no dbguard history (not initialised by dbguard). next: `cargo dbguard baseline <version>` to record what it already has".into());
             }
         }
-        if let Some(v) = h.dirty.first() {
-            h.raise(Status::Critical, format!("migration {v} is dirty: it did not finish. next: finish or undo it by hand, then `cargo dbguard repair {v} --mark-applied` or `--forget`"));
+        if let Some(&v) = h.dirty.first() {
+            let message = self.stopped_partway(db, &plan, v).await?;
+            h.raise(Status::Critical, message);
         }
         if !h.drifted.is_empty() {
             h.raise(Status::Critical, format!("applied migrations were edited since they ran: {:?}. next: `cargo dbguard status`, and undo the edits", h.drifted));
@@ -152,17 +194,27 @@ impl Migrator {
             h.fingerprint = Some(now.fingerprint());
             if now.fingerprint() != recorded.fingerprint {
                 h.schema_changes = now.diff(&recorded.schema);
+                // A run stopped halfway: these are its changes so far, not hand-made ones.
+                let by = match h.dirty.first() {
+                    Some(v) => format!("by migration {v}, which stopped partway (see above)"),
+                    None => "outside dbguard".to_string(),
+                };
                 let shown: Vec<&str> = h.schema_changes.iter().take(20).map(String::as_str).collect();
                 let more = h.schema_changes.len().saturating_sub(shown.len());
                 let more = if more > 0 { format!("\n      ... and {more} more") } else { String::new() };
                 h.raise(
                     Status::Degraded,
                     format!(
-                        "the schema changed since the last migration run ({} at version {}, {}), outside dbguard:\n      {}{more}\n    next: turn the change into a migration (`cargo dbguard new`), or undo it",
+                        "the schema changed since the last migration run ({} at version {}, {}), {by}:\n      {}{more}\n    next: {}",
                         recorded.command,
                         recorded.version,
                         recorded.at,
-                        shown.join("\n      ")
+                        shown.join("\n      "),
+                        if h.dirty.is_empty() {
+                            "turn the change into a migration (`cargo dbguard new`), or undo it"
+                        } else {
+                            "let the stopped migration finish (see above); these changes are its own"
+                        }
                     ),
                 );
             }

@@ -9,12 +9,14 @@ use sqlx::{Executor, Row};
 use crate::db::database::{Database, Env};
 use crate::error::{Error, Result};
 use crate::model::applied::{AppliedRow, RowDetails, RowState};
+use crate::model::resume::ResumePoint;
 
 /// The version table's default name (also the default migration lock's name).
 pub(crate) const DEFAULT_TABLE: &str = "dbguard_schema_version";
 
-/// The layout of the version table this build writes.
-pub const LAYOUT: i64 = 1;
+/// The layout of the version table this build writes: 2 adds `resume_point`, where a
+/// migration that cannot run in one transaction records its progress statement by statement.
+pub const LAYOUT: i64 = 2;
 
 /// Reads and writes the version table on one connection.
 pub(crate) struct VersionTable<'a> {
@@ -26,19 +28,19 @@ impl VersionTable<'_> {
         format!("{}_layout", self.table)
     }
 
-    /// Read-only: whether the version table exists (with its layout table), refusing one whose
-    /// layout a newer dbguard wrote. One query when it exists (the steady state).
-    pub async fn check_layout(&self, db: &mut Database) -> Result<bool> {
+    /// Read-only: the layout of the version table (0 when it does not exist), refusing one
+    /// that a newer dbguard wrote. An older one is upgraded by [`VersionTable::ensure`].
+    pub async fn layout(&self, db: &mut Database) -> Result<i64> {
         let read = format!("SELECT COALESCE(MAX(layout), 0) FROM {}", db.quote(&self.layout_table()));
         let found = match db.query_i64(&read).await {
             Ok(n) => n,
             // Most likely absent; anything else is reported as it is.
-            Err(e) => return if db.table_exists(&self.layout_table()).await? { Err(e) } else { Ok(false) },
+            Err(e) => return if db.table_exists(&self.layout_table()).await? { Err(e) } else { Ok(0) },
         };
         if found > LAYOUT {
             return Err(Error::LayoutTooNew { table: self.table.to_string(), found, known: LAYOUT });
         }
-        Ok(found > 0)
+        Ok(found)
     }
 
     /// Creates the tables if needed and checks (or upgrades) their layout. In the steady state
@@ -61,7 +63,11 @@ impl VersionTable<'_> {
                 db.execute(&format!("INSERT INTO {layout} (layout) VALUES ({LAYOUT})")).await?;
             }
             LAYOUT => {}
-            // Upgrades from older layouts go here as they are introduced.
+            1 => {
+                let column = format!("resume_point {} NULL", db.env.backend.long_text());
+                db.execute(&format!("ALTER TABLE {} ADD COLUMN {column}", db.quote(self.table))).await?;
+                db.execute(&format!("UPDATE {layout} SET layout = {LAYOUT}")).await?;
+            }
             n if n > LAYOUT => {
                 return Err(Error::LayoutTooNew { table: self.table.to_string(), found: n, known: LAYOUT });
             }
@@ -218,6 +224,64 @@ impl VersionTable<'_> {
             lit(&d.applied_by),
             lit(&d.dbguard_version)
         ))
+    }
+
+    /// Records a step that ran statement by statement as finished: its state, duration, name
+    /// and checksum (the file may have been fixed since a failed statement), and no progress.
+    pub async fn finish(&self, env: &Env, conn: &mut sqlx::AnyConnection, row: &AppliedRow) -> Result<()> {
+        let b = &env.backend;
+        let sql = format!(
+            "UPDATE {} SET state = {}, execution_ms = {}, name = {}, checksum = {}, resume_point = NULL WHERE version = {}",
+            b.quote(self.table),
+            b.param(1),
+            b.param(2),
+            b.param(3),
+            b.param(4),
+            b.param(5)
+        );
+        let ms = row.details.as_ref().map_or(0, |d| d.execution_ms);
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(row.state.as_str())
+            .bind(ms)
+            .bind(row.name.clone())
+            .bind(row.checksum.clone())
+            .bind(row.version);
+        conn.execute(q).await.map_err(|e| env.error("recording the migration as applied", e))?;
+        Ok(())
+    }
+
+    /// The progress recorded for `version`: `None` when there is none, when the table predates
+    /// progress (layout 1), or when this build cannot read it.
+    pub async fn resume_point(&self, db: &mut Database, version: i64) -> Result<Option<ResumePoint>> {
+        if self.layout(db).await? < 2 {
+            return Ok(None);
+        }
+        let b = &db.env.backend;
+        let sql = format!("SELECT resume_point FROM {} WHERE version = {}", b.quote(self.table), b.param(1));
+        let text: Option<Option<String>> = db
+            .conn
+            .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(version))
+            .await
+            .and_then(|r| r.map(|r| r.try_get(0)).transpose())
+            .map_err(|e| db.db_error("reading where a migration stopped", e))?;
+        Ok(text.flatten().as_deref().and_then(ResumePoint::parse))
+    }
+
+    /// Records (or, with `None`, clears) a migration's progress, on the given connection
+    /// (inside the caller's transaction, if any).
+    pub async fn set_resume_point(
+        &self,
+        env: &Env,
+        conn: &mut sqlx::AnyConnection,
+        version: i64,
+        point: Option<&ResumePoint>,
+    ) -> Result<()> {
+        let b = &env.backend;
+        let sql =
+            format!("UPDATE {} SET resume_point = {} WHERE version = {}", b.quote(self.table), b.param(1), b.param(2));
+        let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(point.map(ResumePoint::to_json)).bind(version);
+        conn.execute(q).await.map_err(|e| env.error("recording the migration's progress", e))?;
+        Ok(())
     }
 
     /// Deletes a row (after a down, or when repairing).

@@ -261,6 +261,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         Explained { message: e.message().to_string(), position: None, extra: Vec::new() }
     }
 
+    /// The machine fault behind a database error (a full disk, a missing privilege, a
+    /// read-only database, a session the server ended), told from the database's own codes.
+    fn fault(&self, _e: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<crate::model::fault::Fault> {
+        None
+    }
+
     /// The statements that make the session read-only, and writable again: a dry run and the
     /// planning of every change run read-only, so that they cannot write whatever they do.
     fn read_only_session(&self) -> (&'static str, &'static str);
@@ -387,12 +393,14 @@ pub(crate) fn history_columns(b: &dyn Backend, table: &str) -> String {
          applied_at {v40} NOT NULL, \
          execution_ms BIGINT NOT NULL, \
          applied_by {name} NOT NULL, \
-         dbguard_version {v40} NOT NULL)",
+         dbguard_version {v40} NOT NULL, \
+         resume_point {text} NULL)",
         b.quote(table),
         name = b.varchar(255),
         v64 = b.varchar(64),
         v16 = b.varchar(16),
         v40 = b.varchar(40),
+        text = b.long_text(),
     )
 }
 

@@ -2,6 +2,7 @@
 
 use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
 use crate::db::url::Parts;
+use crate::model::fault::Fault;
 use crate::model::kind::BackendKind;
 
 #[derive(Debug)]
@@ -27,6 +28,19 @@ const IMPLICIT_COMMIT: &[&str] = &[
 ];
 
 impl Backend for Mysql {
+    fn fault(&self, e: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<Fault> {
+        let number = e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()?.number();
+        match number {
+            // The table is full, the disk is full, a write failed (errno 28: no space).
+            1114 | 1021 | 3 => Some(Fault::DiskFull),
+            // --read-only, super-read-only.
+            1290 | 1836 => Some(Fault::ReadOnly),
+            1142 | 1143 | 1044 | 1227 => Some(Fault::PermissionDenied),
+            1927 | 2006 | 2013 => Some(Fault::ServerGone),
+            _ => None,
+        }
+    }
+
     fn kind(&self) -> BackendKind {
         BackendKind::Mysql
     }

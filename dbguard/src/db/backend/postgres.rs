@@ -2,6 +2,7 @@
 
 use super::{Backend, ContentHash, CopyMethod, Explained, ForeignKeys, LockMethod, history_columns, quote_with};
 use crate::db::url::Parts;
+use crate::model::fault::Fault;
 use crate::model::kind::BackendKind;
 
 #[derive(Debug)]
@@ -168,6 +169,16 @@ impl Backend for Postgres {
         extra.extend(pg.detail().map(|d| format!("detail: {d}")));
         extra.extend(pg.hint().map(|h| format!("hint: {h}")));
         Explained { message: pg.message().to_string(), position, extra }
+    }
+
+    fn fault(&self, e: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<Fault> {
+        match e.code()?.as_ref() {
+            "53100" => Some(Fault::DiskFull),
+            "25006" => Some(Fault::ReadOnly),
+            "42501" => Some(Fault::PermissionDenied),
+            "57P01" | "57P02" | "57P03" => Some(Fault::ServerGone),
+            _ => None,
+        }
     }
 
     fn read_only_session(&self) -> (&'static str, &'static str) {

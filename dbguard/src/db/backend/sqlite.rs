@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
 use crate::db::open_mode::OpenMode;
+use crate::model::fault::Fault;
 use crate::model::kind::BackendKind;
 
 #[derive(Debug)]
@@ -19,6 +20,17 @@ impl Sqlite {
 }
 
 impl Backend for Sqlite {
+    // Extended result codes carry the primary one in their low byte.
+    fn fault(&self, e: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<Fault> {
+        let code: i64 = e.code()?.parse().ok()?;
+        match code & 0xff {
+            13 => Some(Fault::DiskFull),             // SQLITE_FULL
+            8 => Some(Fault::ReadOnly),              // SQLITE_READONLY
+            3 | 23 => Some(Fault::PermissionDenied), // SQLITE_PERM, SQLITE_AUTH
+            _ => None,
+        }
+    }
+
     fn kind(&self) -> BackendKind {
         BackendKind::Sqlite
     }

@@ -1,0 +1,129 @@
+//! A migration that cannot run in one transaction, stopped partway (the process ends in the
+//! worst window: right after a statement ran, before its progress was recorded) is continued by
+//! a plain `up`: no statement runs twice, none is skipped, no row is lost, nobody repairs by hand.
+
+use std::process::Command;
+
+use dbguard::{BackendKind, EntryState, Error, Migrator};
+use dbguard_tests::{MigrationDir, TestDb, on_each_engine};
+
+const RUNNER: &str = env!("CARGO_BIN_EXE_dbguard-runner");
+
+/// Runs `up` in a separate process that ends itself right after statement `at`
+/// (`<version>:<statement>`) ran; returns whether it crashed there (it did not finish).
+fn up_crashing_at(t: &TestDb, dir: &MigrationDir, at: &str) -> bool {
+    let out = Command::new(RUNNER)
+        .args([t.url.as_str(), dir.path().to_str().unwrap()])
+        .env("DBGUARD_TEST_CRASH_AT", at)
+        .output()
+        .unwrap();
+    !out.status.success() && out.status.code().is_none()
+}
+
+/// Migration 1: a `users` table with three rows.
+fn with_users() -> MigrationDir {
+    let dir = MigrationDir::new();
+    let users = "CREATE TABLE users (id BIGINT NOT NULL PRIMARY KEY, email VARCHAR(100));\n\
+                 INSERT INTO users (id, email) VALUES (1, 'a@x'), (2, 'b@x'), (3, 'c@x');";
+    dir.add("1", "users", users, "DROP TABLE users;");
+    dir
+}
+
+fn no_transaction(dir: &MigrationDir) {
+    dir.add(
+        "1",
+        "steps",
+        "-- dbguard: no-transaction\nCREATE TABLE f (id BIGINT NOT NULL PRIMARY KEY);\nINSERT INTO f (id) VALUES (1);\nCREATE TABLE g (id BIGINT);\n",
+        "DROP TABLE g;\nDROP TABLE f;",
+    );
+}
+
+async fn a_crash_after_each_statement_is_continued_exactly(kind: BackendKind) {
+    // After statement 1 (commits itself: in flight), 2 (in its transaction), 3 (the last).
+    for (statement, from, in_flight_ran) in [(1, 2, Some(true)), (2, 2, None), (3, 4, Some(true))] {
+        let Some(t) = TestDb::new(kind).await else { return };
+        let dir = MigrationDir::new();
+        no_transaction(&dir);
+        assert!(up_crashing_at(&t, &dir, &format!("1:{statement}")), "the runner crashed after statement {statement}");
+        let m = Migrator::from_dir(dir.path()).unwrap();
+        let mut db = t.connect().await;
+        let status = m.status(&mut db).await.unwrap();
+        assert_eq!(status.entries[0].state, EntryState::Dirty);
+        let health = m.health(&mut db, &[]).await.unwrap();
+        assert!(
+            health
+                .messages
+                .iter()
+                .any(|s| s.contains("stopped partway") && s.contains("`cargo dbguard up` continues it")),
+            "{:?}",
+            health.messages
+        );
+
+        let report = m.up(&mut db, None).await.unwrap();
+        let r = &report.resumed[0];
+        assert_eq!((r.version, r.from, r.total, r.in_flight_ran), (1, from, 3, in_flight_ran), "after {statement}");
+        assert_eq!(db.query_i64("SELECT COUNT(*) FROM f").await.unwrap(), 1, "the INSERT ran exactly once");
+        assert_eq!(db.query_i64("SELECT COUNT(*) FROM g").await.unwrap(), 0, "g exists");
+        assert!(m.plan(&mut db).await.unwrap().is_up_to_date());
+    }
+}
+on_each_engine!(a_crash_after_each_statement_is_continued_exactly);
+
+/// The MariaDB story: killed between `DROP TABLE users` and the `RENAME` of its rebuilt copy,
+/// `users` is gone. `check` says where its rows are; a plain `up` finishes the rebuild.
+async fn a_table_rebuild_stopped_after_the_drop_is_finished(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = with_users();
+    dir.add(
+        "2",
+        "rebuild",
+        "-- dbguard: preserves = users\n\
+         CREATE TABLE users_new (id BIGINT NOT NULL PRIMARY KEY, email VARCHAR(200));\n\
+         INSERT INTO users_new (id, email) SELECT id, email FROM users;\n\
+         DROP TABLE users;\n\
+         ALTER TABLE users_new RENAME TO users;\n",
+        "-- dbguard: irreversible = \"a test\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(1)).await.unwrap();
+    let crashed = up_crashing_at(&t, &dir, "2:3");
+    // Only where DDL commits itself does the step run statement by statement; elsewhere it is
+    // one transaction, and rolls back whole.
+    assert_eq!(crashed, kind == BackendKind::Mysql);
+    if crashed {
+        assert!(!db.table_exists("users").await.unwrap());
+        let health = m.check(&mut db, &[], &[], 0.05).await.unwrap();
+        let said = health.messages.join("\n");
+        assert!(said.contains("users is not there now") && said.contains("cargo dbguard restore"), "{said}");
+        assert!(said.contains("by migration 2, which stopped partway"), "not 'outside dbguard': {said}");
+        assert!(!said.contains("outside dbguard"), "{said}");
+        let report = m.up(&mut db, None).await.unwrap();
+        assert_eq!((report.resumed[0].from, report.resumed[0].in_flight_ran), (4, Some(true)));
+    }
+    assert!(m.plan(&mut db).await.unwrap().is_up_to_date());
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users").await.unwrap(), 3, "every row is there");
+}
+on_each_engine!(a_table_rebuild_stopped_after_the_drop_is_finished);
+
+/// Rows a `preserves` table lost before the crash are found after it: the counts from before
+/// the step are kept with its progress, not counted again when it resumes.
+async fn a_loss_before_the_crash_is_caught_after_it(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = with_users();
+    dir.add(
+        "2",
+        "prune",
+        "-- dbguard: no-transaction\n-- dbguard: preserves = users\nDELETE FROM users WHERE id > 1;\nCREATE TABLE x (id BIGINT);\n",
+        "DROP TABLE x;",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, Some(1)).await.unwrap();
+    assert!(up_crashing_at(&t, &dir, "2:2"));
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users").await.unwrap(), 1, "the DELETE had committed");
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(&err, Error::RowsLost(l) if l.losses[0].before == 3), "{err}");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users").await.unwrap(), 3, "put back from the snapshot");
+}
+on_each_engine!(a_loss_before_the_crash_is_caught_after_it);
