@@ -192,15 +192,24 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Resolve a dirty migration after finishing or undoing its changes by hand.
+    /// Resolve a dirty migration after finishing or undoing its changes by hand, or say whether
+    /// the statement it stopped at ran.
+    #[command(group(clap::ArgGroup::new("action").required(true)))]
     Repair {
         version: i64,
         /// Its changes are complete: record it as applied.
-        #[arg(long, conflicts_with = "forget", required_unless_present = "forget")]
+        #[arg(long, group = "action")]
         mark_applied: bool,
         /// Its changes are undone: forget it so that it runs again.
-        #[arg(long)]
+        #[arg(long, group = "action")]
         forget: bool,
+        /// The statement it stopped at is complete (checked, or finished by hand): `up`
+        /// continues after it.
+        #[arg(long, group = "action")]
+        statement_ran: bool,
+        /// The statement it stopped at is undone or never ran: `up` runs it.
+        #[arg(long, group = "action")]
+        statement_not_run: bool,
         /// Check that the migration is dirty and change nothing.
         #[arg(long)]
         dry_run: bool,

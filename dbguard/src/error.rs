@@ -82,7 +82,8 @@ pub enum Error {
 
     /// A migration failed partway without a transaction to undo it.
     #[error(
-        "migration {version} ({name}) is dirty: it started at {since} and did not finish{stopped_at}, and its changes could not be rolled back.\n  nothing else will run until this is resolved.\n  next: inspect the database and finish or undo that migration's changes by hand, then run `cargo dbguard repair {version} --mark-applied` (if it is now fully applied) or `cargo dbguard repair {version} --forget` (if it is fully undone)"
+        "migration {version} ({name}) is dirty: it started at {since} and did not finish{}",
+        dirty_tail(*.version, .stopped_at)
     )]
     Dirty {
         /// The dirty migration's version.
@@ -205,6 +206,15 @@ pub enum Error {
     Aborted {
         /// The name that was expected.
         database: String,
+    },
+
+    /// `repair --statement-ran/--statement-not-run` of a migration that recorded no progress.
+    #[error(
+        "migration {version} recorded no progress statement by statement (a Rust step, or one run by an older dbguard): there is no statement to mark.\n  next: `cargo dbguard repair {version} --mark-applied` or `--forget` once you have checked its changes by hand"
+    )]
+    NothingToResume {
+        /// The migration.
+        version: i64,
     },
 
     /// `repair` of a migration that is not dirty.
@@ -368,6 +378,7 @@ impl Error {
                 | Error::RefusedInProduction { .. }
                 | Error::Aborted { .. }
                 | Error::NotDirty { .. }
+                | Error::NothingToResume { .. }
                 | Error::AlreadyRecorded { .. }
                 | Error::NoSuchSnapshot { .. }
                 | Error::NoSuchTable { .. }
@@ -375,6 +386,18 @@ impl Error {
                 | Error::NotAFile { .. }
                 | Error::NotABackup { .. }
         )
+    }
+}
+
+/// The rest of [`Error::Dirty`]'s message: where it stopped, with its own next step when its
+/// progress was recorded, else the generic one.
+fn dirty_tail(version: i64, stopped_at: &str) -> String {
+    if stopped_at.is_empty() {
+        format!(
+            ", and its changes could not be rolled back.\n  nothing else will run until this is resolved.\n  next: inspect the database and finish or undo that migration's changes by hand, then run `cargo dbguard repair {version} --mark-applied` (if it is now fully applied) or `cargo dbguard repair {version} --forget` (if it is fully undone)"
+        )
+    } else {
+        format!("{stopped_at}\n  nothing else will run until this is resolved.")
     }
 }
 

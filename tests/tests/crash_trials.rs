@@ -3,7 +3,8 @@
 //! consistent version table.
 //!
 //! The workload is the one a real schema change has: a big `users` table, a backfill, a
-//! `preserves = users` table rebuild (copy, drop, rename) and a dropped column. Each trial starts
+//! `preserves = users` table rebuild (copy, drop, rename), a dropped column, and a
+//! no-transaction migration (statement by statement on every database). Each trial starts
 //! from a fresh database.
 //!
 //! CI runs `DBGUARD_CRASH_TRIALS` trials per database (default 30) on `DBGUARD_CRASH_ROWS` rows
@@ -68,6 +69,21 @@ fn workload(dir: &MigrationDir) {
         "-- dbguard:allow drop-column reason=\"names are no longer kept\"\nALTER TABLE users DROP COLUMN name;",
         "ALTER TABLE users ADD COLUMN name VARCHAR(100);",
     );
+    // Statement by statement on every database: a table without a key, where an INSERT run
+    // twice would show.
+    dir.add(
+        "5",
+        "tally",
+        "-- dbguard: no-transaction
+\
+         CREATE TABLE tally (n BIGINT NOT NULL);
+\
+         INSERT INTO tally (n) SELECT COUNT(*) FROM users;
+\
+         CREATE INDEX users_score_idx ON users (score);
+",
+        "DROP TABLE tally;",
+    );
 }
 
 fn seed_sql(kind: BackendKind, rows: u64) -> String {
@@ -110,6 +126,11 @@ async fn consistent(db: &mut Database, m: &Migrator, rows: u64) -> Result<(), St
         return Err(format!(
             "rows differ: count {count}, sum of ids {ids}, emails right {emails}, scores right {scores}"
         ));
+    }
+    let tally = db.query_i64("SELECT COUNT(*) FROM tally").await.map_err(|e| e.to_string())?;
+    let counted = db.query_i64("SELECT COALESCE(MAX(n), 0) FROM tally").await.map_err(|e| e.to_string())?;
+    if (tally, counted) != (1, n) {
+        return Err(format!("tally has {tally} row(s), counting {counted}: its INSERT ran {tally} times"));
     }
     let columns = db.columns("users").await.map_err(|e| e.to_string())?;
     if columns.iter().any(|c| c == "name") || db.table_exists("users_new").await.map_err(|e| e.to_string())? {

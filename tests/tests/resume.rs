@@ -127,3 +127,105 @@ async fn a_loss_before_the_crash_is_caught_after_it(kind: BackendKind) {
     assert_eq!(db.query_i64("SELECT COUNT(*) FROM users").await.unwrap(), 3, "put back from the snapshot");
 }
 on_each_engine!(a_loss_before_the_crash_is_caught_after_it);
+
+/// The row guard put rows back after a step that cannot be rolled back: its other changes stand
+/// and need a person. A later plain `up` does not record it as applied.
+async fn a_step_the_guard_undid_is_not_continued(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = with_users();
+    dir.add(
+        "2",
+        "prune",
+        "-- dbguard: no-transaction\n-- dbguard: preserves = users\nALTER TABLE users ADD COLUMN z INT;\nDELETE FROM users WHERE id = 2;\n",
+        "ALTER TABLE users DROP COLUMN z;",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(err, Error::RowsLost(_)), "{err}");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users").await.unwrap(), 3);
+    let again = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(&again, Error::Dirty { version: 2, .. }), "{again}");
+    assert!(again.to_string().contains("the row guard found rows lost"), "{again}");
+    let status = m.status(&mut db).await.unwrap();
+    assert!(status.entries[1].cannot_continue.is_some(), "status does not say `up` continues it");
+}
+on_each_engine!(a_step_the_guard_undid_is_not_continued);
+
+/// A statement in flight that the database cannot show as run or not (it changes no schema)
+/// is never guessed: `up` refuses and says how to tell it; once told, `up` continues.
+async fn a_statement_nobody_can_judge_is_asked_about(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    dir.add(
+        "1",
+        "steps",
+        "-- dbguard: no-transaction\nCREATE TABLE f (id BIGINT);\nSELECT 1;\nCREATE TABLE g (id BIGINT);\n",
+        "DROP TABLE g;\nDROP TABLE f;",
+    );
+    assert!(up_crashing_at(&t, &dir, "1:2"));
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(&err, Error::Dirty { version: 1, .. }), "{err}");
+    let said = err.to_string();
+    assert!(said.contains("cannot tell whether that statement finished") && said.contains("--statement-ran"), "{said}");
+    assert!(said.contains("Statement 1 had committed"), "{said}");
+    m.repair(&mut db, 1, dbguard::Repair::StatementRan).await.unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    assert_eq!(report.resumed[0].from, 3, "continues after the statement said to have run");
+    assert!(db.table_exists("g").await.unwrap() && m.plan(&mut db).await.unwrap().is_up_to_date());
+}
+on_each_engine!(a_statement_nobody_can_judge_is_asked_about);
+
+/// A schema change elsewhere while a DDL statement was in flight makes the schema unfit to
+/// judge it by: refused, not guessed.
+async fn a_schema_changed_by_hand_meanwhile_is_not_taken_for_the_statement(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    no_transaction(&dir);
+    // Crashed right after statement 3 (CREATE TABLE g) ran; then someone adds a table by hand.
+    assert!(up_crashing_at(&t, &dir, "1:3"));
+    let mut db = t.connect().await;
+    db.execute("CREATE TABLE by_hand (id BIGINT)").await.unwrap();
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(err.to_string().contains("by_hand, which it does not name, changed"), "{err}");
+    m.repair(&mut db, 1, dbguard::Repair::StatementRan).await.unwrap();
+    m.up(&mut db, None).await.unwrap();
+    assert!(m.plan(&mut db).await.unwrap().is_up_to_date());
+}
+on_each_engine!(a_schema_changed_by_hand_meanwhile_is_not_taken_for_the_statement);
+
+/// PostgreSQL: a `CREATE UNIQUE INDEX CONCURRENTLY` that fails leaves an INVALID index. It is
+/// never recorded as built: the migration stops, says so, and goes on once the index is
+/// dropped and the data fixed.
+#[tokio::test]
+async fn postgres_an_invalid_index_is_never_taken_for_a_built_one() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let dir = with_users();
+    dir.add(
+        "2",
+        "unique_email",
+        "-- dbguard: no-transaction\nUPDATE users SET email = 'a@x' WHERE id = 2;\nCREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\n",
+        "DROP INDEX users_email_key;",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(&err, Error::MigrationFailed(f) if f.outcome == dbguard::FailureOutcome::Dirty), "{err}");
+    let again = m.up(&mut db, None).await.unwrap_err();
+    assert!(
+        again.to_string().contains("ran in part") && again.to_string().contains("Statement 1 had committed"),
+        "{again}"
+    );
+    // Fixed by hand: the invalid index dropped, the duplicate fixed; the statement did not run.
+    db.execute("DROP INDEX users_email_key").await.unwrap();
+    db.execute("UPDATE users SET email = 'b@x' WHERE id = 2").await.unwrap();
+    m.repair(&mut db, 2, dbguard::Repair::StatementNotRun).await.unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    assert_eq!(report.resumed[0].from, 2, "statement 1 (the UPDATE) is not run again");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users WHERE email = 'b@x'").await.unwrap(), 1);
+    let valid = "SELECT COUNT(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE i.relname = 'users_email_key' AND x.indisvalid";
+    assert_eq!(db.query_i64(valid).await.unwrap(), 1);
+}

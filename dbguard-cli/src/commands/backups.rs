@@ -54,7 +54,7 @@ pub async fn run(ctx: &Ctx, action: BackupsAction) -> CliResult {
             }
             for f in &all.files {
                 let verified = if f.incomplete {
-                    paint(WARN, "incomplete: an interrupted run left it half-written; `prune` removes it")
+                    paint(WARN, "(an interrupted run left it half-written; `prune` removes it)")
                 } else if f.verified {
                     paint(OK, "verified")
                 } else {
@@ -72,7 +72,15 @@ pub async fn run(ctx: &Ctx, action: BackupsAction) -> CliResult {
                 None => backups.verify_all(&mut db).await,
             };
             let files = if id.is_none() { backups.verify_files(&db).await } else { Ok(Vec::new()) };
+            let leftovers =
+                if id.is_none() { backups.list_all(&mut db).await.map(|l| l.leftovers) } else { Ok(Vec::new()) };
             db.close().await.ok();
+            for t in leftovers? {
+                println!(
+                    "{} {t}: an incomplete snapshot an interrupted run left; not a backup (`cargo dbguard backups prune --keep N` removes it)",
+                    paint(WARN, "left")
+                );
+            }
             let mut bad = 0;
             for v in snapshots? {
                 match &v.problem {

@@ -52,8 +52,14 @@ pub async fn run(ctx: &Ctx, command: Command) -> CliResult {
         Command::Reset { dry_run } => reset::run(ctx, dry_run).await,
         Command::Doctor { format } => doctor::run(ctx, format).await,
         Command::History { format } => history::run(ctx, format).await,
-        Command::Repair { version, mark_applied, dry_run, .. } => {
-            repair::run(ctx, version, mark_applied, dry_run).await
+        Command::Repair { version, mark_applied, statement_ran, statement_not_run, dry_run, .. } => {
+            let action = match (mark_applied, statement_ran, statement_not_run) {
+                (true, ..) => dbguard::Repair::MarkApplied,
+                (_, true, _) => dbguard::Repair::StatementRan,
+                (_, _, true) => dbguard::Repair::StatementNotRun,
+                _ => dbguard::Repair::Forget,
+            };
+            repair::run(ctx, version, action, dry_run).await
         }
         Command::Backup { tables, dry_run } => backup::run(ctx, &tables, dry_run).await,
         Command::Backups { action } => backups::run(ctx, action).await,

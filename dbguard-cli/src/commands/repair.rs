@@ -8,10 +8,9 @@ use dbguard::{OpenMode, Repair};
 use crate::context::Ctx;
 use crate::error::CliResult;
 
-pub async fn run(ctx: &Ctx, version: i64, mark_applied: bool, dry_run: bool) -> CliResult {
+pub async fn run(ctx: &Ctx, version: i64, action: Repair, dry_run: bool) -> CliResult {
     let migrator = ctx.migrator()?;
     ctx.banner();
-    let action = if mark_applied { Repair::MarkApplied } else { Repair::Forget };
     let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
     let mut db = ctx.open(mode, false).await?;
     let result = if dry_run {
@@ -21,7 +20,12 @@ pub async fn run(ctx: &Ctx, version: i64, mark_applied: bool, dry_run: bool) -> 
     };
     db.close().await.ok();
     result?;
-    let what = if mark_applied { "marked applied" } else { "forgotten; it will run again" };
+    let what = match action {
+        Repair::MarkApplied => "marked applied",
+        Repair::Forget => "forgotten; it will run again",
+        Repair::StatementRan => "the statement it stopped at is recorded as run; `cargo dbguard up` continues after it",
+        Repair::StatementNotRun => "the statement it stopped at is recorded as not run; `cargo dbguard up` runs it",
+    };
     if dry_run {
         println!("migration {version} is dirty and would be {what}; nothing was changed");
     } else {

@@ -52,14 +52,12 @@ pub fn run(report: &Report, url: &str, direction: Direction, format: Format) {
                 Some(false) => " (the statement in flight when it stopped had not run)",
                 None => "",
             };
-            println!(
-                "{} {} {} from statement {} of {}: the earlier run stopped there{in_flight}",
-                paint(WARN, "resumed "),
-                r.version,
-                r.name,
-                r.from,
-                r.total
-            );
+            let from = if r.from > r.total {
+                format!("after its last statement (all {} had run)", r.total)
+            } else {
+                format!("from statement {} of {}: the earlier run stopped there", r.from, r.total)
+            };
+            println!("{} {} {} {from}{in_flight}", paint(WARN, "resumed "), r.version, r.name);
         }
         println!("{verb} {} {} {}", s.version, s.name, paint(DIM, format!("({} ms)", s.duration_ms)));
         snapshots(Some(s.version));
@@ -227,15 +225,16 @@ pub fn status(plan: &Plan, format: Format) {
             e.name
         );
         if let Some(p) = &e.stopped_at {
-            let next = match p.direction {
-                Direction::Up => "`cargo dbguard up` continues it from there".to_string(),
-                Direction::Down => "the same `cargo dbguard down` again continues it".to_string(),
+            let line = match (&e.cannot_continue, p.direction) {
+                (Some(why), _) => format!("cannot be continued{why}"),
+                (None, Direction::Up) => {
+                    format!("stopped at {} during up: `cargo dbguard up` continues it from there", p.describe())
+                }
+                (None, Direction::Down) => {
+                    format!("stopped at {} during down: the same `cargo dbguard down` again continues it", p.describe())
+                }
             };
-            println!(
-                "{:<20} {}",
-                "",
-                paint(WARN, format!("stopped at {} during {}: {next}", p.describe(), p.direction))
-            );
+            println!("{:<20} {}", "", paint(WARN, line));
         }
     }
 }

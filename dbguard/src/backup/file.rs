@@ -200,7 +200,8 @@ pub fn list(db_file: &Path) -> Result<Vec<FileBackup>> {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        if name.ends_with(".partial") {
+        // `.partial`, and SQLite's `.partial-journal` beside it.
+        if name.contains(".sqlite.partial") || name.contains(".json.partial") {
             // A backup or manifest an interrupted run left half-written.
             out.push(FileBackup {
                 path: path.clone(),

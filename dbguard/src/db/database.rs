@@ -452,6 +452,25 @@ impl Session<'_> {
         Ok(Schema::from_objects(objects))
     }
 
+    /// Each object's state, by the table it belongs to (see
+    /// [`crate::model::resume::object_states`]): kept before a statement that commits itself,
+    /// to tell afterwards whether it ran.
+    pub async fn object_states(&mut self) -> Result<crate::model::resume::States> {
+        let schema = self.introspect().await?;
+        let mut identities = Vec::new();
+        for sql in self.env.backend.table_identities_sql() {
+            // The first query this server knows; none is fine (less to tell tables apart by).
+            if let Ok(rows) = self.conn.fetch_all(sqlx::raw_sql(*sql)).await {
+                for row in rows {
+                    let get = |i| row.try_get::<String, _>(i).unwrap_or_default();
+                    identities.push((get(0), get(1)));
+                }
+                break;
+            }
+        }
+        Ok(crate::model::resume::object_states(schema.objects(), &identities))
+    }
+
     /// The user's tables (not dbguard's own), by name.
     pub async fn user_tables(&mut self) -> Result<Vec<String>> {
         let sql = self.env.backend.list_tables_sql();

@@ -150,7 +150,7 @@ pub(crate) async fn run(
                     p
                 }
             };
-            run_statements(&history, &mut s, m, dir, &statements, point, &mut taken).await
+            run_statements(&history, &mut s, m, dir, &statements, point, &mut taken).await.map(Some)
         }
         _ => {
             match dir {
@@ -172,22 +172,31 @@ pub(crate) async fn run(
             } else {
                 run_step(conn, env, m, step, dir, &mut taken).await
             };
-            r.map_err(|f| (f, FailureOutcome::Dirty))
+            r.map(|()| None).map_err(|f| (f, FailureOutcome::Dirty))
         }
     };
     // Snapshot tables left empty (nothing changed, or rolled back) go; those with rows stay.
     guard::drop_empty(&mut Session { env, conn }, &taken).await?;
-    report.radius.extend(guard::measured_values(&protect, &taken));
-    report.radius.extend(guard::measured(&taken, m.version()));
-    report.snapshots.extend(taken.snapshots.iter().cloned());
+    // Resumed: the statements an earlier run ran were measured (and reported) by it.
+    let ran_before = resume.map_or(0, |r| r.done);
+    report.radius.extend(guard::measured_values(&protect, &taken).into_iter().filter(|r| r.statement > ran_before));
+    report.radius.extend(guard::measured(&taken, m.version()).into_iter().filter(|r| r.statement > ran_before));
+    report.snapshots.extend(taken.snapshots.iter().filter(|s| resume.is_none() || !is_earlier(s, &at)).cloned());
     report.snapshots.extend(taken.rows.iter().filter_map(|r| r.filled.clone()));
-    if let Err((f, outcome)) = outcome {
-        return Err(f.into_error(outcome));
-    }
+    let point = match outcome {
+        Err((f, outcome)) => return Err(f.into_error(outcome)),
+        Ok(p) => p,
+    };
     let mut s = Session { env, conn };
     let losses = guard::losses(&mut s, &taken.counted).await?;
     if !losses.is_empty() {
-        return Err(lost(losses.clone(), restore_lost(&mut s, &losses, &taken.snapshots).await));
+        let outcome = restore_lost(&mut s, &losses, &taken.snapshots).await;
+        // Its other changes stand: a person looks at them; a later `up` does not go on.
+        if let Some(mut p) = point {
+            p.restored_by_guard = true;
+            history.set_resume_point(env, conn, m.version(), Some(&p)).await?;
+        }
+        return Err(lost(losses, outcome));
     }
     match dir {
         Direction::Up => {
@@ -201,6 +210,12 @@ pub(crate) async fn run(
             Ok(None)
         }
     }
+}
+
+/// Whether snapshot `s` was taken before this run started at `at` (by the run a resumed step
+/// continues): reported by that run, not this one.
+fn is_earlier(s: &SnapshotInfo, at: &str) -> bool {
+    s.created_at.as_str() < at
 }
 
 /// Records the step as started (dirty) with its progress at the first statement, in one
@@ -224,8 +239,8 @@ async fn mark_dirty(
     tx.commit().await.map_err(|e| env.error("recording the migration as started", e))
 }
 
-/// Where a resumed step goes on: after the statements that committed and, when one that
-/// commits itself was in flight, after it too if the schema shows it ran.
+/// Where a resumed step goes on (after the statements that committed and, when one that
+/// commits itself was in flight and ran, after it too), reported.
 async fn continue_from(
     s: &mut Session<'_>,
     r: &ResumePoint,
@@ -233,16 +248,10 @@ async fn continue_from(
     report: &mut Report,
     m: &Migration,
 ) -> Result<ResumePoint> {
-    let mut point = r.clone();
-    let mut in_flight_ran = None;
-    if let Some(before) = &r.in_flight {
-        let ran = s.introspect().await?.fingerprint() != *before;
-        in_flight_ran = Some(ran);
-        if ran {
-            point.advance(statements);
-        }
-        point.in_flight = None;
-    }
+    // The statement in flight was judged when the run was planned (`Migrator::resumable`).
+    let point = r.clone();
+    let in_flight_ran = r.judged_ran;
+    let _ = s;
     report.resumed.push(Resumed {
         version: m.version(),
         name: m.name().to_string(),
@@ -267,7 +276,7 @@ async fn run_statements(
     statements: &[dbguard_lint::split::Statement<'_>],
     mut point: ResumePoint,
     taken: &mut guard::Taken,
-) -> Result<(), (StepFailure, FailureOutcome)> {
+) -> Result<ResumePoint, (StepFailure, FailureOutcome)> {
     use sqlx::Executor;
     let env = s.env;
     let version = m.version();
@@ -311,9 +320,13 @@ async fn run_statements(
             if let Err(e) = s.conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(st.text.to_string()))).await {
                 let message = env.statement_error(&e, (st.text, st.line, st.column));
                 let fault = env.fault(&e);
-                // The statements of the transaction before it are rolled back with it.
-                rollback_to(history, s, version, &group_start, true).await.map_err(internal)?;
                 let outcome = FailureOutcome::Resumable { statement: group_start.done + 1 };
+                // The statements of the transaction before it are rolled back with it (by the
+                // server, when the connection is gone: the recorded progress is already this).
+                if fault == Some(crate::model::fault::Fault::ServerGone) {
+                    return Err((failure(m, dir, at, message, false).with_fault(fault), outcome));
+                }
+                rollback_to(history, s, version, &group_start, true).await.map_err(internal)?;
                 return Err((failure(m, dir, at, message, false).with_fault(fault), outcome));
             }
             crash_point(version, i + 1);
@@ -326,15 +339,21 @@ async fn run_statements(
             continue;
         }
         // Commits itself: marked as in flight with the schema as it is before it.
-        let before = s.introspect().await.map_err(internal)?.fingerprint();
+        let before = s.object_states().await.map_err(internal)?;
         point.in_flight = Some(before.clone());
         history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
         if let Err(e) = s.conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(st.text.to_string()))).await {
             let message = env.statement_error(&e, (st.text, st.line, st.column));
             let fault = env.fault(&e);
+            let outcome = FailureOutcome::Resumable { statement: point.done + 1 };
+            // The connection is gone: nothing more can be read or recorded. The mark in
+            // flight stays for the next run to judge.
+            if fault == Some(crate::model::fault::Fault::ServerGone) {
+                return Err((failure(m, dir, at, message, false).with_fault(fault), outcome));
+            }
             // A statement that failed with the schema unchanged never ran: it runs again
             // (fixed) next time. One that changed it before failing ran in part.
-            let after = s.introspect().await.map_err(internal)?.fingerprint();
+            let after = s.object_states().await.map_err(internal)?;
             point.in_flight = None;
             point.failed_partway = after != before;
             history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
@@ -353,7 +372,7 @@ async fn run_statements(
     if tx_open {
         commit_progress(history, s, version, &point).await.map_err(internal)?;
     }
-    Ok(())
+    Ok(point)
 }
 
 /// With the `fault-injection` feature (dbguard's own tests): ends the process, as kill -9

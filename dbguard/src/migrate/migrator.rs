@@ -20,7 +20,7 @@ use crate::model::direction::Direction;
 use crate::model::migration::{Migration, Step};
 use crate::model::plan::{EntryState, Plan};
 use crate::model::progress::{Progress, ProgressHook};
-use crate::model::resume::ResumePoint;
+use crate::model::resume::{InFlight, ResumePoint};
 use crate::model::stamp::now;
 use crate::safety::guarded::{self, AskFn, Guarded, Intent, Operation, Safety};
 use crate::safety::tier::{Tier, TierDecision, TierPolicy};
@@ -286,8 +286,12 @@ impl Migrator {
     pub async fn status(&self, db: &mut Database) -> Result<Plan> {
         let rows = self.history().read(db, true, false).await?;
         let mut plan = Plan::compute(&self.migrations, &rows);
-        for e in plan.entries.iter_mut().filter(|e| e.state == EntryState::Dirty) {
-            e.stopped_at = self.history().resume_point(db, e.version).await?;
+        let Some(v) = plan.in_state(EntryState::Dirty).next().map(|e| e.version) else { return Ok(plan) };
+        let Some(point) = self.history().resume_point(db, v).await? else { return Ok(plan) };
+        let resume = self.resumable(db, &plan, point.direction).await?;
+        if let Some(e) = plan.entries.iter_mut().find(|e| e.version == v) {
+            e.cannot_continue = resume.point.is_none().then(|| resume.stopped_at.replacen(';', ":", 1));
+            e.stopped_at = Some(point);
         }
         Ok(plan)
     }
@@ -687,12 +691,40 @@ impl Migrator {
                         format!("record migration {version} ({}) as applied, as it is now", entry.name)
                     }
                     Repair::Forget => format!("forget migration {version} ({}), so that it runs again", entry.name),
+                    Repair::StatementRan | Repair::StatementNotRun => {
+                        let Some(p) = self.history().resume_point(db, version).await? else {
+                            return Err(Error::NothingToResume { version });
+                        };
+                        let (ran, verb) = if action == Repair::StatementRan {
+                            ("ran", "continue after it")
+                        } else {
+                            ("did not run", "run it")
+                        };
+                        format!("record that {} of migration {version} {ran}: the next run will {verb}", p.describe())
+                    }
                 };
                 Ok(Intent { changes: true, destroys: vec![what], plan: (plan, applied) })
             },
             async |db, (plan, applied)| {
                 let history = self.history();
                 match action {
+                    Repair::StatementRan | Repair::StatementNotRun => {
+                        let mut p =
+                            history.resume_point(db, version).await?.ok_or(Error::NothingToResume { version })?;
+                        let m = self.migrations.iter().find(|m| m.version() == version);
+                        let sql = m.and_then(|m| match p.direction {
+                            Direction::Up => m.up().sql(),
+                            Direction::Down => m.down().sql(),
+                        });
+                        (p.in_flight, p.failed_partway, p.restored_by_guard) = (None, false, false);
+                        if action == Repair::StatementRan {
+                            let statements = dbguard_lint::split::split(sql.unwrap_or_default(), db.kind().dialect());
+                            if p.done < statements.len() {
+                                p.advance(&statements);
+                            }
+                        }
+                        history.set_resume_point(&db.env, &mut db.conn, version, Some(&p)).await
+                    }
                     Repair::Forget => history.delete(&db.env, &mut db.conn, version).await,
                     Repair::MarkApplied => {
                         history.delete(&db.env, &mut db.conn, version).await?;
@@ -730,21 +762,70 @@ impl Migrator {
             _ => Vec::new(),
         };
         let at = point.describe();
-        if point.continues(dir, &texts) && matches!(step, Some(Step::Sql(_))) {
+        let mut point = point;
+        let mut cannot_tell = None;
+        if point.continues(dir, &texts)
+            && matches!(step, Some(Step::Sql(_)))
+            && point.done < texts.len()
+            && let Some(before) = point.in_flight.take()
+        {
+            let st = texts[point.done];
+            let dialect = db.kind().dialect();
+            let keyword =
+                dbguard_lint::split::split(st, dialect).first().map(|s| s.first_keyword()).unwrap_or_default();
+            let (created, dropped) = dbguard_lint::table_effects(st, dialect);
+            let now = db.session().object_states().await?;
+            match crate::model::resume::judge(
+                &keyword,
+                &crate::migrate::radius::words(st),
+                &created,
+                &dropped,
+                &before,
+                &now,
+            ) {
+                InFlight::Ran => {
+                    point.judged_ran = Some(true);
+                    let all = dbguard_lint::split::split(step.and_then(Step::sql).unwrap_or_default(), dialect);
+                    point.advance(&all);
+                }
+                InFlight::NotRun => point.judged_ran = Some(false),
+                InFlight::Unknown(why) => cannot_tell = Some(why),
+            }
+        }
+        if cannot_tell.is_none() && point.continues(dir, &texts) && matches!(step, Some(Step::Sql(_))) {
             return Ok(Resume { point: Some((version, point)), stopped_at: String::new() });
         }
         let other = point.direction;
-        let stopped_at = if point.failed_partway {
-            format!("; it stopped at {at}, which changed the schema before it failed: it ran in part")
+        let committed = match point.done {
+            0 => String::new(),
+            1 => " Statement 1 had committed: `repair --forget` would run it again.".to_string(),
+            n => format!(" Statements 1 to {n} had committed: `repair --forget` would run them again."),
+        };
+        let repair_next = format!(
+            "`cargo dbguard repair {version} --statement-ran` (or `--statement-not-run`), then `cargo dbguard {dir}` continues from there"
+        );
+        let stopped_at = if let Some(why) = cannot_tell {
+            format!(
+                "; it stopped while {at} was running, and dbguard cannot tell whether that statement finished: {why}.{committed}\n  next: check that statement's effect in the database, then {repair_next}"
+            )
+        } else if point.restored_by_guard {
+            format!(
+                "; all its statements ran, but the row guard found rows lost and put them back from snapshots, so its other changes need a look.{committed}\n  next: check its changes by hand, then `cargo dbguard repair {version} --mark-applied` (keep them) or undo them and `--forget`"
+            )
+        } else if point.failed_partway {
+            format!(
+                "; it stopped at {at}, which changed the schema before it failed: it ran in part.{committed}\n  next: finish or undo that statement by hand, then {repair_next}"
+            )
         } else if other != dir {
             let again = match other {
                 Direction::Up => "`cargo dbguard up`".to_string(),
                 Direction::Down => "the same `cargo dbguard down` again".to_string(),
             };
-            format!("; its {other} stopped at {at}. {again} continues it from there")
+            format!("; its {other} stopped at {at}.\n  next: {again} continues it from there")
         } else {
+            let changed = point.first_changed(&texts).map_or(String::new(), |n| format!(" (statement {n} differs)"));
             format!(
-                "; it stopped at {at}, and the statements before that one were changed since they ran, so dbguard cannot tell how to continue (put them back as they were and `cargo dbguard {dir}` continues it)"
+                "; it stopped at {at}, and the statements before that one were changed since they ran{changed}, so dbguard cannot tell how to continue.{committed}\n  next: put them back as they were, and `cargo dbguard {dir}` continues it"
             )
         };
         Ok(Resume { point: None, stopped_at })

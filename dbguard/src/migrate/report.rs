@@ -159,4 +159,9 @@ pub enum Repair {
     MarkApplied,
     /// Its changes are undone: forget it, so that it runs again.
     Forget,
+    /// The statement it stopped at (one dbguard could not judge, or one that ran in part) is
+    /// now complete (you checked, or finished it by hand): the next `up` continues after it.
+    StatementRan,
+    /// That statement is undone, or never ran: the next `up` runs it (again).
+    StatementNotRun,
 }

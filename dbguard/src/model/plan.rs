@@ -45,6 +45,8 @@ pub struct Entry {
     /// For a dirty migration that recorded its progress: where it stopped (filled by
     /// [`crate::Migrator::status`]).
     pub stopped_at: Option<crate::model::resume::ResumePoint>,
+    /// Why a run cannot continue it from there, when it cannot (what to do instead).
+    pub cannot_continue: Option<String>,
 }
 
 impl Entry {
@@ -99,6 +101,7 @@ impl Plan {
                     out_of_order: false,
                     location: Some(m.origin().describe(false)),
                     stopped_at: None,
+                    cannot_continue: None,
                 }
             })
             .collect();
@@ -111,6 +114,7 @@ impl Plan {
             out_of_order: false,
             location: None,
             stopped_at: None,
+            cannot_continue: None,
         }));
         entries.sort_by(|a, b| cmp_versions(a.version, b.version));
         if let Some(highest) = entries.iter().rev().find(|e| e.is_recorded()).map(|e| e.version) {

@@ -20,9 +20,12 @@ pub struct ResumePoint {
     /// A checksum of the statements that committed, so that a file edited since (to fix the
     /// statement that failed) is resumed only if what already ran is unchanged.
     pub prefix: String,
-    /// A statement that commits itself (DDL) was running: the schema's fingerprint just before
-    /// it. A schema still the same means it never ran; a changed one, that it did.
-    pub in_flight: Option<String>,
+    /// A short checksum of each statement that committed, to name the one edited since.
+    #[serde(default)]
+    pub sums: Vec<String>,
+    /// A statement that commits itself (DDL) was running: the state of each object just before
+    /// it, by table. See [`judge`] for what tells whether it ran.
+    pub in_flight: Option<States>,
     /// The statement in flight failed and the schema changed all the same: it ran in part, and
     /// only a person can tell how to go on.
     pub failed_partway: bool,
@@ -31,6 +34,28 @@ pub struct ResumePoint {
     /// The preserved tables' counts (and value checksums) before the step started: kept here
     /// because a resumed run cannot count them again.
     pub counted: serde_json::Value,
+    /// The row guard found rows lost and put them back from snapshots: the step's other changes
+    /// stand, and a person must look at them (it is never continued).
+    #[serde(default)]
+    pub restored_by_guard: bool,
+    /// Set when the run that continues it judged the statement in flight: whether it had run.
+    #[serde(skip)]
+    pub judged_ran: Option<bool>,
+}
+
+/// Each object's state (a short hash of its schema lines and identity), by the lower-case name
+/// of the table it belongs to (functions and types by their own name).
+pub type States = std::collections::BTreeMap<String, String>;
+
+/// What the state before a statement and the state now say about whether it ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InFlight {
+    /// It ran (and committed): continue after it.
+    Ran,
+    /// It did not run (or running it again changes nothing): run it.
+    NotRun,
+    /// dbguard cannot tell; why, and what to do.
+    Unknown(String),
 }
 
 impl ResumePoint {
@@ -41,10 +66,13 @@ impl ResumePoint {
             done: 0,
             total: statements.len(),
             prefix: prefix_checksum(&[]),
+            sums: Vec::new(),
             in_flight: None,
             failed_partway: false,
             next_statement: None,
             counted,
+            restored_by_guard: false,
+            judged_ran: None,
         };
         p.name_next(statements);
         p
@@ -55,6 +83,7 @@ impl ResumePoint {
         self.done += 1;
         let texts: Vec<&str> = statements[..self.done].iter().map(|s| s.text).collect();
         self.prefix = prefix_checksum(&texts);
+        self.sums.push(prefix_checksum(&texts[self.done - 1..])[..16].to_string());
         self.name_next(statements);
     }
 
@@ -78,13 +107,28 @@ impl ResumePoint {
     pub fn continues(&self, direction: Direction, statements: &[&str]) -> bool {
         self.direction == direction
             && !self.failed_partway
+            && !self.restored_by_guard
             && self.done <= statements.len()
             && prefix_checksum(&statements[..self.done]) == self.prefix
+    }
+
+    /// The first statement (from 1) that committed as something else than `statements` has now.
+    pub fn first_changed(&self, statements: &[&str]) -> Option<usize> {
+        (0..self.done)
+            .find(|&i| {
+                statements
+                    .get(i)
+                    .is_none_or(|s| self.sums.get(i).is_some_and(|sum| prefix_checksum(&[s])[..16] != *sum))
+            })
+            .map(|i| i + 1)
     }
 
     /// The statement it stopped at, for people: `statement 4 of 7 (line 12: DROP TABLE users)`.
     pub fn describe(&self) -> String {
         let n = self.done + 1;
+        if self.done >= self.total {
+            return format!("the end of its {} statements (all had run)", self.total);
+        }
         match &self.next_statement {
             Some((line, text)) => format!("statement {n} of {} (line {line}: {text})", self.total),
             None => format!("statement {n} of {}", self.total),
@@ -104,8 +148,137 @@ pub fn prefix_checksum(statements: &[&str]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A statement shortened to its first line, for messages.
+/// The states of the objects of `schema` (lines `kind table name: definition`) and of the
+/// tables' `identities`, grouped by table. dbguard's own tables are left out.
+pub fn object_states<'a>(schema: impl Iterator<Item = &'a str>, identities: &[(String, String)]) -> States {
+    let bare = |s: &str| s.rsplit('.').next().unwrap_or(s).trim_matches(|c| c == '"' || c == '`').to_lowercase();
+    let mut texts: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for line in schema {
+        let mut parts = line.splitn(3, ' ');
+        let (kind, table, rest) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let name = rest.split(": ").next().unwrap_or("").split('(').next().unwrap_or("");
+        // Functions, sequences, types and routines belong to no table: keyed by their name.
+        let key = if matches!(kind, "function" | "routine" | "sequence" | "type" | "enum") {
+            bare(name)
+        } else {
+            bare(table)
+        };
+        texts.entry(key).or_default().push_str(line);
+    }
+    let mut invalid: Vec<String> = Vec::new();
+    for (table, identity) in identities {
+        let key = bare(table);
+        if identity.contains(" INVALID") {
+            invalid.push(key.clone());
+        }
+        texts.entry(key).or_default().push_str(&format!("\nidentity {identity}"));
+    }
+    texts
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("dbguard_"))
+        .map(|(k, text)| {
+            let hash: String = Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
+            let mark = if invalid.contains(&k) { INVALID_MARK } else { "" };
+            (k, format!("{hash}{mark}"))
+        })
+        .collect()
+}
+
+/// How [`object_states`] marks a table with an index left half-built.
+const INVALID_MARK: &str = "!invalid";
+
+/// Whether the statement that was running when a run stopped had run, from the objects' states
+/// just before it (`before`) and now. `keyword` is its first keyword, `words` the lower-case
+/// words of its text (the names it mentions), `created` and `dropped` the tables it creates and
+/// drops. Fails closed: `Unknown` whenever the states do not settle it.
+pub fn judge(
+    keyword: &str,
+    words: &[String],
+    created: &[String],
+    dropped: &[String],
+    before: &States,
+    now: &States,
+) -> InFlight {
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(now.keys()).collect();
+    let changed: Vec<&String> = keys.into_iter().filter(|k| before.get(*k) != now.get(*k)).collect();
+    // Names the database makes up for what a statement creates (`users_pkey`, `users_id_seq`)
+    // start with a table's name.
+    let named = |k: &str| words.iter().any(|w| w == k || (k.starts_with(w.as_str()) && k[w.len()..].starts_with('_')));
+    if let Some(t) = now.iter().find(|(k, v)| v.ends_with(INVALID_MARK) && named(k)).map(|(k, _)| k) {
+        return InFlight::Unknown(format!(
+            "it left an index of {t} INVALID (its build was interrupted). next: drop that index (`DROP INDEX CONCURRENTLY ...`), then `cargo dbguard repair <VERSION> --statement-not-run` and `cargo dbguard up` builds it again"
+        ));
+    }
+    const RERUNNABLE: &[&str] = &[
+        "BEGIN",
+        "START",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE",
+        "SET",
+        "RESET",
+        "TRUNCATE",
+        "COMMENT",
+        "GRANT",
+        "REVOKE",
+        "ANALYZE",
+        "VACUUM",
+        "REINDEX",
+        "OPTIMIZE",
+        "REFRESH",
+        "CLUSTER",
+        "LOCK",
+        "FLUSH",
+        "CHECKPOINT",
+    ];
+    let others = || changed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
+    if RERUNNABLE.contains(&keyword) {
+        return if changed.is_empty() {
+            InFlight::NotRun
+        } else {
+            InFlight::Unknown(format!("the schema changed while it ran ({}), which it does not do itself", others()))
+        };
+    }
+    if !matches!(keyword, "CREATE" | "ALTER" | "DROP" | "RENAME") {
+        return InFlight::Unknown(
+            "it changes data, not the schema, and does not commit with dbguard's record of it: whether it finished cannot be read from the database".into(),
+        );
+    }
+    if changed.is_empty() {
+        return InFlight::NotRun;
+    }
+    if let Some(k) = changed.iter().find(|k| !named(k)) {
+        return InFlight::Unknown(format!(
+            "{k}, which it does not name, changed since it started ({}): the schema was changed by something else too",
+            others()
+        ));
+    }
+    let is_there = |t: &String| now.contains_key(&t.to_lowercase());
+    match (dropped.iter().find(|t| is_there(t)), created.iter().find(|t| !is_there(t))) {
+        (None, None) => InFlight::Ran,
+        (Some(t), _) => {
+            InFlight::Unknown(format!("it drops {t}, which is there, yet what it names changed ({})", others()))
+        }
+        (_, Some(t)) => {
+            InFlight::Unknown(format!("it creates {t}, which is not there, yet what it names changed ({})", others()))
+        }
+    }
+}
+
+/// A statement shortened to its first line, for messages, with what follows `IDENTIFIED BY` or
+/// `PASSWORD` hidden.
 pub(crate) fn shorten(text: &str) -> String {
+    let upper = text.to_uppercase();
+    if upper.contains("IDENTIFIED") || upper.contains("PASSWORD") {
+        let kw = ["IDENTIFIED", "PASSWORD"].iter().filter_map(|k| upper.find(k)).min().unwrap_or(0);
+        let cut: String = text[..kw.min(text.len())].chars().collect();
+        return format!(
+            "{}... (the rest hidden: it may hold a password)",
+            cut.trim().lines().next().unwrap_or_default()
+        );
+    }
     let first = text.trim().lines().next().unwrap_or_default();
     if first.chars().count() > 60 { format!("{}...", first.chars().take(60).collect::<String>()) } else { first.into() }
 }
@@ -120,10 +293,13 @@ mod tests {
             done,
             total: statements.len(),
             prefix: prefix_checksum(&statements[..done]),
+            sums: statements[..done].iter().map(|s| prefix_checksum(&[s])[..16].to_string()).collect(),
             in_flight: None,
             failed_partway: false,
             next_statement: Some((3, shorten(statements[done]))),
             counted: serde_json::Value::Null,
+            restored_by_guard: false,
+            judged_ran: None,
         }
     }
 
@@ -144,6 +320,8 @@ mod tests {
         assert!(p.continues(Direction::Up, &["CREATE TABLE a (id INT)", "INSERT INTO a VALUES (1)", "DROP TABLE c"]));
         // A statement that already ran edited: no.
         assert!(!p.continues(Direction::Up, &["CREATE TABLE a (id BIGINT)", "INSERT INTO a VALUES (1)", "X"]));
+        assert_eq!(p.first_changed(&["CREATE TABLE a (id BIGINT)", "INSERT INTO a VALUES (1)", "X"]), Some(1));
+        assert_eq!(p.first_changed(&ran), None);
         // Text moved between statements: no.
         assert!(!p.continues(Direction::Up, &["CREATE TABLE a (id INT)INSERT INTO a", "VALUES (1)", "X"]));
         // Fewer statements than ran, the other direction, or a statement that ran in part: no.
@@ -167,8 +345,77 @@ mod tests {
         assert_eq!((p.done, p.next_statement.clone()), (3, None));
     }
 
+    fn states(pairs: &[(&str, &str)]) -> States {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn words(sql: &str) -> Vec<String> {
+        sql.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    }
+
+    #[test]
+    fn a_statement_in_flight_is_judged_from_what_changed_and_nothing_else() {
+        let before = states(&[("users", "1"), ("users_new", "2"), ("orders", "3")]);
+        let rename = words("ALTER TABLE users_new RENAME TO users");
+        let (created, dropped) = (vec!["users".to_string()], vec!["users_new".to_string()]);
+        let judge_now = |kw: &str, w: &[String], now: &States| judge(kw, w, &created, &dropped, &before, now);
+        // Nothing changed: it did not run.
+        assert_eq!(judge_now("ALTER", &rename, &before), InFlight::NotRun);
+        // users_new became users: it ran.
+        let ran = states(&[("users", "2b"), ("orders", "3")]);
+        assert_eq!(judge_now("ALTER", &rename, &ran), InFlight::Ran);
+        // users put back by hand, users_new still there: what it names changed, but not as it
+        // would have: cannot tell.
+        let restored = states(&[("users", "9"), ("users_new", "2"), ("orders", "3")]);
+        assert!(
+            matches!(judge_now("ALTER", &rename, &restored), InFlight::Unknown(m) if m.contains("drops users_new"))
+        );
+        // Something it does not name changed too (an index made by hand): cannot tell.
+        let elsewhere = states(&[("users", "2b"), ("orders", "4")]);
+        assert!(matches!(judge_now("ALTER", &rename, &elsewhere), InFlight::Unknown(m) if m.contains("orders")));
+        // A swap of two tables of the same shape changes their identities: seen.
+        let swap = words("RENAME TABLE a TO t, b TO a, t TO b");
+        let ab = states(&[("a", "1"), ("b", "2")]);
+        let swapped = states(&[("a", "2"), ("b", "1")]);
+        assert_eq!(judge("RENAME", &swap, &[], &[], &ab, &swapped), InFlight::Ran);
+        // Made-up names of what it creates count as named.
+        let serial = words("CREATE TABLE t (id SERIAL PRIMARY KEY)");
+        let made = states(&[("t", "1"), ("t_id_seq", "2")]);
+        assert_eq!(judge("CREATE", &serial, &["t".into()], &[], &States::new(), &made), InFlight::Ran);
+        // A statement that changes data, or calls anything: never guessed.
+        for kw in ["CALL", "DO", "INSERT", "SELECT"] {
+            assert!(matches!(judge(kw, &[], &[], &[], &ab, &ab), InFlight::Unknown(_)), "{kw}");
+        }
+        // Transaction control and the like run again harmlessly.
+        assert_eq!(judge("COMMIT", &[], &[], &[], &ab, &ab), InFlight::NotRun);
+        // A half-built index is named, whatever else.
+        let invalid = states(&[("a", "1!invalid"), ("b", "2")]);
+        let index = words("CREATE UNIQUE INDEX CONCURRENTLY a_x ON a (x)");
+        assert!(
+            matches!(judge("CREATE", &index, &[], &[], &ab, &invalid), InFlight::Unknown(m) if m.contains("INVALID"))
+        );
+    }
+
+    #[test]
+    fn states_group_objects_by_table_and_mark_half_built_indexes() {
+        let lines = [
+            "column public.users email: text NULL",
+            "index public.users users_pkey: CREATE UNIQUE INDEX",
+            "function public f(integer): abc",
+        ];
+        let ids =
+            [("users".to_string(), "r1".to_string()), ("users".to_string(), "i2 INVALID users_email".to_string())];
+        let s = object_states(lines.into_iter(), &ids);
+        assert_eq!(s.keys().map(String::as_str).collect::<Vec<_>>(), ["f", "users"]);
+        assert!(s["users"].ends_with("!invalid"));
+        let other = object_states(lines.into_iter(), &[("users".to_string(), "r7".to_string())]);
+        assert_ne!(s["users"], other["users"], "the identity counts");
+        assert!(object_states(["column dbguard_bak_x id: int"].into_iter(), &[]).is_empty(), "dbguard's own left out");
+    }
+
     #[test]
     fn long_statements_are_shortened_on_one_line() {
+        assert!(!shorten("CREATE USER app IDENTIFIED BY 'Hunter2pw'").contains("Hunter2"));
         assert_eq!(shorten("  DROP TABLE users;\n-- more"), "DROP TABLE users;");
         assert!(shorten(&"x".repeat(100)).ends_with("...") && shorten(&"x".repeat(100)).len() == 63);
     }

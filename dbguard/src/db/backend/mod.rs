@@ -261,6 +261,15 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         Explained { message: e.message().to_string(), position: None, extra: Vec::new() }
     }
 
+    /// Queries (tried in order until one works) that list each table's identity, as
+    /// `(table, identity)` rows: what tells a table from another of the same name and shape
+    /// (a swap by RENAME, a table dropped and re-created), and, where indexes can be left
+    /// half-built, those marked `INVALID`. Used to tell whether a statement that was running when
+    /// a run stopped had run.
+    fn table_identities_sql(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The machine fault behind a database error (a full disk, a missing privilege, a
     /// read-only database, a session the server ended), told from the database's own codes.
     fn fault(&self, _e: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<crate::model::fault::Fault> {

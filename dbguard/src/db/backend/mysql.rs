@@ -28,6 +28,16 @@ const IMPLICIT_COMMIT: &[&str] = &[
 ];
 
 impl Backend for Mysql {
+    // InnoDB's table ids follow a table through RENAME (MariaDB's view, then MySQL 8's).
+    fn table_identities_sql(&self) -> &'static [&'static str] {
+        &[
+            "SELECT CAST(SUBSTRING_INDEX(name, '/', -1) AS CHAR), CAST(table_id AS CHAR) \
+             FROM information_schema.INNODB_SYS_TABLES WHERE name LIKE CONCAT(DATABASE(), '/%')",
+            "SELECT CAST(SUBSTRING_INDEX(name, '/', -1) AS CHAR), CAST(table_id AS CHAR) \
+             FROM information_schema.INNODB_TABLES WHERE name LIKE CONCAT(DATABASE(), '/%')",
+        ]
+    }
+
     fn fault(&self, e: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<Fault> {
         let number = e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()?.number();
         match number {

@@ -171,6 +171,18 @@ impl Backend for Postgres {
         Explained { message: pg.message().to_string(), position, extra }
     }
 
+    // An interrupted `CREATE INDEX CONCURRENTLY` leaves its index INVALID: named as such.
+    fn table_identities_sql(&self) -> &'static [&'static str] {
+        &["SELECT c.relname::text, (c.relkind::text || c.oid::text) FROM pg_catalog.pg_class c \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+           WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f') \
+           UNION ALL \
+           SELECT t.relname::text, ('i' || i.oid::text || CASE WHEN x.indisvalid THEN '' ELSE ' INVALID ' || i.relname::text END) \
+           FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
+           JOIN pg_catalog.pg_class t ON t.oid = x.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+           WHERE n.nspname = current_schema()"]
+    }
+
     fn fault(&self, e: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<Fault> {
         match e.code()?.as_ref() {
             "53100" => Some(Fault::DiskFull),

@@ -20,6 +20,11 @@ impl Sqlite {
 }
 
 impl Backend for Sqlite {
+    // A table's root page moves with it through RENAME.
+    fn table_identities_sql(&self) -> &'static [&'static str] {
+        &["SELECT tbl_name, type || ':' || name || ':' || rootpage FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"]
+    }
+
     // Extended result codes carry the primary one in their low byte.
     fn fault(&self, e: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<Fault> {
         let code: i64 = e.code()?.parse().ok()?;
