@@ -208,6 +208,16 @@ pub enum Error {
         database: String,
     },
 
+    /// `repair --statement-ran/--statement-not-run` where the statement is not in doubt, or the
+    /// database contradicts the answer.
+    #[error("cannot record what the statement migration {version} stopped at did: {why}")]
+    CannotMark {
+        /// The migration.
+        version: i64,
+        /// Why, and what to do instead.
+        why: String,
+    },
+
     /// `repair --statement-ran/--statement-not-run` of a migration that recorded no progress.
     #[error(
         "migration {version} recorded no progress statement by statement (a Rust step, or one run by an older dbguard): there is no statement to mark.\n  next: `cargo dbguard repair {version} --mark-applied` or `--forget` once you have checked its changes by hand"
@@ -379,6 +389,7 @@ impl Error {
                 | Error::Aborted { .. }
                 | Error::NotDirty { .. }
                 | Error::NothingToResume { .. }
+                | Error::CannotMark { .. }
                 | Error::AlreadyRecorded { .. }
                 | Error::NoSuchSnapshot { .. }
                 | Error::NoSuchTable { .. }
@@ -475,6 +486,12 @@ pub enum FailureOutcome {
     RolledBack,
     /// Could not be rolled back; recorded as dirty.
     Dirty,
+    /// A statement that commits itself failed after changing the schema: it ran in part. The
+    /// ones before it committed and are recorded.
+    RanInPart {
+        /// The statement (from 1).
+        statement: usize,
+    },
     /// Stopped at a statement with the ones before it committed and recorded: the next `up`
     /// continues from this statement (numbered from 1).
     Resumable {
@@ -516,6 +533,12 @@ impl fmt::Display for MigrationFailure {
                 fix("fix the migration"),
                 self.version
             ),
+            FailureOutcome::RanInPart { statement } => write!(
+                f,
+                "\n  kept safe: the statements before statement {statement} committed and are recorded; statement {statement} changed the schema before it failed: it ran in part, and nothing after it ran.\n  next: {}finish or undo statement {statement} by hand, then `cargo dbguard repair {} --statement-ran` (finished) or `--statement-not-run` (undone), and {again} continues",
+                self.fault.map(|f| format!("{}: {}; then ", f.what(), f.next_step(None))).unwrap_or_default(),
+                self.version
+            ),
             FailureOutcome::Resumable { statement } => write!(
                 f,
                 "\n  kept safe: the statements before statement {statement} committed and are recorded; nothing after them stands. The migration is recorded as stopped at statement {statement}.\n  next: {}, then run {again} again: it continues from statement {statement}",
@@ -525,7 +548,18 @@ impl fmt::Display for MigrationFailure {
     }
 }
 
+/// `text` with what follows `IDENTIFIED BY` or `PASSWORD` hidden: statements are shown in
+/// messages, the audit log and `status`, and must not carry a password there.
+pub(crate) fn hide_secrets(text: &str) -> std::borrow::Cow<'_, str> {
+    let upper = text.to_ascii_uppercase();
+    match ["IDENTIFIED", "PASSWORD"].iter().filter_map(|k| upper.find(k)).min() {
+        Some(at) => format!("{}... (the rest hidden: it may hold a password)", text[..at].trim_end()).into(),
+        None => text.into(),
+    }
+}
+
 fn excerpt(text: &str) -> String {
+    let text = hide_secrets(text);
     let first: String = text.lines().take(3).collect::<Vec<_>>().join("\n    ");
     let mut s: String = first.chars().take(300).collect();
     if s.len() < text.trim_end().len() {

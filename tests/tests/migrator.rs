@@ -260,6 +260,9 @@ async fn non_transactional_migration_failure_is_dirty(kind: BackendKind) {
     // statement 2 fails again, the same way.
     let again = m.up(&mut db, None).await.unwrap_err();
     assert!(matches!(&again, Error::MigrationFailed(f) if f.outcome == resumable), "{again}");
+    // The failure left nothing in doubt: no statement to say "ran" about.
+    let refused = m.repair(&mut db, 4, Repair::StatementRan).await.unwrap_err();
+    assert!(matches!(refused, Error::CannotMark { version: 4, .. }), "{refused}");
     let down = m.down(&mut db, 0).await.unwrap_err();
     assert!(matches!(&down, Error::Dirty { version: 4, .. }), "down refuses: {down}");
     assert!(down.to_string().contains("`cargo dbguard up` continues it"), "{down}");

@@ -147,6 +147,10 @@ async fn a_step_the_guard_undid_is_not_continued(kind: BackendKind) {
     let again = m.up(&mut db, None).await.unwrap_err();
     assert!(matches!(&again, Error::Dirty { version: 2, .. }), "{again}");
     assert!(again.to_string().contains("the row guard found rows lost"), "{again}");
+    // No statement is in doubt: the repair for one is refused, and leaves it as it is.
+    let refused = m.repair(&mut db, 2, dbguard::Repair::StatementRan).await.unwrap_err();
+    assert!(matches!(refused, Error::CannotMark { .. }), "{refused}");
+    assert!(matches!(m.up(&mut db, None).await, Err(Error::Dirty { version: 2, .. })));
     let status = m.status(&mut db).await.unwrap();
     assert!(status.entries[1].cannot_continue.is_some(), "status does not say `up` continues it");
 }
@@ -172,6 +176,10 @@ async fn a_statement_nobody_can_judge_is_asked_about(kind: BackendKind) {
     assert!(said.contains("cannot tell whether that statement finished") && said.contains("--statement-ran"), "{said}");
     assert!(said.contains("Statement 1 had committed"), "{said}");
     m.repair(&mut db, 1, dbguard::Repair::StatementRan).await.unwrap();
+    // Said once: a second answer would skip a statement that never ran.
+    let twice = m.repair(&mut db, 1, dbguard::Repair::StatementRan).await.unwrap_err();
+    assert!(matches!(&twice, Error::CannotMark { version: 1, .. }), "{twice}");
+    assert!(twice.to_string().contains("is not in doubt"), "{twice}");
     let report = m.up(&mut db, None).await.unwrap();
     assert_eq!(report.resumed[0].from, 3, "continues after the statement said to have run");
     assert!(db.table_exists("g").await.unwrap() && m.plan(&mut db).await.unwrap().is_up_to_date());
@@ -213,7 +221,11 @@ async fn postgres_an_invalid_index_is_never_taken_for_a_built_one() {
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
     let err = m.up(&mut db, None).await.unwrap_err();
-    assert!(matches!(&err, Error::MigrationFailed(f) if f.outcome == dbguard::FailureOutcome::Dirty), "{err}");
+    let ran_in_part = dbguard::FailureOutcome::RanInPart { statement: 2 };
+    assert!(matches!(&err, Error::MigrationFailed(f) if f.outcome == ran_in_part), "{err}");
+    // Said to have run while its index is INVALID: the database contradicts it, refused.
+    let contradicted = m.repair(&mut db, 2, dbguard::Repair::StatementRan).await.unwrap_err();
+    assert!(contradicted.to_string().contains("users_email_key of users is INVALID"), "{contradicted}");
     let again = m.up(&mut db, None).await.unwrap_err();
     assert!(
         again.to_string().contains("ran in part") && again.to_string().contains("Statement 1 had committed"),

@@ -21,13 +21,13 @@ pub async fn run(ctx: &Ctx, version: i64, action: Repair, dry_run: bool) -> CliR
     db.close().await.ok();
     result?;
     let what = match action {
-        Repair::MarkApplied => "marked applied",
+        Repair::MarkApplied => "recorded as applied",
         Repair::Forget => "forgotten; it will run again",
-        Repair::StatementRan => "the statement it stopped at is recorded as run; `cargo dbguard up` continues after it",
-        Repair::StatementNotRun => "the statement it stopped at is recorded as not run; `cargo dbguard up` runs it",
+        Repair::StatementRan => "the statement it stopped at recorded as run: `cargo dbguard up` continues after it",
+        Repair::StatementNotRun => "the statement it stopped at recorded as not run: `cargo dbguard up` runs it",
     };
     if dry_run {
-        println!("migration {version} is dirty and would be {what}; nothing was changed");
+        println!("migration {version} is dirty; a repair would leave it {what}. Nothing was changed");
     } else {
         println!("migration {version}: {what}");
     }

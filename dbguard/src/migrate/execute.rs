@@ -358,7 +358,7 @@ async fn run_statements(
             point.failed_partway = after != before;
             history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
             let outcome = if point.failed_partway {
-                FailureOutcome::Dirty
+                FailureOutcome::RanInPart { statement: point.done + 1 }
             } else {
                 FailureOutcome::Resumable { statement: point.done + 1 }
             };

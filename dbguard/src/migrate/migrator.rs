@@ -680,6 +680,9 @@ impl Migrator {
             dry_run,
             async |db| {
                 let plan = self.plan(db).await?;
+                if !plan.entries.iter().any(|e| e.version == version) {
+                    select::check_known(&self.migrations, version)?;
+                }
                 let entry = plan
                     .entries
                     .iter()
@@ -695,6 +698,7 @@ impl Migrator {
                         let Some(p) = self.history().resume_point(db, version).await? else {
                             return Err(Error::NothingToResume { version });
                         };
+                        self.check_in_doubt(db, version, &p).await?;
                         let (ran, verb) = if action == Repair::StatementRan {
                             ("ran", "continue after it")
                         } else {
@@ -743,6 +747,44 @@ impl Migrator {
         .await
     }
 
+    /// Refuses `repair --statement-ran/--statement-not-run` unless the statement `p` stopped at
+    /// is in doubt, the statements before it ran as they are now, and the database does not
+    /// contradict either answer (an index it left INVALID).
+    async fn check_in_doubt(&self, db: &mut Database, version: i64, p: &ResumePoint) -> Result<()> {
+        let cannot = |why: String| Err(Error::CannotMark { version, why });
+        if p.restored_by_guard {
+            return cannot("the row guard put rows back after all its statements ran; there is no statement in doubt.\n  next: check its changes by hand, then `repair --mark-applied` (keep them) or undo them and `--forget`".into());
+        }
+        if !p.in_doubt() {
+            return cannot(format!(
+                "{} is not in doubt: it either committed or failed without changing anything, and the next `cargo dbguard {}` runs it (fix it first if it failed)",
+                p.describe(),
+                p.direction
+            ));
+        }
+        let m = self.migrations.iter().find(|m| m.version() == version);
+        let sql = m.and_then(|m| match p.direction {
+            Direction::Up => m.up().sql(),
+            Direction::Down => m.down().sql(),
+        });
+        let statements = dbguard_lint::split::split(sql.unwrap_or_default(), db.kind().dialect());
+        let texts: Vec<&str> = statements.iter().map(|s| s.text).collect();
+        if !p.ran_unchanged(p.direction, &texts) {
+            let which = p.first_changed(&texts).map_or(String::new(), |n| format!(" (statement {n} differs)"));
+            return cannot(format!(
+                "the statements that ran before it were changed since{which}.\n  next: put them back as they were first"
+            ));
+        }
+        let words = crate::migrate::radius::words(texts.get(p.done).copied().unwrap_or_default());
+        let now = db.session().object_states().await?;
+        if let Some((t, index)) = crate::model::resume::invalid_indexes(&words, &now).into_iter().next() {
+            return cannot(format!(
+                "the index {index} of {t} is INVALID: it neither ran nor did not.\n  next: `DROP INDEX CONCURRENTLY {index};`, then `--statement-not-run`"
+            ));
+        }
+        Ok(())
+    }
+
     /// The dirty migration a run in direction `dir` can continue from its recorded progress,
     /// or where it stopped and why it cannot.
     pub(crate) async fn resumable(&self, db: &mut Database, plan: &Plan, dir: Direction) -> Result<Resume> {
@@ -789,7 +831,9 @@ impl Migrator {
                     point.advance(&all);
                 }
                 InFlight::NotRun => point.judged_ran = Some(false),
-                InFlight::Unknown(why) => cannot_tell = Some(why),
+                InFlight::Unknown(why) => {
+                    cannot_tell = Some(why.replace(crate::model::resume::VERSION, &version.to_string()))
+                }
             }
         }
         if cannot_tell.is_none() && point.continues(dir, &texts) && matches!(step, Some(Step::Sql(_))) {

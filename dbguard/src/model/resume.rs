@@ -105,11 +105,22 @@ impl ResumePoint {
     /// Whether `statements` (the step as it is now) may continue from this point: the same
     /// direction, and the statements that ran unchanged.
     pub fn continues(&self, direction: Direction, statements: &[&str]) -> bool {
+        !self.failed_partway && !self.restored_by_guard && self.ran_unchanged(direction, statements)
+    }
+
+    /// Whether the statements that ran are those of `statements` (the step as it is now), in
+    /// that direction.
+    pub fn ran_unchanged(&self, direction: Direction, statements: &[&str]) -> bool {
         self.direction == direction
-            && !self.failed_partway
-            && !self.restored_by_guard
             && self.done <= statements.len()
             && prefix_checksum(&statements[..self.done]) == self.prefix
+    }
+
+    /// Whether the statement it stopped at may or may not have run: in flight when the run
+    /// stopped, or failed after changing the schema. Only then can a person say which
+    /// (`repair --statement-ran` / `--statement-not-run`).
+    pub fn in_doubt(&self) -> bool {
+        (self.in_flight.is_some() || self.failed_partway) && !self.restored_by_guard && self.done < self.total
     }
 
     /// The first statement (from 1) that committed as something else than `statements` has now.
@@ -165,11 +176,12 @@ pub fn object_states<'a>(schema: impl Iterator<Item = &'a str>, identities: &[(S
         };
         texts.entry(key).or_default().push_str(line);
     }
-    let mut invalid: Vec<String> = Vec::new();
+    // Tables with an index left half-built, and that index's name.
+    let mut invalid: Vec<(String, String)> = Vec::new();
     for (table, identity) in identities {
         let key = bare(table);
-        if identity.contains(" INVALID") {
-            invalid.push(key.clone());
+        if let Some((_, index)) = identity.split_once(" INVALID ") {
+            invalid.push((key.clone(), index.trim().to_string()));
         }
         texts.entry(key).or_default().push_str(&format!("\nidentity {identity}"));
     }
@@ -178,14 +190,27 @@ pub fn object_states<'a>(schema: impl Iterator<Item = &'a str>, identities: &[(S
         .filter(|(k, _)| !k.starts_with("dbguard_"))
         .map(|(k, text)| {
             let hash: String = Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
-            let mark = if invalid.contains(&k) { INVALID_MARK } else { "" };
-            (k, format!("{hash}{mark}"))
+            let marks: String =
+                invalid.iter().filter(|(t, _)| *t == k).map(|(_, index)| format!("{INVALID_MARK}{index}")).collect();
+            (k, format!("{hash}{marks}"))
         })
         .collect()
 }
 
-/// How [`object_states`] marks a table with an index left half-built.
-const INVALID_MARK: &str = "!invalid";
+/// The indexes left half-built (`INVALID`) among the objects `words` names: (table, index).
+pub fn invalid_indexes(words: &[String], now: &States) -> Vec<(String, String)> {
+    let named = |k: &str| words.iter().any(|w| w == k || (k.starts_with(w.as_str()) && k[w.len()..].starts_with('_')));
+    now.iter()
+        .filter(|(k, _)| named(k))
+        .flat_map(|(k, v)| v.split(INVALID_MARK).skip(1).map(move |index| (k.clone(), index.to_string())))
+        .collect()
+}
+
+/// How [`object_states`] marks a table with an index left half-built (followed by its name).
+const INVALID_MARK: &str = "!invalid:";
+
+/// Stands for the migration's version in [`judge`]'s advice (it does not know it).
+pub const VERSION: &str = "<VERSION>";
 
 /// Whether the statement that was running when a run stopped had run, from the objects' states
 /// just before it (`before`) and now. `keyword` is its first keyword, `words` the lower-case
@@ -204,9 +229,9 @@ pub fn judge(
     // Names the database makes up for what a statement creates (`users_pkey`, `users_id_seq`)
     // start with a table's name.
     let named = |k: &str| words.iter().any(|w| w == k || (k.starts_with(w.as_str()) && k[w.len()..].starts_with('_')));
-    if let Some(t) = now.iter().find(|(k, v)| v.ends_with(INVALID_MARK) && named(k)).map(|(k, _)| k) {
+    if let Some((t, index)) = invalid_indexes(words, now).into_iter().next() {
         return InFlight::Unknown(format!(
-            "it left an index of {t} INVALID (its build was interrupted). next: drop that index (`DROP INDEX CONCURRENTLY ...`), then `cargo dbguard repair <VERSION> --statement-not-run` and `cargo dbguard up` builds it again"
+            "it left the index {index} of {t} INVALID (its build was interrupted).\n  next: `DROP INDEX CONCURRENTLY {index};`, then `cargo dbguard repair {VERSION} --statement-not-run` and `cargo dbguard up` builds it again"
         ));
     }
     const RERUNNABLE: &[&str] = &[
@@ -270,15 +295,7 @@ pub fn judge(
 /// A statement shortened to its first line, for messages, with what follows `IDENTIFIED BY` or
 /// `PASSWORD` hidden.
 pub(crate) fn shorten(text: &str) -> String {
-    let upper = text.to_uppercase();
-    if upper.contains("IDENTIFIED") || upper.contains("PASSWORD") {
-        let kw = ["IDENTIFIED", "PASSWORD"].iter().filter_map(|k| upper.find(k)).min().unwrap_or(0);
-        let cut: String = text[..kw.min(text.len())].chars().collect();
-        return format!(
-            "{}... (the rest hidden: it may hold a password)",
-            cut.trim().lines().next().unwrap_or_default()
-        );
-    }
+    let text = crate::error::hide_secrets(text);
     let first = text.trim().lines().next().unwrap_or_default();
     if first.chars().count() > 60 { format!("{}...", first.chars().take(60).collect::<String>()) } else { first.into() }
 }
@@ -389,7 +406,7 @@ mod tests {
         // Transaction control and the like run again harmlessly.
         assert_eq!(judge("COMMIT", &[], &[], &[], &ab, &ab), InFlight::NotRun);
         // A half-built index is named, whatever else.
-        let invalid = states(&[("a", "1!invalid"), ("b", "2")]);
+        let invalid = states(&[("a", "1!invalid:a_x"), ("b", "2")]);
         let index = words("CREATE UNIQUE INDEX CONCURRENTLY a_x ON a (x)");
         assert!(
             matches!(judge("CREATE", &index, &[], &[], &ab, &invalid), InFlight::Unknown(m) if m.contains("INVALID"))
@@ -407,7 +424,8 @@ mod tests {
             [("users".to_string(), "r1".to_string()), ("users".to_string(), "i2 INVALID users_email".to_string())];
         let s = object_states(lines.into_iter(), &ids);
         assert_eq!(s.keys().map(String::as_str).collect::<Vec<_>>(), ["f", "users"]);
-        assert!(s["users"].ends_with("!invalid"));
+        assert!(s["users"].ends_with("!invalid:users_email"));
+        assert_eq!(invalid_indexes(&["users".into()], &s), [("users".to_string(), "users_email".to_string())]);
         let other = object_states(lines.into_iter(), &[("users".to_string(), "r7".to_string())]);
         assert_ne!(s["users"], other["users"], "the identity counts");
         assert!(object_states(["column dbguard_bak_x id: int"].into_iter(), &[]).is_empty(), "dbguard's own left out");

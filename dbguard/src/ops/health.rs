@@ -13,7 +13,10 @@ impl Migrator {
     /// and the tables it had taken away (with the snapshot that holds their rows).
     async fn stopped_partway(&self, db: &mut Database, plan: &crate::model::plan::Plan, v: i64) -> Result<String> {
         let point = self.history().resume_point(db, v).await?;
-        let mut message = match &point {
+        let generic = format!(
+            "migration {v} is dirty: it did not finish. next: finish or undo it by hand, then `cargo dbguard repair {v} --mark-applied` or `--forget`"
+        );
+        let (mut message, continues) = match &point {
             Some(p) => {
                 let resume = self.resumable(db, plan, p.direction).await?;
                 if resume.point.is_some() {
@@ -21,30 +24,33 @@ impl Migrator {
                         crate::Direction::Up => "`cargo dbguard up`",
                         crate::Direction::Down => "the same `cargo dbguard down` again",
                     };
-                    format!(
+                    let m = format!(
                         "migration {v} stopped partway during {} at {} (a run that was interrupted or failed, not a change made by hand). next: {again} continues it from there",
                         p.direction,
                         p.describe()
-                    )
+                    );
+                    (m, true)
                 } else {
-                    format!(
-                        "migration {v} is dirty{}. next: finish or undo it by hand, then `cargo dbguard repair {v} --mark-applied` or `--forget`",
-                        resume.stopped_at
-                    )
+                    (format!("migration {v} is dirty{}", resume.stopped_at), false)
                 }
             }
-            None => format!(
-                "migration {v} is dirty: it did not finish. next: finish or undo it by hand, then `cargo dbguard repair {v} --mark-applied` or `--forget`"
-            ),
+            None => (generic, false),
         };
-        // A table it had dropped before stopping is not lost: say where its rows are.
+        // A table it had dropped before stopping is not lost: say where its rows are. When `up`
+        // finishes the step (which makes the table again), restoring it would stand in its way.
         let mut s = db.session();
         for snap in crate::store::catalog::list(&mut s).await?.iter().filter(|sn| sn.migration_version == Some(v)) {
             if !crate::backup::snapshot::reason::is_rows(&snap.reason) && !s.table_exists(&snap.source_table).await? {
-                message.push_str(&format!(
-                    "\n    {} is not there now; its {} rows as they were before migration {v} are in snapshot {}: `cargo dbguard restore {}` puts them back",
-                    snap.source_table, snap.row_count, snap.id, snap.id
-                ));
+                let (table, rows, id) = (&snap.source_table, snap.row_count, snap.id);
+                message.push_str(&if continues {
+                    format!(
+                        "\n    {table} is not there now (the migration had not finished with it; `cargo dbguard up` does). Its {rows} rows as they were before migration {v} are in snapshot {id}; `cargo dbguard restore {id}` puts them back if you give the migration up instead"
+                    )
+                } else {
+                    format!(
+                        "\n    {table} is not there now; its {rows} rows as they were before migration {v} are in snapshot {id}: `cargo dbguard restore {id}` puts them back"
+                    )
+                });
             }
         }
         Ok(message)
