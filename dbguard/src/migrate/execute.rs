@@ -142,7 +142,7 @@ pub(crate) async fn run(
             let statements = dbguard_lint::split::split(sql, env.backend.kind().dialect());
             let mut s = Session { env, conn };
             let point = match resume {
-                Some(r) => continue_from(&mut s, r, &statements, report, m).await?,
+                Some(r) => continue_from(r, statements.len(), report, m),
                 None => {
                     let p =
                         ResumePoint::start(dir, &statements, serde_json::to_value(&taken.counted).unwrap_or_default());
@@ -241,26 +241,17 @@ async fn mark_dirty(
 
 /// Where a resumed step goes on (after the statements that committed and, when one that
 /// commits itself was in flight and ran, after it too), reported.
-async fn continue_from(
-    s: &mut Session<'_>,
-    r: &ResumePoint,
-    statements: &[dbguard_lint::split::Statement<'_>],
-    report: &mut Report,
-    m: &Migration,
-) -> Result<ResumePoint> {
+fn continue_from(r: &ResumePoint, total: usize, report: &mut Report, m: &Migration) -> ResumePoint {
     // The statement in flight was judged when the run was planned (`Migrator::resumable`).
-    let point = r.clone();
-    let in_flight_ran = r.judged_ran;
-    let _ = s;
     report.resumed.push(Resumed {
         version: m.version(),
         name: m.name().to_string(),
         direction: r.direction,
-        from: point.done + 1,
-        total: statements.len(),
-        in_flight_ran,
+        from: r.done + 1,
+        total,
+        in_flight_ran: r.judged_ran,
     });
-    Ok(point)
+    r.clone()
 }
 
 /// Runs a step that cannot be one transaction statement by statement, recording its progress
