@@ -49,6 +49,11 @@ pub struct Global {
     /// Seconds to wait for another runner's lock [default: 120].
     #[arg(long, global = true)]
     pub lock_timeout: Option<u64>,
+    /// MySQL/MariaDB: when the runner holding the lock is gone (killed, its machine lost) but
+    /// the server still runs its statement, end that statement instead of waiting; the
+    /// migration it belonged to is then continued by this run.
+    #[arg(long, global = true)]
+    pub kill_stale_runner: bool,
     /// Environment tier: dev, staging or prod; else DBGUARD_ENV or `env` in the configuration.
     /// It can raise a database's tier, never lower it: a URL the configuration lists as prod, or
     /// a database on another host, is prod whatever this says.
@@ -246,6 +251,57 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Run one migration set over many databases: the targets of a fleet file
+    ///
+    /// Each target is a full guarded run (lock, snapshots, audit, tiers). Canaries run first
+    /// and stop the rest if one fails; a failure stops targets not yet started unless
+    /// --continue-on-failure. A production fleet needs `--confirm fleet:<file name>`. A re-run
+    /// continues where a failed or interrupted run stopped. Exit 1 unless every target ran.
+    Fleet {
+        #[command(subcommand)]
+        action: FleetAction,
+        /// The fleet file (TOML, `[[target]]` tables with name, url, schema, tier, tags);
+        /// default: `fleet` in the configuration.
+        #[arg(long, global = true)]
+        fleet: Option<PathBuf>,
+        /// Targets run at once.
+        #[arg(long, default_value_t = 1, global = true, value_parser = clap::value_parser!(u16).range(1..))]
+        parallel: u16,
+        /// Targets to run first (comma-separated names); if one fails, no other starts.
+        #[arg(long, value_delimiter = ',', global = true)]
+        canary: Vec<String>,
+        /// Go on with the other targets after a failure (a failed canary still stops the run).
+        #[arg(long, global = true)]
+        continue_on_failure: bool,
+        /// Only targets with this tag (repeatable).
+        #[arg(long, global = true)]
+        only: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
+        format: Format,
+    },
+}
+
+/// `fleet` subcommands.
+#[derive(Subcommand, Debug, Clone, Copy)]
+pub enum FleetAction {
+    /// Apply pending migrations on every target.
+    Up {
+        /// Stop after this version.
+        #[arg(long)]
+        to: Option<i64>,
+    },
+    /// Revert every target to a version.
+    Down {
+        /// Keep this version and everything before it.
+        #[arg(long)]
+        to: i64,
+    },
+    /// Each target's version and pending migrations (read-only).
+    Status,
+    /// Each target's health (read-only); a critical target fails.
+    Check,
+    /// Rehearse the pending migrations on a scratch copy of each target.
+    Rehearse,
 }
 
 /// `backups` subcommands.

@@ -47,6 +47,9 @@ pub struct FileConfig {
     pub backup_max_age_days: Option<u32>,
     /// Linter settings.
     pub lint: Option<dbguard::lint::LintConfig>,
+    /// The fleet `cargo dbguard fleet` runs over when no `--fleet FILE` is given
+    /// (`[[package.metadata.dbguard.fleet.target]]` tables).
+    pub fleet: Option<dbguard::FleetSpec>,
 }
 
 /// The audit file's default name, in the project root.
@@ -69,6 +72,7 @@ pub const KEYS: &[&str] = &[
     "alert-threshold",
     "backup-max-age-days",
     "lint",
+    "fleet",
 ];
 
 /// The project around the current directory.
@@ -227,6 +231,7 @@ fn merge(a: FileConfig, b: FileConfig) -> FileConfig {
         alert_threshold: a.alert_threshold.or(b.alert_threshold),
         backup_max_age_days: a.backup_max_age_days.or(b.backup_max_age_days),
         lint: a.lint.or(b.lint),
+        fleet: a.fleet.or(b.fleet),
     }
 }
 

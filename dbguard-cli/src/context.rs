@@ -200,6 +200,8 @@ impl Ctx {
             .allow_missing(g.allow_missing)
             .allow_out_of_order(g.allow_out_of_order)
             .lock_timeout(self.lock_timeout)
+            .kill_stale_runner(g.kill_stale_runner)
+            .on_progress(crate::output::progress::notices)
             .tiers(self.tiers.clone())
             .audit_file(&self.audit_file);
         if let Some(t) = &c.table {
@@ -224,10 +226,15 @@ impl Ctx {
 
     /// The backup API with the same lock, tiers, confirmation and audit file as the migrator.
     pub fn backups(&self) -> Backups {
-        let mut b = Backups::new().tiers(self.tiers.clone()).audit_file(&self.audit_file).lock(
-            self.project.config.table.clone().unwrap_or_else(|| "dbguard_schema_version".into()),
-            self.lock_timeout,
-        );
+        let mut b = Backups::new()
+            .tiers(self.tiers.clone())
+            .audit_file(&self.audit_file)
+            .lock(
+                self.project.config.table.clone().unwrap_or_else(|| "dbguard_schema_version".into()),
+                self.lock_timeout,
+            )
+            .kill_stale_runner(self.global.kill_stale_runner)
+            .on_progress(crate::output::progress::notices);
         if let Some(name) = &self.global.confirm {
             b = b.confirm_production(name);
         } else if crate::output::prompt::available() {

@@ -45,7 +45,8 @@ impl CliError {
                 | dbguard::Error::BadUrl { .. }
                 | dbguard::Error::BadSetting { .. }
                 | dbguard::Error::Connect { .. }
-                | dbguard::Error::DatabaseMissing { .. },
+                | dbguard::Error::DatabaseMissing { .. }
+                | dbguard::Error::FleetFile { .. },
             )
             | CliError::Config(_)
             | CliError::Scaffold(_)

@@ -32,6 +32,11 @@ const MUTATING: &[(Cmd, &str)] = &[
 
 /// Commands that only read the database (`check` and `backups verify` record bookkeeping: the
 /// first row count of a table, a snapshot's first checksum; never users' data).
+/// Fleet commands: they take no `--database` (their targets are a fleet file's); each target
+/// is a `Migrator::up`/`down`/`status`/... through the guarded path, tested in
+/// `tests/tests/fleet.rs` and `workflow.rs`.
+const FLEET: &[&str] = &["fleet up", "fleet down", "fleet status", "fleet check", "fleet rehearse"];
+
 const READ_ONLY: &[(&str, bool)] = &[
     ("status", false),
     ("history", false),
@@ -116,6 +121,7 @@ fn every_command_is_in_the_table() {
     commands(&dbguard_cli::cli::command(), "", &mut all);
     for c in &all {
         let known = MUTATING.iter().any(|(_, p)| p == c)
+            || FLEET.contains(&c.as_str())
             || READ_ONLY.iter().any(|(p, _)| p == c)
             || PROJECT_FILES.contains(&c.as_str());
         assert!(known, "`{c}` is a new command: add it to MUTATING (it writes) or READ_ONLY in this test");

@@ -398,3 +398,72 @@ fn doctor_scores_the_setup_and_says_what_to_fix() {
     assert!(out.contains("safety score: 7/7"), "{out}");
     assert!(out.contains("run by .github/workflows/ci.yml"), "{out}");
 }
+
+/// `fleet`: a fleet file with relative SQLite paths (from the file's directory), up with a
+/// summary, status as JSON, a production target refused without `--confirm fleet:<file>`, a
+/// missing tenant file failing its target only, and the configuration's fleet.
+#[test]
+fn fleet_up_status_and_confirmation() {
+    let d = package();
+    let p = d.path();
+    ok(run(p, "", &["new", "create_users"]));
+    std::fs::write(
+        p.join("migrations/0001_create_users/up.sql"),
+        "CREATE TABLE users (id BIGINT NOT NULL PRIMARY KEY);\n",
+    )
+    .unwrap();
+    std::fs::write(p.join("migrations/0001_create_users/down.sql"), "DROP TABLE users;\n").unwrap();
+    std::fs::create_dir_all(p.join("fleet/db")).unwrap();
+    for name in ["a", "b", "c"] {
+        empty_sqlite_file(&p.join(format!("fleet/db/{name}.db")));
+    }
+    let targets = "[[target]]\nname = \"a\"\nurl = \"sqlite://db/a.db\"\ntags = [\"eu\"]\n\
+                   [[target]]\nname = \"b\"\nurl = \"sqlite://db/b.db\"\n\
+                   [[target]]\nname = \"c\"\nurl = \"sqlite://db/c.db\"\ntier = \"prod\"\n";
+    std::fs::write(p.join("fleet/tenants.toml"), targets).unwrap();
+    // From a subdirectory: relative paths start at the fleet file's directory.
+    std::fs::create_dir_all(p.join("src/deep")).unwrap();
+    let fleet = ["fleet", "--fleet", "../../fleet/tenants.toml"];
+    let refused = run(&p.join("src/deep"), "", &[&fleet[..], &["up"]].concat());
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(text(&refused).contains("--confirm fleet:tenants.toml"), "{}", text(&refused));
+
+    let only = stdout_ok(run(&p.join("src/deep"), "", &[&fleet[..], &["up", "--only", "eu"]].concat()));
+    assert!(only.contains("a ") && only.contains("none→1") && only.contains("1 ok, 0 failed, 0 skipped"), "{only}");
+    let all = run(
+        &p.join("src/deep"),
+        "",
+        &[&fleet[..], &["up", "--confirm", "fleet:tenants.toml", "--parallel", "2"]].concat(),
+    );
+    let out = ok(all);
+    assert!(out.contains("3 ok, 0 failed, 0 skipped"), "{out}");
+    let status = stdout_ok(run(&p.join("src/deep"), "", &[&fleet[..], &["status", "--format", "json"]].concat()));
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let notes: Vec<&str> =
+        v["targets"].as_array().unwrap().iter().map(|t| t["outcome"]["note"].as_str().unwrap()).collect();
+    assert_eq!(notes, ["up to date"; 3], "{status}");
+    assert!(!p.join("src/deep/db").exists(), "no database was created beside the current directory");
+
+    // A tenant whose file is gone fails (never created empty); the others are reported.
+    std::fs::remove_file(p.join("fleet/db/b.db")).unwrap();
+    let o = run(p, "", &["fleet", "--fleet", "fleet/tenants.toml", "--continue-on-failure", "status"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("2 ok, 1 failed, 0 skipped") && text(&o).contains("does not exist"), "{}", text(&o));
+    assert!(!p.join("fleet/db/b.db").exists(), "the missing tenant was not created");
+
+    // The configuration's fleet, when no --fleet is given.
+    let manifest = std::fs::read_to_string(p.join("Cargo.toml")).unwrap();
+    let url = format!("sqlite://{}", p.join("fleet/db/a.db").display());
+    std::fs::write(
+        p.join("Cargo.toml"),
+        format!("{manifest}\n[[package.metadata.dbguard.fleet.target]]\nname = \"only-a\"\nurl = \"{url}\"\n"),
+    )
+    .unwrap();
+    let out = stdout_ok(run(p, "", &["fleet", "status"]));
+    assert!(out.contains("only-a") && out.contains("1 ok"), "{out}");
+}
+
+/// A tenant database that exists: an empty file is an empty SQLite database.
+fn empty_sqlite_file(path: &Path) {
+    std::fs::write(path, b"").unwrap();
+}

@@ -111,7 +111,7 @@ pub enum Error {
     },
 
     /// Another runner held the migration lock for longer than the configured wait.
-    #[error("another dbguard runner has held the migration lock on {url} for over {}s; nothing was changed.{}\n  next: wait for it to finish (see `cargo dbguard status`), or raise the lock timeout; a crashed runner's lock is released by the database when its connection closes", waited.as_secs(), holder.as_ref().map(|h| format!("\n  held by: {h}")).unwrap_or_default())]
+    #[error("another dbguard runner has held the migration lock on {url} for over {}s; nothing was changed.{}\n  next: {}", waited.as_secs(), holder.as_ref().map(|h| format!("\n  held by: {h}")).unwrap_or_default(), if *runner_gone { "its runner is gone (killed or its machine lost) but the server is still running its statement. Wait for it to finish, or run again with `--kill-stale-runner` to end it (the migration it belonged to is then continued by the same run)" } else { "wait for it to finish (see `cargo dbguard status`), or raise the lock timeout; a crashed runner's lock is released by the database when its connection closes" })]
     LockTimeout {
         /// The URL, masked.
         url: String,
@@ -119,6 +119,49 @@ pub enum Error {
         waited: Duration,
         /// Who holds it, where the database can tell: process, host, what it runs, since when.
         holder: Option<String>,
+        /// The holder's runner is gone while the server still runs its statement (MySQL/MariaDB).
+        runner_gone: bool,
+    },
+
+    /// This runner could not take its alive lock (MySQL/MariaDB: the lock that tells later
+    /// runners it is alive); without it, it could be taken for gone.
+    #[error(
+        "could not take this runner's alive lock (`dbguard-alive:{session}`, held on a second connection) on {url}; nothing was changed.\n  next: run again; if it persists, see which session holds it with `SELECT IS_USED_LOCK('dbguard-alive:{session}')`"
+    )]
+    AliveLock {
+        /// The URL, masked.
+        url: String,
+        /// This runner's session id.
+        session: i64,
+    },
+
+    /// A fleet file (or a fleet's options) that cannot be used as written.
+    #[error("fleet {file}: {message}.\n  nothing was run on any target.")]
+    FleetFile {
+        /// The file's name.
+        file: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+
+    /// A change to a fleet with production targets, not confirmed with `fleet:<file name>`.
+    #[error("fleet {fleet} has {} production target(s) among the {selected} selected ({}){}; nothing was run on any target.\n  next: check the targets with `cargo dbguard fleet status` (same fleet), then confirm with `--confirm fleet:{fleet}`", production.len(), production.join(", "), given.as_ref().map(|g| format!("; `{g}` is not the confirmation")).unwrap_or_default())]
+    FleetConfirmationRequired {
+        /// The fleet file's name.
+        fleet: String,
+        /// The production targets.
+        production: Vec<String>,
+        /// How many targets were selected.
+        selected: usize,
+        /// The confirmation given, if any.
+        given: Option<String>,
+    },
+
+    /// A fleet target whose check or rehearsal found problems.
+    #[error("{}", messages.join("\n"))]
+    FleetTargetUnhealthy {
+        /// What is wrong, one line each.
+        messages: Vec<String>,
     },
 
     /// A down was requested for a migration that declares itself irreversible.
@@ -382,6 +425,9 @@ impl Error {
                 | Error::Irreversible { .. }
                 | Error::UnknownVersion { .. }
                 | Error::LockTimeout { .. }
+                | Error::FleetFile { .. }
+                | Error::FleetConfirmationRequired { .. }
+                | Error::AliveLock { .. }
                 | Error::LayoutTooNew { .. }
                 | Error::DatabaseMissing { .. }
                 | Error::PreservedTableMissing(_)

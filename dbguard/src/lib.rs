@@ -54,6 +54,9 @@ pub use model::migration::{Migration, Origin, Step, StepFn, StepFuture, Tx};
 pub use model::plan::{Entry, EntryState, Plan};
 pub use model::progress::Progress;
 pub use model::resume::ResumePoint;
+pub use ops::fleet::{
+    Fleet, FleetFile, FleetOp, FleetReport, FleetSpec, Target, TargetOutcome, TargetRun, TargetSpec, TargetStatus,
+};
 pub use ops::rehearse::{FindingKind, Rehearsal, RehearsalFinding, RehearsedStep};
 pub use ops::reset::ResetReport;
 pub use safety::guarded::{DEFAULT_LOCK_TIMEOUT, Operation};

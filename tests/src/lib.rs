@@ -157,6 +157,29 @@ impl MigrationDir {
         d
     }
 
+    /// `n` migrations that each log their run into the table `runs` (made by migration 1;
+    /// `t2`..`tn` each make a table), so that a migration applied twice shows as a second row.
+    pub fn logging(n: i64) -> Self {
+        let dir = MigrationDir::new();
+        dir.add(
+            "1",
+            "runs",
+            "CREATE TABLE runs (migration BIGINT NOT NULL);\nINSERT INTO runs (migration) VALUES (1);",
+            "DROP TABLE runs;",
+        );
+        for v in 2..=n {
+            dir.add(
+                &v.to_string(),
+                &format!("t{v}"),
+                &format!(
+                    "CREATE TABLE t{v} (id BIGINT NOT NULL PRIMARY KEY);\nINSERT INTO runs (migration) VALUES ({v});"
+                ),
+                &format!("DROP TABLE t{v};\nDELETE FROM runs WHERE migration = {v};"),
+            );
+        }
+        dir
+    }
+
     /// Adds a sqlx-layout migration `<version>_<name>.up.sql + .down.sql`.
     pub fn add_files(&self, version: &str, name: &str, up: &str, down: &str) {
         std::fs::write(self.dir.path().join(format!("{version}_{name}.up.sql")), up).expect("write up");

@@ -12,24 +12,19 @@ use tokio::process::Command;
 const RUNNER: &str = env!("CARGO_BIN_EXE_dbguard-runner");
 const MIGRATIONS: i64 = 6;
 
-/// Migrations that each log their run into `runs`, so a double application shows.
 fn logging_migrations() -> MigrationDir {
-    let dir = MigrationDir::new();
-    dir.add(
-        "1",
-        "runs",
-        "CREATE TABLE runs (migration BIGINT NOT NULL);\nINSERT INTO runs (migration) VALUES (1);",
-        "DROP TABLE runs;",
-    );
-    for v in 2..=MIGRATIONS {
-        dir.add(
-            &v.to_string(),
-            &format!("t{v}"),
-            &format!("CREATE TABLE t{v} (id BIGINT);\nINSERT INTO runs (migration) VALUES ({v});"),
-            &format!("DROP TABLE t{v};"),
-        );
+    MigrationDir::logging(MIGRATIONS)
+}
+
+/// Polls `sql` (a count) on `db` until it is above 0, for 30 s at most; whether it was.
+async fn seen(db: &mut dbguard::Database, sql: &str) -> bool {
+    for _ in 0..600 {
+        if db.query_i64(sql).await.unwrap() > 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    dir
+    false
 }
 
 async fn assert_applied_exactly_once(t: &TestDb, dir: &MigrationDir) {
@@ -157,6 +152,9 @@ async fn a_held_lock_times_out_with_a_clear_error(kind: BackendKind) {
     if let Some(h) = holder {
         assert!(err.to_string().contains(h), "{err}");
     }
+    // The holder is alive (sleeping between statements): never called gone.
+    assert!(matches!(err, Error::LockTimeout { runner_gone: false, .. }), "{err:?}");
+    assert!(!err.to_string().contains("--kill-stale-runner"), "{err}");
     child.kill().await.unwrap();
 }
 on_each_engine!(a_held_lock_times_out_with_a_clear_error);
@@ -172,15 +170,7 @@ async fn postgres_a_dead_runners_statement_stops_with_it() {
         Command::new(RUNNER).args([t.url.as_str(), dir.path().to_str().unwrap()]).kill_on_drop(true).spawn().unwrap();
     let mut db = t.connect().await;
     let sleeping = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()";
-    let mut seen = false;
-    for _ in 0..600 {
-        if db.query_i64(sleeping).await.unwrap() > 0 {
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(seen, "the runner's statement never started");
+    assert!(seen(&mut db, sleeping).await, "the runner's statement never started");
     child.kill().await.unwrap();
     // Without the check, the statement (and the lock) would last its 120 s: a quick
     // migration 1 (the slow one never committed) must get the lock well before that.
@@ -190,4 +180,61 @@ async fn postgres_a_dead_runners_statement_stops_with_it() {
     let report = m.up(&mut db, None).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.applied.len(), 1);
     assert_eq!(db.query_i64(sleeping).await.unwrap(), 0, "its statement was cancelled");
+}
+
+/// MySQL/MariaDB finish a dead runner's statement before they notice it is gone, holding the
+/// lock: a later runner names the holder as gone, and with `kill_stale_runner` ends its
+/// statement and continues the migration it belonged to.
+#[tokio::test]
+async fn mysql_a_dead_runners_statement_is_ended_by_kill_stale_runner() {
+    let Some(t) = TestDb::new(BackendKind::Mysql).await else { return };
+    // A CPU-bound statement (the server checks no client while it runs): minutes long when it
+    // starts while this test holds the user lock `dbguard-test-slow`, instant otherwise.
+    let mut blocker = t.connect().await;
+    assert_eq!(blocker.query_i64("SELECT GET_LOCK('dbguard-test-slow', 0)").await.unwrap(), 1);
+    let dir = MigrationDir::new();
+    dir.add(
+        "1",
+        "slow",
+        "CREATE TABLE slow (b BIGINT);\n\
+         INSERT INTO slow (b) SELECT BENCHMARK(IF(IS_USED_LOCK('dbguard-test-slow') IS NULL, 1, 1000000000), MD5('x'));",
+        "DROP TABLE slow;",
+    );
+    let mut child =
+        Command::new(RUNNER).args([t.url.as_str(), dir.path().to_str().unwrap()]).kill_on_drop(true).spawn().unwrap();
+    let mut db = t.connect().await;
+    let running = "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'INSERT INTO slow%' AND id <> CONNECTION_ID()";
+    assert!(seen(&mut db, running).await, "the runner's statement never started");
+    child.kill().await.unwrap(); // SIGKILL: its statement goes on in the server
+    child.wait().await.unwrap();
+
+    let m = Migrator::from_dir(dir.path()).unwrap().lock_timeout(Duration::from_secs(2));
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(err, Error::LockTimeout { runner_gone: true, .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("its runner is gone") && text.contains("--kill-stale-runner"), "{text}");
+    assert!(text.contains("INSERT INTO slow"), "the holder's statement is named: {text}");
+
+    // The dead runner's statement read the lock when it started: it goes on for minutes
+    // after this, while the statement that continues the migration takes no time.
+    assert_eq!(blocker.query_i64("SELECT RELEASE_LOCK('dbguard-test-slow')").await.unwrap(), 1);
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen_by_hook = told.clone();
+    let m = Migrator::from_dir(dir.path())
+        .unwrap()
+        .lock_timeout(Duration::from_secs(60))
+        .kill_stale_runner(true)
+        .on_progress(move |p| {
+            if let dbguard::Progress::EndedStaleRunner { holder } = p {
+                seen_by_hook.lock().unwrap().push(holder.clone());
+            }
+        });
+    let report = m.up(&mut db, None).await.unwrap_or_else(|e| panic!("{e}"));
+    let told = told.lock().unwrap().clone();
+    assert!(told.len() == 1 && told[0].contains("INSERT INTO slow"), "{told:?}");
+    assert_eq!(db.query_i64(running).await.unwrap(), 0, "the dead runner's statement was ended");
+    assert_eq!(report.applied.iter().map(|s| s.version).collect::<Vec<_>>(), [1]);
+    let r = &report.resumed[0];
+    assert_eq!((r.from, r.in_flight_ran), (2, None), "the ended statement ran again: {r:?}");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM slow").await.unwrap(), 1, "the ended INSERT was rolled back");
 }

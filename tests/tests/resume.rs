@@ -12,8 +12,14 @@ const RUNNER: &str = env!("CARGO_BIN_EXE_dbguard-runner");
 /// Runs `up` in a separate process that ends itself right after statement `at`
 /// (`<version>:<statement>`) ran; returns whether it crashed there (it did not finish).
 fn up_crashing_at(t: &TestDb, dir: &MigrationDir, at: &str) -> bool {
+    run_crashing_at(t, dir, at, &[])
+}
+
+/// Like [`up_crashing_at`], with more arguments for the runner (`--down 0`).
+fn run_crashing_at(t: &TestDb, dir: &MigrationDir, at: &str, more: &[&str]) -> bool {
     let out = Command::new(RUNNER)
         .args([t.url.as_str(), dir.path().to_str().unwrap()])
+        .args(more)
         .env("DBGUARD_TEST_CRASH_AT", at)
         .output()
         .unwrap();
@@ -68,6 +74,56 @@ async fn a_crash_after_each_statement_is_continued_exactly(kind: BackendKind) {
     }
 }
 on_each_engine!(a_crash_after_each_statement_is_continued_exactly);
+
+/// A `down` stopped partway is continued by a plain `down` (never by an `up`, which would
+/// run the other direction's statements over a half-reverted step).
+async fn a_down_stopped_partway_is_continued_by_down(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    dir.add(
+        "1",
+        "steps",
+        "-- dbguard: no-transaction\nCREATE TABLE f (id BIGINT);\nCREATE TABLE g (id BIGINT);\n",
+        "DROP TABLE g;\nCREATE TABLE h (id BIGINT);\nDROP TABLE f;\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, None).await.unwrap();
+    db.close().await.unwrap();
+    // Stopped right after the down's second statement ran, before it was recorded: g is gone,
+    // h made, f still there.
+    assert!(run_crashing_at(&t, &dir, "1:2", &["--down", "0"]), "the runner crashed in the down");
+    let mut db = t.connect().await;
+    assert_eq!(m.status(&mut db).await.unwrap().entries[0].state, EntryState::Dirty);
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(err, Error::Dirty { .. }), "up does not continue a down: {err}");
+    assert!(err.to_string().contains("down stopped at statement 2 of 3"), "it names where the down stopped: {err}");
+    let report = m.down(&mut db, 0).await.unwrap();
+    let r = &report.resumed[0];
+    assert_eq!(
+        (r.version, r.direction, r.from, r.total, r.in_flight_ran),
+        (1, dbguard::Direction::Down, 3, 3, Some(true))
+    );
+    let tables = db.tables().await.unwrap();
+    assert!(tables.contains(&"h".to_string()) && !tables.contains(&"f".to_string()), "{tables:?}");
+    assert!(!tables.contains(&"g".to_string()), "{tables:?}");
+    assert!(m.status(&mut db).await.unwrap().entries.iter().all(|e| e.state == EntryState::Pending));
+}
+on_each_engine!(a_down_stopped_partway_is_continued_by_down);
+
+/// `rehearse` continues a stopped migration on its copy, as `up` would on the database.
+async fn a_rehearsal_continues_a_stopped_migration(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    no_transaction(&dir);
+    assert!(up_crashing_at(&t, &dir, "1:1"));
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let r = m.rehearse(&t.url).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.steps.iter().map(|s| (s.version, s.up)).collect::<Vec<_>>(), [(1, true)], "{r:?}");
+    let mut db = t.connect().await;
+    assert_eq!(m.status(&mut db).await.unwrap().entries[0].state, EntryState::Dirty, "the original is untouched");
+}
+on_each_engine!(a_rehearsal_continues_a_stopped_migration);
 
 /// The MariaDB story: killed between `DROP TABLE users` and the `RENAME` of its rebuilt copy,
 /// `users` is gone. `check` says where its rows are; a plain `up` finishes the rebuild.

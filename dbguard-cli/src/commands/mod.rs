@@ -8,6 +8,7 @@ mod baseline;
 mod check;
 mod doctor;
 mod down;
+mod fleet;
 mod history;
 mod init;
 mod lint;
@@ -68,6 +69,10 @@ pub async fn run(ctx: &Ctx, command: Command) -> CliResult {
         }
         Command::Restore { file: Some(file), dry_run, .. } => restore::file(ctx, &file, dry_run).await,
         Command::Restore { .. } => unreachable!("clap requires an id or --file"),
+        Command::Fleet { action, fleet, parallel, canary, continue_on_failure, only, format } => {
+            let opts = fleet::Options { file: fleet, parallel, canary, continue_on_failure, only, format };
+            fleet::run(ctx, action, opts).await
+        }
     }
 }
 
@@ -84,6 +89,7 @@ fn forward(ctx: &Ctx, command: &Command) -> Option<std::process::ExitCode> {
             | Command::Check { .. }
             | Command::Rehearse { .. }
             | Command::Reset { .. }
+            | Command::Fleet { .. }
     );
     if !runs_migrations || ctx.source != Source::Directory || ctx.global.migrations.is_some() {
         return None;

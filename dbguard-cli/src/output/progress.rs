@@ -11,6 +11,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// How long a run goes before the bar shows: short runs stay quiet.
 const DELAY: Duration = Duration::from_secs(1);
 
+/// Prints what a person must know whatever the output format (on standard error): the one
+/// progress event that is not progress.
+pub fn notices(p: &dbguard::Progress) {
+    if let dbguard::Progress::EndedStaleRunner { holder } = p {
+        eprintln!("ended the statement of a runner that is gone (--kill-stale-runner): {holder}");
+    }
+}
+
 /// A progress bar fed by `Migrator::on_progress`; cleared when dropped, whatever the run's
 /// outcome.
 pub struct Bar {
@@ -63,6 +71,7 @@ impl Bar {
                     done.store(true, Ordering::SeqCst);
                     bar.finish_and_clear();
                 }
+                p @ dbguard::Progress::EndedStaleRunner { .. } => bar.suspend(|| notices(p)),
             }
         }
     }
@@ -127,6 +136,7 @@ impl Lines {
                     done.store(true, Ordering::SeqCst);
                     return;
                 }
+                p @ dbguard::Progress::EndedStaleRunner { .. } => return notices(p),
             };
             if let Ok(mut n) = now.lock() {
                 *n = Some((what, std::time::Instant::now()));

@@ -125,13 +125,26 @@ impl Backups {
 
     /// Uses the lock of a migrator with a custom version table.
     pub fn lock(mut self, version_table: impl Into<String>, timeout: Duration) -> Self {
-        self.safety.lock_key = version_table.into();
-        self.safety.lock_timeout = timeout;
+        self.safety.lock.key = version_table.into();
+        self.safety.lock.timeout = timeout;
+        self
+    }
+
+    /// Ends the statement of a lock holder whose runner is gone (see
+    /// [`crate::Migrator::kill_stale_runner`]).
+    pub fn kill_stale_runner(mut self, yes: bool) -> Self {
+        self.safety.lock.kill_stale_runner = yes;
+        self
+    }
+
+    /// Calls `f` with what the lock did (see [`crate::Migrator::on_progress`]).
+    pub fn on_progress(mut self, f: impl Fn(&crate::Progress) + Send + Sync + 'static) -> Self {
+        self.safety.progress = crate::model::progress::ProgressHook::new(f);
         self
     }
 
     async fn locked<T>(&self, db: &mut Database, f: impl AsyncFnOnce(&mut Database) -> Result<T>) -> Result<T> {
-        with_lock(db, &self.safety.lock_key, self.safety.lock_timeout, f).await
+        with_lock(db, &self.safety.lock, &self.safety.progress, f).await
     }
 
     /// Copies `table` into a new snapshot now.

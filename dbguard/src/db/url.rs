@@ -86,10 +86,16 @@ fn userinfo_password(url: &str) -> Option<std::ops::Range<usize>> {
                 || ["postgres", "postgresql", "mysql", "mariadb", "sqlite"].iter().any(|k| s.eq_ignore_ascii_case(k)))
     });
     let mut start = scheme.map_or(lead, |i| i + 1);
-    start += url[start..].len() - url[start..].trim_start_matches('/').len();
+    let slashes = url[start..].len() - url[start..].trim_start_matches('/').len();
+    start += slashes;
     let at = start + url[start..].rfind('@')?;
-    let colon = start + url[start..at].find(':')?;
-    (at > colon + 1).then_some(colon + 1..at)
+    match url[start..at].find(':') {
+        Some(i) => (at > start + i + 1).then_some(start + i + 1..at),
+        // `postgres:secret@host/db` (the `//` missing): what stands before the `@` may be
+        // the password; hidden whole.
+        None if scheme.is_some() && slashes < 2 && at > start => Some(start..at),
+        None => None,
+    }
 }
 
 /// A "port" that is not a number in an authority without `@`: most likely a password whose
@@ -326,6 +332,10 @@ mod tests {
     fn masks_passwords_in_all_positions() {
         assert_eq!(mask_url("postgres://u:p@h/d?password=q&x=1"), "postgres://u:***@h/d?password=***&x=1");
         assert_eq!(mask_url("postgres://u@h/d"), "postgres://u@h/d");
+        // The `//` missing: what stands before the `@` may be the password.
+        assert_eq!(mask_url("postgres:secretpw@127.0.0.1/d"), "postgres:***@127.0.0.1/d");
+        assert_eq!(mask_url("mysql:secretpw@h/d"), "mysql:***@h/d");
+        assert_eq!(mask_url("postgres:/secretpw@x/y"), "postgres:/***@x/y");
         assert_eq!(mask_url("postgres://u:p:q@h@x/d"), "postgres://u:***@x/d");
         assert_eq!(mask_url("mysql://h/d?mypassword=keep"), "mysql://h/d?mypassword=keep");
         // No scheme: `u` is the user, not a scheme.

@@ -48,10 +48,7 @@ pub(crate) async fn run(
     resume: Option<&ResumePoint>,
 ) -> Result<Option<AppliedRow>> {
     let Database { conn, env, .. } = db;
-    let step = match dir {
-        Direction::Up => m.up(),
-        Direction::Down => m.down(),
-    };
+    let step = m.step(dir);
     let history = VersionTable { table };
     let started = Instant::now();
     let at = now();
@@ -314,10 +311,9 @@ async fn run_statements(
                 let outcome = FailureOutcome::Resumable { statement: group_start.done + 1 };
                 // The statements of the transaction before it are rolled back with it (by the
                 // server, when the connection is gone: the recorded progress is already this).
-                if fault == Some(crate::model::fault::Fault::ServerGone) {
-                    return Err((failure(m, dir, at, message, false).with_fault(fault), outcome));
+                if fault != Some(crate::model::fault::Fault::ServerGone) {
+                    rollback_to(history, s, version, &group_start, true).await.map_err(internal)?;
                 }
-                rollback_to(history, s, version, &group_start, true).await.map_err(internal)?;
                 return Err((failure(m, dir, at, message, false).with_fault(fault), outcome));
             }
             crash_point(version, i + 1);

@@ -49,7 +49,6 @@ pub struct Migrator {
     pub(crate) safety: Safety,
     watched: Vec<String>,
     record_runs: bool,
-    progress: ProgressHook,
 }
 
 /// The plan of an `up` or a `down`: the versions, in the order they run.
@@ -78,7 +77,6 @@ impl Migrator {
             safety: Safety::default(),
             watched: Vec::new(),
             record_runs: true,
-            progress: Default::default(),
         })
     }
 
@@ -95,13 +93,25 @@ impl Migrator {
     /// The version table's name (default `dbguard_schema_version`); also the migration lock's.
     pub fn table(mut self, name: impl Into<String>) -> Self {
         self.table = name.into();
-        self.safety.lock_key = self.table.clone();
+        self.safety.lock.key = self.table.clone();
         self
     }
 
     /// How long to wait for another runner's lock (default 120 s).
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.safety.lock_timeout = timeout;
+        self.safety.lock.timeout = timeout;
+        self
+    }
+
+    /// On MySQL/MariaDB, when the runner holding the migration lock is gone (killed, its
+    /// machine lost) but the server still runs its statement, ends that statement instead of
+    /// waiting for it (`--kill-stale-runner`). The statement is rolled back or stopped, and
+    /// the migration it belonged to is continued by this run like any stopped migration.
+    /// A runner counts as gone only when its "alive" lock, held on a second connection by
+    /// every dbguard runner from this version on, is free; PostgreSQL and SQLite stop a dead
+    /// runner's work themselves, so this changes nothing there.
+    pub fn kill_stale_runner(mut self, yes: bool) -> Self {
+        self.safety.lock.kill_stale_runner = yes;
         self
     }
 
@@ -216,7 +226,7 @@ impl Migrator {
     /// # drop(m);
     /// ```
     pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
-        self.progress = ProgressHook::new(f);
+        self.safety.progress = ProgressHook::new(f);
         self
     }
 
@@ -226,7 +236,7 @@ impl Migrator {
         Migrator {
             file_backups: FileBackupPolicy { enabled: false, keep: 1 },
             dump: None,
-            safety: Safety { lock_key: self.table.clone(), ..Safety::default() },
+            safety: Safety { lock: self.safety.lock.clone(), ..Safety::default() },
             record_runs: false,
             ..self.clone()
         }
@@ -348,7 +358,7 @@ impl Migrator {
     /// The one unguarded `up` (under the lock, not audited or confirmed): for scratch copies
     /// (`rehearse`) and the migrations a `reset` applies to the database it re-created.
     pub(crate) async fn up_unguarded(&self, db: &mut Database, target: Option<i64>) -> Result<Report> {
-        with_lock(db, &self.table, self.safety.lock_timeout, async |db| {
+        with_lock(db, &self.safety.lock, &self.safety.progress, async |db| {
             let intent = self.plan_up(db, target, false).await?;
             self.apply_up(db, intent.plan).await
         })
@@ -379,7 +389,7 @@ impl Migrator {
             rows.push(row);
         }
         report.plan = Plan::compute(&self.migrations, &rows);
-        self.progress.emit(Progress::Finished);
+        self.safety.progress.emit(Progress::Finished);
         if !report.applied.is_empty() {
             self.record_after(db, "up", &mut report).await?;
         }
@@ -429,7 +439,7 @@ impl Migrator {
     /// The unguarded `down` for scratch copies (`rehearse`): reverts the applied migrations
     /// newer than `keep` (all of them when `None`).
     pub(crate) async fn down_unguarded(&self, db: &mut Database, keep: Option<i64>) -> Result<Report> {
-        with_lock(db, &self.table, self.safety.lock_timeout, async |db| {
+        with_lock(db, &self.safety.lock, &self.safety.progress, async |db| {
             let intent = self.plan_down(db, keep, false).await?;
             self.apply_down(db, intent.plan).await
         })
@@ -464,7 +474,7 @@ impl Migrator {
         let reverted: Vec<i64> = report.reverted.iter().map(|s| s.version).collect();
         let rows: Vec<AppliedRow> = plan.rows().into_iter().filter(|r| !reverted.contains(&r.version)).collect();
         report.plan = Plan::compute(&self.migrations, &rows);
-        self.progress.emit(Progress::Finished);
+        self.safety.progress.emit(Progress::Finished);
         if !report.reverted.is_empty() {
             self.record_after(db, "down", &mut report).await?;
         }
@@ -562,10 +572,7 @@ impl Migrator {
         let mut written: Vec<String> = Vec::new();
         for v in versions {
             let m = self.get(*v);
-            let step = match dir {
-                Direction::Up => m.up(),
-                Direction::Down => m.down(),
-            };
+            let step = m.step(dir);
             let mut protect = Protect::for_step(m, step, dialect);
             let mut s = db.session();
             guard::measure_values(&mut s, &mut protect, m.version()).await?;
@@ -603,8 +610,10 @@ impl Migrator {
     }
 
     /// The versions `up` to `target` would run on `plan`, after this migrator's refusals.
-    pub(crate) fn select_up(&self, plan: &Plan, target: Option<i64>) -> Result<Vec<i64>> {
-        select::up(plan, target, self.allow, None)
+    pub(crate) async fn select_up(&self, db: &mut Database, plan: &Plan, target: Option<i64>) -> Result<Vec<i64>> {
+        // A dirty migration that `up` would continue is continued here too.
+        let resume = self.resumable(db, plan, Direction::Up).await?;
+        select::up(plan, target, self.allow, resume.version()).map_err(|e| resume.explain(e))
     }
 
     /// Marks an existing database as being at `version` without running anything: every
@@ -716,10 +725,7 @@ impl Migrator {
                         let mut p =
                             history.resume_point(db, version).await?.ok_or(Error::NothingToResume { version })?;
                         let m = self.migrations.iter().find(|m| m.version() == version);
-                        let sql = m.and_then(|m| match p.direction {
-                            Direction::Up => m.up().sql(),
-                            Direction::Down => m.down().sql(),
-                        });
+                        let sql = m.and_then(|m| m.step(p.direction).sql());
                         (p.in_flight, p.failed_partway, p.restored_by_guard) = (None, false, false);
                         if action == Repair::StatementRan {
                             let statements = dbguard_lint::split::split(sql.unwrap_or_default(), db.kind().dialect());
@@ -763,10 +769,7 @@ impl Migrator {
             ));
         }
         let m = self.migrations.iter().find(|m| m.version() == version);
-        let sql = m.and_then(|m| match p.direction {
-            Direction::Up => m.up().sql(),
-            Direction::Down => m.down().sql(),
-        });
+        let sql = m.and_then(|m| m.step(p.direction).sql());
         let statements = dbguard_lint::split::split(sql.unwrap_or_default(), db.kind().dialect());
         let texts: Vec<&str> = statements.iter().map(|s| s.text).collect();
         if !p.ran_unchanged(p.direction, &texts) {
@@ -793,10 +796,7 @@ impl Migrator {
             return Ok(Resume::default());
         };
         let version = e.version;
-        let step = self.migrations.iter().find(|m| m.version() == version).map(|m| match point.direction {
-            Direction::Up => m.up(),
-            Direction::Down => m.down(),
-        });
+        let step = self.migrations.iter().find(|m| m.version() == version).map(|m| m.step(point.direction));
         let texts: Vec<&str> = match step {
             Some(Step::Sql(sql)) => {
                 dbguard_lint::split::split(sql, db.kind().dialect()).iter().map(|s| s.text).collect()
@@ -886,7 +886,7 @@ impl Migrator {
         mut report: Report,
         rows: &[AppliedRow],
     ) -> Error {
-        self.progress.emit(Progress::Finished);
+        self.safety.progress.emit(Progress::Finished);
         if !report.applied.is_empty() || !report.reverted.is_empty() {
             report.plan = Plan::compute(&self.migrations, rows);
             // Best effort: the run's own error is the news.
@@ -897,13 +897,13 @@ impl Migrator {
 
     fn step_progress(&self, index: usize, total: usize, direction: Direction, m: &Migration) {
         let (version, name) = (m.version(), m.name().to_string());
-        self.progress.emit(Progress::Step { index, total, direction, version, name });
+        self.safety.progress.emit(Progress::Step { index, total, direction, version, name });
     }
 
     /// The whole-database backup before a run with work to do: a verified SQLite file backup,
     /// or a dump when configured. Failing to take it stops the run before anything changed.
     async fn back_up(&self, db: &mut Database, why: &str, report: &mut Report) -> Result<()> {
-        self.progress.emit(Progress::BackingUp);
+        self.safety.progress.emit(Progress::BackingUp);
         // Rotating old backups deletes them: automatic in dev and staging, only on an explicit,
         // confirmed `backups prune` in production.
         let retention = (self.safety.tier(db.env.raw_url()).tier != Tier::Prod).then_some(self.file_backups.keep);

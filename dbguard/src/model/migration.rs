@@ -229,6 +229,13 @@ impl Migration {
     pub fn down(&self) -> &Step {
         &self.down
     }
+    /// The step that runs in `direction`.
+    pub fn step(&self, direction: crate::model::direction::Direction) -> &Step {
+        match direction {
+            crate::model::direction::Direction::Up => &self.up,
+            crate::model::direction::Direction::Down => &self.down,
+        }
+    }
     /// The tables whose rows must survive (including those preserved exactly).
     pub fn preserves(&self) -> &[String] {
         &self.preserves

@@ -22,6 +22,12 @@ pub enum Progress {
     },
     /// Every migration of the run is done.
     Finished,
+    /// The runner that held the migration lock was gone while the server still ran its
+    /// statement; this run ended that statement (`--kill-stale-runner`).
+    EndedStaleRunner {
+        /// Who held the lock: session, host, what it ran, since when.
+        holder: String,
+    },
 }
 
 /// A callback for [`Progress`], set with [`crate::Migrator::on_progress`].

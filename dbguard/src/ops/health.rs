@@ -78,7 +78,8 @@ impl Migrator {
             schema_changes: Vec::new(),
         };
         if plan.current_version().is_none() && h.dirty.is_empty() {
-            if !db.introspect().await?.has_tables() {
+            // The tables of this database or schema (a schema's neighbours are not its tables).
+            if db.session().user_tables().await?.is_empty() {
                 h.raise(Status::Critical, "the database is empty: no migration has run on it. next: `cargo dbguard up` (or `Migrator::up` before serving)".into());
             } else {
                 h.raise(Status::Critical, "the database has tables but no dbguard history (not initialised by dbguard). next: `cargo dbguard baseline <version>` to record what it already has".into());

@@ -161,7 +161,7 @@ impl Migrator {
         let m = self.for_scratch();
         let mut db = Database::create_if_missing(&scratch.url).await?;
         let plan = m.plan(&mut db).await?;
-        let todo = m.select_up(&plan, None)?;
+        let todo = m.select_up(&mut db, &plan, None).await?;
         let from_version = plan.current_version();
         let mut r = Rehearsal {
             scratch: db.url().to_string(),

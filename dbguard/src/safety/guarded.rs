@@ -22,8 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::db::database::Database;
-use crate::db::lock::with_lock;
+use crate::db::lock::{LockWait, with_lock};
 use crate::error::{Confirmation, Error, Result};
+use crate::model::progress::ProgressHook;
 use crate::safety::tier::{Tier, TierDecision, TierPolicy, require_confirmation};
 use crate::store::audit::{AuditEntry, AuditLog};
 
@@ -111,9 +112,10 @@ pub(crate) struct Safety {
     /// Asked when a confirmation is needed and none was given.
     pub ask: Option<AskFn>,
     pub audit: AuditLog,
-    /// The lock's name: the version table's.
-    pub lock_key: String,
-    pub lock_timeout: Duration,
+    /// How to wait for the migration lock (its name is the version table's).
+    pub lock: LockWait,
+    /// Told what a run is doing (see [`crate::Migrator::on_progress`]).
+    pub progress: ProgressHook,
 }
 
 impl Default for Safety {
@@ -123,8 +125,12 @@ impl Default for Safety {
             confirmed: None,
             ask: None,
             audit: AuditLog::default(),
-            lock_key: crate::store::version_table::DEFAULT_TABLE.into(),
-            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            lock: LockWait {
+                key: crate::store::version_table::DEFAULT_TABLE.into(),
+                timeout: DEFAULT_LOCK_TIMEOUT,
+                kill_stale_runner: false,
+            },
+            progress: ProgressHook::default(),
         }
     }
 }
@@ -136,8 +142,7 @@ impl std::fmt::Debug for Safety {
             .field("confirmed", &self.confirmed)
             .field("ask", &self.ask.as_ref().map(|_| "set"))
             .field("audit", &self.audit)
-            .field("lock_key", &self.lock_key)
-            .field("lock_timeout", &self.lock_timeout)
+            .field("lock", &self.lock)
             .finish()
     }
 }
@@ -224,7 +229,7 @@ pub(crate) async fn run<P, T>(
     if let Some(refused) = forbidden {
         return refuse(safety, db, entry(), started, refused).await;
     }
-    with_lock(db, &safety.lock_key, safety.lock_timeout, async |db| {
+    with_lock(db, &safety.lock, &safety.progress, async |db| {
         // The plan only reads (the dry runs, on a read-only session, prove it); under the lock,
         // so that what it found is still true when the apply runs.
         let intent = match plan(db).await {

@@ -1,7 +1,8 @@
 //! A separate migrator process for the concurrency tests: `dbguard-runner <url> <dir>
-//! [--sleepy VERSION]`. With `--sleepy`, a Rust migration VERSION is added that prints
+//! [--sleepy VERSION | --down TARGET]`. With `--sleepy`, a Rust migration VERSION is added that prints
 //! `holding` and sleeps for DBGUARD_TEST_SLEEP_SECS (default 60) inside its migration, so a
-//! test can kill the process while it holds the lock.
+//! test can kill the process while it holds the lock. With `--down`, it reverts to TARGET
+//! instead of applying.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -34,7 +35,7 @@ async fn wait_for_start() {
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(url), Some(dir)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: dbguard-runner <url> <dir> [--sleepy VERSION]");
+        eprintln!("usage: dbguard-runner <url> <dir> [--sleepy VERSION | --down TARGET]");
         return ExitCode::from(2);
     };
     let mut migrations = match Loader::new().load(dir) {
@@ -52,11 +53,24 @@ async fn main() -> ExitCode {
         let step = Step::Rust { run: sleepy, source: "sleepy".into() };
         migrations.push(Migration::new(version, "sleepy", step, Step::Sql("SELECT 1 AS reverted".into())));
     }
+    let down = match (args.get(3).map(String::as_str), args.get(4)) {
+        (Some("--down"), Some(v)) => match v.parse::<i64>() {
+            Ok(target) => Some(target),
+            Err(_) => {
+                eprintln!("--down needs a version number");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
     let result = async {
         let migrator = Migrator::new(migrations)?.lock_timeout(std::time::Duration::from_secs(60));
         let mut db = Database::create_if_missing(url).await?;
         wait_for_start().await;
-        let report = migrator.up(&mut db, None).await?;
+        let report = match down {
+            Some(target) => migrator.down(&mut db, target).await?,
+            None => migrator.up(&mut db, None).await?,
+        };
         db.close().await?;
         Ok::<_, dbguard::Error>(report)
     }

@@ -36,6 +36,30 @@ pub(crate) enum LockMethod {
     None,
 }
 
+/// How a later runner tells that the runner holding the migration lock is gone while its
+/// statement still runs on the server, and ends that statement (see [`Backend::stale_runner`]).
+pub(crate) struct StaleRunner {
+    /// Returns this session's id.
+    pub session_id: &'static str,
+    /// Run on the alive connection first: an idle connection the server would close after
+    /// a while (`wait_timeout`) would make a live runner look gone.
+    pub keep_open: &'static str,
+    /// Takes the "alive" lock of session `id`, on a second connection that stays idle: the
+    /// server releases it the moment the runner's process dies (an idle connection's close is
+    /// seen at once), whatever its other connection is still running. Returns 1 when taken
+    /// (waiting a few seconds for a closing connection of an earlier run to let go).
+    pub alive: fn(i64) -> String,
+    /// Returns the id of the session holding the migration lock (0 when free).
+    pub holder: String,
+    /// Releases the alive lock of session `id` (before its connection closes, so that the
+    /// next run on the same session can take it at once).
+    pub release: fn(i64) -> String,
+    /// Returns 1 when the alive lock of session `id` is free: its runner is gone.
+    pub gone: fn(i64) -> String,
+    /// Ends session `id`: its statement is rolled back or stopped, its locks released.
+    pub end: fn(i64) -> String,
+}
+
 /// How a backend computes an order-independent checksum of a table's rows.
 #[allow(dead_code)] // each variant serves some backends; a build without them leaves it unused
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +126,16 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// runs, since when), for the message of a runner that gave up waiting; `None` where the
     /// database cannot tell.
     fn lock_holder_sql(&self, key: &str) -> Option<String> {
+        let _ = key;
+        None
+    }
+
+    /// Where the server keeps running a killed runner's statement (holding the lock) until it
+    /// ends, because it does not notice a dead client mid-statement (MySQL/MariaDB), how a
+    /// later runner sees that and ends it (`--kill-stale-runner`); `None` where the server
+    /// stops the work itself (PostgreSQL's `client_connection_check_interval`, SQLite's file
+    /// lock).
+    fn stale_runner(&self, key: &str) -> Option<StaleRunner> {
         let _ = key;
         None
     }

@@ -1,12 +1,19 @@
 //! MySQL and MariaDB.
 
-use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, history_columns, quote_with};
+use super::{Backend, ContentHash, CopyMethod, ForeignKeys, LockMethod, StaleRunner, history_columns, quote_with};
 use crate::db::url::Parts;
 use crate::model::fault::Fault;
 use crate::model::kind::BackendKind;
 
 #[derive(Debug)]
 pub(crate) struct Mysql;
+
+/// The server-wide name of the migration lock `key` (GET_LOCK names are limited to 64
+/// characters).
+fn lock_name(key: &str) -> String {
+    let key = key.replace('\'', "''");
+    format!("LEFT(CONCAT('dbguard:', DATABASE(), ':', '{key}'), 64)")
+}
 
 /// Statements that commit the current transaction implicitly in MySQL, so a failure after them
 /// cannot be rolled back.
@@ -93,17 +100,29 @@ impl Backend for Mysql {
     }
 
     fn lock_method(&self, key: &str) -> LockMethod {
-        let key = key.replace('\'', "''");
-        let name = format!("LEFT(CONCAT('dbguard:', DATABASE(), ':', '{key}'), 64)");
+        let name = lock_name(key);
         LockMethod::Sql {
             acquire: format!("SELECT CAST(COALESCE(GET_LOCK({name}, 0), 0) AS SIGNED)"),
             release: format!("SELECT CAST(COALESCE(RELEASE_LOCK({name}), 0) AS SIGNED)"),
         }
     }
 
+    // Connection ids are unique on a server until it restarts, so the alive lock of a gone
+    // runner's connection is never taken again by someone else.
+    fn stale_runner(&self, key: &str) -> Option<StaleRunner> {
+        Some(StaleRunner {
+            session_id: "SELECT CAST(CONNECTION_ID() AS SIGNED)",
+            keep_open: "SET SESSION wait_timeout = 31536000",
+            alive: |id| format!("SELECT CAST(COALESCE(GET_LOCK('dbguard-alive:{id}', 10), 0) AS SIGNED)"),
+            release: |id| format!("SELECT CAST(COALESCE(RELEASE_LOCK('dbguard-alive:{id}'), 0) AS SIGNED)"),
+            holder: format!("SELECT CAST(COALESCE(IS_USED_LOCK({}), 0) AS SIGNED)", lock_name(key)),
+            gone: |id| format!("SELECT CAST(COALESCE(IS_FREE_LOCK('dbguard-alive:{id}'), 0) AS SIGNED)"),
+            end: |id| format!("KILL CONNECTION {id}"),
+        })
+    }
+
     fn lock_holder_sql(&self, key: &str) -> Option<String> {
-        let key = key.replace('\'', "''");
-        let name = format!("LEFT(CONCAT('dbguard:', DATABASE(), ':', '{key}'), 64)");
+        let name = lock_name(key);
         Some(format!(
             "SELECT CAST(CONCAT('connection ', p.id, ' from ', p.host, ', ', COALESCE(p.command, '?'), ' for ', p.time, 's: ', \
              REPLACE(LEFT(COALESCE(p.info, ''), 200), '\\n', ' ')) AS CHAR) FROM information_schema.processlist p WHERE p.id = IS_USED_LOCK({name})"
