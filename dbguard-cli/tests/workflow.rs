@@ -437,6 +437,7 @@ fn fleet_up_status_and_confirmation() {
     );
     let out = ok(all);
     assert!(out.contains("3 ok, 0 failed, 0 skipped"), "{out}");
+    assert!(out.contains("[1/3] ") && out.contains("[3/3] "), "a line per target as it ends: {out}");
     let status = stdout_ok(run(&p.join("src/deep"), "", &[&fleet[..], &["status", "--format", "json"]].concat()));
     let v: serde_json::Value = serde_json::from_str(&status).unwrap();
     let notes: Vec<&str> =

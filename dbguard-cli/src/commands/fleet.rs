@@ -50,6 +50,16 @@ pub async fn run(ctx: &Ctx, action: FleetAction, o: Options) -> CliResult {
     if o.format == Format::Text {
         let n = fleet.selected()?.len();
         eprintln!("{}", paint(DIM, format!("fleet: {n} target(s), {} at a time", o.parallel)));
+        // A line per target as it ends, so that a CI log shows where a long fleet run is.
+        fleet = fleet.on_target(|t, done, total| {
+            let how = match &t.status {
+                TargetStatus::Ok => "ok",
+                TargetStatus::Failed(_) => "failed",
+                TargetStatus::Skipped(_) => "skipped",
+            };
+            let width = total.to_string().len();
+            eprintln!("[{done:>width$}/{total}] {} {how} ({} ms)", t.name, t.duration_ms);
+        });
     }
     let report = fleet.run(&migrator, op).await?;
     if o.format == Format::Json {
@@ -107,13 +117,16 @@ fn print(r: &dbguard::FleetReport) {
             None => "-".into(),
         };
         let (status, note) = match &t.status {
-            TargetStatus::Ok => (paint(OK, "ok"), t.outcome.as_ref().map(|o| o.note.clone()).unwrap_or_default()),
-            TargetStatus::Failed(e) => (paint(ERROR, "failed"), e.lines().next().unwrap_or_default().to_string()),
-            TargetStatus::Skipped(why) => (paint(WARN, "skipped"), why.clone()),
+            // Padded before painting: colour codes would count in the width.
+            TargetStatus::Ok => {
+                (paint(OK, "ok       "), t.outcome.as_ref().map(|o| o.note.clone()).unwrap_or_default())
+            }
+            TargetStatus::Failed(e) => (paint(ERROR, "failed   "), e.lines().next().unwrap_or_default().to_string()),
+            TargetStatus::Skipped(why) => (paint(WARN, "skipped  "), why.clone()),
         };
         let name = if t.canary { format!("{} (canary)", t.name) } else { t.name.clone() };
         let snapshots = t.outcome.as_ref().map_or(0, |o| o.snapshots);
-        println!("{name:<20} {version:<10} {status:<9} {:>7}ms {snapshots:>9}  {note}", t.duration_ms);
+        println!("{name:<20} {version:<10} {status} {:>7}ms {snapshots:>9}  {note}", t.duration_ms);
     }
     let (ok, failed, skipped) = r.counts();
     println!("{ok} ok, {failed} failed, {skipped} skipped");

@@ -471,6 +471,13 @@ impl Session<'_> {
         Ok(crate::model::resume::object_states(schema.objects(), &identities))
     }
 
+    /// The schema unqualified names resolve to, where the database has schemas inside a
+    /// database (PostgreSQL): `Some("")` when none of the search path exists.
+    pub async fn current_schema(&mut self) -> Result<Option<String>> {
+        let Some(sql) = self.env.backend.current_schema_sql() else { return Ok(None) };
+        Ok(Some(self.strings(sql, "reading the current schema").await?.into_iter().next().unwrap_or_default()))
+    }
+
     /// The user's tables (not dbguard's own), by name.
     pub async fn user_tables(&mut self) -> Result<Vec<String>> {
         let sql = self.env.backend.list_tables_sql();

@@ -298,7 +298,7 @@ impl FleetOp {
 /// assert!(report.all_ok());
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Fleet {
     file: FleetFile,
     parallel: usize,
@@ -306,12 +306,45 @@ pub struct Fleet {
     halt_on_failure: bool,
     only: Vec<String>,
     confirmed: Option<String>,
+    on_target: Option<TargetHook>,
+}
+
+/// Told each target's line as it ends, with how many have ended and how many there are.
+type TargetHook = std::sync::Arc<dyn Fn(&TargetRun, usize, usize) + Send + Sync>;
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("file", &self.file)
+            .field("parallel", &self.parallel)
+            .field("canary", &self.canary)
+            .field("halt_on_failure", &self.halt_on_failure)
+            .field("only", &self.only)
+            .field("confirmed", &self.confirmed)
+            .field("on_target", &self.on_target.as_ref().map(|_| "set"))
+            .finish()
+    }
 }
 
 impl Fleet {
     /// A fleet over the targets of `file`: one at a time, halting on the first failure.
     pub fn new(file: FleetFile) -> Self {
-        Fleet { file, parallel: 1, canary: Vec::new(), halt_on_failure: true, only: Vec::new(), confirmed: None }
+        Fleet {
+            file,
+            parallel: 1,
+            canary: Vec::new(),
+            halt_on_failure: true,
+            only: Vec::new(),
+            confirmed: None,
+            on_target: None,
+        }
+    }
+
+    /// Calls `f` as each target ends (ran, failed or skipped), with how many have ended and
+    /// how many there are: progress for a long fleet run (the command line prints a line).
+    pub fn on_target(mut self, f: impl Fn(&TargetRun, usize, usize) + Send + Sync + 'static) -> Self {
+        self.on_target = Some(std::sync::Arc::new(f));
+        self
     }
 
     /// How many targets run at once (at least 1).
@@ -408,16 +441,24 @@ impl Fleet {
     {
         let halted: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
         let stop = AtomicBool::new(false);
+        let ended = std::sync::atomic::AtomicUsize::new(0);
+        let total = selected.len();
         let one = |t: &Target, canary: bool| {
-            let (t, f, stop, halted) = (t.clone(), &f, &stop, &halted);
+            let (t, f, stop, halted, ended) = (t.clone(), &f, &stop, &halted, &ended);
             async move {
-                let run = |status, outcome, ms| TargetRun {
-                    name: t.name.clone(),
-                    url: t.masked_url(),
-                    canary,
-                    status,
-                    outcome,
-                    duration_ms: ms,
+                let run = |status, outcome, ms| {
+                    let r = TargetRun {
+                        name: t.name.clone(),
+                        url: t.masked_url(),
+                        canary,
+                        status,
+                        outcome,
+                        duration_ms: ms,
+                    };
+                    if let Some(hook) = &self.on_target {
+                        hook(&r, ended.fetch_add(1, Ordering::SeqCst) + 1, total);
+                    }
+                    r
                 };
                 if stop.load(Ordering::SeqCst) {
                     let why = halted.lock().map(|h| h.clone()).ok().flatten().unwrap_or_default();
@@ -454,7 +495,9 @@ impl Fleet {
         let rest_runs: Vec<TargetRun> =
             futures_util::stream::iter(rest.iter().map(|(t, _)| one(t, false))).buffered(self.parallel).collect().await;
         runs.extend(rest_runs);
-        let halted = halted.into_inner().ok().flatten();
+        // Nothing left to stop (the failure was the last target): no halt to report.
+        let skipped = runs.iter().any(|r| matches!(r.status, TargetStatus::Skipped(_)));
+        let halted = halted.into_inner().ok().flatten().filter(|_| skipped);
         Ok(FleetReport { fleet: self.file.name.clone(), targets: runs, halted })
     }
 }
@@ -474,34 +517,34 @@ async fn run_target(migrator: &Migrator, t: Target, op: FleetOp, confirmed: bool
         // The fleet's confirmation, checked against its production count, stands for each.
         m = m.confirm_production(database_name(&t.url));
     }
-    if let Some(schema) = t.schema.as_deref().filter(|s| *s != "public") {
-        // Each schema has its own version table: its own lock, so that schemas of one
-        // database migrate side by side (`public` keeps the lock a plain `up` takes).
-        let key = format!("{}@{schema}", m.safety.lock.key);
-        m.safety.lock.key = key;
-    }
     let url = t.connect_url();
     // A missing SQLite file in a fleet is a typo, not a new tenant: never created here.
     let mut db = match op {
         FleetOp::Status | FleetOp::Check => Database::connect_read_only(&url).await?,
         _ => Database::connect(&url).await?,
     };
-    if let Some(schema) = &t.schema {
-        // A schema that is not there (or spelled in another case) leaves no schema to work
-        // in: said as such, never reported as a database with everything pending.
-        let there = db
-            .query_i64("SELECT CAST(COUNT(*) AS BIGINT) FROM pg_catalog.pg_namespace WHERE nspname = current_schema()")
-            .await?;
-        if there == 0 {
+    match db.session().current_schema().await? {
+        // None of the search path exists: no schema to work in. Said as such, never reported
+        // as a database with everything pending.
+        Some(s) if s.is_empty() => {
             db.close().await.ok();
-            return Err(Error::FleetFile {
-                file: format!("target {}", t.name),
-                message: format!(
-                    "the schema \"{schema}\" does not exist in {} (names are case-sensitive)",
+            let schema = t.schema.as_deref().unwrap_or("(the default search path)");
+            return Err(Error::FleetTargetUnhealthy {
+                messages: vec![format!(
+                    "the schema \"{schema}\" does not exist in {} (names are case-sensitive); create it (`CREATE SCHEMA ...`) or fix `schema` in the fleet file",
                     mask_url(&t.url)
-                ) + "; create it (`CREATE SCHEMA ...`) or fix `schema` in the fleet file",
+                )],
             });
         }
+        // Each schema has its own version table: its own lock, named after the schema the
+        // names resolve to (whether the file names it or the search path picks it, such as
+        // `$user`), so that schemas of one database migrate side by side and two targets
+        // on one schema never do. `public` keeps the lock a plain `up` takes.
+        Some(s) if s != "public" => {
+            let key = format!("{}@{s}", m.safety.lock.key);
+            m.safety.lock.key = key;
+        }
+        _ => {}
     }
     let before = m.plan(&mut db).await?.current_version();
     let result = match op {

@@ -147,6 +147,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// A query returning the name of every table of the current schema/database.
     fn list_tables_sql(&self) -> &'static str;
 
+    /// Where the database has schemas inside a database: a query returning the schema that
+    /// unqualified names resolve to (empty text when none of the search path exists).
+    fn current_schema_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// A query with one parameter (the table name) that returns a row when the table exists.
     fn table_exists_sql(&self) -> String;
 

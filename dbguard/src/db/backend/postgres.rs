@@ -284,6 +284,10 @@ impl Backend for Postgres {
         pg_copy(url, into)
     }
 
+    fn current_schema_sql(&self) -> Option<&'static str> {
+        Some("SELECT COALESCE(current_schema(), '')::text")
+    }
+
     fn list_tables_sql(&self) -> &'static str {
         "SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
     }
