@@ -25,18 +25,32 @@ fn ok(o: Output) -> String {
     t
 }
 
+/// The workspace manifest's `[profile...]` sections, for the same compiled dependencies; the
+/// workspace's own crates unoptimised, as they are built there (optimising them took a minute).
+fn profiles(workspace: &Path) -> String {
+    let manifest = std::fs::read_to_string(workspace.join("Cargo.toml")).unwrap();
+    let start = manifest.find("[profile.").expect("the workspace sets profiles");
+    let mut p = manifest[start..].to_string();
+    for krate in ["dbguard", "dbguard-cli", "dbguard-lint", "dbguard-macros"] {
+        p.push_str(&format!("\n[profile.dev.package.{krate}]\nopt-level = 0\n"));
+    }
+    p
+}
+
 #[test]
 fn rust_migrations_run_through_the_projects_migrator() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    // The builds share trybuild's target directory: same dependencies, compiled once.
-    let target = workspace.join("target/tests/trybuild");
+    // The workspace's target directory and profile: the project's dependencies are those of
+    // `cargo run -p dbguard-cli` (README's first command), compiled once for both.
+    let target = workspace.join("target");
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     std::fs::write(
         p.join("Cargo.toml"),
         format!(
-            "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\ndbguard = {{ path = \"{0}/dbguard\" }}\ndbguard-cli = {{ path = \"{0}/dbguard-cli\" }}\n",
-            workspace.display()
+            "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\ndbguard = {{ path = \"{0}/dbguard\" }}\ndbguard-cli = {{ path = \"{0}/dbguard-cli\" }}\n\n{1}",
+            workspace.display(),
+            profiles(workspace)
         ),
     )
     .unwrap();

@@ -52,7 +52,7 @@ pub use model::health::{Health, Status};
 pub use model::kind::BackendKind;
 pub use model::migration::{Migration, Origin, Step, StepFn, StepFuture, Tx};
 pub use model::plan::{Entry, EntryState, Plan};
-pub use model::progress::Progress;
+pub use model::progress::{Progress, Task, Work, thousands};
 pub use model::resume::ResumePoint;
 pub use ops::fleet::{
     Fleet, FleetFile, FleetOp, FleetReport, FleetSpec, Target, TargetOutcome, TargetRun, TargetSpec, TargetStatus,

@@ -284,7 +284,8 @@ async fn version_table_from_a_newer_dbguard_is_left_alone(kind: BackendKind) {
 }
 on_each_engine!(version_table_from_a_newer_dbguard_is_left_alone);
 
-/// `on_progress` sees the backup, each migration in order with the run's size, and the end.
+/// `on_progress` sees the backup (written, then checked), each migration in order with the
+/// run's size, the statements that ran where a step runs them one by one, and the end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_reports_each_step_in_order() {
     let t = dbguard_tests::TestDb::new(BackendKind::Sqlite).await.unwrap();
@@ -293,7 +294,14 @@ async fn progress_reports_each_step_in_order() {
     dir.add("2", "b", "CREATE TABLE b (id INT);", "DROP TABLE b;");
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = seen.clone();
-    let m = Migrator::from_dir(dir.path()).unwrap().on_progress(move |p| sink.lock().unwrap().push(format!("{p:?}")));
+    let m = Migrator::from_dir(dir.path()).unwrap().on_progress(move |p| {
+        // Work names paths that differ from run to run: its task says enough here.
+        let shown = match p {
+            dbguard::Progress::Work(w) => format!("Work {:?}", w.task),
+            p => format!("{p:?}"),
+        };
+        sink.lock().unwrap().push(shown)
+    });
     let mut db = t.connect().await;
     m.up(&mut db, None).await.unwrap();
     m.down(&mut db, 1).await.unwrap();
@@ -302,11 +310,16 @@ async fn progress_reports_each_step_in_order() {
         seen,
         [
             "BackingUp",
+            "Work FileBackup",
+            "Work CheckFileBackup",
             r#"Step { index: 0, total: 2, direction: Up, version: 1, name: "a" }"#,
             r#"Step { index: 1, total: 2, direction: Up, version: 2, name: "b" }"#,
             "Finished",
             "BackingUp",
+            "Work FileBackup",
+            "Work CheckFileBackup",
             r#"Step { index: 0, total: 1, direction: Down, version: 2, name: "b" }"#,
+            "Statements { done: 1, total: 1 }",
             "Finished",
         ]
     );

@@ -12,7 +12,9 @@ use crate::output::style::{OK, paint};
 
 pub async fn run(ctx: &Ctx, tables: &[String], dry_run: bool) -> CliResult {
     ctx.banner();
-    let backups = ctx.backups();
+    // Long snapshots and file backups say where they are (a bar, or lines on a pipe).
+    let progress = crate::output::progress::Reporter::for_stderr();
+    let backups = progress.attach_backups(ctx.backups());
     let names: Vec<&str> = tables.iter().map(String::as_str).collect();
     let file = tables.is_empty();
     let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
@@ -22,6 +24,7 @@ pub async fn run(ctx: &Ctx, tables: &[String], dry_run: bool) -> CliResult {
     } else {
         backups.back_up(&mut db, &names, file).await
     };
+    drop(progress);
     db.close().await.ok();
     let r = result?;
     if dry_run {

@@ -15,8 +15,15 @@ use crate::output::style::{DIM, ERROR, OK, WARN, paint};
 pub async fn run(ctx: &Ctx, format: Format) -> CliResult {
     let migrator = ctx.migrator()?;
     ctx.banner();
+    let progress = (format == Format::Text).then(crate::output::progress::Reporter::for_stderr);
+    let migrator = match &progress {
+        Some(r) => r.attach(migrator),
+        None => migrator,
+    };
     // The library copies the database itself; no connection of ours may hold it open.
-    let r = migrator.rehearse(&ctx.url).await?;
+    let r = migrator.rehearse(&ctx.url).await;
+    drop(progress);
+    let r = r?;
     if format == Format::Json {
         json(&r);
     } else {

@@ -27,7 +27,10 @@ pub async fn run(ctx: &Ctx, dry_run: bool) -> CliResult {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let r = migrator.reset(&ctx.url).await?;
+    let progress = crate::output::progress::Reporter::for_stderr();
+    let r = progress.attach(migrator).reset(&ctx.url).await;
+    drop(progress);
+    let r = r?;
     if let Some(b) = &r.backup {
         println!("{} {}", paint(OK, "backed up to"), b.display());
     }

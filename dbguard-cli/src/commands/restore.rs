@@ -17,7 +17,10 @@ pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_colum
     let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
     let mut db = ctx.open(mode, false).await?;
     let opts = RestoreOptions { into, drop_unmapped_columns, dry_run };
-    let r = ctx.backups().restore(&mut db, id, &opts).await;
+    // A restore of millions of rows says where it is (a bar, or lines on a pipe).
+    let progress = crate::output::progress::Reporter::for_stderr();
+    let r = progress.attach_backups(ctx.backups()).restore(&mut db, id, &opts).await;
+    drop(progress);
     db.close().await.ok();
     let r = r?;
     let verb = if dry_run { "would restore" } else { "restored" };
@@ -51,7 +54,8 @@ pub async fn file(ctx: &Ctx, backup: &Path, dry_run: bool) -> CliResult {
     let backup = if backup.components().count() > 1 { path.as_path() } else { backup };
     let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
     let mut db = ctx.open(mode, false).await?;
-    let backups = ctx.backups();
+    let progress = crate::output::progress::Reporter::for_stderr();
+    let backups = progress.attach_backups(ctx.backups());
     if dry_run {
         let b = backups.dry_run_restore_file(&mut db, backup).await;
         db.close().await.ok();
@@ -65,6 +69,7 @@ pub async fn file(ctx: &Ctx, backup: &Path, dry_run: bool) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     let r = backups.restore_file(&mut db, backup).await;
+    drop(progress);
     db.close().await.ok();
     let r = r?;
     println!("{} {} from {}", paint(OK, "restored"), r.restored.source.display(), r.restored.path.display());

@@ -19,6 +19,83 @@ pub fn notices(p: &dbguard::Progress) {
     }
 }
 
+/// What a run is doing now, as the bar and the lines show it.
+#[derive(Default)]
+struct Now {
+    /// The migration running: `up`, `3/7`, `20261201 add_email` (the bar shows the counts itself).
+    step: Option<(String, String, String)>,
+    /// Long work inside it (or inside a command: a restore).
+    work: Option<dbguard::Work>,
+    /// Statements of the step that ran, of how many.
+    statements: Option<(usize, usize)>,
+    /// When what is shown began.
+    since: Option<std::time::Instant>,
+}
+
+impl Now {
+    /// Takes in an event; false for those that are not progress.
+    fn update(&mut self, p: &dbguard::Progress) -> bool {
+        let now = Some(std::time::Instant::now());
+        match p {
+            dbguard::Progress::BackingUp => {
+                let step = Some(("backing up the database first".into(), String::new(), String::new()));
+                *self = Now { step, since: now, ..Now::default() };
+            }
+            dbguard::Progress::Step { index, total, direction, version, name } => {
+                let step = Some((direction.to_string(), format!("{}/{total}", index + 1), format!("{version} {name}")));
+                *self = Now { step, since: now, ..Now::default() };
+            }
+            dbguard::Progress::Work(w) => {
+                (self.work, self.statements, self.since) = (Some(w.clone()), None, now);
+            }
+            dbguard::Progress::Statements { done, total } => {
+                if self.work.take().is_some() {
+                    self.since = now;
+                }
+                self.statements = Some((*done, *total));
+            }
+            dbguard::Progress::Finished | dbguard::Progress::EndedStaleRunner { .. } => return false,
+        }
+        true
+    }
+
+    /// `up 3/7 20261201 add_email: snapshot users (about 2,000,000 rows), 1.2 MB written`; without
+    /// `counts`, `up 20261201 add_email: ...` (for the bar, which shows them).
+    fn line(&self, counts: bool) -> Option<String> {
+        let detail = match (&self.work, self.statements) {
+            (Some(w), _) => {
+                let written = w.growing.as_ref().and_then(|f| std::fs::metadata(f).ok()).map(|m| m.len());
+                Some(match (written, w.bytes) {
+                    (Some(n), Some(of)) => format!("{w}, {} of {} written", megabytes(n), megabytes(of)),
+                    (Some(n), None) => format!("{w}, {} written", megabytes(n)),
+                    _ => w.to_string(),
+                })
+            }
+            (None, Some((done, total))) if total > 1 => {
+                Some(format!("statement {}/{}", dbguard::thousands(done as i64), dbguard::thousands(total as i64)))
+            }
+            _ => None,
+        };
+        let step = self.step.as_ref().map(|(what, of, which)| {
+            [what.as_str(), if counts { of.as_str() } else { "" }, which.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        match (step, detail) {
+            (Some(step), Some(d)) => Some(format!("{step}: {d}")),
+            (Some(step), None) => Some(step),
+            (None, d) => d,
+        }
+    }
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+}
+
 /// A progress bar fed by `Migrator::on_progress`; cleared when dropped, whatever the run's
 /// outcome.
 pub struct Bar {
@@ -55,23 +132,30 @@ impl Bar {
         Some(Bar { bar, done, started })
     }
 
-    /// The callback to hand to `Migrator::on_progress`.
+    /// The callback to hand to `on_progress`.
     pub fn hook(&self) -> impl Fn(&dbguard::Progress) + Send + Sync + 'static {
         let (bar, done, started) = (self.bar.clone(), self.done.clone(), self.started.clone());
+        let now = std::sync::Mutex::new(Now::default());
         move |p: &dbguard::Progress| {
             started.store(true, Ordering::SeqCst);
             match p {
-                dbguard::Progress::BackingUp => bar.set_message("backing up the database first"),
-                dbguard::Progress::Step { index, total, direction, version, name } => {
+                dbguard::Progress::Step { index, total, .. } => {
                     bar.set_length(*total as u64);
                     bar.set_position(*index as u64);
-                    bar.set_message(format!("{direction} {version} {name}"));
                 }
                 dbguard::Progress::Finished => {
                     done.store(true, Ordering::SeqCst);
                     bar.finish_and_clear();
+                    return;
                 }
-                p @ dbguard::Progress::EndedStaleRunner { .. } => bar.suspend(|| notices(p)),
+                p @ dbguard::Progress::EndedStaleRunner { .. } => return bar.suspend(|| notices(p)),
+                _ => {}
+            }
+            if let Ok(mut n) = now.lock()
+                && n.update(p)
+                && let Some(line) = n.line(false)
+            {
+                bar.set_message(line);
             }
         }
     }
@@ -85,10 +169,11 @@ impl Drop for Bar {
 }
 
 /// On a pipe (CI logs), a plain line every few seconds while a run goes on, so that a stuck
-/// deploy and a slow one look different: `[12s] up 3/7 20261201_add_email (running 9s)`.
+/// deploy and a slow one look different:
+/// `[12s] up 3/7 20261201 add_email: snapshot users (about 2,000,000 rows) (running 9s)`.
 /// Short runs print nothing. `DBGUARD_PROGRESS_EVERY` sets the interval in seconds (default 5).
 pub struct Lines {
-    now: Arc<std::sync::Mutex<Option<(String, std::time::Instant)>>>,
+    now: Arc<std::sync::Mutex<Now>>,
     done: Arc<AtomicBool>,
 }
 
@@ -100,7 +185,7 @@ impl Lines {
             .and_then(|s| s.parse::<f64>().ok())
             .filter(|s| *s > 0.0)
             .map_or(Duration::from_secs(5), Duration::from_secs_f64);
-        let now: Arc<std::sync::Mutex<Option<(String, std::time::Instant)>>> = Arc::default();
+        let now: Arc<std::sync::Mutex<Now>> = Arc::default();
         let done = Arc::new(AtomicBool::new(false));
         let (state, finished) = (now.clone(), done.clone());
         std::thread::spawn(move || {
@@ -112,7 +197,7 @@ impl Lines {
                     continue;
                 }
                 next += every;
-                let line = state.lock().ok().and_then(|s| s.clone());
+                let line = state.lock().ok().and_then(|s| Some((s.line(true)?, s.since?)));
                 if let Some((what, since)) = line
                     && !finished.load(Ordering::SeqCst)
                 {
@@ -123,23 +208,16 @@ impl Lines {
         Lines { now, done }
     }
 
-    /// The callback to hand to `Migrator::on_progress`.
+    /// The callback to hand to `on_progress`.
     pub fn hook(&self) -> impl Fn(&dbguard::Progress) + Send + Sync + 'static {
         let (now, done) = (self.now.clone(), self.done.clone());
-        move |p: &dbguard::Progress| {
-            let what = match p {
-                dbguard::Progress::BackingUp => "backing up the database first".to_string(),
-                dbguard::Progress::Step { index, total, direction, version, name } => {
-                    format!("{direction} {}/{total} {version} {name}", index + 1)
+        move |p: &dbguard::Progress| match p {
+            dbguard::Progress::Finished => done.store(true, Ordering::SeqCst),
+            p @ dbguard::Progress::EndedStaleRunner { .. } => notices(p),
+            p => {
+                if let Ok(mut n) = now.lock() {
+                    n.update(p);
                 }
-                dbguard::Progress::Finished => {
-                    done.store(true, Ordering::SeqCst);
-                    return;
-                }
-                p @ dbguard::Progress::EndedStaleRunner { .. } => return notices(p),
-            };
-            if let Ok(mut n) = now.lock() {
-                *n = Some((what, std::time::Instant::now()));
             }
         }
     }
@@ -174,5 +252,55 @@ impl Reporter {
             Reporter::Bar(b) => m.on_progress(b.hook()),
             Reporter::Lines(l) => m.on_progress(l.hook()),
         }
+    }
+
+    /// Hands the reporter's callback to the backup API (restores, snapshots, file backups).
+    pub fn attach_backups(&self, b: dbguard::Backups) -> dbguard::Backups {
+        match self {
+            Reporter::Bar(bar) => b.on_progress(bar.hook()),
+            Reporter::Lines(l) => b.on_progress(l.hook()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Now;
+    use dbguard::{Progress, Task, Work};
+
+    #[test]
+    fn a_line_says_the_step_and_what_inside_it_takes_long() {
+        let mut n = Now::default();
+        assert_eq!(n.line(true), None, "nothing to say before anything began");
+        n.update(&Progress::Step {
+            index: 2,
+            total: 7,
+            direction: dbguard::Direction::Up,
+            version: 20261201,
+            name: "add_email".into(),
+        });
+        assert_eq!(n.line(true).as_deref(), Some("up 3/7 20261201 add_email"));
+        assert_eq!(n.line(false).as_deref(), Some("up 20261201 add_email"), "the bar shows the counts itself");
+        n.update(&Progress::Work(Work::new(Task::Snapshot, "users").about(Some(2_000_000))));
+        assert_eq!(n.line(true).as_deref(), Some("up 3/7 20261201 add_email: snapshot users (about 2,000,000 rows)"));
+        n.update(&Progress::Statements { done: 1200, total: 500_000 });
+        assert_eq!(n.line(true).as_deref(), Some("up 3/7 20261201 add_email: statement 1,200/500,000"));
+        // A step of one statement says nothing more than its name.
+        n.update(&Progress::Statements { done: 1, total: 1 });
+        assert_eq!(n.line(true).as_deref(), Some("up 3/7 20261201 add_email"));
+        // A restore has no step.
+        let mut n = Now::default();
+        n.update(&Progress::Work(Work::new(Task::Restore, "users").rows(2_000_000i64)));
+        assert_eq!(n.line(true).as_deref(), Some("putting rows back into users (2,000,000 rows)"));
+    }
+
+    #[test]
+    fn a_file_being_written_shows_its_size() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("b.partial");
+        std::fs::write(&f, vec![0u8; 1_500_000]).unwrap();
+        let mut n = Now::default();
+        n.update(&Progress::Work(Work::new(Task::FileBackup, "shop.db").writing(f, Some(3_000_000))));
+        assert_eq!(n.line(true).as_deref(), Some("file backup of shop.db, 1.5 MB of 3.0 MB written"));
     }
 }

@@ -110,7 +110,7 @@ pub fn radius(r: &dbguard::Radius) -> String {
     };
     let rows = match r.rows {
         None => "measured when it runs (not before: it needs what earlier statements or migrations make; its table is copied whole if it has rows)".to_string(),
-        Some(n) => format!("{} {what}{} {change}", thousands(n), plural(n as usize)),
+        Some(n) => format!("{} {what}{} {change}", dbguard::thousands(n), plural(n as usize)),
     };
     let kept = match (r.snapshot, r.rows) {
         (Some(id), _) => format!(", kept in snapshot {id}"),
@@ -127,19 +127,6 @@ pub fn radius(r: &dbguard::Radius) -> String {
         String::new()
     };
     format!("{target}: {rows} by statement {} (line {}){kept}{stop}", r.statement, r.line)
-}
-
-/// `1234567` as `1,234,567`.
-fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// What an `up --dry-run` or `down --dry-run` would do.

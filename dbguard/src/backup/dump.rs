@@ -6,6 +6,7 @@ use std::process::Command;
 
 use crate::db::database::Env;
 use crate::error::{Error, Result};
+use crate::model::progress::{Task, Work};
 
 /// Where to write dumps, and which program to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,7 @@ pub(crate) fn create(env: &Env, policy: &DumpPolicy, why: &str) -> Result<PathBu
     // Written under a temporary name and renamed once the tool succeeded: a killed run leaves
     // a `.partial` file, never a dump that looks whole.
     let partial = out.with_extension("sql.partial");
+    env.progress.work(Work::new(Task::Dump, p.database.clone()).writing(partial.clone(), None));
     let mut cmd = Command::new(&program);
     env.backend.dump_args(&mut cmd, &p, &partial);
     let output = cmd.output().map_err(|e| {

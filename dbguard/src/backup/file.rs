@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::db::database::{Database, Session};
 use crate::error::{Error, Result};
+use crate::model::progress::{Task, Work};
 
 /// How many file backups to keep, and whether to take them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +105,8 @@ pub(crate) async fn create(s: &mut Session<'_>, db_file: &Path, why: &str, keep:
     // leaves either a whole, verified backup or a `.partial` file that says what it is.
     let partial = partial_path(&path);
     let literal = partial.to_string_lossy().replace('\'', "''");
+    let size = std::fs::metadata(db_file).map(|m| m.len()).ok();
+    s.env.progress.work(Work::new(Task::FileBackup, db_file.display().to_string()).writing(partial.clone(), size));
     if let Err(e) = s.execute(&format!("VACUUM INTO '{literal}'"), "writing a backup with VACUUM INTO").await {
         let _ = std::fs::remove_file(&partial);
         // SQLite only says it could not write: ask the file system what stands in the way.
@@ -134,6 +137,8 @@ pub(crate) async fn create(s: &mut Session<'_>, db_file: &Path, why: &str, keep:
         bytes,
         incomplete: false,
     };
+    let rows: i64 = backup.tables.values().sum();
+    s.env.progress.work(Work::new(Task::CheckFileBackup, db_file.display().to_string()).rows(rows));
     if let Some(problem) = check_file(&partial, &backup.tables).await? {
         return Err(Error::Backup(format!(
             "the backup {} did not verify: {problem}\n  nothing was run; the database is untouched.\n  next: run `PRAGMA integrity_check` on {} and check the disk",
@@ -349,6 +354,8 @@ pub(crate) async fn replace(db: &mut Database, backup: &FileBackup) -> Result<Fi
     let pre = create(&mut db.session(), &file, "pre-restore", None).await?;
     // Copy beside the target and rename over it: the database file is never half-written.
     let tmp = file.with_extension("dbguard-restoring");
+    let work = Work::new(Task::FileRestore, file.display().to_string());
+    db.env.progress.work(work.writing(tmp.clone(), std::fs::metadata(&backup.path).map(|m| m.len()).ok()));
     std::fs::copy(&backup.path, &tmp).map_err(|e| io_error("copy the backup to", &tmp, e))?;
     std::fs::rename(&tmp, &file).map_err(|e| io_error("replace the database file", &file, e))?;
     for ext in ["-wal", "-shm"] {

@@ -3,6 +3,7 @@
 
 use crate::db::database::Session;
 use crate::error::{Error, Result};
+use crate::model::progress::{Task, Work};
 use crate::model::stamp::now;
 use crate::store::catalog::{self, SnapshotInfo};
 
@@ -112,6 +113,8 @@ pub(crate) async fn take(s: &mut Session<'_>, table: &str, version: Option<i64>,
         None => s.env.backend.copy_table(&src, &dest),
         Some(list) => vec![format!("CREATE TABLE {dest} AS SELECT {list} FROM {src}")],
     };
+    let about = s.estimated_rows(table).await;
+    s.env.progress.work(Work::new(Task::Snapshot, table).about(about));
     let mut copied = 0;
     for sql in statements {
         copied = s.execute(&sql, &format!("copying {table} into the snapshot {name}")).await?;
@@ -171,6 +174,7 @@ pub(crate) async fn fill_rows(s: &mut Session<'_>, r: &mut RowsSnapshot) -> Resu
     // `relation` is the table as the statement names it, alias included: the predicate may use it.
     let sql = format!("INSERT INTO {dest} SELECT {} FROM {} WHERE {}", r.list, t.relation, t.predicate);
     let context = format!("copying the rows of {} that statement {} changes", t.table, t.statement + 1);
+    s.env.progress.work(Work::new(Task::KeepRows, &t.table));
     let n = s.execute(&sql, &context).await? as i64;
     if n > 0 {
         let why = match t.verb {
@@ -317,6 +321,8 @@ pub(crate) async fn plan_restore(
     info: &SnapshotInfo,
     opts: &RestoreOptions,
 ) -> Result<RestorePlan> {
+    let subject = format!("{} of {}", info.id, info.source_table);
+    s.env.progress.work(Work::new(Task::CheckSnapshot, subject).rows(info.row_count));
     let (check, first_checksum) = check(s, info).await?;
     if !check.ok {
         return Err(Error::RestoreRefused {
@@ -416,6 +422,7 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
         statements.push(format!("INSERT INTO {dest} ({cols}){identity} SELECT {values} FROM {src}"));
         let begin = s.env.backend.begin_statement();
         let context = format!("restoring {target} from snapshot {}", snapshot.id);
+        s.env.progress.work(Work::new(Task::Restore, &target).rows(snapshot.row_count));
         if let Some((off, _)) = fk.session {
             s.execute(off, &context).await?;
         }
@@ -425,6 +432,7 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
         }
         result.map_err(|e| restore_failed(e, &target, &report))?;
     } else {
+        s.env.progress.work(Work::new(Task::Restore, &target).rows(snapshot.row_count));
         for sql in s.env.backend.copy_table(&src, &dest) {
             s.execute(&sql, &format!("recreating {target} from snapshot {}", snapshot.id)).await?;
         }
@@ -439,6 +447,7 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
         None => dest.clone(),
     };
     let context = format!("computing a checksum of {target}");
+    s.env.progress.work(Work::new(Task::Verify, &target).rows(snapshot.row_count));
     let mapped_now = s.content_checksum_from(&restored_from, &report.mapped, &context).await?;
     let mapped_snap = s.content_checksum(&snapshot.location, &report.mapped).await?;
     report.rows = match &rows {

@@ -30,6 +30,9 @@ pub(crate) struct Env {
     pub backend: Box<dyn Backend>,
     masked_url: String,
     raw_url: String,
+    /// Told about long work (snapshots, restores, backups): set for the time a guarded
+    /// change holds the lock.
+    pub progress: crate::model::progress::ProgressHook,
 }
 
 impl Env {
@@ -203,7 +206,8 @@ impl Database {
             Ok(Ok(conn)) => conn,
             Ok(Err(e)) => {
                 // The database's own words (no driver wrapping, no server source line).
-                let env = Env { backend, masked_url: mask_url(url), raw_url: url.to_string() };
+                let env =
+                    Env { backend, masked_url: mask_url(url), raw_url: url.to_string(), progress: Default::default() };
                 return Err(Error::Connect { message: env.driver_text(&e), url: env.masked_url });
             }
             Err(_) => {
@@ -218,7 +222,7 @@ impl Database {
         };
         let mut db = Database {
             conn,
-            env: Env { backend, masked_url: mask_url(url), raw_url: url.to_string() },
+            env: Env { backend, masked_url: mask_url(url), raw_url: url.to_string(), progress: Default::default() },
             created,
             read_only: false,
         };
@@ -521,6 +525,22 @@ impl Session<'_> {
     pub async fn table_exists(&mut self, table: &str) -> Result<bool> {
         let sql = self.env.backend.table_exists_sql();
         Ok(!self.texts(sql, table, "checking whether a table exists").await?.is_empty())
+    }
+
+    /// About how many rows `table` has, for progress lines: the planner's estimate where the
+    /// database keeps one, else a count. Only asked when someone shows progress; `None` when
+    /// it cannot tell.
+    pub async fn estimated_rows(&mut self, table: &str) -> Option<u64> {
+        if !self.env.progress.is_set() {
+            return None;
+        }
+        let n = match self.env.backend.estimated_rows_sql() {
+            Some(sql) => {
+                self.texts(sql.into(), table, "estimating a table's rows").await.ok()?.first()?.parse().ok()?
+            }
+            None => self.count(table).await.ok()?,
+        };
+        u64::try_from(n).ok()
     }
 
     pub async fn count(&mut self, table: &str) -> Result<i64> {

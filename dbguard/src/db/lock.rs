@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 use crate::model::progress::{Progress, ProgressHook};
 
 const POLL: Duration = Duration::from_millis(25);
+/// How often a waiting runner checks that the lock's holder is still alive (MySQL/MariaDB).
+const LOOK: Duration = Duration::from_secs(1);
 
 /// How a runner waits for the migration lock.
 #[derive(Debug, Clone)]
@@ -56,6 +58,9 @@ impl MigrationLock {
         };
         let started = Instant::now();
         let mut ended = Vec::new();
+        // Whether the holder is alive costs two queries: asked about once a second, not at
+        // every poll of the lock.
+        let mut next_look = started;
         loop {
             let taken = match &method {
                 LockMethod::None => Some(None),
@@ -68,8 +73,11 @@ impl MigrationLock {
                 return Ok(MigrationLock { method, _file: file, alive });
             }
             let gone = match &stale {
-                Some(s) => gone_holder(db, s).await?,
-                None => None,
+                Some(s) if Instant::now() >= next_look || started.elapsed() >= wait.timeout => {
+                    next_look = Instant::now() + LOOK;
+                    gone_holder(db, s).await?
+                }
+                _ => None,
             };
             if let (Some(id), Some(s), true) = (gone, &stale, wait.kill_stale_runner)
                 && !ended.contains(&id)
@@ -146,6 +154,8 @@ pub(crate) async fn with_lock<T>(
 ) -> Result<T> {
     let lock = MigrationLock::acquire(db, wait, progress).await?;
     let result = f(db).await;
+    // Set by the change that ran under the lock, for its long work; not beyond it.
+    db.env.progress = ProgressHook::default();
     let released = lock.release(db).await;
     let value = result?;
     released?;

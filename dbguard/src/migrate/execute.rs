@@ -12,6 +12,7 @@ use crate::migrate::report::{Report, Resumed};
 use crate::model::applied::{AppliedRow, RowDetails, RowState};
 use crate::model::direction::Direction;
 use crate::model::migration::{Migration, Step, Tx};
+use crate::model::progress::Progress;
 use crate::model::resume::ResumePoint;
 use crate::model::stamp::now;
 use crate::store::catalog::SnapshotInfo;
@@ -318,6 +319,7 @@ async fn run_statements(
             }
             crash_point(version, i + 1);
             point.advance(statements);
+            env.progress.emit(Progress::Statements { done: i + 1, total: statements.len() });
             // No transaction was asked for: each statement commits on its own (with its progress).
             if !m.is_transactional() {
                 commit_progress(history, s, version, &point).await.map_err(internal)?;
@@ -354,6 +356,7 @@ async fn run_statements(
         crash_point(version, i + 1);
         point.in_flight = None;
         point.advance(statements);
+        env.progress.emit(Progress::Statements { done: i + 1, total: statements.len() });
         history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
     }
     if tx_open {
@@ -428,11 +431,17 @@ async fn run_batched(
     // A newline before `;`: the step may end in a `--` comment.
     let dialect = env.backend.kind().dialect();
     let batches = batches(env.backend.begin_statement(), sql, &record, env.backend.batch_bytes(), dialect);
-    for batch in batches {
+    let total = batches.iter().map(|(_, n)| n).sum();
+    let mut done = 0;
+    for (batch, n) in batches {
         if conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(batch))).await.is_err() {
             // Whatever ran is undone; the error is reported by the statement-by-statement run.
             let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
             return Ok(None);
+        }
+        done += n;
+        if n > 0 {
+            env.progress.emit(Progress::Statements { done, total });
         }
     }
     // The row as the caller reports it, with the duration measured here.
@@ -442,23 +451,31 @@ async fn run_batched(
 
 /// The round trips of a step run in one transaction: `BEGIN`, the step, the version row
 /// `record`, `COMMIT`; in batches of whole statements of about `limit` bytes when given (a
-/// statement longer than that is a batch of its own). A newline before each `;`: a statement
+/// statement longer than that is a batch of its own), each with the count of the step's
+/// statements in it (counted only where the step is split). A newline before each `;`: a statement
 /// may end in a `--` comment.
-fn batches(begin: &str, sql: &str, record: &str, limit: Option<usize>, dialect: dbguard_lint::Dialect) -> Vec<String> {
+fn batches(
+    begin: &str,
+    sql: &str,
+    record: &str,
+    limit: Option<usize>,
+    dialect: dbguard_lint::Dialect,
+) -> Vec<(String, usize)> {
     let Some(limit) = limit.filter(|l| sql.len() > *l) else {
-        return vec![format!("{begin};\n{sql}\n;\n{record};\nCOMMIT")];
+        return vec![(format!("{begin};\n{sql}\n;\n{record};\nCOMMIT"), 0)];
     };
-    let mut out = vec![format!("{begin};\n")];
+    let mut out = vec![(format!("{begin};\n"), 0)];
     for st in dbguard_lint::split::split(sql, dialect) {
-        let last = out.last().expect("one batch at least");
+        let (last, _) = out.last().expect("one batch at least");
         if !last.is_empty() && last.len() + st.text.len() > limit {
-            out.push(String::new());
+            out.push((String::new(), 0));
         }
-        let last = out.last_mut().expect("one batch at least");
+        let (last, n) = out.last_mut().expect("one batch at least");
         last.push_str(st.text);
         last.push_str("\n;\n");
+        *n += 1;
     }
-    out.push(format!("{record};\nCOMMIT"));
+    out.push((format!("{record};\nCOMMIT"), 0));
     out
 }
 
@@ -567,7 +584,8 @@ async fn run_step(
     let fail = |statement, message: String| failed(statement, message, false);
     match step {
         Step::Sql(sql) => {
-            for (i, s) in dbguard_lint::split::split(sql, env.backend.kind().dialect()).iter().enumerate() {
+            let statements = dbguard_lint::split::split(sql, env.backend.kind().dialect());
+            for (i, s) in statements.iter().enumerate() {
                 // The rows it is about to delete or overwrite, copied first: never run it unkept.
                 if let Err(e) = guard::before_statement(&mut Session { env, conn: &mut *conn }, taken, i).await {
                     let by_guard = matches!(e, crate::error::Error::EveryRow { .. });
@@ -578,6 +596,7 @@ async fn run_step(
                     let at = Some((i + 1, s.line, s.text.to_string()));
                     return Err(fail(at, message).with_fault(env.fault(&e)));
                 }
+                env.progress.emit(Progress::Statements { done: i + 1, total: statements.len() });
             }
             Ok(())
         }
@@ -601,6 +620,8 @@ mod tests {
         let sql: String = (0..5000).map(|i| format!("INSERT INTO t VALUES ({i}, 'x'); -- row {i}\n")).collect();
         let b = super::batches("BEGIN", &sql, "INSERT INTO v VALUES (1)", Some(4096), Dialect::Sqlite);
         assert!(b.len() > 40, "{}", b.len());
+        assert_eq!(b.iter().map(|(_, n)| n).sum::<usize>(), 5000, "each statement counted once, for progress");
+        let b: Vec<String> = b.into_iter().map(|(text, _)| text).collect();
         assert!(b.iter().all(|x| x.len() <= 4096 + 64), "a batch is about the limit");
         assert!(b[0].starts_with("BEGIN;") && b.last().unwrap().ends_with("COMMIT"));
         let joined = b.concat();

@@ -360,6 +360,7 @@ impl Migrator {
     pub(crate) async fn up_unguarded(&self, db: &mut Database, target: Option<i64>) -> Result<Report> {
         with_lock(db, &self.safety.lock, &self.safety.progress, async |db| {
             let intent = self.plan_up(db, target, false).await?;
+            db.env.progress = self.safety.progress.clone();
             self.apply_up(db, intent.plan).await
         })
         .await

@@ -253,6 +253,8 @@ pub(crate) async fn run<P, T>(
         entry.intent = intent.destroys;
         entry.outcome = "started".into();
         safety.audit.append(&entry)?;
+        // Long work of the change (not of its plan, which may be followed by a prompt) is reported.
+        db.env.progress = safety.progress.clone();
         let result = apply(db, intent.plan).await;
         entry.at = crate::model::stamp::now();
         entry.outcome = "ok".into();

@@ -156,6 +156,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// A query with one parameter (the table name) that returns a row when the table exists.
     fn table_exists_sql(&self) -> String;
 
+    /// A query with one parameter (the table name) returning the planner's estimate of the
+    /// table's rows, as text; `None` where counting is as cheap (SQLite).
+    fn estimated_rows_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The longest identifier the database accepts, in bytes.
     fn max_identifier_len(&self) -> usize {
         63

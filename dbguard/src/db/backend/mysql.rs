@@ -261,4 +261,11 @@ impl Backend for Mysql {
     fn table_exists_sql(&self) -> String {
         "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".into()
     }
+
+    fn estimated_rows_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT CAST(table_rows AS CHAR) FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_name = ? AND table_rows IS NOT NULL",
+        )
+    }
 }

@@ -295,6 +295,15 @@ impl Backend for Postgres {
     fn table_exists_sql(&self) -> String {
         "SELECT tablename::text FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = current_schema()".into()
     }
+
+    fn estimated_rows_sql(&self) -> Option<&'static str> {
+        // -1 until the table was first analysed: no estimate then.
+        Some(
+            "SELECT c.reltuples::bigint::text FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relname = $1 AND n.nspname = current_schema() AND c.reltuples >= 0",
+        )
+    }
 }
 
 /// Copies the PostgreSQL database at `url` into the (existing, empty) database `into` on the

@@ -1,0 +1,9 @@
+use dbguard_macros::migration;
+
+#[migration(version = 1)]
+mod create_users {
+    pub const UP: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY)";
+    pub const DOWN: &str = "-- TODO: write the down\nSELECT 1;";
+}
+
+fn main() {}

@@ -1,8 +1,0 @@
-use dbguard::migration;
-
-#[migration(version = 1, down = irreversible(""))]
-mod create_users {
-    pub const UP: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY)";
-}
-
-fn main() {}

@@ -1,9 +1,0 @@
-use dbguard::migration;
-
-#[migration(version = -3)]
-mod create_users {
-    pub const UP: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY)";
-    pub const DOWN: &str = "DROP TABLE users";
-}
-
-fn main() {}

@@ -1,8 +1,0 @@
-use dbguard::migration;
-
-#[migration(version = 18)]
-mod nothing {
-    pub const DOWN: &str = "DROP TABLE users";
-}
-
-fn main() {}

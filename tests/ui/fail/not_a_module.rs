@@ -1,6 +1,0 @@
-use dbguard::migration;
-
-#[migration(version = 15)]
-fn add_email() {}
-
-fn main() {}
