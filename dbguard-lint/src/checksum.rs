@@ -16,7 +16,9 @@ use sha2::{Digest, Sha256};
 /// ```
 pub fn normalize(text: &str) -> String {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out = String::with_capacity(text.len());
+    // One byte more than the text: the loop ends each line, the last one too (trimmed below);
+    // an exact capacity would grow the buffer, copying it whole, at the very end.
+    let mut out = String::with_capacity(text.len() + 1);
     for line in text.split('\n') {
         // `split('\n')` leaves the CR of a CRLF at the end of the line; trim_end removes it
         // together with spaces and tabs. A lone CR (old Mac) is treated as a line break too.

@@ -157,6 +157,17 @@ pub enum Error {
         given: Option<String>,
     },
 
+    /// A fleet target's schema (PostgreSQL) does not exist: nothing was run on it.
+    #[error(
+        "the schema \"{schema}\" does not exist in {url} (names are case-sensitive).\n  nothing was run on this target.\n  next: create it (`CREATE SCHEMA ...`) or fix `schema` in the fleet file"
+    )]
+    FleetSchemaMissing {
+        /// The schema the fleet file names (or the default search path).
+        schema: String,
+        /// The database, password masked.
+        url: String,
+    },
+
     /// A fleet target whose check or rehearsal found problems.
     #[error("{}", messages.join("\n"))]
     FleetTargetUnhealthy {
@@ -426,6 +437,7 @@ impl Error {
                 | Error::UnknownVersion { .. }
                 | Error::LockTimeout { .. }
                 | Error::FleetFile { .. }
+                | Error::FleetSchemaMissing { .. }
                 | Error::FleetConfirmationRequired { .. }
                 | Error::AliveLock { .. }
                 | Error::LayoutTooNew { .. }

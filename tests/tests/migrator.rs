@@ -319,6 +319,7 @@ async fn progress_reports_each_step_in_order() {
             "Work FileBackup",
             "Work CheckFileBackup",
             r#"Step { index: 0, total: 1, direction: Down, version: 2, name: "b" }"#,
+            "Statements { done: 0, total: 1 }",
             "Statements { done: 1, total: 1 }",
             "Finished",
         ]

@@ -297,3 +297,54 @@ async fn postgres_an_invalid_index_is_never_taken_for_a_built_one() {
     let valid = "SELECT COUNT(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE i.relname = 'users_email_key' AND x.indisvalid";
     assert_eq!(db.query_i64(valid).await.unwrap(), 1);
 }
+
+/// Many statements that commit with their progress go to the server in round trips of
+/// several (MySQL/MariaDB runs such a step statement by statement): a failure among them is
+/// put on its own statement and line, everything of their transaction is undone, and a crash
+/// inside a round trip loses nothing and repeats nothing.
+async fn a_failure_or_crash_inside_a_round_trip_is_exact(kind: BackendKind) {
+    let inserts = |bad: Option<usize>| -> String {
+        let mut up = String::from("CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY);\n");
+        for i in 1..=1200 {
+            // Statement `i + 1` on line `i + 1`; `bad` repeats the key of the one before it.
+            let id = if Some(i) == bad { i - 1 } else { i };
+            up.push_str(&format!("INSERT INTO t (id) VALUES ({id});\n"));
+        }
+        up
+    };
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    dir.add("1", "many", &inserts(Some(900)), "DROP TABLE t;");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    let err = m.up(&mut db, None).await.unwrap_err();
+    let Error::MigrationFailed(f) = &err else { panic!("{err}") };
+    let (number, line, text) = f.statement.clone().expect("the failing statement is named");
+    assert_eq!((number, line, text.as_str()), (901, 901, "INSERT INTO t (id) VALUES (899)"), "{err}");
+    // Where the step is not one transaction (MySQL), the table stays; its rows do not.
+    if db.table_exists("t").await.unwrap() {
+        assert_eq!(db.count_rows("t").await.unwrap(), 0, "the failed transaction is undone whole");
+    }
+    dir.add("1", "many", &inserts(None), "DROP TABLE t;");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    m.up(&mut db, None).await.unwrap();
+    assert_eq!(db.count_rows("t").await.unwrap(), 1200);
+    db.close().await.unwrap();
+
+    // Killed right after statement 700 ran, in the middle of a round trip (MySQL/MariaDB: the
+    // other databases run the step as one transaction, statement crash points do not apply).
+    if kind != BackendKind::Mysql {
+        return;
+    }
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    dir.add("1", "many", &inserts(None), "DROP TABLE t;");
+    assert!(up_crashing_at(&t, &dir, "1:700"), "the runner crashed after statement 700");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    m.up(&mut db, None).await.unwrap();
+    assert_eq!(db.count_rows("t").await.unwrap(), 1200, "each row once");
+    assert!(m.status(&mut db).await.unwrap().is_up_to_date());
+    db.close().await.unwrap();
+}
+on_each_engine!(a_failure_or_crash_inside_a_round_trip_is_exact);

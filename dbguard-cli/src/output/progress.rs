@@ -71,8 +71,10 @@ impl Now {
                     _ => w.to_string(),
                 })
             }
+            // The statement running (or the last, once all ran).
             (None, Some((done, total))) if total > 1 => {
-                Some(format!("statement {}/{}", dbguard::thousands(done as i64), dbguard::thousands(total as i64)))
+                let at = (done + 1).min(total);
+                Some(format!("statement {}/{}", dbguard::thousands(at as i64), dbguard::thousands(total as i64)))
             }
             _ => None,
         };
@@ -134,7 +136,7 @@ impl Bar {
 
     /// The callback to hand to `on_progress`.
     pub fn hook(&self) -> impl Fn(&dbguard::Progress) + Send + Sync + 'static {
-        let (bar, done, started) = (self.bar.clone(), self.done.clone(), self.started.clone());
+        let (bar, started) = (self.bar.clone(), self.started.clone());
         let now = std::sync::Mutex::new(Now::default());
         move |p: &dbguard::Progress| {
             started.store(true, Ordering::SeqCst);
@@ -143,9 +145,13 @@ impl Bar {
                     bar.set_length(*total as u64);
                     bar.set_position(*index as u64);
                 }
+                // A run within the command ended (a rehearsal has several): nothing to say until
+                // the next begins. The bar goes when the command drops it.
                 dbguard::Progress::Finished => {
-                    done.store(true, Ordering::SeqCst);
-                    bar.finish_and_clear();
+                    if let Ok(mut n) = now.lock() {
+                        *n = Now::default();
+                    }
+                    bar.set_message("");
                     return;
                 }
                 p @ dbguard::Progress::EndedStaleRunner { .. } => return bar.suspend(|| notices(p)),
@@ -180,11 +186,7 @@ pub struct Lines {
 impl Lines {
     /// Starts the reporter (a thread that wakes every tenth of a second to see if it is done).
     pub fn start() -> Lines {
-        let every = std::env::var("DBGUARD_PROGRESS_EVERY")
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|s| *s > 0.0)
-            .map_or(Duration::from_secs(5), Duration::from_secs_f64);
+        let every = interval(std::env::var("DBGUARD_PROGRESS_EVERY").ok().as_deref());
         let now: Arc<std::sync::Mutex<Now>> = Arc::default();
         let done = Arc::new(AtomicBool::new(false));
         let (state, finished) = (now.clone(), done.clone());
@@ -210,9 +212,15 @@ impl Lines {
 
     /// The callback to hand to `on_progress`.
     pub fn hook(&self) -> impl Fn(&dbguard::Progress) + Send + Sync + 'static {
-        let (now, done) = (self.now.clone(), self.done.clone());
+        let now = self.now.clone();
         move |p: &dbguard::Progress| match p {
-            dbguard::Progress::Finished => done.store(true, Ordering::SeqCst),
+            // A run within the command ended (a rehearsal has several): nothing to say until
+            // the next begins; the lines stop when the command drops the reporter.
+            dbguard::Progress::Finished => {
+                if let Ok(mut n) = now.lock() {
+                    *n = Now::default();
+                }
+            }
             p @ dbguard::Progress::EndedStaleRunner { .. } => notices(p),
             p => {
                 if let Ok(mut n) = now.lock() {
@@ -226,6 +234,22 @@ impl Lines {
 impl Drop for Lines {
     fn drop(&mut self) {
         self.done.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The interval between lines: `DBGUARD_PROGRESS_EVERY` seconds (5 by default), kept between
+/// 0.05 s and an hour. A value that is not a number of seconds is said, and the default used.
+fn interval(var: Option<&str>) -> Duration {
+    const DEFAULT: Duration = Duration::from_secs(5);
+    let Some(text) = var else { return DEFAULT };
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Duration::from_secs_f64(s.clamp(0.05, 3600.0)),
+        _ => {
+            eprintln!(
+                "warning: DBGUARD_PROGRESS_EVERY={text:?} is not a number of seconds above 0 (such as 5 or 0.5); progress lines every 5 s"
+            );
+            DEFAULT
+        }
     }
 }
 
@@ -284,7 +308,7 @@ mod tests {
         n.update(&Progress::Work(Work::new(Task::Snapshot, "users").about(Some(2_000_000))));
         assert_eq!(n.line(true).as_deref(), Some("up 3/7 20261201 add_email: snapshot users (about 2,000,000 rows)"));
         n.update(&Progress::Statements { done: 1200, total: 500_000 });
-        assert_eq!(n.line(true).as_deref(), Some("up 3/7 20261201 add_email: statement 1,200/500,000"));
+        assert_eq!(n.line(true).as_deref(), Some("up 3/7 20261201 add_email: statement 1,201/500,000"));
         // A step of one statement says nothing more than its name.
         n.update(&Progress::Statements { done: 1, total: 1 });
         assert_eq!(n.line(true).as_deref(), Some("up 3/7 20261201 add_email"));
@@ -292,6 +316,21 @@ mod tests {
         let mut n = Now::default();
         n.update(&Progress::Work(Work::new(Task::Restore, "users").rows(2_000_000i64)));
         assert_eq!(n.line(true).as_deref(), Some("putting rows back into users (2,000,000 rows)"));
+    }
+
+    #[test]
+    fn the_interval_is_read_safely() {
+        use std::time::Duration;
+        assert_eq!(super::interval(None), Duration::from_secs(5));
+        assert_eq!(super::interval(Some("0.5")), Duration::from_millis(500));
+        // Too big, too small, not numbers: never a panic, never a flood.
+        assert_eq!(super::interval(Some("inf")), Duration::from_secs(5));
+        assert_eq!(super::interval(Some("1e400")), Duration::from_secs(5));
+        assert_eq!(super::interval(Some("18446744073709551616")), Duration::from_secs(3600));
+        assert_eq!(super::interval(Some("0.001")), Duration::from_millis(50));
+        for bad in ["abc", "0", "-1", "NaN", ""] {
+            assert_eq!(super::interval(Some(bad)), Duration::from_secs(5), "{bad}");
+        }
     }
 
     #[test]

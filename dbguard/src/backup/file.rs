@@ -364,7 +364,11 @@ pub(crate) async fn replace(db: &mut Database, backup: &FileBackup) -> Result<Fi
         let _ = std::fs::remove_file(PathBuf::from(side));
     }
     // The connection still reads the file that was replaced: open the restored one.
+    let progress = db.env.progress.clone();
     *db = Database::connect(&url).await?;
+    db.env.progress = progress;
+    let rows: i64 = backup.tables.values().sum();
+    db.env.progress.work(Work::new(Task::CheckFileBackup, file.display().to_string()).rows(rows));
     if let Some(problem) = check_file(&file, &backup.tables).await? {
         return Err(Error::RestoreFailed {
             message: format!(

@@ -174,7 +174,9 @@ pub(crate) async fn fill_rows(s: &mut Session<'_>, r: &mut RowsSnapshot) -> Resu
     // `relation` is the table as the statement names it, alias included: the predicate may use it.
     let sql = format!("INSERT INTO {dest} SELECT {} FROM {} WHERE {}", r.list, t.relation, t.predicate);
     let context = format!("copying the rows of {} that statement {} changes", t.table, t.statement + 1);
-    s.env.progress.work(Work::new(Task::KeepRows, &t.table));
+    s.env
+        .progress
+        .work(Work::new(Task::KeepRows, format!("that statement {} changes in {}", t.statement + 1, t.table)));
     let n = s.execute(&sql, &context).await? as i64;
     if n > 0 {
         let why = match t.verb {
@@ -491,15 +493,12 @@ async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest
             ),
         });
     }
-    let on = pk
-        .iter()
-        .map(|c| {
-            let q = s.env.backend.quote(c);
-            format!("dbguard_s.{q} = {dest}.{q}")
-        })
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    let m = format!("EXISTS (SELECT 1 FROM {src} dbguard_s WHERE {on})");
+    // `IN`, not a correlated `EXISTS`: SQLite ran that as a scan of the snapshot per row of the
+    // table (500,000 rows back into 1,500,000: hours); `IN (SELECT ...)` is one lookup
+    // structure on every database. Key columns are never NULL, so both mean the same.
+    let quoted: Vec<String> = pk.iter().map(|c| s.env.backend.quote(c)).collect();
+    let on_dest: Vec<String> = quoted.iter().map(|q| format!("{dest}.{q}")).collect();
+    let m = format!("({}) IN (SELECT {} FROM {src})", on_dest.join(", "), quoted.join(", "));
     if snapshot.reason == reason::DELETED_ROWS {
         let back = s
             .query_i64(

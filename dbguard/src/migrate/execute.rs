@@ -281,9 +281,13 @@ async fn run_statements(
     let mut tx_open = false;
     // Where the open transaction started: what a rollback returns to.
     let mut group_start = point.clone();
-    for (i, st) in statements.iter().enumerate().skip(point.done) {
+    let groups = |k: usize| !own_transactions && groups_with_progress(env, m, &statements[k].first_keyword());
+    let mut i = point.done;
+    while i < statements.len() {
+        env.progress.emit(Progress::Statements { done: i, total: statements.len() });
+        let st = &statements[i];
         let at = Some((i + 1, st.line, st.text.to_string()));
-        let grouped = !own_transactions && groups_with_progress(env, m, &st.first_keyword());
+        let grouped = groups(i);
         // What the guard does before a statement may create a table: that commits an open
         // transaction on MySQL, so the statements before it are committed with their progress.
         if tx_open && (!grouped || guard::acts_before(taken, i)) {
@@ -306,8 +310,17 @@ async fn run_statements(
                     .map_err(|e| internal(env.error("starting a transaction", e)))?;
                 tx_open = true;
             }
-            if let Err(e) = s.conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(st.text.to_string()))).await {
-                let message = env.statement_error(&e, (st.text, st.line, st.column));
+            // In a transaction that commits with its progress, the statements after it that the
+            // guard has nothing to do for go in the same round trip.
+            let last = if m.is_transactional() {
+                batch_end(statements, i, |k| groups(k) && !guard::acts_before(taken, k))
+            } else {
+                i
+            };
+            if let Err((k, e)) = run_batch(s.conn, &statements[i..=last]).await {
+                let failed = &statements[i + k];
+                let at = Some((i + k + 1, failed.line, failed.text.to_string()));
+                let message = env.statement_error(&e, (failed.text, failed.line, failed.column));
                 let fault = env.fault(&e);
                 let outcome = FailureOutcome::Resumable { statement: group_start.done + 1 };
                 // The statements of the transaction before it are rolled back with it (by the
@@ -317,14 +330,16 @@ async fn run_statements(
                 }
                 return Err((failure(m, dir, at, message, false).with_fault(fault), outcome));
             }
-            crash_point(version, i + 1);
-            point.advance(statements);
-            env.progress.emit(Progress::Statements { done: i + 1, total: statements.len() });
+            for k in i..=last {
+                crash_point(version, k + 1);
+                point.advance(statements);
+            }
             // No transaction was asked for: each statement commits on its own (with its progress).
             if !m.is_transactional() {
                 commit_progress(history, s, version, &point).await.map_err(internal)?;
                 tx_open = false;
             }
+            i = last + 1;
             continue;
         }
         // Commits itself: marked as in flight with the schema as it is before it.
@@ -356,13 +371,69 @@ async fn run_statements(
         crash_point(version, i + 1);
         point.in_flight = None;
         point.advance(statements);
-        env.progress.emit(Progress::Statements { done: i + 1, total: statements.len() });
         history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
+        i += 1;
     }
     if tx_open {
         commit_progress(history, s, version, &point).await.map_err(internal)?;
     }
+    env.progress.emit(Progress::Statements { done: statements.len(), total: statements.len() });
     Ok(point)
+}
+
+/// Statements joined in one round trip at most: bounded, so that memory does not grow with
+/// the step.
+const BATCH_STATEMENTS: usize = 500;
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// The last statement of the round trip that starts at `first`: the ones after it join while
+/// `joins` says so, up to the bounds. Statements that may return more than one result (a
+/// procedure call) go alone, so that a failure is put on the right statement.
+fn batch_end(statements: &[dbguard_lint::split::Statement<'_>], first: usize, joins: impl Fn(usize) -> bool) -> usize {
+    let alone = |k: usize| matches!(statements[k].first_keyword().as_str(), "CALL" | "EXEC" | "EXECUTE");
+    if alone(first) {
+        return first;
+    }
+    let (mut last, mut bytes) = (first, statements[first].text.len());
+    while last + 1 < statements.len()
+        && last + 1 - first < BATCH_STATEMENTS
+        && bytes + statements[last + 1].text.len() <= BATCH_BYTES
+        && joins(last + 1)
+        && !alone(last + 1)
+    {
+        last += 1;
+        bytes += statements[last].text.len();
+    }
+    last
+}
+
+/// Runs `batch` in one round trip; on failure, which of them failed (each statement before it
+/// gave its result) and the error.
+async fn run_batch(
+    conn: &mut AnyConnection,
+    batch: &[dbguard_lint::split::Statement<'_>],
+) -> std::result::Result<(), (usize, sqlx::Error)> {
+    use futures_util::StreamExt;
+    use sqlx::Executor;
+    if let [one] = batch {
+        return conn
+            .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(one.text.to_string())))
+            .await
+            .map(|_| ())
+            .map_err(|e| (0, e));
+    }
+    // A newline before each `;`: a statement may end in a `--` comment.
+    let text: String = batch.iter().flat_map(|st| [st.text, "\n;\n"]).collect();
+    let mut results = conn.fetch_many(sqlx::raw_sql(sqlx::AssertSqlSafe(text)));
+    let mut done = 0;
+    while let Some(r) = results.next().await {
+        match r {
+            Ok(sqlx::Either::Left(_)) => done += 1,
+            Ok(sqlx::Either::Right(_)) => {}
+            Err(e) => return Err((done.min(batch.len() - 1), e)),
+        }
+    }
+    Ok(())
 }
 
 /// With the `fault-injection` feature (dbguard's own tests): ends the process, as kill -9
@@ -431,19 +502,36 @@ async fn run_batched(
     // A newline before `;`: the step may end in a `--` comment.
     let dialect = env.backend.kind().dialect();
     let batches = batches(env.backend.begin_statement(), sql, &record, env.backend.batch_bytes(), dialect);
+    // A big step, where the database can, without a round trip per statement.
+    if batches.len() > 1
+        && let Some(script) = env.backend.run_script(env.raw_url(), &batches, &env.progress)
+    {
+        return Ok(match script.await? {
+            None => {
+                Some(written.map(|_| row(m, RowState::Applied, at.to_string(), started.elapsed().as_millis() as i64)))
+            }
+            // Rolled back; the error is reported by the statement-by-statement run.
+            Some(_) => None,
+        });
+    }
     let total = batches.iter().map(|(_, n)| n).sum();
     let mut done = 0;
+    // Counted only where the step is split (nothing is guarded here, so no work to clear).
+    let count = |done| {
+        if total > 0 {
+            env.progress.emit(Progress::Statements { done, total });
+        }
+    };
     for (batch, n) in batches {
+        count(done);
         if conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(batch))).await.is_err() {
             // Whatever ran is undone; the error is reported by the statement-by-statement run.
             let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
             return Ok(None);
         }
         done += n;
-        if n > 0 {
-            env.progress.emit(Progress::Statements { done, total });
-        }
     }
+    count(done);
     // The row as the caller reports it, with the duration measured here.
     let ms = started.elapsed().as_millis() as i64;
     Ok(Some(written.map(|_| row(m, RowState::Applied, at.to_string(), ms))))
@@ -585,7 +673,9 @@ async fn run_step(
     match step {
         Step::Sql(sql) => {
             let statements = dbguard_lint::split::split(sql, env.backend.kind().dialect());
+            let total = statements.len();
             for (i, s) in statements.iter().enumerate() {
+                env.progress.emit(Progress::Statements { done: i, total });
                 // The rows it is about to delete or overwrite, copied first: never run it unkept.
                 if let Err(e) = guard::before_statement(&mut Session { env, conn: &mut *conn }, taken, i).await {
                     let by_guard = matches!(e, crate::error::Error::EveryRow { .. });
@@ -596,8 +686,8 @@ async fn run_step(
                     let at = Some((i + 1, s.line, s.text.to_string()));
                     return Err(fail(at, message).with_fault(env.fault(&e)));
                 }
-                env.progress.emit(Progress::Statements { done: i + 1, total: statements.len() });
             }
+            env.progress.emit(Progress::Statements { done: total, total });
             Ok(())
         }
         Step::Rust { run, .. } => {

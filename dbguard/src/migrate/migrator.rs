@@ -236,7 +236,12 @@ impl Migrator {
         Migrator {
             file_backups: FileBackupPolicy { enabled: false, keep: 1 },
             dump: None,
-            safety: Safety { lock: self.safety.lock.clone(), ..Safety::default() },
+            // Its progress is shown as the real run's would be.
+            safety: Safety {
+                lock: self.safety.lock.clone(),
+                progress: self.safety.progress.clone(),
+                ..Safety::default()
+            },
             record_runs: false,
             ..self.clone()
         }

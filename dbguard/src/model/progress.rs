@@ -24,8 +24,9 @@ pub enum Progress {
     /// Long work inside a step or a command began (a snapshot, a restore, a backup): it lasts
     /// until the next event.
     Work(Work),
-    /// Statements of the current step have run: `done` of `total`. Sent as a step's statements
-    /// run (once per statement, or per batch of them), so that a long migration shows where it is.
+    /// `done` statements of the current step's `total` have run: sent before each statement (or
+    /// round trip of them) and after the last, so that a long migration shows the one running.
+    /// A step sent whole in one round trip has a `total` of 0.
     Statements {
         /// Statements that ran.
         done: usize,
@@ -113,7 +114,7 @@ impl std::fmt::Display for Task {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Task::Snapshot => "snapshot",
-            Task::KeepRows => "keeping the rows a statement changes of",
+            Task::KeepRows => "keeping the rows",
             Task::CheckSnapshot => "checking the snapshot of",
             Task::Restore => "putting rows back into",
             Task::Verify => "verifying the restored",

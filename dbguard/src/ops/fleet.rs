@@ -68,14 +68,10 @@ impl Target {
         let escaped: String =
             quoted.chars().flat_map(|c| if c == ' ' || c == '\\' { vec!['\\', c] } else { vec![c] }).collect();
         let option = format!("-c search_path={escaped}");
-        let encoded: String = option
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-                b => format!("%{b:02X}"),
-            })
-            .collect();
-        format!("{}{sep}options={encoded}", self.url)
+        // Everything but RFC 3986's unreserved characters is encoded.
+        const VALUE: &percent_encoding::AsciiSet =
+            &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+        format!("{}{sep}options={}", self.url, percent_encoding::utf8_percent_encode(&option, VALUE))
     }
 }
 
@@ -529,12 +525,7 @@ async fn run_target(migrator: &Migrator, t: Target, op: FleetOp, confirmed: bool
         Some(s) if s.is_empty() => {
             db.close().await.ok();
             let schema = t.schema.as_deref().unwrap_or("(the default search path)");
-            return Err(Error::FleetTargetUnhealthy {
-                messages: vec![format!(
-                    "the schema \"{schema}\" does not exist in {} (names are case-sensitive); create it (`CREATE SCHEMA ...`) or fix `schema` in the fleet file",
-                    mask_url(&t.url)
-                )],
-            });
+            return Err(Error::FleetSchemaMissing { schema: schema.to_string(), url: mask_url(&t.url) });
         }
         // Each schema has its own version table: its own lock, named after the schema the
         // names resolve to (whether the file names it or the search path picks it, such as

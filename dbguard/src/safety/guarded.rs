@@ -230,6 +230,11 @@ pub(crate) async fn run<P, T>(
         return refuse(safety, db, entry(), started, refused).await;
     }
     with_lock(db, &safety.lock, &safety.progress, async |db| {
+        // Long work of the plan (checking a snapshot) is reported too, unless a confirmation
+        // prompt may follow it (production), which a progress bar must not draw over.
+        if decision.tier != Tier::Prod {
+            db.env.progress = safety.progress.clone();
+        }
         // The plan only reads (the dry runs, on a read-only session, prove it); under the lock,
         // so that what it found is still true when the apply runs.
         let intent = match plan(db).await {

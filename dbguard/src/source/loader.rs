@@ -304,7 +304,14 @@ impl Source for Disk {
         loop {
             match file.read(&mut chunk) {
                 Ok(0) => return Ok(buf),
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => {
+                    // A file bigger than one chunk is sized once from its length: growing the
+                    // vector by doubling copied a 10 MB migration again and again.
+                    if buf.is_empty() && n == chunk.len() {
+                        buf.reserve(file.metadata().map_or(0, |m| m.len() as usize));
+                    }
+                    buf.extend_from_slice(&chunk[..n])
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }

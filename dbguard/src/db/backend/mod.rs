@@ -12,6 +12,7 @@ mod postgres;
 mod sqlite;
 
 use std::path::PathBuf;
+use std::pin::Pin;
 
 use crate::db::open_mode::OpenMode;
 use crate::model::kind::BackendKind;
@@ -74,6 +75,10 @@ pub(crate) enum ContentHash {
 /// A query that reads, and whether its error means the database must recover by writing
 /// (see [`Backend::read_only_probe`]).
 pub(crate) type ReadOnlyProbe = (&'static str, fn(&sqlx::Error) -> bool);
+
+/// What [`Backend::run_script`] returns: the run of a step's batches.
+pub(crate) type Script<'a> =
+    Pin<Box<dyn std::future::Future<Output = crate::error::Result<Option<String>>> + Send + 'a>>;
 
 /// The database-specific parts of dbguard.
 pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
@@ -281,6 +286,20 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// can go in the same round trip as the migration. `None` where there is none (the step
     /// then takes the statement-by-statement path).
     fn elapsed_ms_sql(&self, _started: &str) -> Option<String> {
+        None
+    }
+
+    /// Runs a big step's batches (see [`Backend::batch_bytes`]; the first opens the transaction,
+    /// the last records the step and commits) without a round trip per statement, reporting
+    /// the statements done to `progress`; `None` where the database has no such way. The future
+    /// gives `Ok(None)` when all ran and committed, `Ok(Some(message))` when a statement failed
+    /// and the transaction was rolled back (nothing of the step stays).
+    fn run_script<'a>(
+        &'a self,
+        _url: &'a str,
+        _batches: &'a [(String, usize)],
+        _progress: &'a crate::model::progress::ProgressHook,
+    ) -> Option<Script<'a>> {
         None
     }
 
