@@ -63,6 +63,10 @@ pub struct Global {
     /// runs; a terminal asks instead).
     #[arg(long, value_name = "DATABASE-NAME", global = true)]
     pub confirm: Option<String>,
+    /// No progress bar or progress lines on standard error (results, warnings and errors are
+    /// printed as always).
+    #[arg(long, global = true)]
+    pub quiet: bool,
     /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true)]
     pub color: ColorArg,

@@ -224,6 +224,15 @@ impl Ctx {
         Ok(m)
     }
 
+    /// What shows progress on standard error: a bar, lines, or nothing with `--quiet`.
+    pub fn progress(&self) -> crate::output::progress::Reporter {
+        if self.global.quiet {
+            crate::output::progress::Reporter::Quiet
+        } else {
+            crate::output::progress::Reporter::for_stderr()
+        }
+    }
+
     /// The backup API with the same lock, tiers, confirmation and audit file as the migrator.
     pub fn backups(&self) -> Backups {
         let mut b = Backups::new()

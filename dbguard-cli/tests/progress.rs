@@ -136,4 +136,10 @@ async fn a_big_migration_says_which_statement_it_is_at() {
         "{}",
         text(&o)
     );
+    // `--quiet`: the same work, no progress.
+    ok(command(d.path(), &t.url, &["down", "--to", "0"]).output().unwrap());
+    let (o, lines) = watched(d.path(), &t.url, &["--quiet", "up"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("applied"), "{}", text(&o));
+    assert!(!lines.iter().any(|(l, _)| l.contains("(running ")), "{}", text(&o));
 }

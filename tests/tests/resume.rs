@@ -348,3 +348,34 @@ async fn a_failure_or_crash_inside_a_round_trip_is_exact(kind: BackendKind) {
     db.close().await.unwrap();
 }
 on_each_engine!(a_failure_or_crash_inside_a_round_trip_is_exact);
+
+/// MySQL/MariaDB: a statement that may commit the transaction by itself (here a procedure that
+/// runs DDL) is never grouped with the rows around it, so a failure after it is not reported as
+/// undone when rows before it stay, and the fixed migration, continued, writes no row twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_a_call_that_commits_is_never_grouped() {
+    let Some(t) = TestDb::new(BackendKind::Mysql).await else { return };
+    let file = |second: i64| {
+        format!(
+            "CREATE TABLE t (id INT, v VARCHAR(20));\nCREATE TABLE k (id INT PRIMARY KEY);\n\
+             CREATE PROCEDURE pd() BEGIN CREATE TABLE x5 (id INT); END;\n\
+             INSERT INTO t VALUES (1, 'a');\nCALL pd();\nINSERT INTO t VALUES (2, 'b');\n\
+             INSERT INTO k VALUES (1);\nINSERT INTO k VALUES ({second});\n"
+        )
+    };
+    let down = "DROP TABLE x5;\nDROP PROCEDURE pd;\nDROP TABLE k;\nDROP TABLE t;";
+    let dir = MigrationDir::new();
+    dir.add("1", "calls", &file(1), down);
+    let mut db = t.connect().await;
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    let Error::MigrationFailed(f) = &err else { panic!("{err}") };
+    assert_eq!(f.statement.as_ref().map(|s| s.0), Some(8), "{err}");
+    dir.add("1", "calls", &file(2), down);
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let ids: Vec<i64> = (1..=2).collect();
+    for id in ids {
+        let n = db.query_i64(&format!("SELECT COUNT(*) FROM t WHERE id = {id}")).await.unwrap();
+        assert_eq!(n, 1, "row {id} once");
+    }
+    db.close().await.unwrap();
+}

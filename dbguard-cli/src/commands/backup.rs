@@ -13,7 +13,7 @@ use crate::output::style::{OK, paint};
 pub async fn run(ctx: &Ctx, tables: &[String], dry_run: bool) -> CliResult {
     ctx.banner();
     // Long snapshots and file backups say where they are (a bar, or lines on a pipe).
-    let progress = crate::output::progress::Reporter::for_stderr();
+    let progress = ctx.progress();
     let backups = progress.attach_backups(ctx.backups());
     let names: Vec<&str> = tables.iter().map(String::as_str).collect();
     let file = tables.is_empty();

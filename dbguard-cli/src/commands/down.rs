@@ -7,7 +7,7 @@ use dbguard::OpenMode;
 use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::CliResult;
-use crate::output::{progress, report};
+use crate::output::report;
 
 pub async fn run(ctx: &Ctx, to: i64, dry_run: bool, format: Format) -> CliResult {
     let migrator = ctx.migrator()?;
@@ -20,7 +20,7 @@ pub async fn run(ctx: &Ctx, to: i64, dry_run: bool, format: Format) -> CliResult
         return Ok(ExitCode::SUCCESS);
     }
     let mut db = ctx.open(OpenMode::Existing, false).await?;
-    let bar = (format == Format::Text).then(progress::Reporter::for_stderr);
+    let bar = (format == Format::Text).then(|| ctx.progress());
     let migrator = match &bar {
         Some(r) => r.attach(migrator),
         None => migrator,

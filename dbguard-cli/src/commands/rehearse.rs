@@ -15,7 +15,7 @@ use crate::output::style::{DIM, ERROR, OK, WARN, paint};
 pub async fn run(ctx: &Ctx, format: Format) -> CliResult {
     let migrator = ctx.migrator()?;
     ctx.banner();
-    let progress = (format == Format::Text).then(crate::output::progress::Reporter::for_stderr);
+    let progress = (format == Format::Text).then(|| ctx.progress());
     let migrator = match &progress {
         Some(r) => r.attach(migrator),
         None => migrator,

@@ -27,7 +27,7 @@ pub async fn run(ctx: &Ctx, dry_run: bool) -> CliResult {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let progress = crate::output::progress::Reporter::for_stderr();
+    let progress = ctx.progress();
     let r = progress.attach(migrator).reset(&ctx.url).await;
     drop(progress);
     let r = r?;

@@ -18,7 +18,7 @@ pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_colum
     let mut db = ctx.open(mode, false).await?;
     let opts = RestoreOptions { into, drop_unmapped_columns, dry_run };
     // A restore of millions of rows says where it is (a bar, or lines on a pipe).
-    let progress = crate::output::progress::Reporter::for_stderr();
+    let progress = ctx.progress();
     let r = progress.attach_backups(ctx.backups()).restore(&mut db, id, &opts).await;
     drop(progress);
     db.close().await.ok();
@@ -54,7 +54,7 @@ pub async fn file(ctx: &Ctx, backup: &Path, dry_run: bool) -> CliResult {
     let backup = if backup.components().count() > 1 { path.as_path() } else { backup };
     let mode = if dry_run { OpenMode::ReadOnly } else { OpenMode::Existing };
     let mut db = ctx.open(mode, false).await?;
-    let progress = crate::output::progress::Reporter::for_stderr();
+    let progress = ctx.progress();
     let backups = progress.attach_backups(ctx.backups());
     if dry_run {
         let b = backups.dry_run_restore_file(&mut db, backup).await;

@@ -8,8 +8,8 @@ use dbguard::{Database, OpenMode};
 use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::CliResult;
+use crate::output::report;
 use crate::output::style::{DIM, OK, paint};
-use crate::output::{progress, report};
 
 pub async fn run(ctx: &Ctx, to: Option<i64>, dry_run: bool, in_memory: bool, format: Format) -> CliResult {
     let migrator = ctx.migrator()?;
@@ -37,7 +37,7 @@ pub async fn run(ctx: &Ctx, to: Option<i64>, dry_run: bool, in_memory: bool, for
             &format!("{} {}: a new, empty database", paint(OK, "created"), db.url().trim_start_matches("sqlite://")),
         );
     }
-    let bar = (format == Format::Text).then(progress::Reporter::for_stderr);
+    let bar = (format == Format::Text).then(|| ctx.progress());
     let migrator = match &bar {
         Some(r) => r.attach(migrator),
         None => migrator,

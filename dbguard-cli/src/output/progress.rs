@@ -253,12 +253,15 @@ fn interval(var: Option<&str>) -> Duration {
     }
 }
 
-/// What shows a text run's progress: a bar on a terminal, lines on a pipe.
+/// What shows a text run's progress: a bar on a terminal, lines on a pipe, nothing with
+/// `--quiet`.
 pub enum Reporter {
     /// On a terminal.
     Bar(Bar),
     /// On a pipe.
     Lines(Lines),
+    /// `--quiet`: only what a person must know (`notices`).
+    Quiet,
 }
 
 impl Reporter {
@@ -275,6 +278,7 @@ impl Reporter {
         match self {
             Reporter::Bar(b) => m.on_progress(b.hook()),
             Reporter::Lines(l) => m.on_progress(l.hook()),
+            Reporter::Quiet => m,
         }
     }
 
@@ -283,6 +287,7 @@ impl Reporter {
         match self {
             Reporter::Bar(bar) => b.on_progress(bar.hook()),
             Reporter::Lines(l) => b.on_progress(l.hook()),
+            Reporter::Quiet => b,
         }
     }
 }

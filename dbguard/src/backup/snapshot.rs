@@ -497,6 +497,21 @@ async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest
     // table (500,000 rows back into 1,500,000: hours); `IN (SELECT ...)` is one lookup
     // structure on every database. Key columns are never NULL, so both mean the same.
     let quoted: Vec<String> = pk.iter().map(|c| s.env.backend.quote(c)).collect();
+    // SQLite lets a key column hold NULL, which matches nothing: such rows would be put back
+    // beside the ones they replace. Refused before anything is written.
+    let null_key = quoted.iter().map(|q| format!("{q} IS NULL")).collect::<Vec<_>>().join(" OR ");
+    let nulls = s
+        .query_i64(&format!("SELECT COUNT(*) FROM {src} WHERE {null_key}"), "looking for NULL keys in the snapshot")
+        .await?;
+    if nulls > 0 {
+        return Err(Error::RestoreRefused {
+            message: format!(
+                "{nulls} of the rows that snapshot {} holds have NULL in a primary key column of {target} ({}): they cannot be matched to the rows they replace.\n  nothing was changed.\n  next: restore into a new table (`--into '{target}_restored'`) and copy the rows you need",
+                snapshot.id,
+                pk.join(", ")
+            ),
+        });
+    }
     let on_dest: Vec<String> = quoted.iter().map(|q| format!("{dest}.{q}")).collect();
     let m = format!("({}) IN (SELECT {} FROM {src})", on_dest.join(", "), quoted.join(", "));
     if snapshot.reason == reason::DELETED_ROWS {

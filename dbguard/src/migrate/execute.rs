@@ -281,7 +281,7 @@ async fn run_statements(
     let mut tx_open = false;
     // Where the open transaction started: what a rollback returns to.
     let mut group_start = point.clone();
-    let groups = |k: usize| !own_transactions && groups_with_progress(env, m, &statements[k].first_keyword());
+    let groups = |k: usize| !own_transactions && groups_with_progress(env, m, &statements[k]);
     let mut i = point.done;
     while i < statements.len() {
         env.progress.emit(Progress::Statements { done: i, total: statements.len() });
@@ -447,9 +447,11 @@ fn crash_point(version: i64, statement: usize) {
 }
 
 /// Whether a statement commits in one transaction with the progress recorded after it.
-fn groups_with_progress(env: &Env, m: &Migration, keyword: &str) -> bool {
-    let writes_rows = matches!(keyword, "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "MERGE" | "WITH");
-    if m.is_transactional() { !env.backend.commits_implicitly(keyword) } else { writes_rows }
+fn groups_with_progress(env: &Env, m: &Migration, statement: &dbguard_lint::split::Statement<'_>) -> bool {
+    let stays = !env.backend.commits_implicitly(statement);
+    let writes_rows =
+        matches!(statement.first_keyword().as_str(), "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "MERGE" | "WITH");
+    stays && (m.is_transactional() || writes_rows)
 }
 
 /// Records the progress in the open transaction and commits both.
@@ -611,7 +613,7 @@ fn rolls_back_completely(env: &Env, step: &Step) -> bool {
     match step {
         Step::Sql(sql) => dbguard_lint::split::split(sql, env.backend.kind().dialect())
             .iter()
-            .all(|s| !env.backend.commits_implicitly(&s.first_keyword())),
+            .all(|s| !env.backend.commits_implicitly(s)),
         // A Rust step may do anything; assume the worst.
         Step::Rust { .. } | Step::Irreversible { .. } => false,
     }

@@ -101,8 +101,8 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         true
     }
 
-    /// Whether a statement starting with `keyword` commits the open transaction implicitly.
-    fn commits_implicitly(&self, _keyword: &str) -> bool {
+    /// Whether `statement` may commit the open transaction implicitly (when unsure: yes).
+    fn commits_implicitly(&self, _statement: &dbguard_lint::split::Statement<'_>) -> bool {
         false
     }
 

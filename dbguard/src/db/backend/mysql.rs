@@ -15,24 +15,15 @@ fn lock_name(key: &str) -> String {
     format!("LEFT(CONCAT('dbguard:', DATABASE(), ':', '{key}'), 64)")
 }
 
-/// Statements that commit the current transaction implicitly in MySQL, so a failure after them
-/// cannot be rolled back.
-const IMPLICIT_COMMIT: &[&str] = &[
-    "CREATE",
-    "ALTER",
-    "DROP",
-    "RENAME",
-    "TRUNCATE",
-    "GRANT",
-    "REVOKE",
-    "LOCK",
-    "UNLOCK",
-    "INSTALL",
-    "UNINSTALL",
-    "ANALYZE",
-    "OPTIMIZE",
-    "REPAIR",
-];
+/// Statements that certainly stay inside the open transaction in MySQL/MariaDB: rows read and
+/// written. Everything else may commit it implicitly (DDL, and also `CALL` of a procedure that
+/// runs DDL, `EXECUTE`, `FLUSH`, `CHECK TABLE`, `SET PASSWORD`, `SET STATEMENT ... FOR ALTER`,
+/// executable comments `/*! ... */`): treated as committing, so that a failure after it is
+/// never reported as undone (fail closed).
+const STAYS_IN_TRANSACTION: &[&str] = &["INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "WITH", "VALUES", "DO"];
+
+/// `SET` stays inside the transaction, except these forms.
+const SET_THAT_COMMITS: &[&str] = &["PASSWORD", "STATEMENT", "AUTOCOMMIT", "DEFAULT", "ROLE"];
 
 impl Backend for Mysql {
     // InnoDB's table ids follow a table through RENAME (MariaDB's view, then MySQL 8's).
@@ -74,8 +65,16 @@ impl Backend for Mysql {
         false
     }
 
-    fn commits_implicitly(&self, keyword: &str) -> bool {
-        IMPLICIT_COMMIT.contains(&keyword)
+    fn commits_implicitly(&self, statement: &dbguard_lint::split::Statement<'_>) -> bool {
+        // Code in executable comments runs on the server but is hidden from the keywords.
+        if statement.text.contains("/*!") || statement.text.contains("/*M!") {
+            return true;
+        }
+        match statement.keywords(2).as_slice() {
+            [set, what, ..] if set == "SET" => SET_THAT_COMMITS.contains(&what.as_str()),
+            [first, ..] => !STAYS_IN_TRANSACTION.contains(&first.as_str()) && first != "SET",
+            [] => true,
+        }
     }
 
     fn history_ddl(&self, table: &str) -> String {
@@ -267,5 +266,40 @@ impl Backend for Mysql {
             "SELECT CAST(table_rows AS CHAR) FROM information_schema.tables \
              WHERE table_schema = DATABASE() AND table_name = ? AND table_rows IS NOT NULL",
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Backend, Mysql};
+
+    /// Only reads, writes and plain `SET` are known to stay inside a transaction; anything else
+    /// may commit it (a procedure's DDL, `EXECUTE`, executable comments), found by a new-user
+    /// trial where rows before such a statement stayed after a failure reported as undone.
+    #[test]
+    fn what_may_commit_is_taken_to_commit() {
+        let m = Mysql;
+        let commits = |sql: &str| {
+            let statements = dbguard_lint::split::split(sql, dbguard_lint::Dialect::Mysql);
+            m.commits_implicitly(&statements[0])
+        };
+        for sql in [
+            "CALL pd()",
+            "/*M! CREATE TABLE x1 (id INT) */",
+            "/*!50000 ALTER TABLE t ADD COLUMN c INT */",
+            "EXECUTE IMMEDIATE 'CREATE TABLE x2 (id INT)'",
+            "SET STATEMENT max_statement_time=100 FOR ALTER TABLE t ADD c INT",
+            "FLUSH TABLES",
+            "CHECK TABLE t",
+            "SET PASSWORD = PASSWORD('x')",
+            "set autocommit = 1",
+            "CREATE TABLE t (id INT)",
+            "LOCK TABLES t WRITE",
+        ] {
+            assert!(commits(sql), "{sql}");
+        }
+        for sql in ["INSERT INTO t VALUES (1)", "update t set a = 1", "SET @a = 'x'", "SELECT 1", "DELETE FROM t"] {
+            assert!(!commits(sql), "{sql}");
+        }
     }
 }
