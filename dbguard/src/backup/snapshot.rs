@@ -428,50 +428,81 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
         if let Some((off, _)) = fk.session {
             s.execute(off, &context).await?;
         }
-        let result = in_transaction(s, begin, &statements, &context).await;
+        // Verified before the commit: a restore that does not give back the snapshot's rows
+        // (a trigger changed them, a key matched nothing) is rolled back, never kept.
+        let result = match in_transaction(s, begin, &statements, &context).await {
+            Ok(()) => match verify_restored(s, &mut report, rows.as_deref(), &dest, true).await {
+                Ok(()) => s.execute("COMMIT", &context).await.map(|_| ()),
+                Err(e) => {
+                    s.execute("ROLLBACK", &context).await?;
+                    Err(e)
+                }
+            },
+            Err(e) => Err(restore_failed(e, &target, &report)),
+        };
         if let Some((_, on)) = fk.session {
             s.execute(on, &context).await?;
         }
-        result.map_err(|e| restore_failed(e, &target, &report))?;
+        result?;
+        return Ok(report);
     } else {
         s.env.progress.work(Work::new(Task::Restore, &target).rows(snapshot.row_count));
         for sql in s.env.backend.copy_table(&src, &dest) {
             s.execute(&sql, &format!("recreating {target} from snapshot {}", snapshot.id)).await?;
         }
     }
-    // Verify: the restored columns hold exactly the snapshot's rows (for a snapshot of rows,
-    // the rows of the table with the snapshot's keys).
-    let restored_from = match &rows {
+    verify_restored(s, &mut report, rows.as_deref(), &dest, false).await?;
+    Ok(report)
+}
+
+/// Checks that the restored columns hold exactly the snapshot's rows (for a snapshot of rows,
+/// the rows of the table with the snapshot's keys, matched by `rows`), and sets the count.
+/// `in_transaction`: the restore is still open, and is rolled back on a mismatch.
+async fn verify_restored(
+    s: &mut Session<'_>,
+    report: &mut RestoreReport,
+    rows: Option<&str>,
+    dest: &str,
+    in_transaction: bool,
+) -> Result<()> {
+    let snapshot = report.snapshot.clone();
+    let target = report.table.clone();
+    let restored_from = match rows {
         Some(m) => {
             let cols = report.mapped.iter().map(|c| s.env.backend.quote(c)).collect::<Vec<_>>().join(", ");
             format!("(SELECT {cols} FROM {dest} WHERE {m}) dbguard_restored")
         }
-        None => dest.clone(),
+        None => dest.to_string(),
     };
     let context = format!("computing a checksum of {target}");
     s.env.progress.work(Work::new(Task::Verify, &target).rows(snapshot.row_count));
     let mapped_now = s.content_checksum_from(&restored_from, &report.mapped, &context).await?;
     let mapped_snap = s.content_checksum(&snapshot.location, &report.mapped).await?;
-    report.rows = match &rows {
+    report.rows = match rows {
         Some(_) => mapped_now.split(':').next().and_then(|n| n.parse().ok()).unwrap_or(-1),
         None => s.count(&target).await?,
     };
     if mapped_now != mapped_snap || report.rows != snapshot.row_count {
+        let kept = if in_transaction {
+            format!("the restore was rolled back: {target} is as it was; the snapshot is untouched")
+        } else {
+            format!("the snapshot is untouched; {target} was created from it")
+        };
         return Err(Error::RestoreFailed {
             message: format!(
-                "restoring {target} from snapshot {} did not verify: the table has {} rows (snapshot: {}), content checksum {mapped_now} (snapshot: {mapped_snap}).\n  kept safe: the snapshot is untouched{}.\n  next: check triggers on {target} that may change inserted rows, then restore again",
+                "restoring {target} from snapshot {} did not verify: the table would have {} rows (snapshot: {}), content checksum {mapped_now} (snapshot: {mapped_snap}).\n  kept safe: {kept}{}.\n  next: check triggers on {target} that may change inserted rows, then restore again",
                 snapshot.id,
                 report.rows,
                 snapshot.row_count,
                 report
                     .pre_restore
                     .as_ref()
-                    .map(|p| format!("; the table's previous content is in snapshot {}", p.id))
+                    .map(|p| format!("; the table's previous content is also in snapshot {}", p.id))
                     .unwrap_or_default()
             ),
         });
     }
-    Ok(report)
+    Ok(())
 }
 
 /// For a restore of some rows: the condition (SQL on `dest`) matching the table's rows that
@@ -561,6 +592,8 @@ async fn take_rows_of(s: &mut Session<'_>, table: &str, version: Option<i64>, m:
     Ok(Some(catalog::insert(s, info).await?))
 }
 
+/// Opens a transaction and runs `statements` in it, left open for the caller to check and
+/// commit; rolled back if one fails.
 async fn in_transaction(s: &mut Session<'_>, begin: &str, statements: &[String], context: &str) -> Result<()> {
     s.execute(begin, context).await?;
     for sql in statements {
@@ -569,7 +602,6 @@ async fn in_transaction(s: &mut Session<'_>, begin: &str, statements: &[String],
             return Err(e);
         }
     }
-    s.execute("COMMIT", context).await?;
     Ok(())
 }
 
