@@ -494,7 +494,6 @@ async fn run_batched(
     at: &str,
     started: Instant,
 ) -> Result<Option<Option<AppliedRow>>> {
-    use sqlx::Executor;
     // The server times the step itself, so that the version row goes with it.
     let Some(elapsed) = env.backend.elapsed_ms_sql(&format!("'{at}'")) else { return Ok(None) };
     let written = (dir == Direction::Up).then(|| row(m, RowState::Applied, at.to_string(), 0));
@@ -504,39 +503,44 @@ async fn run_batched(
     // A newline before `;`: the step may end in a `--` comment.
     let dialect = env.backend.kind().dialect();
     let batches = batches(env.backend.begin_statement(), sql, &record, env.backend.batch_bytes(), dialect);
-    // A big step, where the database can, without a round trip per statement.
-    if batches.len() > 1
-        && let Some(script) = env.backend.run_script(env.raw_url(), &batches, &env.progress)
-    {
-        return Ok(match script.await? {
-            None => {
-                Some(written.map(|_| row(m, RowState::Applied, at.to_string(), started.elapsed().as_millis() as i64)))
-            }
-            // Rolled back; the error is reported by the statement-by-statement run.
-            Some(_) => None,
-        });
+    // A big step, where the database can, without a round trip per statement; else batch by
+    // batch through the driver. Either way a failure leaves nothing (rolled back), and is
+    // reported by the statement-by-statement run.
+    let script = if batches.len() > 1 { env.backend.run_script(env.raw_url(), &batches, &env.progress) } else { None };
+    let ran = match script {
+        Some(script) => script.await?.is_none(),
+        None => run_batches(conn, env, &batches).await,
+    };
+    if !ran {
+        return Ok(None);
     }
+    // The row as the caller reports it, with the duration measured here.
+    let ms = started.elapsed().as_millis() as i64;
+    Ok(Some(written.map(|_| row(m, RowState::Applied, at.to_string(), ms))))
+}
+
+/// Runs `batches` one round trip each, counting the statements done; false (rolled back) if
+/// one fails.
+async fn run_batches(conn: &mut AnyConnection, env: &Env, batches: &[(String, usize)]) -> bool {
+    use sqlx::Executor;
     let total = batches.iter().map(|(_, n)| n).sum();
-    let mut done = 0;
     // Counted only where the step is split (nothing is guarded here, so no work to clear).
     let count = |done| {
         if total > 0 {
             env.progress.emit(Progress::Statements { done, total });
         }
     };
+    let mut done = 0;
     for (batch, n) in batches {
         count(done);
-        if conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(batch))).await.is_err() {
-            // Whatever ran is undone; the error is reported by the statement-by-statement run.
+        if conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(batch.as_str()))).await.is_err() {
             let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
-            return Ok(None);
+            return false;
         }
         done += n;
     }
     count(done);
-    // The row as the caller reports it, with the duration measured here.
-    let ms = started.elapsed().as_millis() as i64;
-    Ok(Some(written.map(|_| row(m, RowState::Applied, at.to_string(), ms))))
+    true
 }
 
 /// The round trips of a step run in one transaction: `BEGIN`, the step, the version row
