@@ -167,6 +167,43 @@ impl<'a> Stmt<'a> {
         }
     }
 
+    /// Like [`Stmt::name`], with the part before the last when the name is qualified
+    /// (`other.users` gives `other`; `db.other.users` too): the schema or database it names.
+    pub fn qualified_name(&self, i: usize) -> Option<(Option<String>, String, usize)> {
+        let (last, next) = self.name(i)?;
+        let qualifier = (next >= i + 3 && self.tok(next - 2) == ".").then(|| self.part(next - 3)).flatten();
+        Some((qualifier, last, next))
+    }
+
+    /// Every qualified name in the statement, wherever it is (`s.t`, `"S"."T"`,
+    /// `` `db`.`t` ``, `c.s.t`): the part before the last and the last, normalised as
+    /// [`Stmt::name`] does. Column references (`u.id`) are among them: the caller keeps the
+    /// pairs whose last part is a table it cares about.
+    pub fn qualified_names(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for i in 1..self.tokens.len().saturating_sub(1) {
+            if self.tok(i) != "." || self.tok(i + 2) == "." {
+                continue;
+            }
+            if let (Some(q), Some(n)) = (self.part(i - 1), self.part(i + 1))
+                && !out.iter().any(|(a, b)| *a == q && *b == n)
+            {
+                out.push((q, n));
+            }
+        }
+        out
+    }
+
+    /// Token `i` as one part of a name, normalised; `None` when it is not a name.
+    fn part(&self, i: usize) -> Option<String> {
+        let t = self.tokens.get(i)?;
+        match t.kind {
+            Kind::Word => Some(t.text(self.text).to_ascii_lowercase()),
+            Kind::QuotedIdent | Kind::String if t.end - t.start >= 2 => Some(unquote(t.text(self.text))),
+            _ => None,
+        }
+    }
+
     /// What an `ALTER TABLE [IF EXISTS] [ONLY] name ...` statement changes; `None` for any
     /// other statement.
     pub fn altered(&self) -> Option<&Altered> {

@@ -384,6 +384,11 @@ pub enum Error {
     #[error("{0}")]
     Step(String),
 
+    /// A step that would delete or overwrite rows of a table outside the schema (or database)
+    /// dbguard keeps snapshots in, while that table holds rows: they could not be put back.
+    #[error("{0}")]
+    OutsideSchema(Box<OutsideSchema>),
+
     /// A `DELETE` or `UPDATE` whose condition, measured on the live data, matches every row of
     /// its table (`WHERE id > 0`), without the allow a statement with no condition needs.
     #[error(
@@ -452,6 +457,7 @@ impl Error {
                 | Error::NoSuchSnapshot { .. }
                 | Error::NoSuchTable { .. }
                 | Error::RestoreRefused { .. }
+                | Error::OutsideSchema(_)
                 | Error::NotAFile { .. }
                 | Error::NotABackup { .. }
         )
@@ -624,6 +630,37 @@ fn excerpt(text: &str) -> String {
         s.push_str(" ...");
     }
     s
+}
+
+/// A table outside the schema dbguard snapshots (see [`Error::OutsideSchema`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutsideSchema {
+    /// The migration's version.
+    pub version: i64,
+    /// Its name.
+    pub name: String,
+    /// Where it is.
+    pub location: String,
+    /// The table, qualified.
+    pub table: String,
+    /// Its schema or database.
+    pub schema: String,
+    /// How the statement reaches it.
+    pub why: &'static str,
+    /// The statement's number in the step (from 1).
+    pub statement: usize,
+    /// Its line in the file.
+    pub line: usize,
+}
+
+impl fmt::Display for OutsideSchema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let OutsideSchema { version, name, location, table, schema, why, statement, line } = self;
+        write!(
+            f,
+            "migration {version} ({name}) changes {table} in statement {statement} ({location}:{line}): a table outside the schema dbguard snapshots ({why}): no snapshot would keep its rows.\n  kept safe: the migration did not run; {table} is as it was.\n  next: run the migration against that schema so that dbguard snapshots the table (name it without the qualifier, with the schema in the URL's search path or database, or as a fleet target with `schema = \"{schema}\"`); or, with your own backup of {table}, put `-- dbguard:allow outside-schema reason=\"...\"` before the statement"
+        )
+    }
 }
 
 /// A preserved table that does not exist (see [`Error::PreservedTableMissing`]).

@@ -40,7 +40,7 @@ pub use db::schema::Schema;
 pub use db::url::{check as check_url, database_name, is_local, mask_url, sqlite_file, url_with_database};
 pub use error::{
     Confirmation, Done, DriftInfo, Error, FailureOutcome, LoadError, Loss, LossOutcome, MigrationFailure,
-    MissingPreserved, Problem, Result, RowsLost,
+    MissingPreserved, OutsideSchema, Problem, Result, RowsLost,
 };
 pub use migrate::Migrator;
 pub use migrate::radius::Verb;

@@ -650,3 +650,105 @@ async fn a_restore_that_does_not_verify_is_rolled_back(kind: BackendKind) {
     assert_eq!(db.count_rows("users").await.unwrap(), 2);
 }
 on_each_engine!(a_restore_that_does_not_verify_is_rolled_back);
+
+/// Snapshots keep the tables of the schema (database) dbguard migrates: a step that would
+/// delete or overwrite rows of another schema's table, named `other.users`, is refused while
+/// that table holds rows, and nothing of the run happens; empty, or allowed with a reason, it
+/// runs. (SQLite reaches another database only through an `ATTACH` in the step itself, where
+/// nothing can be looked at before: refused too.)
+async fn another_schemas_rows_are_refused_not_lost(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(elsewhere) = TestDb::new(kind).await else { return };
+    let mut db = t.connect().await;
+    // The other schema: a PostgreSQL schema, a MySQL database, an SQLite file.
+    let (other, attach, no_tx) = match kind {
+        BackendKind::Postgres => {
+            db.execute("CREATE SCHEMA other").await.unwrap();
+            ("other".to_string(), String::new(), "")
+        }
+        BackendKind::Mysql => {
+            let name = elsewhere.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+            (format!("`{name}`"), String::new(), "")
+        }
+        BackendKind::Sqlite => {
+            let file = elsewhere.url.trim_start_matches("sqlite://").to_string();
+            let mut o = elsewhere.connect().await;
+            o.execute("CREATE TABLE users (id INT PRIMARY KEY)").await.unwrap();
+            o.execute("INSERT INTO users VALUES (1), (2), (3)").await.unwrap();
+            o.close().await.unwrap();
+            ("other".to_string(), format!("ATTACH DATABASE '{file}' AS other;\n"), "-- dbguard: no-transaction\n")
+        }
+    };
+    if kind != BackendKind::Sqlite {
+        db.execute(&format!("CREATE TABLE {other}.users (id INT PRIMARY KEY)")).await.unwrap();
+        db.execute(&format!("INSERT INTO {other}.users VALUES (1), (2), (3)")).await.unwrap();
+    }
+    let dir = MigrationDir::new();
+    // A table of the same name here, so that a guard reading the bare name finds one.
+    dir.add(
+        "1",
+        "users",
+        "CREATE TABLE users (id INT PRIMARY KEY);\nINSERT INTO users VALUES (7);",
+        "DROP TABLE users;",
+    );
+    dir.add(
+        "2",
+        "purge_elsewhere",
+        &format!("{no_tx}{attach}DELETE FROM {other}.users WHERE id > 0;\n"),
+        "-- dbguard: irreversible = \"test\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(matches!(err, Error::OutsideSchema(_)), "{err}");
+    assert!(err.to_string().contains("users") && err.to_string().contains("outside-schema"), "{err}");
+    // Refused before migration 2 ran; the table here, of the same name, is not what was checked.
+    assert_eq!(db.count_rows("users").await.unwrap(), 1);
+    if kind != BackendKind::Sqlite {
+        assert_eq!(db.query_i64(&format!("SELECT COUNT(*) FROM {other}.users")).await.unwrap(), 3, "nothing deleted");
+    } else {
+        assert_eq!(elsewhere.connect().await.count_rows("users").await.unwrap(), 3, "nothing deleted");
+    }
+    // Empty there, nothing to lose: it runs.
+    if kind != BackendKind::Sqlite {
+        db.execute(&format!("DELETE FROM {other}.users")).await.unwrap();
+        m.up(&mut db, None).await.unwrap();
+        assert_eq!(db.count_rows("users").await.unwrap(), 1, "the table here was not touched");
+        return;
+    }
+    // Allowed with a reason (the user keeps their own backup): it runs.
+    dir.add(
+        "2",
+        "purge_elsewhere",
+        &format!(
+            "{no_tx}{attach}-- dbguard:allow outside-schema reason=\"archived elsewhere\"\nDELETE FROM other.users WHERE id > 0;\n"
+        ),
+        "-- dbguard: irreversible = \"test\"\n",
+    );
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let mut o = elsewhere.connect().await;
+    assert_eq!(o.count_rows("users").await.unwrap(), 0, "allowed: it ran");
+}
+on_each_engine!(another_schemas_rows_are_refused_not_lost);
+
+/// A step that moves the search path first reaches another schema's tables by their bare
+/// names: refused while the table it may mean there holds rows.
+#[tokio::test]
+async fn postgres_a_search_path_moved_by_the_step_is_refused() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let mut db = t.connect().await;
+    for sql in ["CREATE SCHEMA other", "CREATE TABLE other.users (id INT)", "INSERT INTO other.users VALUES (1), (2)"] {
+        db.execute(sql).await.unwrap();
+    }
+    let dir = MigrationDir::new();
+    dir.add("1", "users", "CREATE TABLE users (id INT);", "DROP TABLE users;");
+    dir.add(
+        "2",
+        "moved",
+        "SET search_path TO other;\nDELETE FROM users WHERE id > 0;\n",
+        "-- dbguard: irreversible = \"test\"\n",
+    );
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    assert!(matches!(&err, Error::OutsideSchema(o) if o.line == 1), "{err}");
+    assert!(err.to_string().contains("other.users"), "{err}");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM other.users").await.unwrap(), 2, "nothing deleted");
+}

@@ -23,6 +23,7 @@ pub(crate) mod duplicate_version;
 pub(crate) mod dynamic_sql;
 pub(crate) mod malformed_directive;
 pub(crate) mod missing_down;
+mod outside_schema;
 pub(crate) mod placeholder_down;
 mod recreate_table;
 mod rename_column;
@@ -164,7 +165,7 @@ pub trait Rule: Sync {
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>);
 }
 
-static STATEMENT_RULES: [&dyn Rule; 21] = [
+static STATEMENT_RULES: [&dyn Rule; 22] = [
     &drop_table::Rule,
     &drop_database::Rule,
     &drop_schema::Rule,
@@ -186,6 +187,7 @@ static STATEMENT_RULES: [&dyn Rule; 21] = [
     &transaction_control::Rule,
     &drop_cascade::Rule,
     &dynamic_sql::Rule,
+    &outside_schema::Rule,
 ];
 
 /// Every statement-level rule.

@@ -527,6 +527,19 @@ impl Session<'_> {
         Ok(!self.texts(sql, table, "checking whether a table exists").await?.is_empty())
     }
 
+    /// The tables named `table` in other schemas or databases: `(schema, name)`.
+    pub async fn tables_elsewhere(&mut self, table: &str) -> Result<Vec<(String, String)>> {
+        let sql = self.env.backend.tables_elsewhere_sql();
+        self.text_pairs(sql, table, "looking for tables of that name in other schemas").await
+    }
+
+    /// Whether `schema.table` (another schema's table) has no row.
+    pub async fn is_empty_in(&mut self, schema: &str, table: &str) -> Result<bool> {
+        let name = format!("{}.{}", self.quote(schema), self.quote(table));
+        let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM {name} LIMIT 1) dbguard_any");
+        Ok(self.query_i64(&sql, &format!("checking whether {schema}.{table} has rows")).await? == 0)
+    }
+
     /// About how many rows `table` has, for progress lines: the planner's estimate where the
     /// database keeps one, else a count. Only asked when someone shows progress; `None` when
     /// it cannot tell.

@@ -43,6 +43,12 @@ pub(crate) struct Protect {
     zero_counts: Vec<(usize, String, String)>,
     /// Tables not copied because none of their dropped or converted values held anything.
     skipped_for_values: Vec<String>,
+    /// Tables named with a schema in front (`other.users`): another schema's are beyond the
+    /// snapshots, checked by [`Protect::check_outside`].
+    qualified: Vec<radius::Qualified>,
+    /// The statement (index, line) after which unqualified names resolve elsewhere (`SET
+    /// search_path`, `USE`), if any.
+    moves: Option<(usize, usize)>,
     /// Whether [`Protect::resolve`] has run.
     resolved: bool,
     /// Resuming a step that was interrupted: the preserved tables' counts from before it
@@ -75,6 +81,7 @@ impl Protect {
                 p.destroy(table);
             }
             (p.unchecked, p.cascades) = (targets.unchecked, targets.cascades);
+            (p.qualified, p.moves) = radius::qualified(sql, dialect);
             // What the linter's rules do not flag still changes rows: a DELETE or UPDATE with
             // a condition, REPLACE, upserts. Read with a parser; what it cannot read is kept whole.
             for t in radius::targets(sql, dialect) {
@@ -182,6 +189,63 @@ impl Protect {
         Ok(())
     }
 
+    /// Refuses a step that would delete or overwrite rows of another schema's (or database's)
+    /// table, named `other.users` or reached after `SET search_path`/`USE`/`ATTACH`: snapshots
+    /// keep the current schema's tables, so those rows could not be put back. One that is
+    /// empty, or allowed with a reason, passes.
+    async fn check_outside(&self, s: &mut Session<'_>) -> Result<()> {
+        if self.qualified.is_empty() && self.moves.is_none() {
+            return Ok(());
+        }
+        // The tables whose rows the step deletes or overwrites, as the guard reads them.
+        let mut names: Vec<String> = self
+            .destroyed
+            .iter()
+            .chain(&self.unchecked)
+            .chain(self.rows.iter().map(|r| &r.table))
+            .chain(self.values.iter().map(|v| &v.table))
+            .map(|t| t.to_lowercase())
+            .collect();
+        names.sort();
+        names.dedup();
+        let (version, name, location) = self.migration.clone();
+        let refuse = |schema: String, table: String, why: &'static str, statement: usize, line: usize| {
+            crate::error::Error::OutsideSchema(Box::new(crate::error::OutsideSchema {
+                version,
+                name: name.clone(),
+                location: location.clone(),
+                table: format!("{schema}.{table}"),
+                schema,
+                why,
+                statement: statement + 1,
+                line,
+            }))
+        };
+        for q in self.qualified.iter().filter(|q| !q.allowed && names.contains(&q.table.to_lowercase())) {
+            if q.attached {
+                let why = "in a database the step attaches itself, where nothing can be looked at before it runs";
+                return Err(refuse(q.qualifier.clone(), q.table.clone(), why, q.statement, q.line));
+            }
+            for (schema, table) in s.tables_elsewhere(&q.table).await? {
+                if schema.eq_ignore_ascii_case(&q.qualifier) && !s.is_empty_in(&schema, &table).await? {
+                    return Err(refuse(schema, table, "named with its schema; it holds rows", q.statement, q.line));
+                }
+            }
+        }
+        if let Some((statement, line)) = self.moves {
+            let allowed = |t: &str| self.qualified.iter().any(|q| q.allowed && q.table.eq_ignore_ascii_case(t));
+            for name in names.iter().filter(|t| !allowed(t)) {
+                for (schema, table) in s.tables_elsewhere(name).await? {
+                    if !s.is_empty_in(&schema, &table).await? {
+                        let why = "the step changes the search path or database first, so its names may mean it; it holds rows";
+                        return Err(refuse(schema, table, why, statement, line));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every table to snapshot, each once, preserved ones first.
     fn tables(&self) -> impl Iterator<Item = (&str, &'static str)> {
         let preserved = self.preserved.iter().map(|(t, _)| (t.as_str(), reason::PRESERVES));
@@ -243,6 +307,7 @@ pub(crate) struct Taken {
 /// count is the preserved table's count before the step (no second scan).
 pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: i64) -> Result<Taken> {
     protect.resolve(s).await?;
+    protect.check_outside(s).await?;
     let mut taken = Taken { version, ..Taken::default() };
     for (table, why) in protect.tables() {
         let kept = protect.resumed.as_ref().and_then(|r| r.iter().find(|c| c.table == table)).cloned();
@@ -476,6 +541,7 @@ async fn matches_every_row(s: &mut Session<'_>, r: &RowTarget) -> Result<bool> {
 /// preserved tables' counts now.
 pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version: i64) -> Result<Preview> {
     protect.resolve(s).await?;
+    protect.check_outside(s).await?;
     let mut out = Preview::default();
     out.radius.extend(protect.measured.iter().cloned());
     for (table, _) in protect.tables() {

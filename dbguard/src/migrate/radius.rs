@@ -11,6 +11,7 @@
 pub use crate::model::row_target::{RowTarget, ValueChange, ValueTarget, Verb};
 use dbguard_lint::Dialect;
 use dbguard_lint::split::Statement;
+use dbguard_lint::suppress::Suppression;
 use sqlparser::ast::{
     Delete, FromTable, Insert, ObjectName, ObjectNamePart, OnConflictAction, OnInsert, SqliteOnConflict,
     Statement as Sql, TableFactor, TableObject, TableWithJoins, Update,
@@ -67,16 +68,8 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
                 Target::Rows(mut r) => {
                     (r.statement, r.line) = (i, st.line);
                     r.after_writes = written.contains(&r.table.to_lowercase());
-                    // An allow with a reason in the comments before it (after the previous
-                    // statement), or for the whole file.
-                    let rule = r.verb.allow_rule();
-                    let from = i.checked_sub(1).map_or(0, |p| statements[p].offset + statements[p].text.len());
-                    let applies = |a: &&dbguard_lint::suppress::Suppression| {
-                        a.rules.iter().any(|x| x == rule)
-                            && (a.file || (from..st.offset + st.text.len()).contains(&a.start))
-                    };
-                    r.every_row_allowed = allows.iter().filter(applies).any(|a| a.reason.is_some());
-                    r.allow_without_reason = !r.every_row_allowed && allows.iter().any(|a| applies(&a));
+                    (r.every_row_allowed, r.allow_without_reason) =
+                        allowed(&allows, &statements, i, r.verb.allow_rule());
                     Target::Rows(r)
                 }
                 other => other,
@@ -103,6 +96,82 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
             other => other,
         })
         .collect()
+}
+
+/// Whether statement `i` is allowed `rule` by a suppression in the comments before it (after
+/// the previous statement) or for the whole file: `(with a reason, only without one)`.
+fn allowed(allows: &[Suppression], statements: &[Statement<'_>], i: usize, rule: &str) -> (bool, bool) {
+    let st = &statements[i];
+    let from = i.checked_sub(1).map_or(0, |p| statements[p].offset + statements[p].text.len());
+    let applies = |a: &&Suppression| {
+        a.rules.iter().any(|x| x == rule) && (a.file || (from..st.offset + st.text.len()).contains(&a.start))
+    };
+    let with_reason = allows.iter().filter(applies).any(|a| a.reason.is_some());
+    (with_reason, !with_reason && allows.iter().any(|a| applies(&a)))
+}
+
+/// A table named with a schema (or database) in front, as written in a step: when it is
+/// another schema's, its rows are beyond the snapshots (they keep the current schema's
+/// tables), so the guard checks on the live database whether it holds any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Qualified {
+    /// The statement's index in the step, and its line.
+    pub statement: usize,
+    pub line: usize,
+    /// The schema or database named, and the table (normalised as the guard names tables).
+    pub qualifier: String,
+    pub table: String,
+    /// `-- dbguard:allow outside-schema reason="..."` before it, or for the file.
+    pub allowed: bool,
+    /// The qualifier is a database an earlier statement of the step attaches (SQLite's
+    /// `ATTACH ... AS other`): nothing there can be looked at before the step runs.
+    pub attached: bool,
+}
+
+/// Every qualified name in the statements of `sql` that may change rows (column references
+/// such as `u.id` included: the guard keeps those naming a table it protects), and the first
+/// statement (index, line) that makes unqualified names resolve elsewhere (`SET search_path`,
+/// `USE`, `ATTACH`).
+pub(crate) fn qualified(sql: &str, dialect: Dialect) -> (Vec<Qualified>, Option<(usize, usize)>) {
+    let statements = dbguard_lint::split::split(sql, dialect);
+    let allows = dbguard_lint::suppress::parse(sql, dialect);
+    let (mut out, mut moves, mut attached) = (Vec::new(), None, Vec::new());
+    for (i, st) in statements.iter().enumerate() {
+        let (first, lower) = (st.first_keyword(), st.text.to_ascii_lowercase());
+        if first == "ATTACH" {
+            let s = dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
+            if let Some(alias) = (1..s.tokens.len()).rev().find_map(|k| s.name(k).filter(|_| s.is(k - 1, "AS"))) {
+                attached.push(alias.0);
+            }
+        }
+        if moves.is_none()
+            && (matches!(first.as_str(), "USE" | "ATTACH")
+                || (first == "SET" && lower.contains("schema"))
+                || lower.contains("search_path"))
+        {
+            moves = Some((i, st.line));
+        }
+        let any = |ws: &[&str]| ws.iter().any(|w| lower.contains(w));
+        let changes = match first.as_str() {
+            "SELECT" | "CREATE" | "WITH" => any(&["delete", "update", "merge", "insert"]),
+            "INSERT" => any(&["conflict", "duplicate", "replace"]),
+            _ => true,
+        };
+        if !changes {
+            continue;
+        }
+        let names = dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect).qualified_names();
+        let allowed = !names.is_empty() && allowed(&allows, &statements, i, "outside-schema").0;
+        out.extend(names.into_iter().map(|(qualifier, table)| Qualified {
+            statement: i,
+            line: st.line,
+            attached: attached.contains(&qualifier),
+            qualifier,
+            table,
+            allowed,
+        }));
+    }
+    (out, moves)
 }
 
 /// The values the actions of an `ALTER TABLE` drop or convert; `Err` when it cannot be read
@@ -523,6 +592,20 @@ mod tests {
             )
             .is_empty()
         );
+        // Tables named with a schema, wherever they are, and the statements that move names.
+        let (q, moves) = qualified(
+            "SELECT * FROM other.a;\nDELETE FROM b.users u WHERE u.id IN (SELECT id FROM \"X\".bans);\nSET search_path TO b;\n\
+             ATTACH 'f.db' AS arch;\nUPDATE arch.t SET a = 1",
+            Dialect::Postgres,
+        );
+        let q: Vec<_> = q.iter().map(|q| (q.statement, q.qualifier.as_str(), q.table.as_str(), q.attached)).collect();
+        assert_eq!(
+            q,
+            [(1, "b", "users", false), (1, "u", "id", false), (1, "X", "bans", false), (4, "arch", "t", true)]
+        );
+        assert_eq!(moves, Some((2, 3)));
+        let (q, _) = qualified("-- dbguard:allow outside-schema reason=\"x\"\nDELETE FROM o.t", Dialect::Mysql);
+        assert!(q[0].allowed);
         // What cannot be parsed keeps every table it names.
         assert!(
             matches!(&whole("DELETE FROM users WHERE ))", Dialect::Postgres)[0], Target::Unknown(w) if w.contains(&"users".to_string()))

@@ -161,6 +161,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// A query with one parameter (the table name) that returns a row when the table exists.
     fn table_exists_sql(&self) -> String;
 
+    /// A query with one parameter (a table name) returning the schema (or database, or
+    /// attached database) and name of every table of that name, compared case-insensitively,
+    /// outside the current one: the tables a qualified name such as `other.users` may mean,
+    /// which snapshots (kept in the current schema) do not cover.
+    fn tables_elsewhere_sql(&self) -> &'static str;
+
     /// A query with one parameter (the table name) returning the planner's estimate of the
     /// table's rows, as text; `None` where counting is as cheap (SQLite).
     fn estimated_rows_sql(&self) -> Option<&'static str> {

@@ -261,6 +261,12 @@ impl Backend for Mysql {
         "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".into()
     }
 
+    fn tables_elsewhere_sql(&self) -> &'static str {
+        "SELECT CAST(table_schema AS CHAR), CAST(table_name AS CHAR) FROM information_schema.tables \
+         WHERE lower(table_name) = lower(?) AND table_type = 'BASE TABLE' AND table_schema <> COALESCE(DATABASE(), '') \
+         AND table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')"
+    }
+
     fn estimated_rows_sql(&self) -> Option<&'static str> {
         Some(
             "SELECT CAST(table_rows AS CHAR) FROM information_schema.tables \

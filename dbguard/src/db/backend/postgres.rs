@@ -296,6 +296,11 @@ impl Backend for Postgres {
         "SELECT tablename::text FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = current_schema()".into()
     }
 
+    fn tables_elsewhere_sql(&self) -> &'static str {
+        "SELECT schemaname::text, tablename::text FROM pg_catalog.pg_tables WHERE lower(tablename) = lower($1) \
+         AND schemaname IS DISTINCT FROM current_schema() AND schemaname NOT IN ('pg_catalog', 'information_schema')"
+    }
+
     fn estimated_rows_sql(&self) -> Option<&'static str> {
         // -1 until the table was first analysed: no estimate then.
         Some(

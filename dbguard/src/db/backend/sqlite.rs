@@ -130,6 +130,12 @@ impl Backend for Sqlite {
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE".into()
     }
 
+    fn tables_elsewhere_sql(&self) -> &'static str {
+        // Attached databases; `temp` holds this connection's own tables, gone after it.
+        "SELECT schema, name FROM pragma_table_list WHERE name = ?1 COLLATE NOCASE AND type = 'table' \
+         AND schema NOT IN ('main', 'temp')"
+    }
+
     fn max_identifier_len(&self) -> usize {
         128
     }
