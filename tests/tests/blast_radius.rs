@@ -41,7 +41,12 @@ async fn seeded(kind: BackendKind) -> Option<(TestDb, MigrationDir, Database)> {
 
 /// A copy of the rows `predicate` chooses, made by the test itself, to compare with.
 async fn expected(db: &mut Database, name: &str, predicate: &str) -> String {
-    db.execute(&format!("CREATE TABLE {name} AS SELECT * FROM users WHERE {predicate}")).await.unwrap();
+    expected_of(db, name, "*", predicate).await
+}
+
+/// [`expected`] of some columns only.
+async fn expected_of(db: &mut Database, name: &str, columns: &str, predicate: &str) -> String {
+    db.execute(&format!("CREATE TABLE {name} AS SELECT {columns} FROM users WHERE {predicate}")).await.unwrap();
     db.content_checksum(name).await.unwrap()
 }
 
@@ -53,7 +58,8 @@ async fn narrowed_statements_keep_exactly_their_rows(kind: BackendKind) {
     let Some((_t, dir, mut db)) = seeded(kind).await else { return };
     let before = db.content_checksum("users").await.unwrap();
     let deleted = expected(&mut db, "expect_deleted", "id > 1800").await;
-    let updated = expected(&mut db, "expect_updated", "id <= 150 AND balance > 100").await;
+    // An UPDATE changes nothing but the columns it sets: the key and those are kept.
+    let updated = expected_of(&mut db, "expect_updated", "id, name, balance", "id <= 150 AND balance > 100").await;
     // Neither statement is flagged by the linter (each has a condition): only the guard sees them.
     dir.add(
         "2",
@@ -76,7 +82,7 @@ async fn narrowed_statements_keep_exactly_their_rows(kind: BackendKind) {
     assert_eq!(report.snapshots.len(), 2, "no whole-table copy: {:?}", report.snapshots);
     let (del, upd) = (&report.snapshots[0], &report.snapshots[1]);
     assert_eq!((del.reason.as_str(), del.row_count), ("deleted-rows", 200));
-    assert_eq!((upd.reason.as_str(), upd.row_count), ("updated-rows", n_updated));
+    assert_eq!((upd.reason.as_str(), upd.row_count), ("updated-values", n_updated));
     assert_eq!(db.content_checksum(&del.location).await.unwrap(), deleted, "exactly the deleted rows");
     assert_eq!(db.content_checksum(&upd.location).await.unwrap(), updated, "the updated rows as they were");
     assert_eq!(db.count_rows("users").await.unwrap(), ROWS - 200);
@@ -752,3 +758,66 @@ async fn postgres_a_search_path_moved_by_the_step_is_refused() {
     assert!(err.to_string().contains("other.users"), "{err}");
     assert_eq!(db.query_i64("SELECT COUNT(*) FROM other.users").await.unwrap(), 2, "nothing deleted");
 }
+
+/// An UPDATE, with or without a WHERE, keeps only the key and the columns it sets (an
+/// `updated-values` snapshot), and a restore writes them back by key; a table whose UPDATE may
+/// change more (a trigger; MySQL's `ON UPDATE CURRENT_TIMESTAMP`) keeps whole rows; a restore
+/// of values whose row was deleted since is refused, changing nothing.
+async fn an_update_keeps_its_key_and_the_values_it_sets(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    let before = db.content_checksum("users").await.unwrap();
+    let values = expected_of(&mut db, "expect_values", "id, balance", "1 = 1").await;
+    dir.add(
+        "2",
+        "bump",
+        "-- dbguard:allow update-without-where reason=\"test\"\nUPDATE users SET balance = balance + 1;\n",
+        "-- dbguard: irreversible = \"test\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    let snaps: Vec<_> = report.snapshots.iter().map(|s| (s.reason.as_str(), s.row_count)).collect();
+    assert_eq!(snaps, [("updated-values", ROWS)], "not the whole rows");
+    let snap = report.snapshots[0].clone();
+    assert_eq!(db.columns(&snap.location).await.unwrap(), ["id", "balance"]);
+    assert_eq!(db.content_checksum(&snap.location).await.unwrap(), values, "the values as they were");
+    let b = m.backups();
+    let r = b.restore(&mut db, snap.id, &RestoreOptions::default()).await.unwrap();
+    assert_eq!((r.rows, r.defaulted.len()), (ROWS, 0));
+    assert_eq!(db.content_checksum("users").await.unwrap(), before, "every value back, nothing else touched");
+
+    // A row deleted since: its values have nowhere to go.
+    dir.add("3", "rename", "UPDATE users SET name = 'x' WHERE id <= 10;\n", "-- dbguard: irreversible = \"test\"\n");
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let snap = report.snapshots[0].clone();
+    assert_eq!((snap.reason.as_str(), snap.row_count), ("updated-values", 10));
+    db.execute("DELETE FROM users WHERE id = 5").await.unwrap();
+    let now = db.content_checksum("users").await.unwrap();
+    let err = b.restore(&mut db, snap.id, &RestoreOptions::default()).await.unwrap_err();
+    assert!(matches!(&err, Error::RestoreRefused { message } if message.contains("1 of the 10 rows")), "{err}");
+    assert_eq!(db.content_checksum("users").await.unwrap(), now, "nothing changed");
+
+    // A trigger may change other columns of the rows: whole rows are kept.
+    let trigger: &[&str] = match kind {
+        BackendKind::Sqlite => &["CREATE TRIGGER touch AFTER UPDATE ON users BEGIN SELECT 1; END"],
+        BackendKind::Mysql => &["CREATE TRIGGER touch BEFORE UPDATE ON users FOR EACH ROW SET NEW.email = NEW.email"],
+        BackendKind::Postgres => &[
+            "CREATE FUNCTION touch() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()",
+        ],
+    };
+    for sql in trigger {
+        db.execute(sql).await.unwrap();
+    }
+    dir.add("4", "zero", "UPDATE users SET balance = 0 WHERE id <= 20;\n", "-- dbguard: irreversible = \"test\"\n");
+    let mut last = 4;
+    if kind == BackendKind::Mysql {
+        db.execute("CREATE TABLE stamped (id INT PRIMARY KEY, v INT, at TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)").await.unwrap();
+        db.execute("INSERT INTO stamped (id, v) VALUES (1, 1), (2, 2)").await.unwrap();
+        dir.add("5", "stamp", "UPDATE stamped SET v = 9 WHERE id > 1;\n", "-- dbguard: irreversible = \"test\"\n");
+        last = 5;
+    }
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let reasons: Vec<_> = report.snapshots.iter().map(|s| s.reason.as_str()).collect();
+    assert_eq!(reasons, vec!["updated-rows"; last - 3], "{:?}", report.snapshots);
+}
+on_each_engine!(an_update_keeps_its_key_and_the_values_it_sets);

@@ -23,13 +23,16 @@ pub(crate) mod reason {
     /// The rows an `UPDATE ... WHERE` overwrote, as they were: a restore writes them back by
     /// primary key.
     pub const UPDATED_ROWS: &str = "updated-rows";
+    /// The primary key and the columns an `UPDATE` set, of the rows it changed, as they were
+    /// (nothing else of those rows changed): a restore writes those values back by key.
+    pub const UPDATED_VALUES: &str = "updated-values";
     /// Rows a restore of rows replaced, as they were.
     pub const PRE_RESTORE_ROWS: &str = "pre-restore-rows";
 
     /// Whether a snapshot of this reason holds some rows of its table (by primary key), not
     /// all of them.
     pub fn is_rows(reason: &str) -> bool {
-        matches!(reason, DELETED_ROWS | UPDATED_ROWS | PRE_RESTORE_ROWS)
+        matches!(reason, DELETED_ROWS | UPDATED_ROWS | UPDATED_VALUES | PRE_RESTORE_ROWS)
     }
 }
 
@@ -86,13 +89,20 @@ async fn free_name(s: &mut Session<'_>, table: &str, version: Option<i64>) -> Re
 /// types the database defines kept as text (a snapshot must not depend on an object the
 /// migration it guards may drop).
 async fn copy_list(s: &mut Session<'_>, table: &str) -> Result<Option<String>> {
+    copy_list_of(s, table, None).await
+}
+
+/// [`copy_list`] of some columns only (`only`, as the table names them): always a list.
+async fn copy_list_of(s: &mut Session<'_>, table: &str, only: Option<&[String]>) -> Result<Option<String>> {
     let defined = s.defined_type_columns(table).await?;
-    if defined.is_empty() {
+    if defined.is_empty() && only.is_none() {
         return Ok(None);
     }
-    let list = s
-        .columns(table)
-        .await?
+    let columns = match only {
+        Some(cols) => cols.to_vec(),
+        None => s.columns(table).await?,
+    };
+    let list = columns
         .iter()
         .map(|c| {
             let q = s.env.backend.quote(c);
@@ -145,6 +155,8 @@ pub(crate) struct RowsSnapshot {
     list: String,
     /// The migration.
     version: Option<i64>,
+    /// Only the key and the columns an UPDATE sets are kept.
+    values: bool,
     /// Rows copied and the catalog entry, once filled with at least one row.
     pub filled: Option<SnapshotInfo>,
 }
@@ -152,18 +164,22 @@ pub(crate) struct RowsSnapshot {
 /// Makes the empty snapshot table for the rows `target` changes (the catalog too, so that
 /// nothing between filling and running the statement is DDL, which commits on MySQL). The
 /// table exists and has a primary key.
+///
+/// `values`: the key and the columns an UPDATE sets (as the table names them), when those are
+/// all it changes: only they are kept (an `updated-values` snapshot), not whole rows.
 pub(crate) async fn prepare_rows(
     s: &mut Session<'_>,
     target: &crate::model::row_target::RowTarget,
     version: Option<i64>,
+    values: Option<&[String]>,
 ) -> Result<RowsSnapshot> {
     catalog::ensure(s).await?;
     let location = free_name(s, &target.table, version).await?;
-    let list = copy_list(s, &target.table).await?.unwrap_or_else(|| "*".into());
+    let list = copy_list_of(s, &target.table, values).await?.unwrap_or_else(|| "*".into());
     let (src, dest) = (s.env.backend.quote(&target.table), s.env.backend.quote(&location));
     let sql = s.env.backend.empty_copy(&src, &dest, &list);
     s.execute(&sql, &format!("making the snapshot table {location} for rows of {}", target.table)).await?;
-    Ok(RowsSnapshot { target: target.clone(), location, list, version, filled: None })
+    Ok(RowsSnapshot { target: target.clone(), location, list, version, values: values.is_some(), filled: None })
 }
 
 /// Copies the rows the statement is about to change (its own predicate, evaluated now, in its
@@ -181,6 +197,7 @@ pub(crate) async fn fill_rows(s: &mut Session<'_>, r: &mut RowsSnapshot) -> Resu
     if n > 0 {
         let why = match t.verb {
             crate::model::row_target::Verb::Delete => reason::DELETED_ROWS,
+            _ if r.values => reason::UPDATED_VALUES,
             _ => reason::UPDATED_ROWS,
         };
         let info = SnapshotInfo {
@@ -347,7 +364,11 @@ pub(crate) async fn plan_restore(
     let target_cols = if exists { s.columns(&target).await? } else { snap_cols.clone() };
     let mapped: Vec<String> = snap_cols.iter().filter(|c| target_cols.contains(c)).cloned().collect();
     let unmapped: Vec<String> = snap_cols.iter().filter(|c| !target_cols.contains(c)).cloned().collect();
-    let defaulted: Vec<String> = target_cols.iter().filter(|c| !snap_cols.contains(c)).cloned().collect();
+    // A snapshot of an UPDATE's values leaves the other columns of its rows as they are.
+    let defaulted: Vec<String> = match snapshot.reason == reason::UPDATED_VALUES && exists {
+        true => Vec::new(),
+        false => target_cols.iter().filter(|c| !snap_cols.contains(c)).cloned().collect(),
+    };
     let report = RestoreReport {
         snapshot: snapshot.clone(),
         table: target.clone(),
@@ -416,12 +437,33 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
             .join(", ");
         let fk = s.env.backend.without_foreign_keys();
         let mut statements: Vec<String> = fk.in_transaction.iter().map(|s| s.to_string()).collect();
-        match &rows {
-            Some(m) => statements.push(format!("DELETE FROM {dest} WHERE {m}")),
-            None => statements.push(format!("DELETE FROM {dest}")),
+        if snapshot.reason == reason::UPDATED_VALUES {
+            // The key and the values an UPDATE set: written back onto the rows by key.
+            let pk = s.primary_key(&target).await?;
+            let q = |c: &str| s.env.backend.quote(c);
+            let on = pk.iter().map(|k| format!("{dest}.{} = dbguard_src.{}", q(k), q(k))).collect::<Vec<_>>();
+            let sets: Vec<(String, String)> = report
+                .mapped
+                .iter()
+                .filter(|c| !pk.contains(c))
+                .map(|c| {
+                    let v = format!("dbguard_src.{}", q(c));
+                    let v = match typed.iter().find(|(t, _)| t == c) {
+                        Some((_, ty)) => format!("CAST({v} AS {ty})"),
+                        None => v,
+                    };
+                    (q(c), v)
+                })
+                .collect();
+            statements.push(s.env.backend.update_from(&dest, &src, &on.join(" AND "), &sets));
+        } else {
+            match &rows {
+                Some(m) => statements.push(format!("DELETE FROM {dest} WHERE {m}")),
+                None => statements.push(format!("DELETE FROM {dest}")),
+            }
+            let identity = s.env.backend.keep_identity_values();
+            statements.push(format!("INSERT INTO {dest} ({cols}){identity} SELECT {values} FROM {src}"));
         }
-        let identity = s.env.backend.keep_identity_values();
-        statements.push(format!("INSERT INTO {dest} ({cols}){identity} SELECT {values} FROM {src}"));
         let begin = s.env.backend.begin_statement();
         let context = format!("restoring {target} from snapshot {}", snapshot.id);
         s.env.progress.work(Work::new(Task::Restore, &target).rows(snapshot.row_count));
@@ -557,6 +599,22 @@ async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest
                 message: format!(
                     "{back} of the {} rows that snapshot {} holds are in {target} again (the same primary key): restoring would overwrite them.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) and compare, or delete those rows first",
                     snapshot.row_count, snapshot.id
+                ),
+            });
+        }
+    }
+    if snapshot.reason == reason::UPDATED_VALUES {
+        // Values are written back onto their rows: every row must still be there.
+        let there = s
+            .query_i64(&format!("SELECT COUNT(*) FROM {dest} WHERE {m}"), &format!("looking for the rows in {target}"))
+            .await?;
+        if there < snapshot.row_count {
+            return Err(Error::RestoreRefused {
+                message: format!(
+                    "{} of the {} rows whose values snapshot {} holds are no longer in {target} (deleted since): their values have no row to go back to.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) and copy the values you need",
+                    snapshot.row_count - there,
+                    snapshot.row_count,
+                    snapshot.id
                 ),
             });
         }

@@ -527,6 +527,13 @@ impl Session<'_> {
         Ok(!self.texts(sql, table, "checking whether a table exists").await?.is_empty())
     }
 
+    /// Whether an UPDATE of `table` may change more than the columns it sets (a trigger, a
+    /// column that updates itself).
+    pub async fn rewrites_on_update(&mut self, table: &str) -> Result<bool> {
+        let sql = self.env.backend.rewrites_on_update_sql().to_string();
+        Ok(!self.texts(sql, table, &format!("looking for triggers on {table}")).await?.is_empty())
+    }
+
     /// The tables named `table` in other schemas or databases: `(schema, name)`.
     pub async fn tables_elsewhere(&mut self, table: &str) -> Result<Vec<(String, String)>> {
         let sql = self.env.backend.tables_elsewhere_sql();

@@ -74,7 +74,20 @@ impl Protect {
                     p.for_values_only.push(table.clone());
                 }
             }
+            let radius = radius::targets(sql, dialect);
+            // An UPDATE with no WHERE that the parser read keeps what it overwrites, not the
+            // whole table (one it could not read is kept whole below).
+            let narrowed: Vec<&str> = radius
+                .iter()
+                .filter_map(|t| match t {
+                    Target::Rows(r) if r.no_where => Some(r.table.as_str()),
+                    _ => None,
+                })
+                .collect();
             for (rule, table) in targets.destroyed {
+                if rule == "update-without-where" && narrowed.iter().any(|t| t.eq_ignore_ascii_case(&table)) {
+                    continue;
+                }
                 if rule == "truncate" && !p.truncated.contains(&table) {
                     p.truncated.push(table.clone());
                 }
@@ -84,7 +97,7 @@ impl Protect {
             (p.qualified, p.moves) = radius::qualified(sql, dialect);
             // What the linter's rules do not flag still changes rows: a DELETE or UPDATE with
             // a condition, REPLACE, upserts. Read with a parser; what it cannot read is kept whole.
-            for t in radius::targets(sql, dialect) {
+            for t in radius {
                 match t {
                     Target::Rows(r) => p.rows.push(r),
                     Target::Values(v) => p.values.push(v),
@@ -382,9 +395,37 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
             whole.push(r.table.clone());
             continue;
         }
-        taken.rows.push(snapshot::prepare_rows(s, &r, Some(version)).await?);
+        let values = update_values(s, &r, &pk).await?;
+        taken.rows.push(snapshot::prepare_rows(s, &r, Some(version), values.as_deref()).await?);
     }
     Ok(taken)
+}
+
+/// For an UPDATE that changes nothing but the columns it sets (no trigger on the table, no
+/// column that updates itself): the key and those columns, as the table names them, which are
+/// all a restore needs to write its rows back; `None` keeps whole rows.
+async fn update_values(s: &mut Session<'_>, r: &RowTarget, pk: &[String]) -> Result<Option<Vec<String>>> {
+    if r.verb != Verb::Update || r.assigned.is_empty() || s.rewrites_on_update(&r.table).await? {
+        return Ok(None);
+    }
+    let columns = s.columns(&r.table).await?;
+    let mut keep = pk.to_vec();
+    for a in &r.assigned {
+        // A column set that the table does not name as written (a typo the statement will
+        // fail on): whole rows.
+        let c = if columns.contains(a) {
+            a.clone()
+        } else {
+            match columns.iter().filter(|c| c.eq_ignore_ascii_case(a)).collect::<Vec<_>>()[..] {
+                [one] => one.clone(),
+                _ => return Ok(None),
+            }
+        };
+        if !keep.contains(&c) {
+            keep.push(c);
+        }
+    }
+    Ok(Some(keep))
 }
 
 /// Drops the row snapshot tables [`before`] made that hold no row.

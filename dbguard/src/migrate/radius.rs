@@ -68,8 +68,11 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
                 Target::Rows(mut r) => {
                     (r.statement, r.line) = (i, st.line);
                     r.after_writes = written.contains(&r.table.to_lowercase());
-                    (r.every_row_allowed, r.allow_without_reason) =
-                        allowed(&allows, &statements, i, r.verb.allow_rule());
+                    // With no WHERE at all, the linter's rule is the gate (as it always was).
+                    if !r.no_where {
+                        (r.every_row_allowed, r.allow_without_reason) =
+                            allowed(&allows, &statements, i, r.verb.allow_rule());
+                    }
                     Target::Rows(r)
                 }
                 other => other,
@@ -352,6 +355,9 @@ fn single(
     // A schema-qualified table is kept whole: snapshots and restores name tables of the
     // current schema.
     let qualified = name.0.len() > 1;
+    // An UPDATE of every row keeps, like one with a condition, only what it overwrites.
+    let no_where = predicate.is_none() && verb == Verb::Update;
+    let predicate = predicate.or_else(|| no_where.then(|| "1 = 1".to_string()));
     Some(match predicate {
         Some(p) if narrow && !qualified && !calls_functions(&p) => Target::Rows(RowTarget {
             statement: 0,
@@ -362,8 +368,9 @@ fn single(
             verb,
             assigned,
             after_writes: false,
-            every_row_allowed: false,
+            every_row_allowed: no_where,
             allow_without_reason: false,
+            no_where,
             destroys: None,
         }),
         _ => Target::Whole(table),

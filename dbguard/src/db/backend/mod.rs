@@ -192,6 +192,19 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         format!("CREATE TABLE {dest} AS SELECT {list} FROM {src} WHERE 1 = 0")
     }
 
+    /// An UPDATE of the table `dest` (quoted) from the rows of `src` (quoted, aliased
+    /// `dbguard_src`) that `on` pairs with them, setting each quoted column to its expression.
+    fn update_from(&self, dest: &str, src: &str, on: &str, sets: &[(String, String)]) -> String {
+        let sets: Vec<String> = sets.iter().map(|(c, v)| format!("{c} = {v}")).collect();
+        format!("UPDATE {dest} SET {} FROM {src} AS dbguard_src WHERE {on}", sets.join(", "))
+    }
+
+    /// A query with one parameter (a table name) returning a row when an UPDATE of the table
+    /// may change more than the columns it sets: a trigger on it, a column updated by itself
+    /// (MySQL `ON UPDATE CURRENT_TIMESTAMP`). Then a snapshot of the rows an UPDATE changes
+    /// keeps whole rows, not only the key and the columns set.
+    fn rewrites_on_update_sql(&self) -> &'static str;
+
     /// Conditions on the quoted column `col` that hold for the values a conversion to the type
     /// `to` (SQL, from `using` when given) would change, to try in order until one runs (a
     /// comparison of values first; as text when the two types do not compare). Empty where the

@@ -158,8 +158,26 @@ impl Backend for Mysql {
     }
 
     // `CREATE TABLE ... AS SELECT` is refused under GTID consistency; LIKE keeps the types.
-    fn empty_copy(&self, src: &str, dest: &str, _list: &str) -> String {
-        format!("CREATE TABLE {dest} LIKE {src}")
+    fn empty_copy(&self, src: &str, dest: &str, list: &str) -> String {
+        // Whole rows keep the table's definition, keys included; some of its columns (an
+        // UPDATE's key and values) take the types of the select.
+        if list == "*" {
+            format!("CREATE TABLE {dest} LIKE {src}")
+        } else {
+            format!("CREATE TABLE {dest} AS SELECT {list} FROM {src} WHERE 1 = 0")
+        }
+    }
+
+    fn update_from(&self, dest: &str, src: &str, on: &str, sets: &[(String, String)]) -> String {
+        let sets: Vec<String> = sets.iter().map(|(c, v)| format!("{dest}.{c} = {v}")).collect();
+        format!("UPDATE {dest} JOIN {src} AS dbguard_src ON {on} SET {}", sets.join(", "))
+    }
+
+    fn rewrites_on_update_sql(&self) -> &'static str {
+        "SELECT CAST(name AS CHAR) FROM (SELECT trigger_name AS name, event_object_table AS tbl \
+         FROM information_schema.triggers WHERE event_object_schema = DATABASE() UNION ALL \
+         SELECT column_name, table_name FROM information_schema.columns WHERE table_schema = DATABASE() \
+         AND LOWER(extra) LIKE '%on update%') x WHERE tbl = ?"
     }
 
     // Only where CAST converts as the column will (strings cut to a length, decimals rounded,

@@ -296,6 +296,12 @@ impl Backend for Postgres {
         "SELECT tablename::text FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = current_schema()".into()
     }
 
+    fn rewrites_on_update_sql(&self) -> &'static str {
+        "SELECT t.tgname::text FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid \
+         WHERE c.relname = $1 AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema()) \
+         AND NOT t.tgisinternal"
+    }
+
     fn tables_elsewhere_sql(&self) -> &'static str {
         "SELECT schemaname::text, tablename::text FROM pg_catalog.pg_tables WHERE lower(tablename) = lower($1) \
          AND schemaname IS DISTINCT FROM current_schema() AND schemaname NOT IN ('pg_catalog', 'information_schema')"

@@ -130,6 +130,10 @@ impl Backend for Sqlite {
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE".into()
     }
 
+    fn rewrites_on_update_sql(&self) -> &'static str {
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE"
+    }
+
     fn tables_elsewhere_sql(&self) -> &'static str {
         // Attached databases; `temp` holds this connection's own tables, gone after it.
         "SELECT schema, name FROM pragma_table_list WHERE name = ?1 COLLATE NOCASE AND type = 'table' \
