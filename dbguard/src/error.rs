@@ -384,8 +384,8 @@ pub enum Error {
     #[error("{0}")]
     Step(String),
 
-    /// A step that would delete or overwrite rows of a table outside the schema (or database)
-    /// dbguard keeps snapshots in, while that table holds rows: they could not be put back.
+    /// A step that would delete or overwrite rows no snapshot keeps (another schema's table, a
+    /// schema dropped whole, a view), while there are rows: they could not be put back.
     #[error("{0}")]
     OutsideSchema(Box<OutsideSchema>),
 
@@ -632,7 +632,7 @@ fn excerpt(text: &str) -> String {
     s
 }
 
-/// A table outside the schema dbguard snapshots (see [`Error::OutsideSchema`]).
+/// Rows a step would change that no snapshot keeps (see [`Error::OutsideSchema`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutsideSchema {
     /// The migration's version.
@@ -641,24 +641,26 @@ pub struct OutsideSchema {
     pub name: String,
     /// Where it is.
     pub location: String,
-    /// The table, qualified.
+    /// The table (qualified when it is another schema's), or view.
     pub table: String,
-    /// Its schema or database.
-    pub schema: String,
-    /// How the statement reaches it.
-    pub why: &'static str,
-    /// The statement's number in the step (from 1).
-    pub statement: usize,
-    /// Its line in the file.
-    pub line: usize,
+    /// Why no snapshot keeps its rows.
+    pub why: String,
+    /// What to do.
+    pub next: String,
+    /// The statement (from 1) and its line, when one statement is the cause.
+    pub at: Option<(usize, usize)>,
 }
 
 impl fmt::Display for OutsideSchema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let OutsideSchema { version, name, location, table, schema, why, statement, line } = self;
+        let OutsideSchema { version, name, location, table, why, next, at } = self;
+        let at = match at {
+            Some((statement, line)) => format!("in statement {statement} ({location}:{line})"),
+            None => format!("({location})"),
+        };
         write!(
             f,
-            "migration {version} ({name}) changes {table} in statement {statement} ({location}:{line}): a table outside the schema dbguard snapshots ({why}): no snapshot would keep its rows.\n  kept safe: the migration did not run; {table} is as it was.\n  next: run the migration against that schema so that dbguard snapshots the table (name it without the qualifier, with the schema in the URL's search path or database, or as a fleet target with `schema = \"{schema}\"`); or, with your own backup of {table}, put `-- dbguard:allow outside-schema reason=\"...\"` before the statement"
+            "migration {version} ({name}) would change rows of {table} {at}: {why}; no snapshot would keep them.\n  kept safe: the migration did not run; {table} is as it was.\n  next: {next}"
         )
     }
 }

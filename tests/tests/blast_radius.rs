@@ -754,7 +754,7 @@ async fn postgres_a_search_path_moved_by_the_step_is_refused() {
         "-- dbguard: irreversible = \"test\"\n",
     );
     let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
-    assert!(matches!(&err, Error::OutsideSchema(o) if o.line == 1), "{err}");
+    assert!(matches!(&err, Error::OutsideSchema(o) if o.why.contains("statement 1 (line 1)")), "{err}");
     assert!(err.to_string().contains("other.users"), "{err}");
     assert_eq!(db.query_i64("SELECT COUNT(*) FROM other.users").await.unwrap(), 2, "nothing deleted");
 }
@@ -821,3 +821,96 @@ async fn an_update_keeps_its_key_and_the_values_it_sets(kind: BackendKind) {
     assert_eq!(reasons, vec!["updated-rows"; last - 3], "{:?}", report.snapshots);
 }
 on_each_engine!(an_update_keeps_its_key_and_the_values_it_sets);
+
+/// A new user's attempts (session 10) to reach another schema's rows past the guard: through a
+/// `DO` block, a function, SQL built in strings, a prepared statement, a view, a foreign key
+/// that cascades from a table here, `DROP SCHEMA`/`DROP DATABASE`, `CREATE OR REPLACE TABLE`,
+/// a quoted alias of an attached SQLite database. Each is refused while there are rows, and
+/// they stay.
+async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(elsewhere) = TestDb::new(kind).await else { return };
+    let mut db = t.connect().await;
+    let dir = MigrationDir::new();
+    dir.add(
+        "1",
+        "users",
+        "CREATE TABLE users (id INT PRIMARY KEY);\nINSERT INTO users VALUES (1), (2), (7);",
+        "DROP TABLE users;",
+    );
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let other = match kind {
+        BackendKind::Postgres => "other".to_string(),
+        BackendKind::Mysql => elsewhere.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string(),
+        BackendKind::Sqlite => String::new(),
+    };
+    let cases: Vec<String> = match kind {
+        BackendKind::Postgres => {
+            for sql in [
+                "CREATE SCHEMA other",
+                "CREATE TABLE other.users (id INT PRIMARY KEY, up INT REFERENCES public.users (id) ON DELETE CASCADE)",
+                "INSERT INTO other.users VALUES (1, 1), (2, 2), (3, NULL)",
+                "CREATE VIEW every_user AS SELECT * FROM users",
+            ] {
+                db.execute(sql).await.unwrap();
+            }
+            vec![
+                "DO $$ BEGIN DELETE FROM other.users; END $$;".into(),
+                "DO $$ BEGIN EXECUTE 'DELETE FROM ' || 'other' || '.users'; END $$;".into(),
+                "CREATE FUNCTION purge() RETURNS void LANGUAGE sql AS $$ DELETE FROM other.users $$;\nSELECT purge();"
+                    .into(),
+                "DELETE FROM every_user WHERE id > 1;".into(),
+                "DELETE FROM users WHERE id = 1;".into(),
+                "DROP SCHEMA other CASCADE;".into(),
+            ]
+        }
+        BackendKind::Mysql => {
+            let here = t.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+            for sql in [
+                format!(
+                    "CREATE TABLE `{other}`.users (id INT PRIMARY KEY, up INT, FOREIGN KEY (up) REFERENCES `{here}`.users (id) ON DELETE CASCADE)"
+                ),
+                format!("INSERT INTO `{other}`.users VALUES (1, 1), (2, 2), (3, NULL)"),
+            ] {
+                db.execute(&sql).await.unwrap();
+            }
+            vec![
+                format!("CREATE OR REPLACE TABLE `{other}`.users (id INT);"),
+                format!("PREPARE s FROM 'DELETE FROM {other}.users';\nEXECUTE s;"),
+                "DELETE FROM users WHERE id = 1;".into(),
+                format!("DROP DATABASE `{other}`;"),
+            ]
+        }
+        BackendKind::Sqlite => {
+            let file = elsewhere.url.trim_start_matches("sqlite://").to_string();
+            let mut o = elsewhere.connect().await;
+            o.execute("CREATE TABLE users (id INT PRIMARY KEY)").await.unwrap();
+            o.execute("INSERT INTO users VALUES (1), (2), (3)").await.unwrap();
+            o.close().await.unwrap();
+            vec![format!(
+                "-- dbguard: no-transaction\nATTACH '{file}' AS \"Other\";\nDELETE FROM \"OTHER\".users;\nDETACH \"Other\";"
+            )]
+        }
+    };
+    for (i, sql) in cases.iter().enumerate() {
+        dir.add(&format!("{}", i + 2), "around", sql, "-- dbguard: irreversible = \"test\"\n");
+        let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+        assert!(matches!(err, Error::OutsideSchema(_)), "{sql}: {err}");
+        let left = match kind {
+            BackendKind::Sqlite => elsewhere.connect().await.count_rows("users").await.unwrap(),
+            BackendKind::Postgres => db.query_i64("SELECT COUNT(*) FROM other.users").await.unwrap(),
+            BackendKind::Mysql => db.query_i64(&format!("SELECT COUNT(*) FROM `{other}`.users")).await.unwrap(),
+        };
+        assert_eq!((left, db.count_rows("users").await.unwrap()), (3, 3), "{sql}: nothing changed");
+        std::fs::remove_dir_all(dir.path().join(format!("{}_around", i + 2))).unwrap();
+    }
+    if kind == BackendKind::Mysql {
+        // Replacing a table of this database is dropping it: it is snapshotted first.
+        dir.add("9", "replace", "CREATE OR REPLACE TABLE users (id INT);", "-- dbguard: irreversible = \"test\"\n");
+        db.execute(&format!("DROP TABLE `{other}`.users")).await.unwrap();
+        let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+        let kept: Vec<_> = report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
+        assert_eq!(kept, [("users", 3)]);
+    }
+}
+on_each_engine!(every_way_around_the_schema_is_refused);

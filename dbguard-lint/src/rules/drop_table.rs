@@ -11,7 +11,7 @@ pub static INFO: RuleInfo = RuleInfo {
     summary: "DROP TABLE deletes a table and every row in it",
     help: "keep the table (rename it, and drop it in a later release once nothing reads it); if the drop is intended, allow it with a reason and dbguard snapshots the table first",
     dialects: &[],
-    verbs: &["DROP"],
+    verbs: &["DROP", "CREATE"],
 };
 
 pub struct Rule;
@@ -22,6 +22,17 @@ impl super::Rule for Rule {
     }
 
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>) {
+        // `CREATE OR REPLACE TABLE` (MariaDB) drops the table it replaces, rows and all.
+        if s.starts(&["CREATE", "OR", "REPLACE", "TABLE"]) {
+            if let Some((name, next)) = s.name(4)
+                && !cx.created.contains(&name)
+            {
+                hits.push(
+                    Hit::new(0, next - 1, format!("replaces table `{name}`: drops it and every row in it")).on(name),
+                );
+            }
+            return;
+        }
         if !s.starts(&["DROP", "TABLE"]) {
             return;
         }
@@ -44,7 +55,12 @@ mod tests {
     fn finds_table_drops() {
         check(
             "drop-table",
-            &["DROP TABLE users", "drop table if exists a, b cascade", "/* x */ DROP TABLE \"Users\";"],
+            &[
+                "DROP TABLE users",
+                "drop table if exists a, b cascade",
+                "/* x */ DROP TABLE \"Users\";",
+                "CREATE OR REPLACE TABLE users (id int)",
+            ],
             &[
                 "DROP INDEX drop_table_idx",
                 "CREATE TABLE drop_table (id int)",

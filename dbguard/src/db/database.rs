@@ -540,6 +540,25 @@ impl Session<'_> {
         self.text_pairs(sql, table, "looking for tables of that name in other schemas").await
     }
 
+    /// The tables of a schema (database): `(schema, name)`.
+    pub async fn tables_in_schema(&mut self, schema: &str) -> Result<Vec<(String, String)>> {
+        let sql = self.env.backend.tables_in_schema_sql();
+        self.text_pairs(sql, schema, &format!("listing the tables of {schema}")).await
+    }
+
+    /// The tables of other schemas whose rows go or change with `table`'s (see
+    /// `Backend::referencing_elsewhere_sql`).
+    pub async fn referencing_elsewhere(&mut self, table: &str, every: bool) -> Result<Vec<(String, String)>> {
+        let sql = self.env.backend.referencing_elsewhere_sql(every);
+        self.text_pairs(&sql, table, &format!("looking for tables of other schemas referencing {table}")).await
+    }
+
+    /// Whether `name` is a view of the current schema.
+    pub async fn is_view(&mut self, name: &str) -> Result<bool> {
+        let sql = self.env.backend.view_exists_sql().to_string();
+        Ok(!self.texts(sql, name, &format!("checking whether {name} is a view")).await?.is_empty())
+    }
+
     /// Whether `schema.table` (another schema's table) has no row.
     pub async fn is_empty_in(&mut self, schema: &str, table: &str) -> Result<bool> {
         let name = format!("{}.{}", self.quote(schema), self.quote(table));

@@ -43,12 +43,11 @@ pub(crate) struct Protect {
     zero_counts: Vec<(usize, String, String)>,
     /// Tables not copied because none of their dropped or converted values held anything.
     skipped_for_values: Vec<String>,
-    /// Tables named with a schema in front (`other.users`): another schema's are beyond the
-    /// snapshots, checked by [`Protect::check_outside`].
-    qualified: Vec<radius::Qualified>,
-    /// The statement (index, line) after which unqualified names resolve elsewhere (`SET
-    /// search_path`, `USE`), if any.
-    moves: Option<(usize, usize)>,
+    /// What the step reaches beyond the current schema's tables (`other.users`, `SET
+    /// search_path`, `DROP SCHEMA`): checked by [`Protect::check_reach`].
+    reach: radius::Reach,
+    /// The tables the parser found the step deletes or overwrites rows of (DML, not DDL).
+    dml_tables: Vec<String>,
     /// Whether [`Protect::resolve`] has run.
     resolved: bool,
     /// Resuming a step that was interrupted: the preserved tables' counts from before it
@@ -94,10 +93,15 @@ impl Protect {
                 p.destroy(table);
             }
             (p.unchecked, p.cascades) = (targets.unchecked, targets.cascades);
-            (p.qualified, p.moves) = radius::qualified(sql, dialect);
+            p.reach = radius::reach(sql, dialect);
             // What the linter's rules do not flag still changes rows: a DELETE or UPDATE with
             // a condition, REPLACE, upserts. Read with a parser; what it cannot read is kept whole.
             for t in radius {
+                if let Target::Rows(RowTarget { table, .. }) | Target::Whole(table) = &t
+                    && !p.dml_tables.contains(table)
+                {
+                    p.dml_tables.push(table.clone());
+                }
                 match t {
                     Target::Rows(r) => p.rows.push(r),
                     Target::Values(v) => p.values.push(v),
@@ -119,6 +123,7 @@ impl Protect {
             && self.cascades.is_empty()
             && self.rows.is_empty()
             && self.values.is_empty()
+            && self.reach.dropped_schemas.is_empty()
     }
 
     /// Whether `table` is copied whole before the step.
@@ -202,12 +207,43 @@ impl Protect {
         Ok(())
     }
 
-    /// Refuses a step that would delete or overwrite rows of another schema's (or database's)
-    /// table, named `other.users` or reached after `SET search_path`/`USE`/`ATTACH`: snapshots
-    /// keep the current schema's tables, so those rows could not be put back. One that is
-    /// empty, or allowed with a reason, passes.
-    async fn check_outside(&self, s: &mut Session<'_>) -> Result<()> {
-        if self.qualified.is_empty() && self.moves.is_none() {
+    /// Refuses a step that would delete or overwrite rows that no snapshot keeps (snapshots
+    /// keep the current schema's tables): of another schema's (or database's) table, named
+    /// `other.users`, reached after `SET search_path`/`USE`/`ATTACH`, named in text the guard
+    /// cannot read statement by statement, or changed with a row here by a foreign key; of a
+    /// schema dropped whole; through a view. One that is empty, or allowed with a reason,
+    /// passes.
+    async fn check_reach(&self, s: &mut Session<'_>) -> Result<()> {
+        let r = &self.reach;
+        let (version, name, location) = self.migration.clone();
+        let refuse = |table: String, why: String, next: &str, at: Option<(usize, usize)>| {
+            crate::error::Error::OutsideSchema(Box::new(crate::error::OutsideSchema {
+                version,
+                name: name.clone(),
+                location: location.clone(),
+                table,
+                why,
+                next: next.to_string(),
+                at: at.map(|(i, line)| (i + 1, line)),
+            }))
+        };
+        let elsewhere = |schema: &str, table: &str| {
+            format!(
+                "run the migration against that schema so that dbguard snapshots the table (name it without the qualifier, with the schema in the URL's search path or database, or as a fleet target with `schema = \"{schema}\"`); or, with your own backup of {schema}.{table}, put `-- dbguard:allow outside-schema reason=\"...\"` before the statement"
+            )
+        };
+        for (schema, i, line, _) in r.dropped_schemas.iter().filter(|d| !d.3) {
+            for (sch, table) in s.tables_in_schema(schema).await? {
+                if !s.is_empty_in(&sch, &table).await? {
+                    let why = format!("dropped with its schema (DROP SCHEMA/DATABASE {schema}), and it holds rows");
+                    let next = format!(
+                        "drop the tables you mean one by one (each is snapshotted first), or, with your own backup of {schema}, put `-- dbguard:allow drop-schema reason=\"...\"` (`drop-database` on MySQL) before the statement"
+                    );
+                    return Err(refuse(format!("{sch}.{table}"), why, &next, Some((*i, *line))));
+                }
+            }
+        }
+        if r.allowed_anywhere {
             return Ok(());
         }
         // The tables whose rows the step deletes or overwrites, as the guard reads them.
@@ -221,38 +257,61 @@ impl Protect {
             .collect();
         names.sort();
         names.dedup();
-        let (version, name, location) = self.migration.clone();
-        let refuse = |schema: String, table: String, why: &'static str, statement: usize, line: usize| {
-            crate::error::Error::OutsideSchema(Box::new(crate::error::OutsideSchema {
-                version,
-                name: name.clone(),
-                location: location.clone(),
-                table: format!("{schema}.{table}"),
-                schema,
-                why,
-                statement: statement + 1,
-                line,
-            }))
-        };
-        for q in self.qualified.iter().filter(|q| !q.allowed && names.contains(&q.table.to_lowercase())) {
-            if q.attached {
-                let why = "in a database the step attaches itself, where nothing can be looked at before it runs";
-                return Err(refuse(q.qualifier.clone(), q.table.clone(), why, q.statement, q.line));
+        for t in &self.dml_tables {
+            if s.is_view(t).await? && !s.is_empty(t).await? {
+                let why =
+                    "a view: the rows a statement changes through it are its tables', which no snapshot of it keeps"
+                        .to_string();
+                let next = "name the table in the statement instead of the view, so that dbguard snapshots it";
+                return Err(refuse(t.clone(), why, next, None));
             }
-            for (schema, table) in s.tables_elsewhere(&q.table).await? {
-                if schema.eq_ignore_ascii_case(&q.qualifier) && !s.is_empty_in(&schema, &table).await? {
-                    return Err(refuse(schema, table, "named with its schema; it holds rows", q.statement, q.line));
+            let every = self.truncated.iter().any(|x| x.eq_ignore_ascii_case(t));
+            for (schema, table) in s.referencing_elsewhere(t, every).await? {
+                if !s.is_empty_in(&schema, &table).await? {
+                    let why = format!(
+                        "in another schema, its rows go or change with the rows of {t} (a foreign key ON DELETE/UPDATE CASCADE or SET NULL), and it holds rows"
+                    );
+                    return Err(refuse(format!("{schema}.{table}"), why, &elsewhere(&schema, &table), None));
                 }
             }
         }
-        if let Some((statement, line)) = self.moves {
-            let allowed = |t: &str| self.qualified.iter().any(|q| q.allowed && q.table.eq_ignore_ascii_case(t));
-            for name in names.iter().filter(|t| !allowed(t)) {
-                for (schema, table) in s.tables_elsewhere(name).await? {
-                    if !s.is_empty_in(&schema, &table).await? {
-                        let why = "the step changes the search path or database first, so its names may mean it; it holds rows";
-                        return Err(refuse(schema, table, why, statement, line));
-                    }
+        for q in r.names.iter().filter(|q| !q.allowed && names.contains(&q.table.to_lowercase())) {
+            if q.attached {
+                let why = "in a database the step attaches itself, where nothing can be looked at before it runs";
+                let at = Some((q.statement, q.line));
+                return Err(refuse(
+                    format!("{}.{}", q.qualifier, q.table),
+                    why.into(),
+                    &elsewhere(&q.qualifier, &q.table),
+                    at,
+                ));
+            }
+            for (schema, table) in s.tables_elsewhere(&q.table).await? {
+                if schema.eq_ignore_ascii_case(&q.qualifier) && !s.is_empty_in(&schema, &table).await? {
+                    let why =
+                        "outside the schema dbguard snapshots, named with its schema, and it holds rows".to_string();
+                    let next = elsewhere(&schema, &table);
+                    return Err(refuse(format!("{schema}.{table}"), why, &next, Some((q.statement, q.line))));
+                }
+            }
+        }
+        // Words of text the guard cannot read statement by statement (a `DO` block, a
+        // function's body, SQL built in strings): another schema's table whose schema and name
+        // both appear there may be what it changes.
+        let words: Vec<String> = self.unchecked.iter().map(|w| w.to_lowercase()).collect();
+        let moved = r.moves;
+        for name in names.iter().filter(|n| moved.is_some() || words.contains(n)) {
+            for (schema, table) in s.tables_elsewhere(name).await? {
+                let named = words.contains(&schema.to_lowercase());
+                if (moved.is_some() || named) && !s.is_empty_in(&schema, &table).await? {
+                    let why = match moved {
+                        Some((i, line)) if !named => format!(
+                            "outside the schema dbguard snapshots; statement {} (line {line}) moves the step's names to another schema or database (SET search_path, USE), so a name after it may mean this table, and it holds rows",
+                            i + 1
+                        ),
+                        _ => "outside the schema dbguard snapshots, named in text dbguard cannot read statement by statement (a DO block, a function's body, SQL built in strings), and it holds rows".to_string(),
+                    };
+                    return Err(refuse(format!("{schema}.{table}"), why, &elsewhere(&schema, &table), None));
                 }
             }
         }
@@ -320,7 +379,7 @@ pub(crate) struct Taken {
 /// count is the preserved table's count before the step (no second scan).
 pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: i64) -> Result<Taken> {
     protect.resolve(s).await?;
-    protect.check_outside(s).await?;
+    protect.check_reach(s).await?;
     let mut taken = Taken { version, ..Taken::default() };
     for (table, why) in protect.tables() {
         let kept = protect.resumed.as_ref().and_then(|r| r.iter().find(|c| c.table == table)).cloned();
@@ -582,7 +641,7 @@ async fn matches_every_row(s: &mut Session<'_>, r: &RowTarget) -> Result<bool> {
 /// preserved tables' counts now.
 pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version: i64) -> Result<Preview> {
     protect.resolve(s).await?;
-    protect.check_outside(s).await?;
+    protect.check_reach(s).await?;
     let mut out = Preview::default();
     out.radius.extend(protect.measured.iter().cloned());
     for (table, _) in protect.tables() {

@@ -10,6 +10,7 @@
 
 pub use crate::model::row_target::{RowTarget, ValueChange, ValueTarget, Verb};
 use dbguard_lint::Dialect;
+use dbguard_lint::lexer::Kind;
 use dbguard_lint::split::Statement;
 use dbguard_lint::suppress::Suppression;
 use sqlparser::ast::{
@@ -131,50 +132,111 @@ pub(crate) struct Qualified {
     pub attached: bool,
 }
 
-/// Every qualified name in the statements of `sql` that may change rows (column references
-/// such as `u.id` included: the guard keeps those naming a table it protects), and the first
-/// statement (index, line) that makes unqualified names resolve elsewhere (`SET search_path`,
-/// `USE`, `ATTACH`).
-pub(crate) fn qualified(sql: &str, dialect: Dialect) -> (Vec<Qualified>, Option<(usize, usize)>) {
+/// What a step reaches beyond the tables of the schema it migrates, read from its text (see
+/// [`reach`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Reach {
+    /// Every qualified name in the statements that may change rows (column references such
+    /// as `u.id` included: the guard keeps those naming a table it protects).
+    pub names: Vec<Qualified>,
+    /// The first statement (index, line) that makes unqualified names resolve elsewhere (`SET
+    /// search_path`, `USE`, `ATTACH`).
+    pub moves: Option<(usize, usize)>,
+    /// Schemas (databases) the step drops (`DROP SCHEMA`, `DROP DATABASE`): the name, the
+    /// statement, its line, and whether an allow with a reason is before it.
+    pub dropped_schemas: Vec<(String, usize, usize, bool)>,
+    /// An allow of `outside-schema` with a reason is somewhere in the step (for text the guard
+    /// cannot read statement by statement, such as a `DO` block).
+    pub allowed_anywhere: bool,
+}
+
+/// What `sql` reaches beyond the current schema's tables.
+pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
     let statements = dbguard_lint::split::split(sql, dialect);
     let allows = dbguard_lint::suppress::parse(sql, dialect);
-    let (mut out, mut moves, mut attached) = (Vec::new(), None, Vec::new());
+    let mut out = Reach {
+        allowed_anywhere: allows.iter().any(|a| a.reason.is_some() && a.rules.iter().any(|r| r == "outside-schema")),
+        ..Reach::default()
+    };
+    let mut attached: Vec<String> = Vec::new();
     for (i, st) in statements.iter().enumerate() {
         let (first, lower) = (st.first_keyword(), st.text.to_ascii_lowercase());
+        let stmt = || dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
         if first == "ATTACH" {
-            let s = dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
+            let s = stmt();
             if let Some(alias) = (1..s.tokens.len()).rev().find_map(|k| s.name(k).filter(|_| s.is(k - 1, "AS"))) {
                 attached.push(alias.0);
             }
         }
-        if moves.is_none()
+        if first == "DROP" {
+            let s = stmt();
+            if s.is(1, "SCHEMA") || s.is(1, "DATABASE") {
+                let ok = ["drop-schema", "drop-database", "outside-schema"]
+                    .iter()
+                    .any(|rule| allowed(&allows, &statements, i, rule).0);
+                let mut k = if s.seq(2, &["IF", "EXISTS"]) { 4 } else { 2 };
+                while let Some((name, next)) = s.name(k) {
+                    out.dropped_schemas.push((name, i, st.line, ok));
+                    if s.tok(next) != "," {
+                        break;
+                    }
+                    k = next + 1;
+                }
+            }
+        }
+        if out.moves.is_none()
             && (matches!(first.as_str(), "USE" | "ATTACH")
                 || (first == "SET" && lower.contains("schema"))
                 || lower.contains("search_path"))
         {
-            moves = Some((i, st.line));
+            out.moves = Some((i, st.line));
         }
         let any = |ws: &[&str]| ws.iter().any(|w| lower.contains(w));
         let changes = match first.as_str() {
-            "SELECT" | "CREATE" | "WITH" => any(&["delete", "update", "merge", "insert"]),
+            // `CREATE OR REPLACE TABLE` (MariaDB) drops the table it replaces.
+            "SELECT" | "CREATE" | "WITH" => any(&["delete", "update", "merge", "insert", "replace"]),
             "INSERT" => any(&["conflict", "duplicate", "replace"]),
             _ => true,
         };
         if !changes {
             continue;
         }
-        let names = dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect).qualified_names();
+        let s = stmt();
+        let mut names = s.qualified_names();
+        // SQL in strings: a `DO` block's or a function's body, a statement to `PREPARE`.
+        for t in s.tokens.iter().filter(|t| matches!(t.kind, Kind::DollarString | Kind::String)) {
+            let text = t.text(st.text);
+            let body = match t.kind {
+                Kind::DollarString => {
+                    text.find('$').and_then(|a| text[a + 1..].find('$').map(|b| a + b + 2)).and_then(|start| {
+                        text[start..]
+                            .rfind('$')
+                            .and_then(|e| text[start..start + e].rfind('$'))
+                            .map(|e| &text[start..start + e])
+                    })
+                }
+                _ => text.get(1..text.len().saturating_sub(1)),
+            };
+            if let Some(body) = body.filter(|b| b.contains('.')) {
+                for pair in dbguard_lint::stmt::Stmt::new(body, 0, dialect).qualified_names() {
+                    if !names.contains(&pair) {
+                        names.push(pair);
+                    }
+                }
+            }
+        }
         let allowed = !names.is_empty() && allowed(&allows, &statements, i, "outside-schema").0;
-        out.extend(names.into_iter().map(|(qualifier, table)| Qualified {
+        out.names.extend(names.into_iter().map(|(qualifier, table)| Qualified {
             statement: i,
             line: st.line,
-            attached: attached.contains(&qualifier),
+            // SQLite compares schema names case-insensitively, quoted or not.
+            attached: attached.iter().any(|a| a.eq_ignore_ascii_case(&qualifier)),
             qualifier,
             table,
             allowed,
         }));
     }
-    (out, moves)
+    out
 }
 
 /// The values the actions of an `ALTER TABLE` drop or convert; `Err` when it cannot be read
@@ -600,19 +662,28 @@ mod tests {
             .is_empty()
         );
         // Tables named with a schema, wherever they are, and the statements that move names.
-        let (q, moves) = qualified(
+        let r = reach(
             "SELECT * FROM other.a;\nDELETE FROM b.users u WHERE u.id IN (SELECT id FROM \"X\".bans);\nSET search_path TO b;\n\
-             ATTACH 'f.db' AS arch;\nUPDATE arch.t SET a = 1",
+             ATTACH 'f.db' AS \"Arch\";\nUPDATE arch.t SET a = 1;\nDROP SCHEMA IF EXISTS old, older CASCADE",
             Dialect::Postgres,
         );
-        let q: Vec<_> = q.iter().map(|q| (q.statement, q.qualifier.as_str(), q.table.as_str(), q.attached)).collect();
+        let q: Vec<_> =
+            r.names.iter().map(|q| (q.statement, q.qualifier.as_str(), q.table.as_str(), q.attached)).collect();
         assert_eq!(
             q,
             [(1, "b", "users", false), (1, "u", "id", false), (1, "X", "bans", false), (4, "arch", "t", true)]
         );
-        assert_eq!(moves, Some((2, 3)));
-        let (q, _) = qualified("-- dbguard:allow outside-schema reason=\"x\"\nDELETE FROM o.t", Dialect::Mysql);
-        assert!(q[0].allowed);
+        assert_eq!(r.moves, Some((2, 3)));
+        let dropped: Vec<_> = r.dropped_schemas.iter().map(|(n, i, _, ok)| (n.as_str(), *i, *ok)).collect();
+        assert_eq!(dropped, [("old", 5, false), ("older", 5, false)]);
+        assert!(!r.allowed_anywhere);
+        let r = reach("-- dbguard:allow outside-schema reason=\"x\"\nDELETE FROM o.t", Dialect::Mysql);
+        assert!(r.names[0].allowed && r.allowed_anywhere);
+        let r = reach("DO $x$ BEGIN DELETE FROM o.t; END $x$;\nPREPARE s FROM 'DELETE FROM p.u'", Dialect::Postgres);
+        let q: Vec<_> = r.names.iter().map(|q| (q.qualifier.as_str(), q.table.as_str())).collect();
+        assert_eq!(q, [("o", "t"), ("p", "u")]);
+        let r = reach("CREATE OR REPLACE TABLE o.t (id INT)", Dialect::Mysql);
+        assert_eq!(r.names[0].qualifier, "o");
         // What cannot be parsed keeps every table it names.
         assert!(
             matches!(&whole("DELETE FROM users WHERE ))", Dialect::Postgres)[0], Target::Unknown(w) if w.contains(&"users".to_string()))

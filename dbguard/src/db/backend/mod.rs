@@ -167,6 +167,21 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// which snapshots (kept in the current schema) do not cover.
     fn tables_elsewhere_sql(&self) -> &'static str;
 
+    /// A query with one parameter (a schema's or database's name, compared case-insensitively)
+    /// returning `(schema, table)` of each of its tables: what a `DROP SCHEMA`/`DROP
+    /// DATABASE` takes with it.
+    fn tables_in_schema_sql(&self) -> &'static str;
+
+    /// A query with one parameter (a table of the current schema) returning `(schema, table)`
+    /// of the tables of other schemas whose rows a foreign key changes with its rows (`ON
+    /// DELETE CASCADE`, `SET NULL`, `SET DEFAULT`; with `every`, any foreign key, as `TRUNCATE
+    /// ... CASCADE` empties them all).
+    fn referencing_elsewhere_sql(&self, every: bool) -> String;
+
+    /// A query with one parameter (a name) returning a row when it is a view of the current
+    /// schema: rows changed through it are another table's.
+    fn view_exists_sql(&self) -> &'static str;
+
     /// A query with one parameter (the table name) returning the planner's estimate of the
     /// table's rows, as text; `None` where counting is as cheap (SQLite).
     fn estimated_rows_sql(&self) -> Option<&'static str> {

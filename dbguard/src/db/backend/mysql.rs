@@ -279,6 +279,27 @@ impl Backend for Mysql {
         "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".into()
     }
 
+    fn tables_in_schema_sql(&self) -> &'static str {
+        "SELECT CAST(table_schema AS CHAR), CAST(table_name AS CHAR) FROM information_schema.tables \
+         WHERE lower(table_schema) = lower(?) AND table_type = 'BASE TABLE'"
+    }
+
+    fn referencing_elsewhere_sql(&self, every: bool) -> String {
+        let changes = if every {
+            ""
+        } else {
+            " AND (DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT') OR UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT'))"
+        };
+        format!(
+            "SELECT DISTINCT CAST(CONSTRAINT_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR) FROM information_schema.REFERENTIAL_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA <> DATABASE() AND UNIQUE_CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = ?{changes}"
+        )
+    }
+
+    fn view_exists_sql(&self) -> &'static str {
+        "SELECT CAST(table_name AS CHAR) FROM information_schema.views WHERE table_schema = DATABASE() AND table_name = ?"
+    }
+
     fn tables_elsewhere_sql(&self) -> &'static str {
         "SELECT CAST(table_schema AS CHAR), CAST(table_name AS CHAR) FROM information_schema.tables \
          WHERE lower(table_name) = lower(?) AND table_type = 'BASE TABLE' AND table_schema <> COALESCE(DATABASE(), '') \

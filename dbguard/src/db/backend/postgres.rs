@@ -302,6 +302,25 @@ impl Backend for Postgres {
          AND NOT t.tgisinternal"
     }
 
+    fn tables_in_schema_sql(&self) -> &'static str {
+        "SELECT schemaname::text, tablename::text FROM pg_catalog.pg_tables WHERE lower(schemaname) = lower($1)"
+    }
+
+    fn referencing_elsewhere_sql(&self, every: bool) -> String {
+        let changes =
+            if every { "" } else { " AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))" };
+        format!(
+            "SELECT DISTINCT cn.nspname::text, ch.relname::text FROM pg_catalog.pg_constraint k \
+             JOIN pg_catalog.pg_class p ON p.oid = k.confrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace \
+             JOIN pg_catalog.pg_class ch ON ch.oid = k.conrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = ch.relnamespace \
+             WHERE k.contype = 'f' AND p.relname = $1 AND pn.nspname = current_schema() AND cn.nspname <> current_schema(){changes}"
+        )
+    }
+
+    fn view_exists_sql(&self) -> &'static str {
+        "SELECT viewname::text FROM pg_catalog.pg_views WHERE viewname = $1 AND schemaname = current_schema()"
+    }
+
     fn tables_elsewhere_sql(&self) -> &'static str {
         "SELECT schemaname::text, tablename::text FROM pg_catalog.pg_tables WHERE lower(tablename) = lower($1) \
          AND schemaname IS DISTINCT FROM current_schema() AND schemaname NOT IN ('pg_catalog', 'information_schema')"

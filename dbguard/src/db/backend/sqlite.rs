@@ -134,6 +134,19 @@ impl Backend for Sqlite {
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE"
     }
 
+    fn tables_in_schema_sql(&self) -> &'static str {
+        "SELECT schema, name FROM pragma_table_list WHERE schema = ?1 COLLATE NOCASE AND type = 'table'"
+    }
+
+    fn referencing_elsewhere_sql(&self, _every: bool) -> String {
+        // A foreign key never reaches into another attached database.
+        "SELECT schema, name FROM pragma_table_list WHERE 0 AND name = ?1".into()
+    }
+
+    fn view_exists_sql(&self) -> &'static str {
+        "SELECT name FROM sqlite_master WHERE type = 'view' AND name = ?1 COLLATE NOCASE"
+    }
+
     fn tables_elsewhere_sql(&self) -> &'static str {
         // Attached databases; `temp` holds this connection's own tables, gone after it.
         "SELECT schema, name FROM pragma_table_list WHERE name = ?1 COLLATE NOCASE AND type = 'table' \
