@@ -914,3 +914,32 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
     }
 }
 on_each_engine!(every_way_around_the_schema_is_refused);
+
+/// Rows a new constraint would refuse (`UNIQUE`, `CHECK`, `SET NOT NULL`) are counted on the
+/// live data before the migration runs, so a dry run says the statement will fail and on how
+/// many rows, instead of the deploy finding out.
+async fn rows_a_new_constraint_would_refuse_are_counted(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    db.execute("UPDATE users SET name = 'dup' WHERE id <= 5").await.unwrap();
+    let mut sql = "CREATE UNIQUE INDEX users_name ON users (name);\n".to_string();
+    let mut expected = vec![Some(5)];
+    if kind != BackendKind::Sqlite {
+        sql.push_str("ALTER TABLE users ADD CONSTRAINT rich CHECK (balance > 500);\n");
+        expected.push(Some(db.query_i64("SELECT COUNT(*) FROM users WHERE NOT (balance > 500)").await.unwrap()));
+    }
+    if kind == BackendKind::Postgres {
+        sql.push_str("ALTER TABLE users ALTER COLUMN name SET NOT NULL;\n");
+        expected.push(Some(db.query_i64("SELECT COUNT(*) FROM users WHERE name IS NULL").await.unwrap()));
+    }
+    dir.add("2", "constrain", &sql, "-- dbguard: irreversible = \"test\"\n");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let dry = m.dry_run_up(&mut db, None).await.unwrap();
+    let radius: Vec<_> = dry.steps[0].radius.iter().map(|r| (r.verb, r.rows)).collect();
+    let want: Vec<_> = expected.iter().map(|n| (Verb::Rejects, *n)).collect();
+    assert_eq!(radius, want);
+    assert!(expected.iter().all(|n| n.unwrap() > 0), "each constraint refuses some rows: {expected:?}");
+    let before = db.content_checksum("users").await.unwrap();
+    m.up(&mut db, None).await.unwrap_err();
+    assert_eq!(db.content_checksum("users").await.unwrap(), before, "the failed statement lost nothing");
+}
+on_each_engine!(rows_a_new_constraint_would_refuse_are_counted);

@@ -100,12 +100,13 @@ pub fn run(report: &Report, url: &str, direction: Direction, format: Format) {
 pub fn radius(r: &dbguard::Radius) -> String {
     use dbguard::Verb;
     let what = match r.verb {
-        Verb::Delete | Verb::Update => "row",
+        Verb::Delete | Verb::Update | Verb::Rejects => "row",
         Verb::DropColumn => "non-null value",
         Verb::ChangeType => "value",
     };
     let change = match (&r.verb, &r.to) {
         (Verb::ChangeType, Some(to)) => format!("changed by the new type {to}"),
+        (Verb::Rejects, Some(to)) => format!("refused by the new {to} (the statement fails while they are there)"),
         _ => r.verb.past().to_string(),
     };
     let rows = match r.rows {

@@ -334,13 +334,13 @@ impl Protect {
 /// `UPDATE`, `ALTER`, `REPLACE`). A byte scan, so that the common migration (CREATE and
 /// INSERT) skips the linter; a false positive only costs the lint.
 pub(crate) fn might_destroy(sql: &str) -> bool {
-    const WORDS: [&[u8]; 6] = [b"drop", b"truncate", b"delete", b"update", b"alter", b"replace"];
+    const WORDS: [&[u8]; 7] = [b"drop", b"truncate", b"delete", b"update", b"alter", b"replace", b"unique"];
     let b = sql.as_bytes();
     // The first two letters of a word first: most text (a seed file's values) fails there.
     b.windows(2).enumerate().any(|(i, pair)| {
         matches!(
             (pair[0] | 0x20, pair[1] | 0x20),
-            (b'd', b'r' | b'e') | (b't', b'r') | (b'u', b'p') | (b'a', b'l') | (b'r', b'e')
+            (b'd', b'r' | b'e') | (b't', b'r') | (b'u', b'p' | b'n') | (b'a', b'l') | (b'r', b'e')
         ) && WORDS.iter().any(|w| b.len() - i >= w.len() && b[i..i + w.len()].eq_ignore_ascii_case(w))
     })
 }
@@ -504,6 +504,7 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
                 (Verb::ChangeType, Some(using.as_ref().map_or_else(|| to.clone(), |u| format!("{to} USING {u}"))))
             }
             ValueChange::NullsReplaced => (Verb::ChangeType, Some("NOT NULL (a NULL becomes the default)".to_string())),
+            ValueChange::Rejects { constraint, .. } => (Verb::Rejects, Some(constraint.clone())),
         };
         let rows = if v.after_writes || !s.table_exists(&v.table).await? {
             None
@@ -516,12 +517,14 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
                     s.env.backend.value_changes(&c, &to, using.as_deref())
                 }
                 ValueChange::NullsReplaced => vec![format!("{c} IS NULL")],
+                ValueChange::Rejects { condition, .. } => vec![condition.clone()],
             };
             let mut counted = None;
             for lost in conditions {
                 let sql = format!("SELECT COUNT(*) FROM {t} WHERE {lost}");
                 counted = s.query_i64(&sql, "measuring a column's values").await.ok();
-                if counted == Some(0) {
+                // Rows a constraint refuses make the statement fail: nothing to copy later.
+                if counted == Some(0) && verb != Verb::Rejects {
                     protect.zero_counts.push((v.statement, v.table.clone(), lost));
                 }
                 if counted.is_some() {
@@ -530,12 +533,14 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
             }
             counted
         };
-        let (statement, line, table, column) = (v.statement + 1, v.line, v.table.clone(), Some(v.column.clone()));
+        let column = Some(v.column.clone()).filter(|c| !c.is_empty());
+        let (statement, line, table) = (v.statement + 1, v.line, v.table.clone());
         let (snapshot, every_row) = (None, false);
         protect.measured.push(Radius { version, statement, line, table, column, verb, to, rows, snapshot, every_row });
     }
     for t in protect.for_values_only.clone() {
-        let mut of_table = protect.measured.iter().filter(|r| r.table.eq_ignore_ascii_case(&t)).peekable();
+        let mut of_table =
+            protect.measured.iter().filter(|r| r.table.eq_ignore_ascii_case(&t) && r.verb != Verb::Rejects).peekable();
         let nothing_lost = of_table.peek().is_some() && of_table.all(|r| r.rows == Some(0));
         if nothing_lost {
             protect.destroyed.retain(|d| !d.eq_ignore_ascii_case(&t));

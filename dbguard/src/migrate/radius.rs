@@ -49,9 +49,12 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
     let (mut reshaped, mut written) = (std::collections::HashSet::new(), std::collections::HashSet::new());
     for (i, st) in statements.iter().enumerate() {
         let first = st.first_keyword();
+        // Whether the statement may write rows: adding a constraint or an index does not.
+        let mut writes = true;
         if first == "ALTER" {
             match values(st.text, dialect) {
                 Ok(vs) => {
+                    writes = vs.is_empty() || vs.iter().any(|v| !matches!(v.change, ValueChange::Rejects { .. }));
                     for mut v in vs {
                         (v.statement, v.line) = (i, st.line);
                         v.after_writes = written.contains(&v.table.to_lowercase());
@@ -60,6 +63,13 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
                 }
                 // Values cannot be measured: what the linter flags in it stays whole.
                 Err(()) => out.push(Target::Unknown(words(st.text))),
+            }
+        } else if first == "CREATE" && st.text.to_ascii_lowercase().contains("unique") {
+            if let Some(mut v) = unique_index(st.text, dialect) {
+                writes = false;
+                (v.statement, v.line) = (i, st.line);
+                v.after_writes = written.contains(&v.table.to_lowercase());
+                out.push(Target::Values(v));
             }
         } else if let Some(target) = target(st, dialect) {
             out.push(match target {
@@ -79,7 +89,7 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
                 other => other,
             });
         }
-        if first != "SELECT" {
+        if first != "SELECT" && writes {
             let w = words(st.text);
             if matches!(first.as_str(), "ALTER" | "DROP" | "RENAME" | "CREATE" | "TRUNCATE") {
                 reshaped.extend(w.iter().cloned());
@@ -217,7 +227,14 @@ pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
                 }
                 _ => text.get(1..text.len().saturating_sub(1)),
             };
-            if let Some(body) = body.filter(|b| b.contains('.')) {
+            let sql_like = |b: &&str| {
+                let l = b.to_ascii_lowercase();
+                b.contains('.')
+                    && ["delete", "update", "insert", "merge", "replace", "truncate", "drop"]
+                        .iter()
+                        .any(|w| l.contains(w))
+            };
+            if let Some(body) = body.filter(sql_like) {
                 for pair in dbguard_lint::stmt::Stmt::new(body, 0, dialect).qualified_names() {
                     if !names.contains(&pair) {
                         names.push(pair);
@@ -261,8 +278,34 @@ fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
             after_writes: false,
         })
     };
+    let relation = alter.name.to_string();
     for op in &alter.operations {
         match op {
+            Op::AddConstraint { constraint, not_valid: false } => {
+                use sqlparser::ast::TableConstraint as C;
+                let (cols, constraint, condition) = match constraint {
+                    C::Unique(u) => {
+                        let cols = index_columns(&u.columns);
+                        (cols.clone(), format!("UNIQUE ({cols})"), duplicates(&relation, &cols, None))
+                    }
+                    C::PrimaryKey(k) => {
+                        let cols = index_columns(&k.columns);
+                        let nulls: Vec<String> = cols.split(", ").map(|c| format!(" OR {c} IS NULL")).collect();
+                        let condition = format!("{}{}", duplicates(&relation, &cols, None), nulls.concat());
+                        (cols.clone(), format!("PRIMARY KEY ({cols})"), condition)
+                    }
+                    C::Check(c) if c.enforced != Some(false) => {
+                        (String::new(), format!("CHECK ({})", c.expr), format!("NOT ({})", c.expr))
+                    }
+                    _ => continue,
+                };
+                let column = sqlparser::ast::Ident::new(cols);
+                push(&column, ValueChange::Rejects { constraint, condition });
+            }
+            Op::AlterColumn { column_name, op: AlterColumnOperation::SetNotNull } => {
+                let condition = format!("{column_name} IS NULL");
+                push(column_name, ValueChange::Rejects { constraint: "NOT NULL".into(), condition });
+            }
             Op::DropColumn { column_names, .. } => column_names.iter().for_each(|c| push(c, ValueChange::Drop)),
             Op::AlterColumn { column_name, op: AlterColumnOperation::SetDataType { data_type, using, .. } } => push(
                 column_name,
@@ -290,6 +333,45 @@ fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
         }
     }
     Ok(out)
+}
+
+/// The columns of an index or key, as SQL (`a, "B"`).
+fn index_columns(columns: &[sqlparser::ast::IndexColumn]) -> String {
+    columns.iter().map(|c| c.column.expr.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// The condition on `relation`'s rows that holds for those sharing their `cols` (SQL) with
+/// another row (where `filter` holds, for a partial index): what a new UNIQUE refuses. Rows
+/// with a NULL among them are never equal, as the constraint sees them.
+fn duplicates(relation: &str, cols: &str, filter: Option<&str>) -> String {
+    let (where_, and) = match filter {
+        Some(f) => (format!(" WHERE {f}"), format!(" AND ({f})")),
+        None => (String::new(), String::new()),
+    };
+    format!("({cols}) IN (SELECT {cols} FROM {relation}{where_} GROUP BY {cols} HAVING COUNT(*) > 1){and}")
+}
+
+/// `CREATE UNIQUE INDEX ... ON t (cols)`: the rows the index would refuse.
+fn unique_index(text: &str, dialect: Dialect) -> Option<ValueTarget> {
+    let mut parsed = sqlparser::parser::Parser::parse_sql(parser_dialect(dialect).as_ref(), text).ok()?;
+    let Some(Sql::CreateIndex(ix)) = parsed.pop() else { return None };
+    if !ix.unique || ix.table_name.0.len() != 1 {
+        return None;
+    }
+    let cols = index_columns(&ix.columns);
+    let relation = ix.table_name.to_string();
+    let predicate = ix.predicate.as_ref().map(ToString::to_string);
+    Some(ValueTarget {
+        statement: 0,
+        line: 0,
+        table: normalise(&ix.table_name)?,
+        column: cols.clone(),
+        change: ValueChange::Rejects {
+            constraint: format!("UNIQUE ({cols})"),
+            condition: duplicates(&relation, &cols, predicate.as_deref()),
+        },
+        after_writes: false,
+    })
 }
 
 /// The target of one statement.

@@ -16,6 +16,9 @@ pub enum Verb {
     /// A new column type: the values it cannot hold as they are change.
     #[serde(rename = "change-type")]
     ChangeType,
+    /// A new constraint (`UNIQUE`, `PRIMARY KEY`, `NOT NULL`, `CHECK`): the rows it would
+    /// refuse, on which the statement fails (nothing is lost; the migration stops).
+    Rejects,
 }
 
 impl Verb {
@@ -35,6 +38,7 @@ impl Verb {
             Verb::Update => "updated",
             Verb::DropColumn => "dropped",
             Verb::ChangeType => "changed",
+            Verb::Rejects => "rejected",
         }
     }
 }
@@ -110,4 +114,12 @@ pub enum ValueChange {
     /// MySQL `MODIFY ... NOT NULL`: outside strict mode the NULLs become the type's default
     /// (`''`, `0`) instead of being refused.
     NullsReplaced,
+    /// A new constraint the existing rows must satisfy: those that do not are counted (the
+    /// statement fails on them), nothing is kept for it.
+    Rejects {
+        /// The constraint, as SQL (`UNIQUE (email)`).
+        constraint: String,
+        /// The condition on the table's rows that holds for those it refuses.
+        condition: String,
+    },
 }
