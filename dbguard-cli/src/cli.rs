@@ -293,6 +293,10 @@ pub enum FleetAction {
         /// Stop after this version.
         #[arg(long)]
         to: Option<i64>,
+        /// Show what would be applied on each target, and the blast radius measured now,
+        /// without writing anything (no confirmation needed).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Revert every target to a version.
     Down {

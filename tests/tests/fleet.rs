@@ -207,6 +207,13 @@ async fn a_production_fleet_needs_the_fleet_confirmation() {
     assert!(matches!(wrong, Error::FleetConfirmationRequired { .. }), "a database's name is not the fleet's: {wrong}");
     let status = Fleet::new(file.clone()).run(&m, FleetOp::Status).await.unwrap();
     assert!(status.targets.iter().all(|t| t.outcome.as_ref().unwrap().note == "20 pending"), "{status:#?}");
+    // A dry run reads too: what each would apply, no confirmation, nothing written.
+    let dry = Fleet::new(file.clone()).run(&m, FleetOp::DryRunUp(Some(5))).await.unwrap();
+    let seen: Vec<_> = dry.targets.iter().map(|t| t.outcome.as_ref().map(|o| (o.note.as_str(), o.after))).collect();
+    assert!(seen.iter().all(|o| *o == Some(("would apply 5", Some(5)))), "{dry:#?}");
+    for t in &tenants {
+        assert_eq!(t.version(&m).await, None, "{}: a dry run wrote nothing", t.name);
+    }
 
     let report = Fleet::new(file).confirm("fleet:tenants.toml").run(&m, FleetOp::Up(None)).await.unwrap();
     assert!(report.all_ok(), "{report:#?}");

@@ -41,7 +41,8 @@ pub async fn run(ctx: &Ctx, action: FleetAction, o: Options) -> CliResult {
         fleet = fleet.confirm(c);
     }
     let op = match action {
-        FleetAction::Up { to } => FleetOp::Up(to),
+        FleetAction::Up { to, dry_run: true } => FleetOp::DryRunUp(to),
+        FleetAction::Up { to, dry_run: false } => FleetOp::Up(to),
         FleetAction::Down { to } => FleetOp::Down(to),
         FleetAction::Status => FleetOp::Status,
         FleetAction::Check => FleetOp::Check,

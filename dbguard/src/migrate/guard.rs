@@ -303,7 +303,10 @@ impl Protect {
         for name in names.iter().filter(|n| moved.is_some() || words.contains(n)) {
             for (schema, table) in s.tables_elsewhere(name).await? {
                 let named = words.contains(&schema.to_lowercase());
-                if (moved.is_some() || named) && !s.is_empty_in(&schema, &table).await? {
+                // Moved to schemas the step names: only their tables can be meant.
+                let moved_here = moved.is_some()
+                    && r.moved_to.as_ref().is_none_or(|to| to.iter().any(|m| m.eq_ignore_ascii_case(&schema)));
+                if (moved_here || named) && !s.is_empty_in(&schema, &table).await? {
                     let why = match moved {
                         Some((i, line)) if !named => format!(
                             "outside the schema dbguard snapshots; statement {} (line {line}) moves the step's names to another schema or database (SET search_path, USE), so a name after it may mean this table, and it holds rows",

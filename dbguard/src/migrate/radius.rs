@@ -112,6 +112,42 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
         .collect()
 }
 
+/// The schemas a statement that moves names moves them to, normalised; `None` when it cannot
+/// be read (`set_config(...)`, `$user`).
+fn moved_to(s: &dbguard_lint::stmt::Stmt<'_>, first: &str) -> Option<Vec<String>> {
+    let from = match first {
+        "USE" => 1,
+        "ATTACH" => {
+            return (1..s.tokens.len()).rev().find_map(|k| s.name(k).filter(|_| s.is(k - 1, "AS"))).map(|n| vec![n.0]);
+        }
+        "SET" => {
+            let mut k = 1;
+            while s.is(k, "SESSION") || s.is(k, "LOCAL") {
+                k += 1;
+            }
+            match () {
+                _ if s.is(k, "SCHEMA") => k + 1,
+                _ if s.is(k, "search_path") && (s.is(k + 1, "TO") || s.tok(k + 1) == "=") => k + 2,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    let mut out = Vec::new();
+    let mut k = from;
+    while let Some((name, next)) = s.name(k) {
+        if name.starts_with('$') || name.contains(',') {
+            return None;
+        }
+        out.push(name);
+        if s.tok(next) != "," {
+            return (next == s.tokens.len()).then_some(out);
+        }
+        k = next + 1;
+    }
+    None
+}
+
 /// Whether statement `i` is allowed `rule` by a suppression in the comments before it (after
 /// the previous statement) or for the whole file: `(with a reason, only without one)`.
 fn allowed(allows: &[Suppression], statements: &[Statement<'_>], i: usize, rule: &str) -> (bool, bool) {
@@ -152,6 +188,9 @@ pub(crate) struct Reach {
     /// The first statement (index, line) that makes unqualified names resolve elsewhere (`SET
     /// search_path`, `USE`, `ATTACH`).
     pub moves: Option<(usize, usize)>,
+    /// The schemas (databases) those statements move names to, when each could be read
+    /// (`SET search_path TO a, b`, `USE a`, `ATTACH ... AS a`); `None`: anywhere.
+    pub moved_to: Option<Vec<String>>,
     /// Schemas (databases) the step drops (`DROP SCHEMA`, `DROP DATABASE`): the name, the
     /// statement, its line, and whether an allow with a reason is before it.
     pub dropped_schemas: Vec<(String, usize, usize, bool)>,
@@ -194,12 +233,20 @@ pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
                 }
             }
         }
-        if out.moves.is_none()
-            && (matches!(first.as_str(), "USE" | "ATTACH")
-                || (first == "SET" && lower.contains("schema"))
-                || lower.contains("search_path"))
+        if matches!(first.as_str(), "USE" | "ATTACH")
+            || (first == "SET" && lower.contains("schema"))
+            || lower.contains("search_path")
         {
-            out.moves = Some((i, st.line));
+            out.moves.get_or_insert((i, st.line));
+            let to = moved_to(&stmt(), &first);
+            out.moved_to = match (std::mem::take(&mut out.moved_to), to) {
+                (Some(mut a), Some(b)) => {
+                    a.extend(b);
+                    Some(a)
+                }
+                (None, Some(b)) if out.moves == Some((i, st.line)) => Some(b),
+                _ => None,
+            };
         }
         let any = |ws: &[&str]| ws.iter().any(|w| lower.contains(w));
         let changes = match first.as_str() {
@@ -756,6 +803,16 @@ mod tests {
             [(1, "b", "users", false), (1, "u", "id", false), (1, "X", "bans", false), (4, "arch", "t", true)]
         );
         assert_eq!(r.moves, Some((2, 3)));
+        assert_eq!(r.moved_to, Some(vec!["b".to_string(), "Arch".to_string()]));
+        for (sql, d, to) in [
+            ("SET LOCAL search_path = other, \"Public\";", Dialect::Postgres, Some(vec!["other", "Public"])),
+            ("USE `shop`", Dialect::Mysql, Some(vec!["shop"])),
+            ("SELECT set_config('search_path', 'x', false)", Dialect::Postgres, None),
+            ("SET search_path TO \"$user\", public", Dialect::Postgres, None),
+        ] {
+            let r = reach(sql, d);
+            assert_eq!(r.moved_to, to.map(|v| v.iter().map(|s| s.to_string()).collect()), "{sql}");
+        }
         let dropped: Vec<_> = r.dropped_schemas.iter().map(|(n, i, _, ok)| (n.as_str(), *i, *ok)).collect();
         assert_eq!(dropped, [("old", 5, false), ("older", 5, false)]);
         assert!(!r.allowed_anywhere);

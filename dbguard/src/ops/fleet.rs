@@ -265,6 +265,9 @@ impl FleetReport {
 pub enum FleetOp {
     /// Apply pending migrations (to the newest, or to a version).
     Up(Option<i64>),
+    /// What `Up` would do on each target, read-only: the migrations it would apply and the
+    /// blast radius measured now.
+    DryRunUp(Option<i64>),
     /// Revert to a version.
     Down(i64),
     /// Read each target's status (read-only).
@@ -516,7 +519,7 @@ async fn run_target(migrator: &Migrator, t: Target, op: FleetOp, confirmed: bool
     let url = t.connect_url();
     // A missing SQLite file in a fleet is a typo, not a new tenant: never created here.
     let mut db = match op {
-        FleetOp::Status | FleetOp::Check => Database::connect_read_only(&url).await?,
+        FleetOp::Status | FleetOp::Check | FleetOp::DryRunUp(_) => Database::connect_read_only(&url).await?,
         _ => Database::connect(&url).await?,
     };
     match db.session().current_schema().await? {
@@ -545,6 +548,28 @@ async fn run_target(migrator: &Migrator, t: Target, op: FleetOp, confirmed: bool
             changed: r.applied.len(),
             snapshots: r.snapshots.len(),
             note: if r.applied.is_empty() { "up to date".into() } else { format!("applied {}", r.applied.len()) },
+        }),
+        FleetOp::DryRunUp(to) => m.dry_run_up(&mut db, to).await.map(|r| {
+            let radius: Vec<String> = r
+                .steps
+                .iter()
+                .flat_map(|s| s.radius.iter().filter(|x| x.rows.is_some_and(|n| n > 0)))
+                .map(|x| format!("{}: {} {}", x.table, crate::thousands(x.rows.unwrap_or(0)), x.verb.past()))
+                .collect();
+            let mut note = match r.steps.len() {
+                0 => "up to date".to_string(),
+                n => format!("would apply {n}"),
+            };
+            if !radius.is_empty() {
+                note.push_str(&format!(" ({})", radius.join("; ")));
+            }
+            TargetOutcome {
+                before,
+                after: r.steps.last().map(|s| s.version).or(before),
+                changed: r.steps.len(),
+                snapshots: r.steps.iter().map(|s| s.snapshots.len()).sum(),
+                note,
+            }
         }),
         FleetOp::Down(to) => m.down(&mut db, to).await.map(|r| TargetOutcome {
             before,
