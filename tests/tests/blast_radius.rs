@@ -778,6 +778,7 @@ async fn an_update_keeps_its_key_and_the_values_it_sets(kind: BackendKind) {
     let snaps: Vec<_> = report.snapshots.iter().map(|s| (s.reason.as_str(), s.row_count)).collect();
     assert_eq!(snaps, [("updated-values", ROWS)], "not the whole rows");
     let snap = report.snapshots[0].clone();
+    let first = snap.id;
     assert_eq!(db.columns(&snap.location).await.unwrap(), ["id", "balance"]);
     assert_eq!(db.content_checksum(&snap.location).await.unwrap(), values, "the values as they were");
     let b = m.backups();
@@ -819,6 +820,12 @@ async fn an_update_keeps_its_key_and_the_values_it_sets(kind: BackendKind) {
     let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
     let reasons: Vec<_> = report.snapshots.iter().map(|s| s.reason.as_str()).collect();
     assert_eq!(reasons, vec!["updated-rows"; last - 3], "{:?}", report.snapshots);
+    // Values written back by UPDATE onto a table with a trigger now: the trigger could change
+    // other columns, unseen by the check. Refused.
+    let now = db.content_checksum("users").await.unwrap();
+    let err = b.restore(&mut db, first, &RestoreOptions::default()).await.unwrap_err();
+    assert!(matches!(&err, Error::RestoreRefused { message } if message.contains("trigger")), "{err}");
+    assert_eq!(db.content_checksum("users").await.unwrap(), now, "nothing changed");
 }
 on_each_engine!(an_update_keeps_its_key_and_the_values_it_sets);
 
@@ -862,6 +869,8 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
                 "DELETE FROM every_user WHERE id > 1;".into(),
                 "DELETE FROM users WHERE id = 1;".into(),
                 "DROP SCHEMA other CASCADE;".into(),
+                "CREATE VIEW made_here AS SELECT * FROM other.users;\nDELETE FROM made_here WHERE id = 1;".into(),
+                "TRUNCATE users CASCADE;".into(),
             ]
         }
         BackendKind::Mysql => {
@@ -879,6 +888,8 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
                 format!("PREPARE s FROM 'DELETE FROM {other}.users';\nEXECUTE s;"),
                 "DELETE FROM users WHERE id = 1;".into(),
                 format!("DROP DATABASE `{other}`;"),
+                format!("CREATE VIEW made_here AS SELECT * FROM `{other}`.users;\nDELETE FROM made_here WHERE id = 1;"),
+                format!("RENAME TABLE `{other}`.users TO `{other}`.gone;\nDROP TABLE `{other}`.gone;"),
             ]
         }
         BackendKind::Sqlite => {
@@ -886,10 +897,17 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
             let mut o = elsewhere.connect().await;
             o.execute("CREATE TABLE users (id INT PRIMARY KEY)").await.unwrap();
             o.execute("INSERT INTO users VALUES (1), (2), (3)").await.unwrap();
+            o.execute("CREATE TABLE accounts (id INT)").await.unwrap();
+            o.execute("INSERT INTO accounts VALUES (1)").await.unwrap();
             o.close().await.unwrap();
-            vec![format!(
-                "-- dbguard: no-transaction\nATTACH '{file}' AS \"Other\";\nDELETE FROM \"OTHER\".users;\nDETACH \"Other\";"
-            )]
+            vec![
+                format!(
+                    "-- dbguard: no-transaction\nATTACH '{file}' AS \"Other\";\nDELETE FROM \"OTHER\".users;\nDETACH \"Other\";"
+                ),
+                format!(
+                    "-- dbguard: no-transaction\nATTACH '{file}' AS o;\nDELETE FROM accounts WHERE id > 0;\nDETACH o;"
+                ),
+            ]
         }
     };
     for (i, sql) in cases.iter().enumerate() {
@@ -943,3 +961,47 @@ async fn rows_a_new_constraint_would_refuse_are_counted(kind: BackendKind) {
     assert_eq!(db.content_checksum("users").await.unwrap(), before, "the failed statement lost nothing");
 }
 on_each_engine!(rows_a_new_constraint_would_refuse_are_counted);
+
+/// A second new user's trial (session 10): a table renamed and then dropped in the same step
+/// is the old table, snapshotted before the step; values written back by key keep foreign
+/// keys on, so a value whose parent is gone since fails the restore (rolled back) instead of
+/// pointing at nothing.
+async fn renamed_then_dropped_is_kept_and_values_keep_their_parents(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let mut db = t.connect().await;
+    let dir = MigrationDir::new();
+    dir.add(
+        "1",
+        "tables",
+        "CREATE TABLE users (id INT PRIMARY KEY);\nINSERT INTO users VALUES (1), (2), (3);\n\
+         CREATE TABLE p (id INT PRIMARY KEY);\nINSERT INTO p VALUES (1), (2);\n\
+         CREATE TABLE d (id INT PRIMARY KEY, pid INT REFERENCES p (id));\nINSERT INTO d VALUES (1, 1), (2, 2);",
+        "DROP TABLE d;\nDROP TABLE p;\nDROP TABLE users;",
+    );
+    let rename =
+        if kind == BackendKind::Mysql { "RENAME TABLE users TO tmp;" } else { "ALTER TABLE users RENAME TO tmp;" };
+    dir.add(
+        "2",
+        "sneaky",
+        &format!(
+            "{rename}\n-- dbguard:allow drop-table reason=\"test\"\nDROP TABLE tmp;\nUPDATE d SET pid = 2 WHERE id = 1;"
+        ),
+        "-- dbguard: irreversible = \"test\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    let kept: Vec<_> =
+        report.snapshots.iter().map(|s| (s.source_table.as_str(), s.reason.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("users", "destructive", 3), ("d", "updated-values", 1)]);
+    assert!(!db.table_exists("users").await.unwrap() && !db.table_exists("tmp").await.unwrap());
+    // Its rows come back.
+    let b = m.backups();
+    b.restore(&mut db, report.snapshots[0].id, &RestoreOptions::default()).await.unwrap();
+    assert_eq!(db.count_rows("users").await.unwrap(), 3);
+    // The parent the value pointed at is gone: writing it back fails, and is rolled back.
+    db.execute("DELETE FROM p WHERE id = 1").await.unwrap();
+    let err = b.restore(&mut db, report.snapshots[1].id, &RestoreOptions::default()).await.unwrap_err();
+    assert!(matches!(err, Error::RestoreFailed { .. } | Error::Database { .. }), "{err:?}");
+    assert_eq!(db.query_i64("SELECT pid FROM d WHERE id = 1").await.unwrap(), 2, "as it was");
+}
+on_each_engine!(renamed_then_dropped_is_kept_and_values_keep_their_parents);

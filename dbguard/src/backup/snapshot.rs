@@ -435,9 +435,13 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
             })
             .collect::<Vec<_>>()
             .join(", ");
-        let fk = s.env.backend.without_foreign_keys();
+        // Values go back by UPDATE with foreign keys on: a value whose parent is gone since
+        // fails the restore, and one a key of others cascades to carries them along. Rows go
+        // back by DELETE and INSERT with them off, so that emptying them cascades nowhere.
+        let by_update = snapshot.reason == reason::UPDATED_VALUES;
+        let fk = if by_update { Default::default() } else { s.env.backend.without_foreign_keys() };
         let mut statements: Vec<String> = fk.in_transaction.iter().map(|s| s.to_string()).collect();
-        if snapshot.reason == reason::UPDATED_VALUES {
+        if by_update {
             // The key and the values an UPDATE set: written back onto the rows by key.
             let pk = s.primary_key(&target).await?;
             let q = |c: &str| s.env.backend.quote(c);
@@ -604,6 +608,17 @@ async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest
         }
     }
     if snapshot.reason == reason::UPDATED_VALUES {
+        // An UPDATE of the table may now change more than the values written back (a trigger
+        // made since, a column `ON UPDATE CURRENT_TIMESTAMP`): what it changed would not be
+        // verified, nor kept.
+        if s.rewrites_on_update(target).await? {
+            return Err(Error::RestoreRefused {
+                message: format!(
+                    "{target} has a trigger or a column that updates itself (ON UPDATE ...): writing snapshot {}'s values back by UPDATE would change other columns of those rows too.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) and copy the values you need",
+                    snapshot.id
+                ),
+            });
+        }
         // Values are written back onto their rows: every row must still be there.
         let there = s
             .query_i64(&format!("SELECT COUNT(*) FROM {dest} WHERE {m}"), &format!("looking for the rows in {target}"))

@@ -48,6 +48,9 @@ pub(crate) struct Protect {
     reach: radius::Reach,
     /// The tables the parser found the step deletes or overwrites rows of (DML, not DDL).
     dml_tables: Vec<String>,
+    /// The tables the step creates (or renames to), as the linter reads it.
+    created: Vec<String>,
+
     /// Whether [`Protect::resolve`] has run.
     resolved: bool,
     /// Resuming a step that was interrupted: the preserved tables' counts from before it
@@ -110,6 +113,49 @@ impl Protect {
                         p.destroy(table);
                     }
                     Target::Unknown(words) => p.unchecked.extend(words),
+                }
+            }
+            // A view the step makes and then writes through: the tables its query names are
+            // what changes, read like text the guard cannot follow.
+            for st in dbguard_lint::split::split(sql, dialect) {
+                let v = dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
+                let at = if v.starts(&["CREATE", "VIEW"]) {
+                    2
+                } else if v.starts(&["CREATE", "OR", "REPLACE", "VIEW"]) {
+                    4
+                } else {
+                    continue;
+                };
+                if let Some((view, _)) = v.name(at)
+                    && p.dml_tables.iter().chain(&p.destroyed).any(|t| t.eq_ignore_ascii_case(&view))
+                {
+                    p.unchecked.extend(radius::words(st.text));
+                }
+            }
+            p.created = dbguard_lint::table_effects(sql, dialect).0;
+            // A table renamed and then dropped, emptied or changed under its new name (which
+            // the linter takes for a table the step made) is the table that had the old one.
+            let renames = radius::renames(sql, dialect);
+            if !renames.is_empty() {
+                let mut gone = dbguard_lint::table_effects(sql, dialect).1;
+                gone.extend(p.destroyed.iter().cloned());
+                gone.extend(p.rows.iter().map(|r| r.table.clone()));
+                loop {
+                    let back: Vec<String> = renames
+                        .iter()
+                        .filter(|(from, to)| {
+                            gone.iter().any(|t| t.eq_ignore_ascii_case(to))
+                                && !p.destroyed.iter().any(|t| t.eq_ignore_ascii_case(from))
+                        })
+                        .map(|(from, _)| from.clone())
+                        .collect();
+                    if back.is_empty() {
+                        break;
+                    }
+                    for t in back {
+                        gone.push(t.clone());
+                        p.destroy(t);
+                    }
                 }
             }
         }
@@ -227,18 +273,18 @@ impl Protect {
                 at: at.map(|(i, line)| (i + 1, line)),
             }))
         };
+        let backend = &s.env.backend;
         let elsewhere = |schema: &str, table: &str| {
             format!(
-                "run the migration against that schema so that dbguard snapshots the table (name it without the qualifier, with the schema in the URL's search path or database, or as a fleet target with `schema = \"{schema}\"`); or, with your own backup of {schema}.{table}, put `-- dbguard:allow outside-schema reason=\"...\"` before the statement"
+                "run the migration against {} so that dbguard snapshots the table, naming it without `{schema}.`; or, with your own backup of {schema}.{table}, put `-- dbguard:allow outside-schema reason=\"...\"` before the statement",
+                backend.run_against(schema)
             )
         };
         for (schema, i, line, _) in r.dropped_schemas.iter().filter(|d| !d.3) {
             for (sch, table) in s.tables_in_schema(schema).await? {
                 if !s.is_empty_in(&sch, &table).await? {
                     let why = format!("dropped with its schema (DROP SCHEMA/DATABASE {schema}), and it holds rows");
-                    let next = format!(
-                        "drop the tables you mean one by one (each is snapshotted first), or, with your own backup of {schema}, put `-- dbguard:allow drop-schema reason=\"...\"` (`drop-database` on MySQL) before the statement"
-                    );
+                    let next = "keep what it holds first (move the tables you need out of it, or back it up yourself), then put `-- dbguard:allow drop-schema reason=\"...\"` (`drop-database` on MySQL) before the statement".to_string();
                     return Err(refuse(format!("{sch}.{table}"), why, &next, Some((*i, *line))));
                 }
             }
@@ -257,7 +303,9 @@ impl Protect {
             .collect();
         names.sort();
         names.dedup();
-        for t in &self.dml_tables {
+        let mut dml = self.dml_tables.clone();
+        dml.extend(self.truncated.iter().filter(|t| !self.dml_tables.contains(t)).cloned());
+        for t in &dml {
             if s.is_view(t).await? && !s.is_empty(t).await? {
                 let why =
                     "a view: the rows a statement changes through it are its tables', which no snapshot of it keeps"
@@ -272,6 +320,20 @@ impl Protect {
                         "in another schema, its rows go or change with the rows of {t} (a foreign key ON DELETE/UPDATE CASCADE or SET NULL), and it holds rows"
                     );
                     return Err(refuse(format!("{schema}.{table}"), why, &elsewhere(&schema, &table), None));
+                }
+            }
+        }
+        // After `ATTACH ... AS o`, a bare name that no table here has may be o's table: it
+        // cannot be looked at before the step attaches it.
+        if r.attaches {
+            for t in dml.iter().chain(&self.destroyed) {
+                let made = self.created.iter().any(|c| c.eq_ignore_ascii_case(t));
+                if !made && !s.table_exists(t).await? {
+                    let why = "not a table here, so after the step's ATTACH it may be the attached database's, where nothing can be looked at before it runs".to_string();
+                    let next = format!(
+                        "name it with its database (`other.{t}`) and keep your own copy of that file, then put `-- dbguard:allow outside-schema reason=\"...\"` before the statement; or, if it is this database's table made earlier in the step, check its name"
+                    );
+                    return Err(refuse(t.clone(), why, &next, None));
                 }
             }
         }

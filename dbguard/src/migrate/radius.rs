@@ -112,6 +112,38 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
         .collect()
 }
 
+/// The tables `sql` renames, `(from, to)` in statement order, normalised: `ALTER TABLE a
+/// RENAME TO b`, `RENAME TABLE a TO b, c TO d` (MySQL). A table renamed and then dropped or
+/// emptied under its new name is the old one's rows.
+pub(crate) fn renames(sql: &str, dialect: Dialect) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for st in dbguard_lint::split::split(sql, dialect) {
+        let first = st.first_keyword();
+        if first != "ALTER" && first != "RENAME" {
+            continue;
+        }
+        let s = dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
+        if s.starts(&["RENAME", "TABLE"]) {
+            let mut k = 2;
+            while let Some((from, next)) = s.name(k) {
+                let Some((to, after)) = s.name(next + 1).filter(|_| s.is(next, "TO")) else { break };
+                out.push((from, to));
+                if s.tok(after) != "," {
+                    break;
+                }
+                k = after + 1;
+            }
+        } else if let Some(a) = s.altered()
+            && let Some(at) =
+                (a.from..s.tokens.len()).find(|&k| s.is(k, "RENAME") && (s.is(k + 1, "TO") || s.is(k + 1, "AS")))
+            && let Some((to, _)) = s.name(at + 2)
+        {
+            out.push((a.table.clone(), to));
+        }
+    }
+    out
+}
+
 /// The schemas a statement that moves names moves them to, normalised; `None` when it cannot
 /// be read (`set_config(...)`, `$user`).
 fn moved_to(s: &dbguard_lint::stmt::Stmt<'_>, first: &str) -> Option<Vec<String>> {
@@ -194,6 +226,8 @@ pub(crate) struct Reach {
     /// Schemas (databases) the step drops (`DROP SCHEMA`, `DROP DATABASE`): the name, the
     /// statement, its line, and whether an allow with a reason is before it.
     pub dropped_schemas: Vec<(String, usize, usize, bool)>,
+    /// The step attaches another database (SQLite `ATTACH`).
+    pub attaches: bool,
     /// An allow of `outside-schema` with a reason is somewhere in the step (for text the guard
     /// cannot read statement by statement, such as a `DO` block).
     pub allowed_anywhere: bool,
@@ -212,6 +246,7 @@ pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
         let (first, lower) = (st.first_keyword(), st.text.to_ascii_lowercase());
         let stmt = || dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
         if first == "ATTACH" {
+            out.attaches = true;
             let s = stmt();
             if let Some(alias) = (1..s.tokens.len()).rev().find_map(|k| s.name(k).filter(|_| s.is(k - 1, "AS"))) {
                 attached.push(alias.0);
@@ -821,6 +856,13 @@ mod tests {
         let r = reach("DO $x$ BEGIN DELETE FROM o.t; END $x$;\nPREPARE s FROM 'DELETE FROM p.u'", Dialect::Postgres);
         let q: Vec<_> = r.names.iter().map(|q| (q.qualifier.as_str(), q.table.as_str())).collect();
         assert_eq!(q, [("o", "t"), ("p", "u")]);
+        assert_eq!(
+            renames(
+                "ALTER TABLE users RENAME TO tmp;\nRENAME TABLE a TO b, c TO d;\nALTER TABLE t RENAME COLUMN x TO y",
+                Dialect::Mysql
+            ),
+            [("users".into(), "tmp".into()), ("a".into(), "b".into()), ("c".into(), "d".into())]
+        );
         let r = reach("CREATE OR REPLACE TABLE o.t (id INT)", Dialect::Mysql);
         assert_eq!(r.names[0].qualifier, "o");
         // What cannot be parsed keeps every table it names.

@@ -167,6 +167,10 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// which snapshots (kept in the current schema) do not cover.
     fn tables_elsewhere_sql(&self) -> &'static str;
 
+    /// How to run a migration against another schema (database), for messages: `the schema
+    /// x (first in the URL's search_path, or a fleet target with schema = "x")`.
+    fn run_against(&self, schema: &str) -> String;
+
     /// A query with one parameter (a schema's or database's name, compared case-insensitively)
     /// returning `(schema, table)` of each of its tables: what a `DROP SCHEMA`/`DROP
     /// DATABASE` takes with it.

@@ -279,6 +279,10 @@ impl Backend for Mysql {
         "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".into()
     }
 
+    fn run_against(&self, schema: &str) -> String {
+        format!("the database {schema} (as the URL's database, or a fleet target with that URL)")
+    }
+
     fn tables_in_schema_sql(&self) -> &'static str {
         "SELECT CAST(table_schema AS CHAR), CAST(table_name AS CHAR) FROM information_schema.tables \
          WHERE lower(table_schema) = lower(?) AND table_type = 'BASE TABLE'"

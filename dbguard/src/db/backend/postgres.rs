@@ -302,6 +302,12 @@ impl Backend for Postgres {
          AND NOT t.tgisinternal"
     }
 
+    fn run_against(&self, schema: &str) -> String {
+        format!(
+            "the schema {schema} (first in the URL's search_path, `?options=-csearch_path%3D{schema}`, or a fleet target with `schema = \"{schema}\"`)"
+        )
+    }
+
     fn tables_in_schema_sql(&self) -> &'static str {
         "SELECT schemaname::text, tablename::text FROM pg_catalog.pg_tables WHERE lower(schemaname) = lower($1)"
     }

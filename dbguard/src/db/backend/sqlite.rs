@@ -134,6 +134,10 @@ impl Backend for Sqlite {
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE"
     }
 
+    fn run_against(&self, schema: &str) -> String {
+        format!("the database file attached as {schema} (its path as the URL, or a fleet target with it)")
+    }
+
     fn tables_in_schema_sql(&self) -> &'static str {
         "SELECT schema, name FROM pragma_table_list WHERE schema = ?1 COLLATE NOCASE AND type = 'table'"
     }
