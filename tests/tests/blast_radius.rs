@@ -858,6 +858,11 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
                 "CREATE TABLE other.users (id INT PRIMARY KEY, up INT REFERENCES public.users (id) ON DELETE CASCADE)",
                 "INSERT INTO other.users VALUES (1, 1), (2, 2), (3, NULL)",
                 "CREATE VIEW every_user AS SELECT * FROM users",
+                "CREATE FUNCTION other.purge() RETURNS void LANGUAGE sql AS $$ DELETE FROM other.users $$",
+                "CREATE FUNCTION on_gone() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM other.users; RETURN OLD; END $$",
+                "CREATE TABLE log (id INT PRIMARY KEY)",
+                "INSERT INTO log VALUES (1), (2)",
+                "CREATE TRIGGER gone AFTER DELETE ON log FOR EACH ROW EXECUTE FUNCTION on_gone()",
             ] {
                 db.execute(sql).await.unwrap();
             }
@@ -871,6 +876,8 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
                 "DROP SCHEMA other CASCADE;".into(),
                 "CREATE VIEW made_here AS SELECT * FROM other.users;\nDELETE FROM made_here WHERE id = 1;".into(),
                 "TRUNCATE users CASCADE;".into(),
+                "SELECT other.purge();".into(),
+                "DELETE FROM log WHERE id = 1;".into(),
             ]
         }
         BackendKind::Mysql => {
@@ -880,6 +887,7 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
                     "CREATE TABLE `{other}`.users (id INT PRIMARY KEY, up INT, FOREIGN KEY (up) REFERENCES `{here}`.users (id) ON DELETE CASCADE)"
                 ),
                 format!("INSERT INTO `{other}`.users VALUES (1, 1), (2, 2), (3, NULL)"),
+                format!("CREATE PROCEDURE pp() DELETE FROM `{other}`.users"),
             ] {
                 db.execute(&sql).await.unwrap();
             }
@@ -890,6 +898,7 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
                 format!("DROP DATABASE `{other}`;"),
                 format!("CREATE VIEW made_here AS SELECT * FROM `{other}`.users;\nDELETE FROM made_here WHERE id = 1;"),
                 format!("RENAME TABLE `{other}`.users TO `{other}`.gone;\nDROP TABLE `{other}`.gone;"),
+                "CALL pp();".into(),
             ]
         }
         BackendKind::Sqlite => {
@@ -921,6 +930,15 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
         };
         assert_eq!((left, db.count_rows("users").await.unwrap()), (3, 3), "{sql}: nothing changed");
         std::fs::remove_dir_all(dir.path().join(format!("{}_around", i + 2))).unwrap();
+    }
+    if kind == BackendKind::Postgres {
+        // A routine of this schema that empties a table: the table is kept, whole, first.
+        db.execute("CREATE FUNCTION purge_here() RETURNS void LANGUAGE sql AS $$ DELETE FROM log $$").await.unwrap();
+        db.execute("DROP TRIGGER gone ON log").await.unwrap();
+        dir.add("9", "purge_here", "SELECT purge_here();", "-- dbguard: irreversible = \"test\"\n");
+        let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+        let kept: Vec<_> = report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
+        assert_eq!(kept, [("log", 2)]);
     }
     if kind == BackendKind::Mysql {
         // Replacing a table of this database is dropping it: it is snapshotted first.

@@ -553,6 +553,18 @@ impl Session<'_> {
         self.text_pairs(&sql, table, &format!("looking for tables of other schemas referencing {table}")).await
     }
 
+    /// The bodies of the user routines (functions, procedures) named `name`, in any schema.
+    pub async fn routine_bodies(&mut self, name: &str) -> Result<Vec<String>> {
+        let sql = self.env.backend.routine_bodies_sql().to_string();
+        self.texts(sql, name, &format!("reading the routines named {name}")).await
+    }
+
+    /// The bodies of the triggers on `table` (what they run).
+    pub async fn trigger_bodies(&mut self, table: &str) -> Result<Vec<String>> {
+        let sql = self.env.backend.trigger_bodies_sql().to_string();
+        self.texts(sql, table, &format!("reading the triggers on {table}")).await
+    }
+
     /// Whether `name` is a view of the current schema.
     pub async fn is_view(&mut self, name: &str) -> Result<bool> {
         let sql = self.env.backend.view_exists_sql().to_string();

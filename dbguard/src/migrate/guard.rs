@@ -50,6 +50,12 @@ pub(crate) struct Protect {
     dml_tables: Vec<String>,
     /// The tables the step creates (or renames to), as the linter reads it.
     created: Vec<String>,
+    /// Routines the step may call: their bodies, read from the database, are text the guard
+    /// cannot follow (every table they name is kept).
+    called: Vec<String>,
+    /// The words of the bodies of those routines, and of the triggers on the tables the step
+    /// changes, that may destroy something.
+    body_words: Vec<String>,
 
     /// Whether [`Protect::resolve`] has run.
     resolved: bool,
@@ -133,6 +139,7 @@ impl Protect {
                 }
             }
             p.created = dbguard_lint::table_effects(sql, dialect).0;
+            p.called = radius::called(sql, dialect);
             // A table renamed and then dropped, emptied or changed under its new name (which
             // the linter takes for a table the step made) is the table that had the old one.
             let renames = radius::renames(sql, dialect);
@@ -170,6 +177,7 @@ impl Protect {
             && self.rows.is_empty()
             && self.values.is_empty()
             && self.reach.dropped_schemas.is_empty()
+            && self.called.is_empty()
     }
 
     /// Whether `table` is copied whole before the step.
@@ -201,11 +209,44 @@ impl Protect {
             || (self.destroyed.is_empty()
                 && self.unchecked.is_empty()
                 && self.cascades.is_empty()
-                && self.rows.is_empty())
+                && self.rows.is_empty()
+                && self.called.is_empty())
         {
             return Ok(());
         }
         self.resolved = true;
+        // What runs on the server without being in the step's text: the bodies of the routines
+        // it calls, and of the triggers on the tables it changes. Read from the database, then
+        // treated as text the guard cannot follow statement by statement.
+        let mut bodies = Vec::new();
+        for name in &self.called {
+            bodies.extend(s.routine_bodies(name).await?);
+        }
+        let changed: Vec<String> = self.destroyed.iter().chain(&self.dml_tables).cloned().collect();
+        for t in &changed {
+            bodies.extend(s.trigger_bodies(t).await?);
+        }
+        // One that only inserts (an audit trigger) destroys nothing: not followed.
+        let destroys = |b: &String| {
+            let l = b.to_ascii_lowercase();
+            ["delete", "update", "truncate", "drop", "replace", "merge", "execute", "alter", "call"]
+                .iter()
+                .any(|w| l.contains(w))
+        };
+        for b in bodies.iter().filter(|b| destroys(b)) {
+            self.body_words.extend(radius::words(b));
+        }
+        if !self.body_words.is_empty() {
+            // The tables they name are kept whole; a column's values measured before the step
+            // keep their own check just before its statement (what a routine writes there
+            // first is copied then).
+            for t in s.user_tables().await? {
+                let named = self.body_words.iter().any(|n| n.eq_ignore_ascii_case(&t));
+                if named && !self.for_values_only.iter().any(|v| v.eq_ignore_ascii_case(&t)) {
+                    self.destroy(t);
+                }
+            }
+        }
         if !self.unchecked.is_empty() {
             for t in s.user_tables().await? {
                 let named = self.unchecked.iter().any(|n| *n == t || n.eq_ignore_ascii_case(&t));
@@ -297,6 +338,7 @@ impl Protect {
             .destroyed
             .iter()
             .chain(&self.unchecked)
+            .chain(&self.body_words)
             .chain(self.rows.iter().map(|r| &r.table))
             .chain(self.values.iter().map(|v| &v.table))
             .map(|t| t.to_lowercase())
@@ -360,7 +402,7 @@ impl Protect {
         // Words of text the guard cannot read statement by statement (a `DO` block, a
         // function's body, SQL built in strings): another schema's table whose schema and name
         // both appear there may be what it changes.
-        let words: Vec<String> = self.unchecked.iter().map(|w| w.to_lowercase()).collect();
+        let words: Vec<String> = self.unchecked.iter().chain(&self.body_words).map(|w| w.to_lowercase()).collect();
         let moved = r.moves;
         for name in names.iter().filter(|n| moved.is_some() || words.contains(n)) {
             for (schema, table) in s.tables_elsewhere(name).await? {
@@ -399,13 +441,22 @@ impl Protect {
 /// `UPDATE`, `ALTER`, `REPLACE`). A byte scan, so that the common migration (CREATE and
 /// INSERT) skips the linter; a false positive only costs the lint.
 pub(crate) fn might_destroy(sql: &str) -> bool {
-    const WORDS: [&[u8]; 7] = [b"drop", b"truncate", b"delete", b"update", b"alter", b"replace", b"unique"];
+    // `select`, `call`, `perform`: a routine called may change anything.
+    const WORDS: [&[u8]; 10] =
+        [b"drop", b"truncate", b"delete", b"update", b"alter", b"replace", b"unique", b"select", b"call", b"perform"];
     let b = sql.as_bytes();
     // The first two letters of a word first: most text (a seed file's values) fails there.
     b.windows(2).enumerate().any(|(i, pair)| {
         matches!(
             (pair[0] | 0x20, pair[1] | 0x20),
-            (b'd', b'r' | b'e') | (b't', b'r') | (b'u', b'p' | b'n') | (b'a', b'l') | (b'r', b'e')
+            (b'd', b'r' | b'e')
+                | (b't', b'r')
+                | (b'u', b'p' | b'n')
+                | (b'a', b'l')
+                | (b'r', b'e')
+                | (b's', b'e')
+                | (b'c', b'a')
+                | (b'p', b'e')
         ) && WORDS.iter().any(|w| b.len() - i >= w.len() && b[i..i + w.len()].eq_ignore_ascii_case(w))
     })
 }

@@ -112,6 +112,35 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
         .collect()
 }
 
+/// The routines `sql` may call, normalised (the last part of `other.purge(...)`, `CALL p`):
+/// every name before a `(` outside DDL (which holds column lists and types), and after `CALL`.
+/// What they run is read from the live database (see `guard`), since the text does not say.
+pub(crate) fn called(sql: &str, dialect: Dialect) -> Vec<String> {
+    const NOT_CALLS: [&str; 12] =
+        ["values", "in", "exists", "any", "all", "some", "as", "on", "using", "into", "over", "filter"];
+    let mut out: Vec<String> = Vec::new();
+    for st in dbguard_lint::split::split(sql, dialect) {
+        let first = st.first_keyword();
+        if matches!(first.as_str(), "CREATE" | "ALTER" | "DROP") {
+            continue;
+        }
+        let s = dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
+        for k in 0..s.tokens.len() {
+            let call = s.tokens.get(k + 1).is_some_and(|t| t.kind == Kind::LParen) || (k > 0 && s.is(k - 1, "CALL"));
+            if !call || !matches!(s.tokens[k].kind, Kind::Word | Kind::QuotedIdent) {
+                continue;
+            }
+            if let Some((name, _)) = s.name(k)
+                && !NOT_CALLS.contains(&name.as_str())
+                && !out.contains(&name)
+            {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
 /// The tables `sql` renames, `(from, to)` in statement order, normalised: `ALTER TABLE a
 /// RENAME TO b`, `RENAME TABLE a TO b, c TO d` (MySQL). A table renamed and then dropped or
 /// emptied under its new name is the old one's rows.
@@ -862,6 +891,13 @@ mod tests {
                 Dialect::Mysql
             ),
             [("users".into(), "tmp".into()), ("a".into(), "b".into()), ("c".into(), "d".into())]
+        );
+        assert_eq!(
+            called(
+                "SELECT other.purge(1), count(*) FROM t WHERE id IN (1);\nCALL pp;\nCREATE TABLE x (a NUMERIC(10, 2))",
+                Dialect::Postgres
+            ),
+            ["purge", "count", "pp"]
         );
         let r = reach("CREATE OR REPLACE TABLE o.t (id INT)", Dialect::Mysql);
         assert_eq!(r.names[0].qualifier, "o");

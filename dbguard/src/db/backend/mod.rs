@@ -167,6 +167,14 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// which snapshots (kept in the current schema) do not cover.
     fn tables_elsewhere_sql(&self) -> &'static str;
 
+    /// A query with one parameter (a routine's name) returning the bodies of the user's
+    /// functions and procedures of that name, in any schema (none where there are none).
+    fn routine_bodies_sql(&self) -> &'static str;
+
+    /// A query with one parameter (a table of the current schema) returning the bodies of its
+    /// triggers (for PostgreSQL, of their functions).
+    fn trigger_bodies_sql(&self) -> &'static str;
+
     /// How to run a migration against another schema (database), for messages: `the schema
     /// x (first in the URL's search_path, or a fleet target with schema = "x")`.
     fn run_against(&self, schema: &str) -> String;

@@ -279,6 +279,16 @@ impl Backend for Mysql {
         "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".into()
     }
 
+    fn routine_bodies_sql(&self) -> &'static str {
+        "SELECT CAST(COALESCE(ROUTINE_DEFINITION, '') AS CHAR) FROM information_schema.ROUTINES \
+         WHERE ROUTINE_NAME = ? AND ROUTINE_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema')"
+    }
+
+    fn trigger_bodies_sql(&self) -> &'static str {
+        "SELECT CAST(ACTION_STATEMENT AS CHAR) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() \
+         AND EVENT_OBJECT_TABLE = ?"
+    }
+
     fn run_against(&self, schema: &str) -> String {
         format!("the database {schema} (as the URL's database, or a fleet target with that URL)")
     }

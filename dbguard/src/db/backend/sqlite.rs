@@ -134,6 +134,15 @@ impl Backend for Sqlite {
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE"
     }
 
+    fn routine_bodies_sql(&self) -> &'static str {
+        "SELECT sql FROM sqlite_master WHERE 0 AND name = ?1"
+    }
+
+    fn trigger_bodies_sql(&self) -> &'static str {
+        // What it runs: from its BEGIN (its head names the event and the table).
+        "SELECT substr(sql, instr(upper(sql), 'BEGIN')) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE"
+    }
+
     fn run_against(&self, schema: &str) -> String {
         format!("the database file attached as {schema} (its path as the URL, or a fleet target with it)")
     }
