@@ -81,6 +81,8 @@ pub(crate) async fn run(
     // rolled-back migration leaves none behind); elsewhere they must be committed first.
     let snapshot_inside = atomic && env.backend.transactional_ddl();
     let mut taken = guard::Taken::default();
+    // A routine the step calls may destroy something: read before deciding it needs no guard.
+    protect.read_routines(&mut Session { env, conn }).await?;
     if !protect.is_empty() && !snapshot_inside {
         taken = guard::before(&mut Session { env, conn }, &mut protect, m.version()).await?;
     }

@@ -178,6 +178,7 @@ impl Protect {
             && self.values.is_empty()
             && self.reach.dropped_schemas.is_empty()
             && self.called.is_empty()
+            && self.body_words.is_empty()
     }
 
     /// Whether `table` is copied whole before the step.
@@ -205,37 +206,26 @@ impl Protect {
     /// rows of a table destroyed (`ON DELETE CASCADE`, `SET NULL`; everything that references
     /// a truncated table).
     async fn resolve(&mut self, s: &mut Session<'_>) -> Result<()> {
+        self.read_routines(s).await?;
         if self.resolved
             || (self.destroyed.is_empty()
                 && self.unchecked.is_empty()
                 && self.cascades.is_empty()
                 && self.rows.is_empty()
-                && self.called.is_empty())
+                && self.body_words.is_empty())
         {
             return Ok(());
         }
         self.resolved = true;
-        // What runs on the server without being in the step's text: the bodies of the routines
-        // it calls, and of the triggers on the tables it changes. Read from the database, then
-        // treated as text the guard cannot follow statement by statement.
+        // What runs on the server without being in the step's text: the bodies of the triggers
+        // on the tables it changes (and of the routines it calls, read before), treated as
+        // text the guard cannot follow statement by statement.
         let mut bodies = Vec::new();
-        for name in &self.called {
-            bodies.extend(s.routine_bodies(name).await?);
-        }
         let changed: Vec<String> = self.destroyed.iter().chain(&self.dml_tables).cloned().collect();
         for t in &changed {
             bodies.extend(s.trigger_bodies(t).await?);
         }
-        // One that only inserts (an audit trigger) destroys nothing: not followed.
-        let destroys = |b: &String| {
-            let l = b.to_ascii_lowercase();
-            ["delete", "update", "truncate", "drop", "replace", "merge", "execute", "alter", "call"]
-                .iter()
-                .any(|w| l.contains(w))
-        };
-        for b in bodies.iter().filter(|b| destroys(b)) {
-            self.body_words.extend(radius::words(b));
-        }
+        self.add_bodies(&bodies);
         if !self.body_words.is_empty() {
             // The tables they name are kept whole; a column's values measured before the step
             // keep their own check just before its statement (what a routine writes there
@@ -292,6 +282,31 @@ impl Protect {
             i += 1;
         }
         Ok(())
+    }
+
+    /// Reads the bodies of the routines the step calls (in any schema): those that may
+    /// destroy something make the step one to guard. Before [`Protect::is_empty`] decides.
+    pub(crate) async fn read_routines(&mut self, s: &mut Session<'_>) -> Result<()> {
+        let mut bodies = Vec::new();
+        for name in std::mem::take(&mut self.called) {
+            bodies.extend(s.routine_bodies(&name).await?);
+        }
+        self.add_bodies(&bodies);
+        Ok(())
+    }
+
+    /// The words of the bodies that may destroy something (one that only inserts, such as an
+    /// audit trigger, is not followed).
+    fn add_bodies(&mut self, bodies: &[String]) {
+        let destroys = |b: &&String| {
+            let l = b.to_ascii_lowercase();
+            ["delete", "update", "truncate", "drop", "replace", "merge", "execute", "alter", "call"]
+                .iter()
+                .any(|w| l.contains(w))
+        };
+        for b in bodies.iter().filter(destroys) {
+            self.body_words.extend(radius::words(b));
+        }
     }
 
     /// Refuses a step that would delete or overwrite rows that no snapshot keeps (snapshots

@@ -670,8 +670,13 @@ fn insert(i: &Insert, text: &str) -> Option<Target> {
     }
 }
 
+/// Whether a statement may delete or overwrite rows by its words: an `INSERT` only when it
+/// may overwrite (`ON CONFLICT`, `ON DUPLICATE KEY`, `REPLACE`), since inserting loses nothing.
 fn has_dml_word(text: &str) -> bool {
-    words(text).iter().any(|w| matches!(w.as_str(), "delete" | "update" | "insert" | "merge"))
+    let w = words(text);
+    let has = |k: &str| w.iter().any(|x| x == k);
+    ["delete", "update", "merge", "replace"].iter().any(|k| has(k))
+        || has("insert") && ["conflict", "duplicate"].iter().any(|k| has(k))
 }
 
 /// The identifier-like words of `text`, lowercased, quotes removed.
