@@ -863,6 +863,12 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
                 "CREATE TABLE log (id INT PRIMARY KEY)",
                 "INSERT INTO log VALUES (1), (2)",
                 "CREATE TRIGGER gone AFTER DELETE ON log FOR EACH ROW EXECUTE FUNCTION on_gone()",
+                "CREATE FUNCTION g_inner() RETURNS void LANGUAGE sql AS $$ DELETE FROM other.users $$",
+                "CREATE FUNCTION f_outer() RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM g_inner(); END $$",
+                "CREATE FUNCTION other.zap() RETURNS void LANGUAGE plpgsql SET search_path = other AS $$ BEGIN DELETE FROM users; END $$",
+                "CREATE TABLE ruled (id INT PRIMARY KEY)",
+                "INSERT INTO ruled VALUES (1), (2)",
+                "CREATE RULE wipe AS ON UPDATE TO ruled DO ALSO DELETE FROM other.users",
             ] {
                 db.execute(sql).await.unwrap();
             }
@@ -878,6 +884,10 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
                 "TRUNCATE users CASCADE;".into(),
                 "SELECT other.purge();".into(),
                 "DELETE FROM log WHERE id = 1;".into(),
+                "SELECT f_outer();".into(),
+                "DO $$ BEGIN PERFORM g_inner(); END $$;".into(),
+                "SELECT other.zap();".into(),
+                "UPDATE ruled SET id = id WHERE id = 1;".into(),
             ]
         }
         BackendKind::Mysql => {
@@ -888,6 +898,9 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
                 ),
                 format!("INSERT INTO `{other}`.users VALUES (1, 1), (2, 2), (3, NULL)"),
                 format!("CREATE PROCEDURE pp() DELETE FROM `{other}`.users"),
+                format!("CREATE FUNCTION g2() RETURNS INT BEGIN DELETE FROM `{other}`.users; RETURN 1; END"),
+                "CREATE FUNCTION f2() RETURNS INT RETURN g2()".to_string(),
+                format!("CREATE PROCEDURE `{other}`.zap() DELETE FROM users"),
             ] {
                 db.execute(&sql).await.unwrap();
             }
@@ -899,6 +912,8 @@ async fn every_way_around_the_schema_is_refused(kind: BackendKind) {
                 format!("CREATE VIEW made_here AS SELECT * FROM `{other}`.users;\nDELETE FROM made_here WHERE id = 1;"),
                 format!("RENAME TABLE `{other}`.users TO `{other}`.gone;\nDROP TABLE `{other}`.gone;"),
                 "CALL pp();".into(),
+                "SELECT f2();".into(),
+                format!("CALL `{other}`.zap();"),
             ]
         }
         BackendKind::Sqlite => {

@@ -553,10 +553,11 @@ impl Session<'_> {
         self.text_pairs(&sql, table, &format!("looking for tables of other schemas referencing {table}")).await
     }
 
-    /// The bodies of the user routines (functions, procedures) named `name`, in any schema.
-    pub async fn routine_bodies(&mut self, name: &str) -> Result<Vec<String>> {
-        let sql = self.env.backend.routine_bodies_sql().to_string();
-        self.texts(sql, name, &format!("reading the routines named {name}")).await
+    /// The user routines (functions, procedures) named `name`, in any schema: their schema
+    /// (empty for the current one) and body.
+    pub async fn routine_bodies(&mut self, name: &str) -> Result<Vec<(String, String)>> {
+        let sql = self.env.backend.routine_bodies_sql();
+        self.text_pairs(sql, name, &format!("reading the routines named {name}")).await
     }
 
     /// The bodies of the triggers on `table` (what they run).

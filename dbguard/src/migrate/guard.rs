@@ -56,6 +56,8 @@ pub(crate) struct Protect {
     /// The words of the bodies of those routines, and of the triggers on the tables the step
     /// changes, that may destroy something.
     body_words: Vec<String>,
+    /// Routines (`r:name`) and tables (`t:name`) whose bodies [`Protect::follow`] has read.
+    followed: std::collections::HashSet<String>,
 
     /// Whether [`Protect::resolve`] has run.
     resolved: bool,
@@ -220,12 +222,8 @@ impl Protect {
         // What runs on the server without being in the step's text: the bodies of the triggers
         // on the tables it changes (and of the routines it calls, read before), treated as
         // text the guard cannot follow statement by statement.
-        let mut bodies = Vec::new();
         let changed: Vec<String> = self.destroyed.iter().chain(&self.dml_tables).cloned().collect();
-        for t in &changed {
-            bodies.extend(s.trigger_bodies(t).await?);
-        }
-        self.add_bodies(&bodies);
+        self.follow(s, changed, Vec::new()).await?;
         if !self.body_words.is_empty() {
             // The tables they name are kept whole; a column's values measured before the step
             // keep their own check just before its statement (what a routine writes there
@@ -287,26 +285,56 @@ impl Protect {
     /// Reads the bodies of the routines the step calls (in any schema): those that may
     /// destroy something make the step one to guard. Before [`Protect::is_empty`] decides.
     pub(crate) async fn read_routines(&mut self, s: &mut Session<'_>) -> Result<()> {
-        let mut bodies = Vec::new();
-        for name in std::mem::take(&mut self.called) {
-            bodies.extend(s.routine_bodies(&name).await?);
-        }
-        self.add_bodies(&bodies);
-        Ok(())
+        let names = std::mem::take(&mut self.called);
+        self.follow(s, Vec::new(), names).await
     }
 
-    /// The words of the bodies that may destroy something (one that only inserts, such as an
-    /// audit trigger, is not followed).
-    fn add_bodies(&mut self, bodies: &[String]) {
-        let destroys = |b: &&String| {
+    /// Follows what runs on the server: the bodies of the routines named, of the triggers (and
+    /// PostgreSQL rules) on the tables given, and, in turn, of the routines those bodies call
+    /// and the triggers of the tables they name, each once. The words of the bodies that may
+    /// destroy something are kept (with the schema of a routine of another schema, whose bare
+    /// names mean its tables); an audit trigger that only inserts is not followed further.
+    async fn follow(&mut self, s: &mut Session<'_>, tables: Vec<String>, names: Vec<String>) -> Result<()> {
+        let destroys = |b: &str| {
             let l = b.to_ascii_lowercase();
             ["delete", "update", "truncate", "drop", "replace", "merge", "execute", "alter", "call"]
                 .iter()
                 .any(|w| l.contains(w))
         };
-        for b in bodies.iter().filter(destroys) {
-            self.body_words.extend(radius::words(b));
+        let dialect = s.env.backend.kind().dialect();
+        let (mut tables, mut names, mut bodies) = (tables, names, Vec::<(String, String)>::new());
+        let mut existing: Option<Vec<String>> = None;
+        loop {
+            if let Some(t) = tables.pop() {
+                if self.followed.insert(format!("t:{}", t.to_lowercase())) {
+                    bodies.extend(s.trigger_bodies(&t).await?.into_iter().map(|b| (String::new(), b)));
+                }
+                continue;
+            }
+            if let Some(n) = names.pop() {
+                if self.followed.insert(format!("r:{}", n.to_lowercase())) {
+                    bodies.extend(s.routine_bodies(&n).await?);
+                }
+                continue;
+            }
+            let Some((schema, body)) = bodies.pop() else { break };
+            // A routine's calls are followed whatever it does itself (`RETURN g()`).
+            names.extend(radius::called(&body, dialect));
+            if !destroys(&body) {
+                continue;
+            }
+            let words = radius::words(&body);
+            if !schema.is_empty() {
+                self.body_words.push(schema.to_lowercase());
+            }
+            let tables_here = match &existing {
+                Some(t) => t,
+                None => existing.insert(s.user_tables().await?),
+            };
+            tables.extend(tables_here.iter().filter(|t| words.iter().any(|w| w.eq_ignore_ascii_case(t))).cloned());
+            self.body_words.extend(words);
         }
+        Ok(())
     }
 
     /// Refuses a step that would delete or overwrite rows that no snapshot keeps (snapshots

@@ -125,6 +125,15 @@ pub(crate) fn called(sql: &str, dialect: Dialect) -> Vec<String> {
             continue;
         }
         let s = dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
+        // A `DO` block's body: what it `PERFORM`s or calls.
+        for t in s.tokens.iter().filter(|t| t.kind == Kind::DollarString) {
+            let text = t.text(st.text);
+            for n in dollar_body(text).map(|b| called(b, dialect)).unwrap_or_default() {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+        }
         for k in 0..s.tokens.len() {
             let call = s.tokens.get(k + 1).is_some_and(|t| t.kind == Kind::LParen) || (k > 0 && s.is(k - 1, "CALL"));
             if !call || !matches!(s.tokens[k].kind, Kind::Word | Kind::QuotedIdent) {
@@ -139,6 +148,13 @@ pub(crate) fn called(sql: &str, dialect: Dialect) -> Vec<String> {
         }
     }
     out
+}
+
+/// What is between a dollar-quoted string's tags (`$x$ body $x$`).
+fn dollar_body(text: &str) -> Option<&str> {
+    let start = text.find('$').and_then(|a| text[a + 1..].find('$').map(|b| a + b + 2))?;
+    let end = text[start..].rfind('$').and_then(|e| text[start..start + e].rfind('$'))?;
+    Some(&text[start..start + end])
 }
 
 /// The tables `sql` renames, `(from, to)` in statement order, normalised: `ALTER TABLE a
@@ -328,14 +344,7 @@ pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
         for t in s.tokens.iter().filter(|t| matches!(t.kind, Kind::DollarString | Kind::String)) {
             let text = t.text(st.text);
             let body = match t.kind {
-                Kind::DollarString => {
-                    text.find('$').and_then(|a| text[a + 1..].find('$').map(|b| a + b + 2)).and_then(|start| {
-                        text[start..]
-                            .rfind('$')
-                            .and_then(|e| text[start..start + e].rfind('$'))
-                            .map(|e| &text[start..start + e])
-                    })
-                }
+                Kind::DollarString => dollar_body(text),
                 _ => text.get(1..text.len().saturating_sub(1)),
             };
             let sql_like = |b: &&str| {

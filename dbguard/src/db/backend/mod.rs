@@ -167,12 +167,13 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// which snapshots (kept in the current schema) do not cover.
     fn tables_elsewhere_sql(&self) -> &'static str;
 
-    /// A query with one parameter (a routine's name) returning the bodies of the user's
-    /// functions and procedures of that name, in any schema (none where there are none).
+    /// A query with one parameter (a routine's name) returning, for each of the user's
+    /// functions and procedures of that name in any schema, its schema (empty text for the
+    /// current one) and its body, with the settings it runs with (a `search_path`).
     fn routine_bodies_sql(&self) -> &'static str;
 
     /// A query with one parameter (a table of the current schema) returning the bodies of its
-    /// triggers (for PostgreSQL, of their functions).
+    /// triggers (for PostgreSQL, of their functions, and its rules).
     fn trigger_bodies_sql(&self) -> &'static str;
 
     /// How to run a migration against another schema (database), for messages: `the schema

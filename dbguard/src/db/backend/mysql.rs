@@ -280,7 +280,8 @@ impl Backend for Mysql {
     }
 
     fn routine_bodies_sql(&self) -> &'static str {
-        "SELECT CAST(COALESCE(ROUTINE_DEFINITION, '') AS CHAR) FROM information_schema.ROUTINES \
+        "SELECT CAST(IF(ROUTINE_SCHEMA = DATABASE(), '', ROUTINE_SCHEMA) AS CHAR), \
+         CAST(COALESCE(ROUTINE_DEFINITION, '') AS CHAR) FROM information_schema.ROUTINES \
          WHERE ROUTINE_NAME = ? AND ROUTINE_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema')"
     }
 

@@ -303,14 +303,17 @@ impl Backend for Postgres {
     }
 
     fn routine_bodies_sql(&self) -> &'static str {
-        "SELECT p.prosrc::text FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+        "SELECT CASE WHEN n.nspname = current_schema() THEN '' ELSE n.nspname::text END, \
+         p.prosrc || ' ' || COALESCE(array_to_string(p.proconfig, ' '), '') \
+         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
          WHERE p.proname = $1 AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
     }
 
     fn trigger_bodies_sql(&self) -> &'static str {
         "SELECT p.prosrc::text FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid \
          JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid WHERE c.relname = $1 AND NOT t.tgisinternal \
-         AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema())"
+         AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema()) \
+         UNION ALL SELECT definition::text FROM pg_catalog.pg_rules WHERE tablename = $1 AND schemaname = current_schema()"
     }
 
     fn run_against(&self, schema: &str) -> String {

@@ -135,7 +135,7 @@ impl Backend for Sqlite {
     }
 
     fn routine_bodies_sql(&self) -> &'static str {
-        "SELECT sql FROM sqlite_master WHERE 0 AND name = ?1"
+        "SELECT '', sql FROM sqlite_master WHERE 0 AND name = ?1"
     }
 
     fn trigger_bodies_sql(&self) -> &'static str {
