@@ -260,15 +260,7 @@ impl Backend for Mysql {
     }
 
     fn referencing_tables_sql(&self, every: bool) -> String {
-        let changes = if every {
-            ""
-        } else {
-            " AND (DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT') OR UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT'))"
-        };
-        format!(
-            "SELECT DISTINCT CAST(TABLE_NAME AS CHAR) FROM information_schema.REFERENTIAL_CONSTRAINTS \
-             WHERE CONSTRAINT_SCHEMA = DATABASE() AND UNIQUE_CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = ?{changes}"
-        )
+        referencing("CAST(TABLE_NAME AS CHAR)", "=", every)
     }
 
     fn list_tables_sql(&self) -> &'static str {
@@ -300,15 +292,7 @@ impl Backend for Mysql {
     }
 
     fn referencing_elsewhere_sql(&self, every: bool) -> String {
-        let changes = if every {
-            ""
-        } else {
-            " AND (DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT') OR UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT'))"
-        };
-        format!(
-            "SELECT DISTINCT CAST(CONSTRAINT_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR) FROM information_schema.REFERENTIAL_CONSTRAINTS \
-             WHERE CONSTRAINT_SCHEMA <> DATABASE() AND UNIQUE_CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = ?{changes}"
-        )
+        referencing("CAST(CONSTRAINT_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR)", "<>", every)
     }
 
     fn view_exists_sql(&self) -> &'static str {
@@ -327,6 +311,21 @@ impl Backend for Mysql {
              WHERE table_schema = DATABASE() AND table_name = ? AND table_rows IS NOT NULL",
         )
     }
+}
+
+/// The tables with a foreign key to the table `?` of this database, selecting `columns`, in
+/// this database (`=`) or in others (`<>`): those whose rows go or change with its rows
+/// (`ON DELETE/UPDATE CASCADE`, `SET NULL`, `SET DEFAULT`), or with `every` all of them.
+fn referencing(columns: &str, schema: &str, every: bool) -> String {
+    let changes = if every {
+        ""
+    } else {
+        " AND (DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT') OR UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT'))"
+    };
+    format!(
+        "SELECT DISTINCT {columns} FROM information_schema.REFERENTIAL_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA {schema} DATABASE() AND UNIQUE_CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = ?{changes}"
+    )
 }
 
 #[cfg(test)]

@@ -227,14 +227,7 @@ impl Backend for Postgres {
     }
 
     fn referencing_tables_sql(&self, every: bool) -> String {
-        let changes =
-            if every { "" } else { " AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))" };
-        format!(
-            "SELECT DISTINCT ch.relname::text FROM pg_catalog.pg_constraint k \
-             JOIN pg_catalog.pg_class p ON p.oid = k.confrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace \
-             JOIN pg_catalog.pg_class ch ON ch.oid = k.conrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = ch.relnamespace \
-             WHERE k.contype = 'f' AND p.relname = $1 AND pn.nspname = current_schema() AND cn.nspname = current_schema(){changes}"
-        )
+        referencing("ch.relname::text", "=", every)
     }
 
     fn tables_using_type_sql(&self) -> Option<&'static str> {
@@ -327,14 +320,7 @@ impl Backend for Postgres {
     }
 
     fn referencing_elsewhere_sql(&self, every: bool) -> String {
-        let changes =
-            if every { "" } else { " AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))" };
-        format!(
-            "SELECT DISTINCT cn.nspname::text, ch.relname::text FROM pg_catalog.pg_constraint k \
-             JOIN pg_catalog.pg_class p ON p.oid = k.confrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace \
-             JOIN pg_catalog.pg_class ch ON ch.oid = k.conrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = ch.relnamespace \
-             WHERE k.contype = 'f' AND p.relname = $1 AND pn.nspname = current_schema() AND cn.nspname <> current_schema(){changes}"
-        )
+        referencing("cn.nspname::text, ch.relname::text", "<>", every)
     }
 
     fn view_exists_sql(&self) -> &'static str {
@@ -414,6 +400,20 @@ fn lock_id(key: &str) -> i64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     (h >> 1) as i64
+}
+
+/// The tables with a foreign key to the table `$1` of the current schema, selecting `columns`,
+/// in the current schema (`=`) or in others (`<>`): those whose rows go or change with its
+/// rows (`ON DELETE/UPDATE CASCADE`, `SET NULL`, `SET DEFAULT`), or with `every` all of them.
+fn referencing(columns: &str, schema: &str, every: bool) -> String {
+    let changes =
+        if every { "" } else { " AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))" };
+    format!(
+        "SELECT DISTINCT {columns} FROM pg_catalog.pg_constraint k \
+         JOIN pg_catalog.pg_class p ON p.oid = k.confrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace \
+         JOIN pg_catalog.pg_class ch ON ch.oid = k.conrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = ch.relnamespace \
+         WHERE k.contype = 'f' AND p.relname = $1 AND pn.nspname = current_schema() AND cn.nspname {schema} current_schema(){changes}"
+    )
 }
 
 #[cfg(test)]
