@@ -55,7 +55,8 @@ pub use model::plan::{Entry, EntryState, Plan};
 pub use model::progress::{Progress, Task, Work, thousands};
 pub use model::resume::ResumePoint;
 pub use ops::fleet::{
-    Fleet, FleetFile, FleetOp, FleetReport, FleetSpec, Target, TargetOutcome, TargetRun, TargetSpec, TargetStatus,
+    Fleet, FleetFile, FleetOp, FleetReport, FleetSpec, Target, TargetFailure, TargetOutcome, TargetRun, TargetSpec,
+    TargetStatus,
 };
 pub use ops::rehearse::{FindingKind, Rehearsal, RehearsalFinding, RehearsedStep};
 pub use ops::reset::ResetReport;

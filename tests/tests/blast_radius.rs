@@ -195,10 +195,20 @@ async fn postgres_inherited_rows_are_kept_and_identity_keys_restored() {
     let mut kept: Vec<_> =
         report.snapshots.iter().map(|s| (s.source_table.as_str(), s.reason.as_str(), s.row_count)).collect();
     kept.sort();
-    assert_eq!(kept, [("child", "destructive", 2), ("ident", "deleted-rows", 3), ("parent", "destructive", 4)]);
+    // Each table keeps its own rows: the parent's copy holds none of its children's.
+    assert_eq!(kept, [("child", "destructive", 2), ("ident", "deleted-rows", 3), ("parent", "destructive", 2)]);
     let child = report.snapshots.iter().find(|s| s.source_table == "child").unwrap();
     let q = db.quote(&child.location);
     assert_eq!(db.query_i64(&format!("SELECT COUNT(*) FROM {q} WHERE extra IN ('c3', 'c4')")).await.unwrap(), 2);
+    // Restoring the parent puts back its own rows, not its children's (which a restore of
+    // the child puts back into the child), and empties only itself.
+    let parent = report.snapshots.iter().find(|s| s.source_table == "parent").unwrap();
+    db.execute("INSERT INTO child VALUES (9, 9, 'new')").await.unwrap();
+    m.backups().restore(&mut db, parent.id, &RestoreOptions::default()).await.unwrap();
+    let own = "SELECT COUNT(*) FROM ONLY parent";
+    assert_eq!((db.query_i64(own).await.unwrap(), db.count_rows("child").await.unwrap()), (2, 1));
+    m.backups().restore(&mut db, child.id, &RestoreOptions::default()).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM parent").await.unwrap(), 4, "as before the migration");
 
     let ident = report.snapshots.iter().find(|s| s.source_table == "ident").unwrap();
     m.backups().restore(&mut db, ident.id, &RestoreOptions::default()).await.unwrap();
@@ -1038,3 +1048,121 @@ async fn renamed_then_dropped_is_kept_and_values_keep_their_parents(kind: Backen
     assert_eq!(db.query_i64("SELECT pid FROM d WHERE id = 1").await.unwrap(), 2, "as it was");
 }
 on_each_engine!(renamed_then_dropped_is_kept_and_values_keep_their_parents);
+
+/// A third new user's trial (session 11): an UPDATE to `DEFAULT` (no value to compare) failed
+/// the migration with dbguard's own counting query; a condition the server refuses failed it
+/// with dbguard's query too, not the statement's. Now the first keeps exactly the values it
+/// overwrites, and the second keeps its table whole and fails with the statement's own error.
+async fn what_the_guard_cannot_count_is_kept_not_a_failure(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    let names = expected_of(&mut db, "expect_names", "id, name", "id <= 10").await;
+    // SQLite has no `SET a = DEFAULT`: a NULL is its column's default here.
+    let default = if kind == BackendKind::Sqlite { "NULL" } else { "DEFAULT" };
+    dir.add(
+        "2",
+        "reset_names",
+        &format!("UPDATE users SET name = {default} WHERE id <= 10;\n"),
+        "-- dbguard: irreversible = \"x\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    let kept: Vec<_> = report.snapshots.iter().map(|s| (s.reason.as_str(), s.row_count)).collect();
+    // A NULL written over a NULL (id 7) changes nothing; `DEFAULT` is not compared.
+    let overwritten = if kind == BackendKind::Sqlite { 9 } else { 10 };
+    assert_eq!(kept, [("updated-values", overwritten)]);
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users WHERE name IS NOT NULL AND id <= 10").await.unwrap(), 0);
+    m.backups().restore(&mut db, report.snapshots[0].id, &RestoreOptions::default()).await.unwrap();
+    db.execute("CREATE TABLE names_now AS SELECT id, name FROM users WHERE id <= 10").await.unwrap();
+    assert_eq!(db.content_checksum("names_now").await.unwrap(), names, "the names are back");
+
+    let before = db.content_checksum("users").await.unwrap();
+    dir.add("3", "typo", "UPDATE users SET name = 'x' WHERE nosuch = 1;\n", "-- dbguard: irreversible = \"x\"\n");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let err = m.up(&mut db, None).await.unwrap_err();
+    let Error::MigrationFailed(f) = &err else { panic!("{err}") };
+    assert!(!f.by_guard && f.statement.as_ref().is_some_and(|(i, ..)| *i == 1), "{err}");
+    assert!(f.message.contains("nosuch") && !f.message.contains("dbguard_probe"), "{}", f.message);
+    assert_eq!(db.content_checksum("users").await.unwrap(), before);
+}
+on_each_engine!(what_the_guard_cannot_count_is_kept_not_a_failure);
+
+/// The same trial: a step that only inserts ran with no guard, so a trigger on the table it
+/// inserts into deleted rows elsewhere with nothing kept. Now the triggers of the tables a
+/// step inserts into are read, and what they may destroy is kept first.
+async fn a_trigger_fired_by_an_insert_is_followed(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let mut db = t.connect().await;
+    db.execute("CREATE TABLE carts (owner INT PRIMARY KEY, items INT)").await.unwrap();
+    db.execute("INSERT INTO carts VALUES (1, 3), (2, 5), (3, 7)").await.unwrap();
+    db.execute("CREATE TABLE orders (id INT PRIMARY KEY, owner INT)").await.unwrap();
+    let trigger = match kind {
+        BackendKind::Sqlite => {
+            "CREATE TRIGGER checkout AFTER INSERT ON orders BEGIN DELETE FROM carts WHERE owner = NEW.owner; END"
+                .to_string()
+        }
+        BackendKind::Postgres => {
+            db.execute(
+                "CREATE FUNCTION checkout() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 DELETE FROM carts WHERE owner = NEW.owner; RETURN NEW; END $$",
+            )
+            .await
+            .unwrap();
+            "CREATE TRIGGER checkout AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION checkout()".to_string()
+        }
+        _ => "CREATE TRIGGER checkout AFTER INSERT ON orders FOR EACH ROW DELETE FROM carts WHERE owner = NEW.owner"
+            .to_string(),
+    };
+    db.execute(&trigger).await.unwrap();
+    let carts = db.content_checksum("carts").await.unwrap();
+    // Audit rows inserted into a table without triggers keep nothing.
+    db.execute("CREATE TABLE plain (id INT)").await.unwrap();
+    let dir = MigrationDir::new();
+    dir.add("1", "seed", "INSERT INTO plain VALUES (1);", "DELETE FROM plain WHERE id = 1;");
+    dir.add("2", "orders", "INSERT INTO orders (id, owner) VALUES (1, 1), (2, 2);", "DELETE FROM orders;");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let report = m.up(&mut db, Some(1)).await.unwrap();
+    assert!(report.snapshots.is_empty(), "{:?}", report.snapshots);
+    let report = m.up(&mut db, None).await.unwrap();
+    let kept: Vec<_> = report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("carts", 3)]);
+    assert_eq!(db.count_rows("carts").await.unwrap(), 1, "the trigger ran");
+    m.backups().restore(&mut db, report.snapshots[0].id, &RestoreOptions::default()).await.unwrap();
+    assert_eq!(db.content_checksum("carts").await.unwrap(), carts);
+}
+on_each_engine!(a_trigger_fired_by_an_insert_is_followed);
+
+/// The same trial: on MariaDB a snapshot of a table with a generated column failed (its copy,
+/// made `LIKE` the table, refuses values for it), so no migration could delete from it; on
+/// PostgreSQL a restore wrote the generated column and was refused. Generated columns are now
+/// computed again, never copied or written.
+async fn generated_columns_are_computed_not_copied(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let mut db = t.connect().await;
+    // PostgreSQL 15 has no virtual generated columns.
+    let virtual_column = if kind == BackendKind::Postgres { "" } else { ", c INT GENERATED ALWAYS AS (a + 1) VIRTUAL" };
+    db.execute(&format!(
+        "CREATE TABLE g (id INT NOT NULL PRIMARY KEY, a INT, b INT GENERATED ALWAYS AS (a * 2) STORED{virtual_column})"
+    ))
+    .await
+    .unwrap();
+    db.execute("INSERT INTO g (id, a) VALUES (1, 10), (2, 20), (3, 30), (4, 40), (5, 50)").await.unwrap();
+    let before = db.content_checksum("g").await.unwrap();
+    let dir = MigrationDir::new();
+    dir.add("1", "some", "DELETE FROM g WHERE id > 3;", "-- dbguard: irreversible = \"x\"\n");
+    dir.add(
+        "2",
+        "all",
+        "-- dbguard:allow delete-without-where reason=\"test\"\nDELETE FROM g;",
+        "-- dbguard: irreversible = \"x\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    let kept: Vec<_> = report.snapshots.iter().map(|s| (s.reason.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("deleted-rows", 2), ("destructive", 3)]);
+    let b = m.backups();
+    b.restore(&mut db, report.snapshots[1].id, &RestoreOptions::default()).await.unwrap();
+    b.restore(&mut db, report.snapshots[0].id, &RestoreOptions::default()).await.unwrap();
+    assert_eq!(db.content_checksum("g").await.unwrap(), before, "every row back, b computed again");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM g WHERE b = a * 2").await.unwrap(), 5);
+}
+on_each_engine!(generated_columns_are_computed_not_copied);

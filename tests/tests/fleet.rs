@@ -175,6 +175,9 @@ async fn a_failure_halts_the_fleet_unless_asked_to_go_on() {
     let states: Vec<_> = report.targets.iter().map(|t| std::mem::discriminant(&t.status)).collect();
     assert_eq!(report.counts(), (1, 1, 2), "{report:#?}");
     assert_eq!(states[0], std::mem::discriminant(&TargetStatus::Ok));
+    // The failed target says where it stands: what applied before the failing migration stands.
+    let failed = report.targets[1].outcome.as_ref().map(|o| (o.before, o.after));
+    assert_eq!(failed, Some((None, Some(4))), "{report:#?}");
     assert_eq!(tenants[3].version(&m).await, None, "not started");
 
     let report = Fleet::new(fleet_file(&tenants, |_| String::new()))
@@ -192,7 +195,8 @@ async fn a_failure_halts_the_fleet_unless_asked_to_go_on() {
 async fn a_production_fleet_needs_the_fleet_confirmation() {
     let tenants = tenants(0, 3, 0).await;
     let dir = migrations();
-    let m = Migrator::from_dir(dir.path()).unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let m = Migrator::from_dir(dir.path()).unwrap().audit_file(&audit);
     let file = fleet_file(&tenants, |t| if t.name == "sqlite2" { "tier = \"prod\"\n".into() } else { String::new() });
     let err = Fleet::new(file.clone()).run(&m, FleetOp::Up(None)).await.unwrap_err();
     assert!(
@@ -220,6 +224,11 @@ async fn a_production_fleet_needs_the_fleet_confirmation() {
     for t in &tenants {
         assert_eq!(t.version(&m).await, Some(MIGRATIONS), "{}", t.name);
     }
+    // The audit log says which confirmation stood for the production target.
+    let prod = tenants.iter().find(|t| t.name == "sqlite2").unwrap();
+    let entries = dbguard::audit::read_file(&audit, &prod.url).unwrap();
+    let confirmations: Vec<_> = entries.iter().filter_map(|e| e.confirmation.as_deref()).collect();
+    assert_eq!(confirmations.last(), Some(&"fleet:tenants.toml (the fleet's confirmation)"), "{entries:#?}");
 }
 
 /// Fleet files fail closed: a typo in a key, a variable that is not set, a name used twice, a
@@ -300,4 +309,32 @@ async fn a_dirty_target_fails_the_fleet_status() {
     let TargetStatus::Failed(why) = &report.targets[0].status else { panic!("{report:#?}") };
     assert!(why.contains("is dirty") && why.contains("statement 2 of 2"), "{why}");
     assert_eq!(report.targets[1].status, TargetStatus::Ok);
+}
+
+/// Schemas of one database keep their own history: the audit log files each schema target's
+/// entries under its schema, and `history` of one does not show the others'.
+#[tokio::test]
+async fn each_schema_has_its_own_history() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let mut db = t.connect().await;
+    db.execute("CREATE SCHEMA a").await.unwrap();
+    db.execute("CREATE SCHEMA b").await.unwrap();
+    db.close().await.unwrap();
+    let dir = migrations();
+    let audit = dir.path().join("audit.jsonl");
+    let m = Migrator::from_dir(dir.path()).unwrap().audit_file(&audit);
+    let text = format!(
+        "[[target]]\nname = \"a\"\nurl = \"{0}\"\nschema = \"a\"\n[[target]]\nname = \"b\"\nurl = \"{0}\"\nschema = \"b\"\n",
+        t.url
+    );
+    let file = FleetFile::parse(&text, "s.toml", &|_| None).unwrap();
+    Fleet::new(file.clone()).run(&m, FleetOp::Up(Some(3))).await.unwrap();
+    Fleet::new(file.clone()).run(&m, FleetOp::Up(None)).await.unwrap();
+    for target in &file.targets {
+        let entries = dbguard::audit::read_file(&audit, &target.connect_url()).unwrap();
+        let runs: Vec<_> = entries.iter().map(|e| e.migrations.len()).collect();
+        assert_eq!(runs, [MIGRATIONS as usize - 3, 3], "{} (newest first): {entries:#?}", target.name);
+    }
+    // The database itself, without a schema, has no entry of theirs.
+    assert!(dbguard::audit::read_file(&audit, &t.url).unwrap().is_empty());
 }

@@ -95,13 +95,17 @@ async fn copy_list(s: &mut Session<'_>, table: &str) -> Result<Option<String>> {
 /// [`copy_list`] of some columns only (`only`, as the table names them): always a list.
 async fn copy_list_of(s: &mut Session<'_>, table: &str, only: Option<&[String]>) -> Result<Option<String>> {
     let defined = s.defined_type_columns(table).await?;
-    if defined.is_empty() && only.is_none() {
+    // Generated columns are computed again from the others: not copied (MySQL's copy made
+    // `LIKE` the table refuses values for them).
+    let generated = s.generated_columns(table).await?;
+    if defined.is_empty() && generated.is_empty() && only.is_none() {
         return Ok(None);
     }
-    let columns = match only {
+    let mut columns = match only {
         Some(cols) => cols.to_vec(),
         None => s.columns(table).await?,
     };
+    columns.retain(|c| !generated.contains(c));
     let list = columns
         .iter()
         .map(|c| {
@@ -118,10 +122,14 @@ async fn copy_list_of(s: &mut Session<'_>, table: &str, only: Option<&[String]>)
 pub(crate) async fn take(s: &mut Session<'_>, table: &str, version: Option<i64>, why: &str) -> Result<SnapshotInfo> {
     catalog::ensure(s).await?;
     let name = free_name(s, table, version).await?;
-    let (src, dest) = (s.env.backend.quote(table), s.env.backend.quote(&name));
+    let (src, dest) = (s.own_rows(table).await?, s.env.backend.quote(&name));
+    // Made empty, then filled: the count of rows copied is the INSERT's (SQLite reports none
+    // for a `CREATE TABLE ... AS`).
     let statements = match copy_list(s, table).await? {
         None => s.env.backend.copy_table(&src, &dest),
-        Some(list) => vec![format!("CREATE TABLE {dest} AS SELECT {list} FROM {src}")],
+        Some(list) => {
+            vec![s.env.backend.empty_copy(&src, &dest, &list), format!("INSERT INTO {dest} SELECT {list} FROM {src}")]
+        }
     };
     let about = s.estimated_rows(table).await;
     s.env.progress.work(Work::new(Task::Snapshot, table).about(about));
@@ -362,6 +370,11 @@ pub(crate) async fn plan_restore(
     let snap_cols = s.columns(&snapshot.location).await?;
     let exists = s.table_exists(&target).await?;
     let target_cols = if exists { s.columns(&target).await? } else { snap_cols.clone() };
+    // The target's generated columns are computed from the others: never written (a snapshot
+    // taken before dbguard left them out has them).
+    let generated = if exists { s.generated_columns(&target).await? } else { Vec::new() };
+    let snap_cols: Vec<String> = snap_cols.into_iter().filter(|c| !generated.contains(c)).collect();
+    let target_cols: Vec<String> = target_cols.into_iter().filter(|c| !generated.contains(c)).collect();
     let mapped: Vec<String> = snap_cols.iter().filter(|c| target_cols.contains(c)).cloned().collect();
     let unmapped: Vec<String> = snap_cols.iter().filter(|c| !target_cols.contains(c)).cloned().collect();
     // A snapshot of an UPDATE's values leaves the other columns of its rows as they are.
@@ -461,9 +474,11 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
                 .collect();
             statements.push(s.env.backend.update_from(&dest, &src, &on.join(" AND "), &sets));
         } else {
+            // A table others inherit from loses its own rows only.
+            let own = s.own_rows(&target).await?;
             match &rows {
-                Some(m) => statements.push(format!("DELETE FROM {dest} WHERE {m}")),
-                None => statements.push(format!("DELETE FROM {dest}")),
+                Some(m) => statements.push(format!("DELETE FROM {own} WHERE {m}")),
+                None => statements.push(format!("DELETE FROM {own}")),
             }
             let identity = s.env.backend.keep_identity_values();
             statements.push(format!("INSERT INTO {dest} ({cols}){identity} SELECT {values} FROM {src}"));
@@ -518,7 +533,7 @@ async fn verify_restored(
             let cols = report.mapped.iter().map(|c| s.env.backend.quote(c)).collect::<Vec<_>>().join(", ");
             format!("(SELECT {cols} FROM {dest} WHERE {m}) dbguard_restored")
         }
-        None => dest.to_string(),
+        None => s.own_rows(&target).await?,
     };
     let context = format!("computing a checksum of {target}");
     s.env.progress.work(Work::new(Task::Verify, &target).rows(snapshot.row_count));

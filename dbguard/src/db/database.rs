@@ -403,6 +403,28 @@ impl Session<'_> {
         row.try_get::<i64, _>(0).map_err(|e| self.env.error(context, e))
     }
 
+    /// Runs a query the guard built from a migration's own text (its condition, its columns):
+    /// `None` when the server refuses it, with the transaction around it as it was (where a
+    /// failure would abort it, the query runs inside a savepoint). A lost connection is an error.
+    pub async fn probe_i64(&mut self, sql: &str, context: &str) -> Result<Option<i64>> {
+        // Outside a transaction the savepoint is refused, and nothing needs it.
+        let saved = self.env.backend.failure_aborts_transaction()
+            && self.conn.execute(sqlx::raw_sql("SAVEPOINT dbguard_probe")).await.is_ok();
+        let got = self.conn.fetch_one(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))).await;
+        if saved {
+            let end = match got {
+                Ok(_) => "RELEASE SAVEPOINT dbguard_probe",
+                Err(_) => "ROLLBACK TO SAVEPOINT dbguard_probe; RELEASE SAVEPOINT dbguard_probe",
+            };
+            self.execute(end, context).await?;
+        }
+        match got {
+            Ok(row) => Ok(Some(row.try_get::<i64, _>(0).map_err(|e| self.env.error(context, e))?)),
+            Err(sqlx::Error::Database(_)) => Ok(None),
+            Err(e) => Err(self.env.error(context, e)),
+        }
+    }
+
     /// Runs a query with one text parameter, returning the first column of each row as text.
     pub async fn texts(&mut self, sql: String, param: &str, context: &str) -> Result<Vec<String>> {
         let rows = self.conn.fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(param.to_string())).await;
@@ -430,6 +452,11 @@ impl Session<'_> {
 
     /// The columns of `table` whose types the database defines, with their types (see
     /// `Backend::defined_type_columns_sql`); none where there are no such types.
+    pub async fn generated_columns(&mut self, table: &str) -> Result<Vec<String>> {
+        let sql = self.env.backend.generated_columns_sql().to_string();
+        self.texts(sql, table, &format!("reading the generated columns of {table}")).await
+    }
+
     pub async fn defined_type_columns(&mut self, table: &str) -> Result<Vec<(String, String)>> {
         match self.env.backend.defined_type_columns_sql() {
             Some(sql) => self.text_pairs(sql, table, &format!("reading the column types of {table}")).await,
@@ -497,6 +524,15 @@ impl Session<'_> {
     }
 
     /// The tables that inherit from `table` (see `Backend::inheriting_tables_sql`).
+    /// `table` quoted, as its own rows (without those of tables inheriting from it).
+    pub async fn own_rows(&mut self, table: &str) -> Result<String> {
+        let quoted = self.quote(table);
+        Ok(match self.inheriting_tables(table).await?.is_empty() {
+            true => quoted,
+            false => self.env.backend.own_rows(&quoted),
+        })
+    }
+
     pub async fn inheriting_tables(&mut self, table: &str) -> Result<Vec<String>> {
         match self.env.backend.inheriting_tables_sql() {
             Some(sql) => {
@@ -566,6 +602,12 @@ impl Session<'_> {
         self.texts(sql, table, &format!("reading the triggers on {table}")).await
     }
 
+    /// The tables (and views) of the current schema that have triggers or rules.
+    pub async fn triggered_tables(&mut self) -> Result<Vec<String>> {
+        let sql = self.env.backend.triggered_tables_sql();
+        self.strings(sql, "listing the tables with triggers").await
+    }
+
     /// Whether `name` is a view of the current schema.
     pub async fn is_view(&mut self, name: &str) -> Result<bool> {
         let sql = self.env.backend.view_exists_sql().to_string();
@@ -596,7 +638,7 @@ impl Session<'_> {
     }
 
     pub async fn count(&mut self, table: &str) -> Result<i64> {
-        let sql = format!("SELECT COUNT(*) FROM {}", self.quote(table));
+        let sql = format!("SELECT COUNT(*) FROM {}", self.own_rows(table).await?);
         self.query_i64(&sql, &format!("counting the rows of {table}")).await
     }
 

@@ -290,6 +290,45 @@ pub(crate) fn identity(url: &str) -> String {
     }
 }
 
+/// What the audit log files a command under: the database's [`identity`], with the schema a
+/// PostgreSQL URL pins (`options=-c search_path=tenant_a`, as a fleet's schema targets do), so
+/// that the history of one schema is not mixed with the others' of the same database.
+pub(crate) fn audit_key(url: &str) -> String {
+    let id = identity(url);
+    match pinned_schema(url) {
+        Some(schema) => format!("{id}?search_path={schema}"),
+        None => id,
+    }
+}
+
+/// The `search_path` a server URL's `options` set (`-c search_path=x`, `-csearch_path=x`),
+/// unescaped, as written.
+fn pinned_schema(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1.split('#').next().unwrap_or_default();
+    let options = query.split('&').find_map(|p| p.strip_prefix("options=")).map(percent_decode)?;
+    // The server splits `options` on whitespace not escaped by a backslash.
+    let mut words: Vec<String> = vec![String::new()];
+    let mut chars = options.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => words.last_mut()?.extend(chars.next()),
+            c if c.is_whitespace() => words.push(String::new()),
+            c => words.last_mut()?.push(c),
+        }
+    }
+    let mut at = words.iter().filter(|w| !w.is_empty());
+    while let Some(w) = at.next() {
+        let setting = match w.as_str() {
+            "-c" | "--" => at.next().map(String::as_str),
+            w => w.strip_prefix("-c").or_else(|| w.strip_prefix("--")),
+        };
+        if let Some(v) = setting.and_then(|s| s.strip_prefix("search_path=")) {
+            return Some(v.to_string()).filter(|v| !v.is_empty());
+        }
+    }
+    None
+}
+
 /// The parts of a server URL a dump tool takes as arguments.
 #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))] // server backends only
 pub(crate) struct Parts {
@@ -426,6 +465,25 @@ mod tests {
         ] {
             check(url).unwrap();
         }
+    }
+
+    #[test]
+    fn a_pinned_schema_has_its_own_audit_key() {
+        let base = "postgres://u:pw@db:5432/shop";
+        assert_eq!(audit_key(base), "postgres://db:5432/shop");
+        assert_eq!(
+            audit_key(&format!("{base}?options=-c%20search_path%3Dtenant_a")),
+            format!("{}?search_path=tenant_a", audit_key(base))
+        );
+        assert_eq!(
+            audit_key(&format!("{base}?sslmode=disable&options=-csearch_path%3D%22T%5C%20b%22")),
+            format!("{}?search_path=\"T b\"", audit_key(base))
+        );
+        assert_ne!(
+            audit_key(&format!("{base}?options=-c%20search_path%3Da")),
+            audit_key(&format!("{base}?options=-c%20search_path%3Db"))
+        );
+        assert_eq!(audit_key(&format!("{base}?options=-c%20statement_timeout%3D5")), audit_key(base));
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub(crate) struct Protect {
     /// The words of the bodies of those routines, and of the triggers on the tables the step
     /// changes, that may destroy something.
     body_words: Vec<String>,
+    /// The tables the step inserts into: the triggers on them run what the step does not say.
+    inserted: Vec<String>,
     /// Routines (`r:name`) and tables (`t:name`) whose bodies [`Protect::follow`] has read.
     followed: std::collections::HashSet<String>,
 
@@ -73,6 +75,9 @@ impl Protect {
         let migration = (m.version(), m.name().to_string(), m.origin().describe(false));
         let values_kept = m.preserves_values().to_vec();
         let mut p = Protect { migration, preserved, values_kept, ..Protect::default() };
+        if let Step::Sql(sql) = step {
+            p.inserted = radius::inserted(sql);
+        }
         if let Step::Sql(sql) = step
             && might_destroy(sql)
         {
@@ -282,11 +287,19 @@ impl Protect {
         Ok(())
     }
 
-    /// Reads the bodies of the routines the step calls (in any schema): those that may
-    /// destroy something make the step one to guard. Before [`Protect::is_empty`] decides.
+    /// Reads the bodies of the routines the step calls (in any schema) and of the triggers on
+    /// the tables it inserts into: those that may destroy something make the step one to
+    /// guard (an `AFTER INSERT` trigger that deletes elsewhere). Before [`Protect::is_empty`]
+    /// decides.
     pub(crate) async fn read_routines(&mut self, s: &mut Session<'_>) -> Result<()> {
         let names = std::mem::take(&mut self.called);
-        self.follow(s, Vec::new(), names).await
+        let inserted = std::mem::take(&mut self.inserted);
+        let mut tables = Vec::new();
+        if !inserted.is_empty() {
+            tables = s.triggered_tables().await?;
+            tables.retain(|t| inserted.iter().any(|i| i.eq_ignore_ascii_case(t)));
+        }
+        self.follow(s, tables, names).await
     }
 
     /// Follows what runs on the server: the bodies of the routines named, of the triggers (and
@@ -761,9 +774,29 @@ pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, ind
             taken.snapshots.push(snapshot::take(s, &table, Some(version), reason::DESTRUCTIVE).await?);
         }
     }
+    // A condition the server cannot evaluate as the guard wrote it (built from the statement's
+    // text): its rows cannot be chosen, so its table is kept whole, now.
+    let mut whole: Vec<String> = Vec::new();
+    let targets = taken.checks.iter().chain(taken.rows.iter().map(|r| &r.target));
+    for t in targets.filter(|t| t.statement == index).cloned().collect::<Vec<_>>() {
+        if whole.contains(&t.table) || !s.table_exists(&t.table).await? || evaluable(s, &t).await? {
+            continue;
+        }
+        whole.push(t.table.clone());
+        if !taken.snapshots.iter().any(|sn| sn.source_table == t.table && !reason::is_rows(&sn.reason)) {
+            let version = taken.version;
+            taken.snapshots.push(snapshot::take(s, &t.table, Some(version), reason::DESTRUCTIVE).await?);
+        }
+    }
+    // Their prepared row copies are not needed (and would report no row changed).
+    let (dropped, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut taken.rows)
+        .into_iter()
+        .partition(|r| r.target.statement == index && whole.contains(&r.target.table));
+    taken.rows = kept;
+    snapshot::drop_empty_rows(s, &dropped).await?;
     // `WHERE id > 0` is no narrower than no WHERE at all: measured, it needs the same allow.
     // Checked before anything is copied for it: refused, it leaves nothing behind.
-    for t in taken.checks.iter().filter(|t| t.statement == index) {
+    for t in taken.checks.iter().filter(|t| t.statement == index && !whole.contains(&t.table)) {
         let has_rows = s.table_exists(&t.table).await? && !s.is_empty(&t.table).await?;
         if has_rows && matches_every_row(s, t).await? {
             let rule = t.verb.allow_rule();
@@ -781,10 +814,22 @@ pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, ind
             return Err(crate::error::Error::EveryRow { table: t.table.clone(), rows, verb, next });
         }
     }
-    for r in taken.rows.iter_mut().filter(|r| r.target.statement == index) {
+    for r in taken.rows.iter_mut().filter(|r| r.target.statement == index && !whole.contains(&r.target.table)) {
         snapshot::fill_rows(s, r).await?;
     }
     Ok(())
+}
+
+/// Whether the server accepts the conditions the guard built for a statement (planned, not run:
+/// `LIMIT 0`), without disturbing the transaction around it.
+async fn evaluable(s: &mut Session<'_>, r: &RowTarget) -> Result<bool> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE ({}) AND ({}) LIMIT 0) dbguard_probe",
+        r.relation,
+        r.predicate,
+        r.destroys.as_deref().unwrap_or("1 = 1")
+    );
+    Ok(s.probe_i64(&sql, "checking a statement's condition").await?.is_some())
 }
 
 /// Whether no row of the table escapes the statement (found by looking for one): a DELETE
@@ -798,7 +843,8 @@ async fn matches_every_row(s: &mut Session<'_>, r: &RowTarget) -> Result<bool> {
         "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE ({destroyed}) IS NOT TRUE LIMIT 1) dbguard_rest",
         r.relation
     );
-    Ok(s.query_i64(&sql, "looking for a row the condition keeps").await? == 0)
+    // Not evaluable: no row can be shown to escape, nor to match.
+    Ok(s.probe_i64(&sql, "looking for a row the condition keeps").await? == Some(0))
 }
 
 /// What [`before`] would do, read-only: the existing tables it would snapshot, and the
@@ -826,13 +872,12 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
             // The condition may need what earlier statements of the step make: then it is
             // measured when the step runs.
             let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", r.relation, r.predicate);
-            s.query_i64(&sql, "measuring a statement's rows").await.ok()
+            s.probe_i64(&sql, "measuring a statement's rows").await?
         } else {
             None // made by the step or one before it: measured when it runs
         };
         // What `up` would refuse: a condition that matches every row, without the allow.
-        let every_row =
-            !r.every_row_allowed && rows.is_some_and(|n| n > 0) && matches_every_row(s, r).await.unwrap_or(false);
+        let every_row = !r.every_row_allowed && rows.is_some_and(|n| n > 0) && matches_every_row(s, r).await?;
         out.radius.push(Radius { every_row, ..row_radius(version, r, rows, None) });
     }
     Ok(out)

@@ -150,6 +150,83 @@ pub(crate) fn called(sql: &str, dialect: Dialect) -> Vec<String> {
     out
 }
 
+/// The tables `sql` inserts into (`INSERT [OR x] [IGNORE] [INTO] name`), normalised: what
+/// their triggers run is read from the live database. One pass over the bytes, so that a seed
+/// file of any size costs little; a word inside a string or comment may add a name that is no
+/// table, which is harmless (only the tables that have triggers are looked at).
+pub(crate) fn inserted(sql: &str) -> Vec<String> {
+    let b = sql.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
+    let skip_space = |mut j: usize| {
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        j
+    };
+    let word_end = |mut j: usize| {
+        while j < b.len() && word(b[j]) {
+            j += 1;
+        }
+        j
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i + 6 <= b.len() {
+        let at = i;
+        i += 1;
+        if b[at] | 0x20 != b'i' || !b[at..at + 6].eq_ignore_ascii_case(b"insert") {
+            continue;
+        }
+        if (at > 0 && word(b[at - 1])) || b.get(at + 6).is_some_and(|c| word(*c)) {
+            continue;
+        }
+        // The modifiers between INSERT and the table.
+        let mut j = skip_space(at + 6);
+        loop {
+            let k = word_end(j);
+            match sql[j..k].to_ascii_lowercase().as_str() {
+                "or" => j = skip_space(word_end(skip_space(k))),
+                "into" | "ignore" | "low_priority" | "delayed" | "high_priority" => j = skip_space(k),
+                _ => break,
+            }
+        }
+        // `schema.table`, each part bare or quoted: the last part.
+        let mut last = None;
+        loop {
+            let (part, next) = match b.get(j) {
+                Some(&q @ (b'"' | b'`' | b'[')) => {
+                    let close = if q == b'[' { b']' } else { q };
+                    match b[j + 1..].iter().position(|&c| c == close) {
+                        Some(len) => (sql[j + 1..j + 1 + len].to_string(), j + len + 2),
+                        None => break,
+                    }
+                }
+                Some(_) => {
+                    let k = word_end(j);
+                    if k == j {
+                        break;
+                    }
+                    (sql[j..k].to_lowercase(), k)
+                }
+                None => break,
+            };
+            last = Some(part);
+            j = skip_space(next);
+            if b.get(j) != Some(&b'.') {
+                break;
+            }
+            j = skip_space(j + 1);
+        }
+        if let Some(name) = last
+            && !out.contains(&name)
+        {
+            out.push(name);
+        }
+        i = j.max(i);
+    }
+    out
+}
+
 /// What is between a dollar-quoted string's tags (`$x$ body $x$`).
 fn dollar_body(text: &str) -> Option<&str> {
     let start = text.find('$').and_then(|a| text[a + 1..].find('$').map(|b| a + b + 2))?;
@@ -546,6 +623,27 @@ fn update(u: &Update, dialect: Dialect) -> Option<Target> {
     if u.from.is_some() || !u.table.joins.is_empty() {
         return None;
     }
+    // `SET t.a = 1` (MySQL, SQLite) names the table's column; on PostgreSQL `SET c.x = 1` sets
+    // a field of the composite column `c`, and a qualifier that is not the table's own name
+    // or alias is no column of it: such a row cannot be counted, so the table is kept whole.
+    let own = |q: &str| {
+        let TableFactor::Table { name, alias, .. } = &u.table.relation else { return false };
+        normalise(name).is_some_and(|t| t.eq_ignore_ascii_case(q))
+            || alias.as_ref().is_some_and(|a| a.name.value.eq_ignore_ascii_case(q))
+    };
+    let countable = u.assignments.iter().all(|a| match &a.target {
+        sqlparser::ast::AssignmentTarget::ColumnName(n) => match &n.0[..] {
+            [_] => true,
+            [ObjectNamePart::Identifier(q), _] => dialect != Dialect::Postgres && own(&q.value),
+            _ => false,
+        },
+        sqlparser::ast::AssignmentTarget::Tuple(_) => true,
+    });
+    if !countable {
+        return None;
+    }
+    // `SET a = DEFAULT` is no value that can be compared: counted like a function's result.
+    let is_default = |v: &sqlparser::ast::Expr| matches!(v, sqlparser::ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"));
     // `SET a = 'x'`: only the rows where `a` is not already 'x' are overwritten.
     let constants = u.assignments.iter().all(|a| {
         matches!(a.target, sqlparser::ast::AssignmentTarget::ColumnName(_))
@@ -569,7 +667,7 @@ fn update(u: &Update, dialect: Dialect) -> Option<Target> {
             .iter()
             .map(|a| {
                 let (c, v) = (a.target.to_string(), a.value.to_string());
-                if calls_functions(&v) {
+                if calls_functions(&v) || is_default(&a.value) {
                     format!("{c} IS NOT NULL")
                 } else {
                     format!("{c} IS NOT NULL AND {}", distinct(c.clone(), v))
@@ -746,6 +844,14 @@ mod tests {
     }
 
     #[test]
+    fn the_tables_inserted_into_are_found_in_one_pass() {
+        let sql = "INSERT INTO orders VALUES (1);\ninsert ignore into `Audit` (a) VALUES ('insert into nope');\n\
+                   INSERT OR REPLACE INTO main.\"Log\" SELECT 1; INSERT INTO orders VALUES (2); reinserted; INSERT";
+        assert_eq!(inserted(sql), ["orders", "Audit", "nope", "Log"]);
+        assert!(inserted("CREATE TABLE insertions (id INT)").is_empty());
+    }
+
+    #[test]
     fn what_cannot_be_narrowed_is_kept_whole_and_nothing_passes() {
         let whole = |sql: &str, d: Dialect| targets(sql, d);
         assert_eq!(whole("REPLACE INTO users VALUES (1, 'a')", Dialect::Mysql), [Target::Whole("users".into())]);
@@ -786,6 +892,15 @@ mod tests {
         ] {
             assert_eq!(whole(sql, d), [Target::Whole("users".into())], "{sql}");
         }
+        // A composite column's field (PostgreSQL), a qualifier that is not the table's: never
+        // counted as rows.
+        for (sql, d) in [
+            ("UPDATE users SET addr.city = 'x' WHERE id = 1", Dialect::Postgres),
+            ("UPDATE users SET users.name = 'x' WHERE id = 1", Dialect::Postgres),
+            ("UPDATE users SET other.name = 'x' WHERE id = 1", Dialect::Mysql),
+        ] {
+            assert!(matches!(&whole(sql, d)[..], [Target::Whole(_) | Target::Unknown(_)]), "{sql}");
+        }
         // Pure functions and subqueries still narrow; a count after a write is flagged.
         let r = rows(
             "DELETE FROM users WHERE lower(email) IN (SELECT email FROM bans) AND CAST(id AS TEXT) = '1'",
@@ -797,6 +912,14 @@ mod tests {
             (r.assigned.as_slice(), r.predicate.as_str()),
             (["id".to_string(), "name".to_string()].as_slice(), "id = 4")
         );
+        // The table's own name or alias before a column (MySQL, SQLite) is that column.
+        for sql in ["UPDATE users SET users.name = 'x' WHERE id = 1", "UPDATE users u SET u.name = 'x' WHERE id = 1"] {
+            let r = rows(sql, Dialect::Mysql);
+            assert_eq!(r.assigned, ["name".to_string()], "{sql}");
+        }
+        // `DEFAULT` is no value to compare with: every non-NULL value it replaces counts.
+        let r = rows("UPDATE users SET status = DEFAULT WHERE id > 4", Dialect::Postgres);
+        assert_eq!((r.predicate.as_str(), r.destroys.as_deref()), ("id > 4", Some("status IS NOT NULL")));
         // Constants: only the rows they change.
         let r = rows("UPDATE users SET email = NULL, \"Name\" = 'x' WHERE id > 4", Dialect::Postgres);
         assert_eq!(

@@ -214,6 +214,22 @@ pub struct TargetOutcome {
     pub note: String,
 }
 
+/// A target whose run failed: the error, and where the target stands (its version before
+/// and after: migrations applied before the failing one stand) when that could be read.
+#[derive(Debug)]
+pub struct TargetFailure {
+    /// What failed.
+    pub error: Error,
+    /// The versions before and after, and the snapshots taken.
+    pub outcome: Option<TargetOutcome>,
+}
+
+impl From<Error> for TargetFailure {
+    fn from(error: Error) -> Self {
+        TargetFailure { error, outcome: None }
+    }
+}
+
 /// One target's line of the summary.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TargetRun {
@@ -226,7 +242,7 @@ pub struct TargetRun {
     /// How it ended.
     #[serde(flatten)]
     pub status: TargetStatus,
-    /// What it did (when it ran to the end).
+    /// What it did, or where a failed target stands (`None` when not even that could be read).
     pub outcome: Option<TargetOutcome>,
     /// Wall time, in milliseconds.
     pub duration_ms: i64,
@@ -426,7 +442,7 @@ impl Fleet {
                 });
             }
         }
-        let confirmed = self.confirmed.is_some();
+        let confirmed = self.confirmed.as_deref();
         self.run_each(&selected, |t| run_target(migrator, t, op, confirmed)).await
     }
 
@@ -436,7 +452,7 @@ impl Fleet {
     pub async fn run_each<F, Fut>(&self, selected: &[(&Target, bool)], f: F) -> Result<FleetReport>
     where
         F: Fn(Target) -> Fut,
-        Fut: Future<Output = Result<TargetOutcome>>,
+        Fut: Future<Output = std::result::Result<TargetOutcome, TargetFailure>>,
     {
         let halted: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
         let stop = AtomicBool::new(false);
@@ -468,7 +484,7 @@ impl Fleet {
                 let ms = started.elapsed().as_millis() as i64;
                 match result {
                     Ok(o) => run(TargetStatus::Ok, Some(o), ms),
-                    Err(e) => {
+                    Err(TargetFailure { error: e, outcome }) => {
                         let halts = canary || self.halt_on_failure;
                         if halts && !stop.swap(true, Ordering::SeqCst) {
                             let why = if canary {
@@ -480,7 +496,7 @@ impl Fleet {
                                 *h = Some(why);
                             }
                         }
-                        run(TargetStatus::Failed(e.to_string()), None, ms)
+                        run(TargetStatus::Failed(e.to_string()), outcome, ms)
                     }
                 }
             }
@@ -507,14 +523,21 @@ fn tier_of(t: &Target, tiers: &TierPolicy) -> Tier {
 }
 
 /// One target's run: a full guarded run on its own connection.
-async fn run_target(migrator: &Migrator, t: Target, op: FleetOp, confirmed: bool) -> Result<TargetOutcome> {
+async fn run_target(
+    migrator: &Migrator,
+    t: Target,
+    op: FleetOp,
+    confirmed: Option<&str>,
+) -> std::result::Result<TargetOutcome, TargetFailure> {
     let mut m = migrator.clone();
     if let Some(tier) = t.tier {
         m = m.tier(tier);
     }
-    if confirmed {
-        // The fleet's confirmation, checked against its production count, stands for each.
+    if let Some(given) = confirmed {
+        // The fleet's confirmation, checked against its production count, stands for each;
+        // the audit log says it was that one.
         m = m.confirm_production(database_name(&t.url));
+        m.safety.confirmed_as = Some(format!("{given} (the fleet's confirmation)"));
     }
     let url = t.connect_url();
     // A missing SQLite file in a fleet is a typo, not a new tenant: never created here.
@@ -528,7 +551,7 @@ async fn run_target(migrator: &Migrator, t: Target, op: FleetOp, confirmed: bool
         Some(s) if s.is_empty() => {
             db.close().await.ok();
             let schema = t.schema.as_deref().unwrap_or("(the default search path)");
-            return Err(Error::FleetSchemaMissing { schema: schema.to_string(), url: mask_url(&t.url) });
+            return Err(Error::FleetSchemaMissing { schema: schema.to_string(), url: mask_url(&t.url) }.into());
         }
         // Each schema has its own version table: its own lock, named after the schema the
         // names resolve to (whether the file names it or the search path picks it, such as
@@ -631,8 +654,18 @@ async fn run_target(migrator: &Migrator, t: Target, op: FleetOp, confirmed: bool
                         format!("{} {}: {}: {}", f.version, f.name, kind.unwrap_or_default(), f.details.join("; "))
                     })
                     .collect();
-                Err(Error::FleetTargetUnhealthy { messages })
+                Err(Error::FleetTargetUnhealthy { messages }.into())
             };
+        }
+    };
+    let result = match result {
+        Ok(o) => Ok(o),
+        // Where the target stands now: what applied before the failing migration stands.
+        Err(error) => {
+            let after = m.plan(&mut db).await.map(|p| p.current_version());
+            let snapshots = error.done().map_or(0, |d| d.snapshots.len());
+            let outcome = after.ok().map(|after| TargetOutcome { before, after, snapshots, ..Default::default() });
+            Err(TargetFailure { error, outcome })
         }
     };
     db.close().await.ok();

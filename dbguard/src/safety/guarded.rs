@@ -109,6 +109,9 @@ pub(crate) struct Safety {
     pub tiers: TierPolicy,
     /// The database name given to confirm a production change (`--confirm`).
     pub confirmed: Option<String>,
+    /// How the confirmation was given, for the audit log, when not by naming the database
+    /// itself (a fleet's `fleet:<file>`, given once for all its targets).
+    pub confirmed_as: Option<String>,
     /// Asked when a confirmation is needed and none was given.
     pub ask: Option<AskFn>,
     pub audit: AuditLog,
@@ -123,6 +126,7 @@ impl Default for Safety {
         Safety {
             tiers: TierPolicy::default(),
             confirmed: None,
+            confirmed_as: None,
             ask: None,
             audit: AuditLog::default(),
             lock: LockWait {
@@ -223,7 +227,7 @@ pub(crate) async fn run<P, T>(
     let started = Instant::now();
     let entry = || {
         let mut e = AuditEntry::new(&url, decision.tier, op.as_str());
-        e.confirmation = safety.confirmed.clone();
+        e.confirmation = safety.confirmed_as.clone().or_else(|| safety.confirmed.clone());
         e
     };
     if let Some(refused) = forbidden {

@@ -70,7 +70,7 @@ impl AuditEntry {
             by: applied_by(),
             tier: tier.to_string(),
             url: crate::db::url::mask_url(url),
-            database: crate::db::url::identity(url),
+            database: crate::db::url::audit_key(url),
             command: command.to_string(),
             dbguard_version: env!("CARGO_PKG_VERSION").to_string(),
             outcome: "ok".into(),
@@ -194,7 +194,7 @@ pub fn read_file(path: &std::path::Path, url: &str) -> Result<Vec<AuditEntry>> {
             });
         }
     };
-    let (id, masked) = (crate::db::url::identity(url), crate::db::url::mask_url(url));
+    let (id, masked) = (crate::db::url::audit_key(url), crate::db::url::mask_url(url));
     let mut out: Vec<AuditEntry> = Vec::new();
     for line in text.lines() {
         let Ok(e) = serde_json::from_str::<AuditEntry>(line) else { continue };

@@ -101,6 +101,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         true
     }
 
+    /// Whether any failed statement leaves the open transaction unusable until it is rolled
+    /// back (PostgreSQL): a query that may fail then runs inside a savepoint.
+    fn failure_aborts_transaction(&self) -> bool {
+        false
+    }
+
     /// Whether `statement` may commit the open transaction implicitly (when unsure: yes).
     fn commits_implicitly(&self, _statement: &dbguard_lint::split::Statement<'_>) -> bool {
         false
@@ -175,6 +181,10 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// A query with one parameter (a table of the current schema) returning the bodies of its
     /// triggers (for PostgreSQL, of their functions, and its rules).
     fn trigger_bodies_sql(&self) -> &'static str;
+
+    /// The tables (and views) of the current schema with triggers (or PostgreSQL rules) on
+    /// them: what an INSERT into them may run.
+    fn triggered_tables_sql(&self) -> &'static str;
 
     /// How to run a migration against another schema (database), for messages: `the schema
     /// x (first in the URL's search_path, or a fleet target with schema = "x")`.
@@ -266,6 +276,18 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     fn defined_type_columns_sql(&self) -> Option<&'static str> {
         None
     }
+
+    /// The rows of the (quoted) table itself, without those of the tables that inherit from
+    /// it (PostgreSQL's `ONLY`): how a table with such children is read, emptied and counted
+    /// (each child is a table of its own, kept and counted on its own).
+    fn own_rows(&self, quoted: &str) -> String {
+        quoted.to_string()
+    }
+
+    /// A query with one parameter (a table) returning its generated columns (`GENERATED
+    /// ALWAYS AS (...)`, stored or virtual): the database computes them, so a snapshot does
+    /// not copy them and a restore does not write them.
+    fn generated_columns_sql(&self) -> &'static str;
 
     /// How to checksum the given (quoted) columns of a (quoted) table.
     fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash;

@@ -223,6 +223,13 @@ impl Backend for Mysql {
             .into()
     }
 
+    fn generated_columns_sql(&self) -> &'static str {
+        // `DEFAULT_GENERATED` (MySQL 8) is an expression default, written like any value.
+        "SELECT CAST(column_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() \
+         AND table_name = ? AND (extra LIKE '%STORED GENERATED%' OR extra LIKE '%VIRTUAL GENERATED%') \
+         ORDER BY ordinal_position"
+    }
+
     fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash {
         let quoted: Vec<String> = cols.iter().map(|c| format!("QUOTE({c})")).collect();
         let row =
@@ -280,6 +287,11 @@ impl Backend for Mysql {
     fn trigger_bodies_sql(&self) -> &'static str {
         "SELECT CAST(ACTION_STATEMENT AS CHAR) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() \
          AND EVENT_OBJECT_TABLE = ?"
+    }
+
+    fn triggered_tables_sql(&self) -> &'static str {
+        "SELECT DISTINCT CAST(EVENT_OBJECT_TABLE AS CHAR) FROM information_schema.TRIGGERS \
+         WHERE EVENT_OBJECT_SCHEMA = DATABASE()"
     }
 
     fn run_against(&self, schema: &str) -> String {

@@ -9,6 +9,10 @@ use crate::model::kind::BackendKind;
 pub(crate) struct Postgres;
 
 impl Backend for Postgres {
+    fn failure_aborts_transaction(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> BackendKind {
         BackendKind::Postgres
     }
@@ -140,6 +144,16 @@ impl Backend for Postgres {
         "SELECT column_name::text FROM information_schema.columns \
          WHERE table_name = $1 AND table_schema = current_schema() ORDER BY ordinal_position"
             .into()
+    }
+
+    fn own_rows(&self, quoted: &str) -> String {
+        format!("ONLY {quoted}")
+    }
+
+    fn generated_columns_sql(&self) -> &'static str {
+        "SELECT a.attname::text FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+         WHERE c.relname = $1 AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema()) \
+         AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '' ORDER BY a.attnum"
     }
 
     fn content_hash(&self, table: &str, cols: &[String]) -> ContentHash {
@@ -307,6 +321,12 @@ impl Backend for Postgres {
          JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid WHERE c.relname = $1 AND NOT t.tgisinternal \
          AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema()) \
          UNION ALL SELECT definition::text FROM pg_catalog.pg_rules WHERE tablename = $1 AND schemaname = current_schema()"
+    }
+
+    fn triggered_tables_sql(&self) -> &'static str {
+        "SELECT c.relname::text FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid \
+         WHERE NOT t.tgisinternal AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema()) \
+         UNION SELECT tablename::text FROM pg_catalog.pg_rules WHERE schemaname = current_schema()"
     }
 
     fn run_against(&self, schema: &str) -> String {

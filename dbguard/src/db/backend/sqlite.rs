@@ -143,6 +143,10 @@ impl Backend for Sqlite {
         "SELECT substr(sql, instr(upper(sql), 'BEGIN')) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE"
     }
 
+    fn triggered_tables_sql(&self) -> &'static str {
+        "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger'"
+    }
+
     fn run_against(&self, schema: &str) -> String {
         format!("the database file attached as {schema} (its path as the URL, or a fleet target with it)")
     }
@@ -185,6 +189,11 @@ impl Backend for Sqlite {
 
     fn columns_sql(&self) -> String {
         "SELECT name FROM pragma_table_info(?1) ORDER BY cid".into()
+    }
+
+    // `table_info` leaves them out; `table_xinfo` marks them hidden 2 (virtual) or 3 (stored).
+    fn generated_columns_sql(&self) -> &'static str {
+        "SELECT name FROM pragma_table_xinfo(?1) WHERE hidden IN (2, 3) ORDER BY cid"
     }
 
     // quote() keeps the storage class apart (1 vs '1' vs X'31'), as a dump would.
