@@ -238,21 +238,35 @@ async fn dropped_and_converted_values_are_measured(kind: BackendKind) {
     assert_eq!(measured, [(Some("legacy"), Verb::DropColumn, Some(0), None)]);
     assert!(report.snapshots.is_empty(), "an all-NULL column loses nothing: {:?}", report.snapshots);
 
-    let (change, lost) = match kind {
+    // The change, the rows that lose a value, the column, and how to put the column back as
+    // it was (what reverting the migration does).
+    let (change, lost, column, back) = match kind {
         BackendKind::Postgres => (
             "ALTER TABLE users ALTER COLUMN balance TYPE DECIMAL(12, 0);\n",
-            "SELECT COUNT(*) FROM users WHERE balance <> ROUND(balance, 0)",
+            "balance <> ROUND(balance, 0)",
+            "balance",
+            "ALTER TABLE users ALTER COLUMN balance TYPE DECIMAL(12, 2)",
         ),
         BackendKind::Mysql => (
             "SET SESSION sql_mode = '';\nALTER TABLE users MODIFY COLUMN email VARCHAR(10) NOT NULL;\n",
-            "SELECT COUNT(*) FROM users WHERE CHAR_LENGTH(email) > 10",
+            "CHAR_LENGTH(email) > 10",
+            "email",
+            "ALTER TABLE users MODIFY COLUMN email VARCHAR(120) NOT NULL",
         ),
         // SQLite cannot change a column's type: a dropped column with values.
-        _ => ("ALTER TABLE users DROP COLUMN name;\n", "SELECT COUNT(*) FROM users WHERE name IS NOT NULL"),
+        _ => (
+            "ALTER TABLE users DROP COLUMN name;\n",
+            "name IS NOT NULL",
+            "name",
+            "ALTER TABLE users ADD COLUMN name VARCHAR(80)",
+        ),
     };
-    let expected = db.query_i64(lost).await.unwrap();
+    let expected = db.query_i64(&format!("SELECT COUNT(*) FROM users WHERE {lost}")).await.unwrap();
     assert!(expected > 0);
-    let before = db.content_checksum("users").await.unwrap();
+    // In a fixed column order: a column added back comes last.
+    let every = "id, email, name, balance";
+    let before = expected_of(&mut db, "expect_all", every, "1 = 1").await;
+    let values = expected_of(&mut db, "expect_values", &format!("id, {column}"), lost).await;
     let allow = "-- dbguard:allow alter-column-type reason=\"test\"\n-- dbguard:allow drop-column reason=\"test\"\n";
     dir.add("4", "lossy", &format!("{allow}{change}"), "-- dbguard: irreversible = \"a test\"\n");
     let m = Migrator::from_dir(dir.path()).unwrap();
@@ -265,8 +279,24 @@ async fn dropped_and_converted_values_are_measured(kind: BackendKind) {
     assert_eq!(lost.len(), 1, "{:?}", report.radius);
     let r = lost[0];
     assert_eq!(r.rows, Some(expected), "{r:?}");
+    // The key and the values lost, of the rows that lose one: not the whole table.
     let snap = report.snapshots.iter().find(|s| Some(s.id) == r.snapshot).expect("the values are kept");
-    assert_eq!(db.content_checksum(&snap.location).await.unwrap(), before, "every value as it was");
+    assert_eq!((snap.reason.as_str(), snap.row_count), ("column-values", expected));
+    assert_eq!(db.content_checksum(&snap.location).await.unwrap(), values, "every value as it was");
+    // Written back onto their rows once the column is as it was; until then, refused (a
+    // dropped column) or rolled back (a converted one cannot hold them), nothing changed.
+    let b = m.backups();
+    let now = db.content_checksum("users").await.unwrap();
+    let err = b.restore(&mut db, snap.id, &RestoreOptions::default()).await.unwrap_err();
+    match kind {
+        BackendKind::Sqlite => assert!(err.to_string().contains("down --to"), "{err}"),
+        _ => assert!(matches!(err, Error::RestoreFailed { .. } | Error::Database { .. }), "{err:?}"),
+    }
+    assert_eq!(db.content_checksum("users").await.unwrap(), now, "nothing changed");
+    db.execute(back).await.unwrap();
+    b.restore(&mut db, snap.id, &RestoreOptions::default()).await.unwrap();
+    db.execute(&format!("CREATE TABLE restored_all AS SELECT {every} FROM users")).await.unwrap();
+    assert_eq!(db.content_checksum("restored_all").await.unwrap(), before, "every value back on its row");
 }
 on_each_engine!(dropped_and_converted_values_are_measured);
 

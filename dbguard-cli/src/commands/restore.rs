@@ -26,7 +26,13 @@ pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_colum
     let verb = if dry_run { "would restore" } else { "restored" };
     let into = if r.created { format!("{} (a new table)", r.table) } else { r.table.clone() };
     let rows = if r.rows == 1 { "row" } else { "rows" };
-    println!("{} {} {rows} into {into} from snapshot {} ({})", paint(OK, verb), r.rows, id, r.snapshot.location);
+    if r.snapshot.holds_values() {
+        let verb = if dry_run { "would write back" } else { "wrote back" };
+        let (n, loc) = (r.rows, &r.snapshot.location);
+        println!("{} the values of {n} {rows} of {into}, by key, from snapshot {id} ({loc})", paint(OK, verb));
+    } else {
+        println!("{} {} {rows} into {into} from snapshot {} ({})", paint(OK, verb), r.rows, id, r.snapshot.location);
+    }
     println!("  columns copied: {}", r.mapped.join(", "));
     if !r.unmapped.is_empty() {
         println!("  {} {}", paint(WARN, "not restored (no longer in the table):"), r.unmapped.join(", "));
@@ -37,7 +43,8 @@ pub async fn table(ctx: &Ctx, id: i64, into: Option<String>, drop_unmapped_colum
     if let Some(p) = r.pre_restore {
         let rows = if p.row_count == 1 { "row" } else { "rows" };
         let which = if p.holds_some_rows() { format!("{rows} with those keys") } else { format!("previous {rows}") };
-        println!("  it replaced the table's {} {which}, kept in snapshot {} ({})", p.row_count, p.id, p.location);
+        let what = if r.snapshot.holds_values() { "overwrote the values of" } else { "replaced" };
+        println!("  it {what} the table's {} {which}, kept in snapshot {} ({})", p.row_count, p.id, p.location);
     }
     if dry_run {
         println!("nothing was changed");

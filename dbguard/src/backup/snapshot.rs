@@ -28,11 +28,21 @@ pub(crate) mod reason {
     pub const UPDATED_VALUES: &str = "updated-values";
     /// Rows a restore of rows replaced, as they were.
     pub const PRE_RESTORE_ROWS: &str = "pre-restore-rows";
+    /// The primary key and the values of the columns an `ALTER TABLE` dropped or converted, of
+    /// the rows that lost one: a restore writes them back by key, once the column is there
+    /// again with its type (after the migration is reverted).
+    pub const COLUMN_VALUES: &str = "column-values";
 
     /// Whether a snapshot of this reason holds some rows of its table (by primary key), not
     /// all of them.
     pub fn is_rows(reason: &str) -> bool {
-        matches!(reason, DELETED_ROWS | UPDATED_ROWS | UPDATED_VALUES | PRE_RESTORE_ROWS)
+        matches!(reason, DELETED_ROWS | UPDATED_ROWS | UPDATED_VALUES | PRE_RESTORE_ROWS | COLUMN_VALUES)
+    }
+
+    /// Whether a snapshot of this reason holds some columns of its rows, written back onto
+    /// them by key (an UPDATE), the other columns left as they are.
+    pub fn is_values(reason: &str) -> bool {
+        matches!(reason, UPDATED_VALUES | COLUMN_VALUES)
     }
 }
 
@@ -41,6 +51,12 @@ impl SnapshotInfo {
     /// back by primary key), not the whole table.
     pub fn holds_some_rows(&self) -> bool {
         reason::is_rows(&self.reason)
+    }
+
+    /// Whether it holds the key and some columns of rows (`updated-values`, `column-values`),
+    /// written back onto them by key, the other columns left as they are.
+    pub fn holds_values(&self) -> bool {
+        reason::is_values(&self.reason)
     }
 }
 
@@ -144,6 +160,38 @@ pub(crate) async fn take(s: &mut Session<'_>, table: &str, version: Option<i64>,
         migration_version: version,
         reason: why.to_string(),
         row_count,
+        checksum: None,
+        created_at: now(),
+        location: name,
+    };
+    catalog::insert(s, info).await
+}
+
+/// Copies the key and the given columns (`columns`, as the table names them, the key first)
+/// of the rows of `table` that `condition` matches into a new snapshot, and records it: the
+/// values an `ALTER TABLE` is about to drop or convert ([`reason::COLUMN_VALUES`]).
+pub(crate) async fn take_values(
+    s: &mut Session<'_>,
+    table: &str,
+    version: Option<i64>,
+    columns: &[String],
+    condition: &str,
+) -> Result<SnapshotInfo> {
+    catalog::ensure(s).await?;
+    let name = free_name(s, table, version).await?;
+    let list = copy_list_of(s, table, Some(columns)).await?.unwrap_or_else(|| "*".into());
+    let (src, dest) = (s.own_rows(table).await?, s.env.backend.quote(&name));
+    let context = format!("copying the values of {table} the migration drops or converts into the snapshot {name}");
+    s.env.progress.work(Work::new(Task::Snapshot, format!("{table} ({})", columns[1..].join(", "))));
+    s.execute(&s.env.backend.empty_copy(&src, &dest, &list), &context).await?;
+    let insert = s.env.backend.insert_converting();
+    let n = s.execute(&format!("{insert} INTO {dest} SELECT {list} FROM {src} WHERE {condition}"), &context).await?;
+    let info = SnapshotInfo {
+        id: 0,
+        source_table: table.to_string(),
+        migration_version: version,
+        reason: reason::COLUMN_VALUES.to_string(),
+        row_count: n as i64,
         checksum: None,
         created_at: now(),
         location: name,
@@ -378,7 +426,7 @@ pub(crate) async fn plan_restore(
     let mapped: Vec<String> = snap_cols.iter().filter(|c| target_cols.contains(c)).cloned().collect();
     let unmapped: Vec<String> = snap_cols.iter().filter(|c| !target_cols.contains(c)).cloned().collect();
     // A snapshot of an UPDATE's values leaves the other columns of its rows as they are.
-    let defaulted: Vec<String> = match snapshot.reason == reason::UPDATED_VALUES && exists {
+    let defaulted: Vec<String> = match reason::is_values(&snapshot.reason) && exists {
         true => Vec::new(),
         false => target_cols.iter().filter(|c| !snap_cols.contains(c)).cloned().collect(),
     };
@@ -401,6 +449,22 @@ pub(crate) async fn plan_restore(
                 target_cols.join(", ")
             ),
         });
+    }
+    // Values go back onto their rows by key, into their columns: a column dropped since must
+    // be there again first (reverting the migration that dropped it re-adds it).
+    if exists && reason::is_values(&snapshot.reason) && !report.unmapped.is_empty() {
+        let pk = s.primary_key(&target).await?;
+        let values_left = report.mapped.iter().any(|c| !pk.contains(c));
+        if !values_left || !opts.drop_unmapped_columns {
+            let by = snapshot.migration_version.map(|v| format!(" (dropped by migration {v}?)")).unwrap_or_default();
+            return Err(Error::RestoreRefused {
+                message: format!(
+                    "table {target} has no column {} now{by}: snapshot {} holds its values by primary key, written back onto their rows once the column is there again.\n  nothing was changed.\n  next: revert the migration that dropped it (`cargo dbguard down --to <the version before it>`: it re-adds the column), then restore again; or restore into a new table (`--into {target}_restored`) to read the values",
+                    report.unmapped.join(", "),
+                    snapshot.id
+                ),
+            });
+        }
     }
     if !report.unmapped.is_empty() && !opts.drop_unmapped_columns {
         return Err(Error::RestoreRefused {
@@ -451,7 +515,7 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
         // Values go back by UPDATE with foreign keys on: a value whose parent is gone since
         // fails the restore, and one a key of others cascades to carries them along. Rows go
         // back by DELETE and INSERT with them off, so that emptying them cascades nowhere.
-        let by_update = snapshot.reason == reason::UPDATED_VALUES;
+        let by_update = reason::is_values(&snapshot.reason);
         let fk = if by_update { Default::default() } else { s.env.backend.without_foreign_keys() };
         let mut statements: Vec<String> = fk.in_transaction.iter().map(|s| s.to_string()).collect();
         if by_update {
@@ -551,7 +615,7 @@ async fn verify_restored(
         };
         return Err(Error::RestoreFailed {
             message: format!(
-                "restoring {target} from snapshot {} did not verify: the table would have {} rows (snapshot: {}), content checksum {mapped_now} (snapshot: {mapped_snap}).\n  kept safe: {kept}{}.\n  next: check triggers on {target} that may change inserted rows, then restore again",
+                "restoring {target} from snapshot {} did not verify: the table would have {} rows (snapshot: {}), content checksum {mapped_now} (snapshot: {mapped_snap}).\n  kept safe: {kept}{}.\n  next: if a migration changed a column's type since the snapshot (a conversion that lost these values), revert it first; otherwise check the triggers on {target} that may change written rows; then restore again",
                 snapshot.id,
                 report.rows,
                 snapshot.row_count,
@@ -622,7 +686,7 @@ async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest
             });
         }
     }
-    if snapshot.reason == reason::UPDATED_VALUES {
+    if reason::is_values(&snapshot.reason) {
         // An UPDATE of the table may now change more than the values written back (a trigger
         // made since, a column `ON UPDATE CURRENT_TIMESTAMP`): what it changed would not be
         // verified, nor kept.

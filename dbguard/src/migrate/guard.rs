@@ -43,6 +43,12 @@ pub(crate) struct Protect {
     zero_counts: Vec<(usize, String, String)>,
     /// Tables not copied because none of their dropped or converted values held anything.
     skipped_for_values: Vec<String>,
+    /// For each column dropped or converted whose values were counted: its table, the column,
+    /// and the condition of the rows that lose a value; and the tables one of whose columns
+    /// could not be counted. A table kept only for such columns, all counted, keeps its key and
+    /// those values of those rows, not every row.
+    lost_values: Vec<(String, String, String)>,
+    uncounted_values: Vec<String>,
     /// What the step reaches beyond the current schema's tables (`other.users`, `SET
     /// search_path`, `DROP SCHEMA`): checked by [`Protect::check_reach`].
     reach: radius::Reach,
@@ -598,6 +604,12 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
             }
             continue;
         }
+        if exact.is_none()
+            && let Some(kept) = column_values(s, protect, table, version).await?
+        {
+            taken.snapshots.push(kept);
+            continue;
+        }
         let snap = snapshot::take(s, table, Some(version), why).await?;
         if let Some(exact) = exact {
             taken.counted.push(Counted { table: table.to_string(), before: snap.row_count, exact, values });
@@ -630,6 +642,47 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
         taken.rows.push(snapshot::prepare_rows(s, &r, Some(version), values.as_deref()).await?);
     }
     Ok(taken)
+}
+
+/// For a table kept only for the values of columns an `ALTER TABLE` drops or converts, all
+/// counted: its key and those columns, of the rows that lose a value (a `column-values`
+/// snapshot), instead of every row. `None` keeps the table whole (no primary key, a key column
+/// among those changed, a column the table does not name as written).
+async fn column_values(
+    s: &mut Session<'_>,
+    protect: &Protect,
+    table: &str,
+    version: i64,
+) -> Result<Option<SnapshotInfo>> {
+    let same = |t: &String| t.eq_ignore_ascii_case(table);
+    let lost: Vec<&(String, String, String)> = protect.lost_values.iter().filter(|(t, ..)| same(t)).collect();
+    if lost.is_empty()
+        || !protect.for_values_only.iter().any(same)
+        || protect.uncounted_values.iter().any(same)
+        || protect.resumed.is_some()
+    {
+        return Ok(None);
+    }
+    let pk = s.primary_key(table).await?;
+    let columns = s.columns(table).await?;
+    let mut keep = pk.clone();
+    for (_, c, _) in &lost {
+        let named = match columns.iter().filter(|n| n.eq_ignore_ascii_case(c)).collect::<Vec<_>>()[..] {
+            [one] => one.clone(),
+            _ => return Ok(None),
+        };
+        if pk.iter().any(|k| k.eq_ignore_ascii_case(&named)) {
+            return Ok(None);
+        }
+        if !keep.contains(&named) {
+            keep.push(named);
+        }
+    }
+    if pk.is_empty() {
+        return Ok(None);
+    }
+    let condition = lost.iter().map(|(.., l)| format!("({l})")).collect::<Vec<_>>().join(" OR ");
+    Ok(Some(snapshot::take_values(s, table, Some(version), &keep, &condition).await?))
 }
 
 /// For an UPDATE that changes nothing but the columns it sets (no trigger on the table, no
@@ -697,11 +750,17 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
                 counted = s.query_i64(&sql, "measuring a column's values").await.ok();
                 // Rows a constraint refuses make the statement fail: nothing to copy later.
                 if counted == Some(0) && verb != Verb::Rejects {
-                    protect.zero_counts.push((v.statement, v.table.clone(), lost));
+                    protect.zero_counts.push((v.statement, v.table.clone(), lost.clone()));
+                }
+                if counted.is_some_and(|n| n > 0) && verb != Verb::Rejects {
+                    protect.lost_values.push((v.table.clone(), v.column.clone(), lost));
                 }
                 if counted.is_some() {
                     break;
                 }
+            }
+            if counted.is_none() {
+                protect.uncounted_values.push(v.table.clone());
             }
             counted
         };

@@ -277,6 +277,14 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The INSERT that copies rows chosen by a condition that converts values (`CAST(v AS
+    /// CHAR(10))`): MySQL's strict mode turns a conversion's warning into an error in a
+    /// statement that writes, where the count of those rows only warned; `INSERT IGNORE` keeps it
+    /// a warning (the copy's columns are the table's own types: nothing else is ignored).
+    fn insert_converting(&self) -> &'static str {
+        "INSERT"
+    }
+
     /// The rows of the (quoted) table itself, without those of the tables that inherit from
     /// it (PostgreSQL's `ONLY`): how a table with such children is read, emptied and counted
     /// (each child is a table of its own, kept and counted on its own).

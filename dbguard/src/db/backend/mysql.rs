@@ -223,6 +223,10 @@ impl Backend for Mysql {
             .into()
     }
 
+    fn insert_converting(&self) -> &'static str {
+        "INSERT IGNORE"
+    }
+
     fn generated_columns_sql(&self) -> &'static str {
         // `DEFAULT_GENERATED` (MySQL 8) is an expression default, written like any value.
         "SELECT CAST(column_name AS CHAR) FROM information_schema.columns WHERE table_schema = DATABASE() \
