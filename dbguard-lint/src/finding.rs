@@ -58,6 +58,7 @@ impl std::fmt::Display for Cascade {
         match self {
             Cascade::Type(n) => write!(f, "type `{n}`"),
             Cascade::Extension(n) => write!(f, "extension `{n}`"),
+            Cascade::Owned(roles) => write!(f, "every object owned by `{}`", roles.join("`, `")),
             Cascade::Unknown(what) => f.write_str(what),
         }
     }
@@ -70,6 +71,8 @@ pub enum Cascade {
     Type(String),
     /// An extension: the tables with columns of its types.
     Extension(String),
+    /// Everything the roles own (`DROP OWNED BY a, b`): their tables, in every schema.
+    Owned(Vec<String>),
     /// Anything else that columns may depend on (a function, a collation, an operator...),
     /// described for messages: the runtime cannot tell which tables, so it protects them all.
     Unknown(String),

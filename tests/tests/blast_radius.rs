@@ -1020,7 +1020,12 @@ async fn rows_a_new_constraint_would_refuse_are_counted(kind: BackendKind) {
     }
     if kind == BackendKind::Postgres {
         sql.push_str("ALTER TABLE users ALTER COLUMN name SET NOT NULL;\n");
-        expected.push(Some(db.query_i64("SELECT COUNT(*) FROM users WHERE name IS NULL").await.unwrap()));
+        let nulls = db.query_i64("SELECT COUNT(*) FROM users WHERE name IS NULL").await.unwrap();
+        expected.push(Some(nulls));
+        // NULLs equal to each other: every row without a name is refused too.
+        sql.push_str("CREATE UNIQUE INDEX users_name_nn ON users (name) NULLS NOT DISTINCT;\n");
+        sql.push_str("ALTER TABLE users ADD CONSTRAINT names_nn UNIQUE NULLS NOT DISTINCT (name);\n");
+        expected.extend([Some(nulls + 5), Some(nulls + 5)]);
     }
     dir.add("2", "constrain", &sql, "-- dbguard: irreversible = \"test\"\n");
     let m = Migrator::from_dir(dir.path()).unwrap();
@@ -1196,3 +1201,51 @@ async fn generated_columns_are_computed_not_copied(kind: BackendKind) {
     assert_eq!(db.query_i64("SELECT COUNT(*) FROM g WHERE b = a * 2").await.unwrap(), 5);
 }
 on_each_engine!(generated_columns_are_computed_not_copied);
+
+/// The same trial, on PostgreSQL: what a step takes from another schema's tables without
+/// naming them — a child inheriting from a table here, the columns of a type or the tables
+/// of a role it drops — is refused while they hold rows, nothing changed.
+#[tokio::test]
+async fn postgres_what_a_drop_or_a_parent_takes_elsewhere_is_refused() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let mut db = t.connect().await;
+    let role = format!("dbguard_owner_{}", std::process::id());
+    for sql in [
+        "CREATE SCHEMA other".to_string(),
+        "CREATE TYPE mood AS ENUM ('ok', 'sad')".into(),
+        "CREATE TABLE other.moods (id INT PRIMARY KEY, m public.mood)".into(),
+        "INSERT INTO other.moods VALUES (1, 'ok')".into(),
+        "CREATE TABLE parent (id INT, v INT)".into(),
+        "CREATE TABLE other.kid () INHERITS (public.parent)".into(),
+        "INSERT INTO other.kid VALUES (1, 1)".into(),
+        format!("DROP ROLE IF EXISTS {role}"),
+        format!("CREATE ROLE {role}"),
+        "CREATE TABLE other.owned (id INT)".into(),
+        "INSERT INTO other.owned VALUES (1)".into(),
+        format!("ALTER TABLE other.owned OWNER TO {role}"),
+    ] {
+        db.execute(&sql).await.unwrap();
+    }
+    let dir = MigrationDir::new();
+    let allow = "-- dbguard:allow drop-cascade reason=\"test\"\n";
+    for (i, (sql, table)) in [
+        (format!("{allow}DROP TYPE mood CASCADE;"), "other.moods"),
+        ("DELETE FROM parent WHERE v = 1;".to_string(), "other.kid"),
+        (format!("{allow}-- dbguard:allow drop-table reason=\"test\"\nDROP TABLE parent CASCADE;"), "other.kid"),
+        (format!("{allow}DROP OWNED BY {role};"), "other.owned"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        dir.add(&format!("{}", i + 1), "reach", sql, "-- dbguard: irreversible = \"test\"\n");
+        let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+        let Error::OutsideSchema(o) = &err else { panic!("{sql}: {err}") };
+        assert_eq!(o.table, *table, "{sql}: {err}");
+        std::fs::remove_dir_all(dir.path().join(format!("{}_reach", i + 1))).unwrap();
+    }
+    let left = "SELECT (SELECT COUNT(*) FROM other.moods WHERE m IS NOT NULL) + (SELECT COUNT(*) FROM other.kid) \
+                + (SELECT COUNT(*) FROM other.owned)";
+    assert_eq!(db.query_i64(left).await.unwrap(), 3, "nothing changed");
+    db.execute(&format!("DROP OWNED BY {role}")).await.unwrap();
+    db.execute(&format!("DROP ROLE {role}")).await.unwrap();
+}

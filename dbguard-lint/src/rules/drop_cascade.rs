@@ -36,13 +36,26 @@ impl super::Rule for Rule {
         // `DROP OWNED BY role`: the role's tables go with their rows, CASCADE or not; which
         // ones, only the database knows, so every table is protected.
         if s.seq(1, &["OWNED", "BY"]) {
-            let role = s.name(3).map_or_else(|| "a role".to_string(), |(n, _)| format!("`{n}`"));
+            let mut roles = Vec::new();
+            let mut i = 3;
+            while let Some((n, next)) = s.name(i) {
+                roles.push(n);
+                if s.tok(next) != "," {
+                    break;
+                }
+                i = next + 1;
+            }
+            let role = if roles.is_empty() { "a role".to_string() } else { format!("`{}`", roles.join("`, `")) };
             let mut hit = Hit::new(
                 0,
                 s.tokens.len() - 1,
                 format!("drops every object owned by {role}: its tables (and their rows), views, functions and types"),
             );
-            hit.cascade = Some(Cascade::Unknown(format!("every object owned by {role}")));
+            hit.cascade = Some(if roles.is_empty() {
+                Cascade::Unknown(format!("every object owned by {role}"))
+            } else {
+                Cascade::Owned(roles)
+            });
             hits.push(hit);
             return;
         }
@@ -87,8 +100,10 @@ mod tests {
             assert_eq!(h.len(), 1, "{sql}");
             assert!(h[0].contains("owned by `app`") && !h[0].contains("`by`"), "{}", h[0]);
             let t = crate::guard_targets(sql, Dialect::Postgres);
-            assert!(matches!(t.cascades[..], [crate::Cascade::Unknown(_)]), "{t:?}");
+            assert_eq!(t.cascades, [crate::Cascade::Owned(vec!["app".into()])], "{t:?}");
         }
+        let t = crate::guard_targets("DROP OWNED BY app, \"Ops\", CURRENT_USER", Dialect::Postgres);
+        assert_eq!(t.cascades, [crate::Cascade::Owned(vec!["app".into(), "Ops".into(), "current_user".into()])]);
     }
 
     #[test]

@@ -523,7 +523,6 @@ impl Session<'_> {
         self.texts(sql, table, &format!("reading the foreign keys that reference {table}")).await
     }
 
-    /// The tables that inherit from `table` (see `Backend::inheriting_tables_sql`).
     /// `table` quoted, as its own rows (without those of tables inheriting from it).
     pub async fn own_rows(&mut self, table: &str) -> Result<String> {
         let quoted = self.quote(table);
@@ -533,29 +532,58 @@ impl Session<'_> {
         })
     }
 
+    /// The tables of the current schema that inherit from `table` (see
+    /// `Backend::inheriting_tables_sql`).
     pub async fn inheriting_tables(&mut self, table: &str) -> Result<Vec<String>> {
-        match self.env.backend.inheriting_tables_sql() {
-            Some(sql) => {
-                self.texts(sql.to_string(), table, &format!("reading the tables that inherit from {table}")).await
-            }
+        match self.env.backend.inheriting_tables_sql(true) {
+            Some(sql) => self.texts(sql, table, &format!("reading the tables that inherit from {table}")).await,
             None => Ok(Vec::new()),
         }
     }
 
-    /// The tables that lose columns when `object` is dropped with CASCADE; every table when
-    /// the database cannot tell.
-    pub async fn tables_depending_on(&mut self, object: &dbguard_lint::Cascade) -> Result<Vec<String>> {
+    /// `(schema, table)` of the tables of other schemas that inherit from `table`.
+    pub async fn inheriting_elsewhere(&mut self, table: &str) -> Result<Vec<(String, String)>> {
+        match self.env.backend.inheriting_tables_sql(false) {
+            Some(sql) => self.text_pairs(&sql, table, &format!("reading the tables that inherit from {table}")).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The query and its parameter finding the tables that lose columns (or go) when `object`
+    /// is dropped: here (names) or elsewhere (`(schema, table)`); `None` when the database
+    /// cannot tell.
+    fn depending_sql(&self, object: &dbguard_lint::Cascade, here: bool) -> Option<Vec<(String, String)>> {
         use dbguard_lint::Cascade;
         let b = &self.env.backend;
-        let (sql, name) = match object {
-            Cascade::Type(n) => (b.tables_using_type_sql(), n),
-            Cascade::Extension(n) => (b.tables_using_extension_sql(), n),
-            Cascade::Unknown(_) => (None, &String::new()),
-        };
-        match sql {
-            Some(sql) => self.texts(sql.to_string(), name, "reading what depends on a dropped object").await,
-            None => self.user_tables().await,
+        match object {
+            Cascade::Type(n) => b.tables_using_type_sql(here).map(|sql| vec![(sql, n.clone())]),
+            Cascade::Extension(n) => b.tables_using_extension_sql(here).map(|sql| vec![(sql, n.clone())]),
+            Cascade::Owned(roles) => {
+                b.tables_owned_sql(here).map(|sql| roles.iter().map(|r| (sql.clone(), r.clone())).collect())
+            }
+            Cascade::Unknown(_) => None,
         }
+    }
+
+    /// The tables that lose columns when `object` is dropped with CASCADE (or go, for `DROP
+    /// OWNED BY`); every table when the database cannot tell.
+    pub async fn tables_depending_on(&mut self, object: &dbguard_lint::Cascade) -> Result<Vec<String>> {
+        let Some(queries) = self.depending_sql(object, true) else { return self.user_tables().await };
+        let mut out = Vec::new();
+        for (sql, param) in queries {
+            out.extend(self.texts(sql, &param, "reading what depends on a dropped object").await?);
+        }
+        Ok(out)
+    }
+
+    /// `(schema, table)` of the tables of other schemas that lose columns, or go, when `object`
+    /// is dropped.
+    pub async fn depending_elsewhere(&mut self, object: &dbguard_lint::Cascade) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for (sql, param) in self.depending_sql(object, false).unwrap_or_default() {
+            out.extend(self.text_pairs(&sql, &param, "reading what depends on a dropped object").await?);
+        }
+        Ok(out)
     }
 
     pub async fn table_exists(&mut self, table: &str) -> Result<bool> {

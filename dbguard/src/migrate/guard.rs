@@ -254,7 +254,8 @@ impl Protect {
                 }
             }
         }
-        for object in std::mem::take(&mut self.cascades) {
+        // Kept: `check_reach` looks for what they take from other schemas.
+        for object in self.cascades.clone() {
             for t in s.tables_depending_on(&object).await? {
                 self.destroy(t);
             }
@@ -395,6 +396,18 @@ impl Protect {
         if r.allowed_anywhere {
             return Ok(());
         }
+        // What an object dropped with CASCADE (a type, an extension) or `DROP OWNED BY` takes
+        // from other schemas' tables: columns, or the tables themselves.
+        for object in &self.cascades {
+            for (schema, table) in s.depending_elsewhere(object).await? {
+                if !s.is_empty_in(&schema, &table).await? {
+                    let why = format!(
+                        "in another schema, it loses columns or goes with the {object} the step drops, and it holds rows"
+                    );
+                    return Err(refuse(format!("{schema}.{table}"), why, &elsewhere(&schema, &table), None));
+                }
+            }
+        }
         // The tables whose rows the step deletes or overwrites, as the guard reads them.
         let mut names: Vec<String> = self
             .destroyed
@@ -422,6 +435,17 @@ impl Protect {
                 if !s.is_empty_in(&schema, &table).await? {
                     let why = format!(
                         "in another schema, its rows go or change with the rows of {t} (a foreign key ON DELETE/UPDATE CASCADE or SET NULL), and it holds rows"
+                    );
+                    return Err(refuse(format!("{schema}.{table}"), why, &elsewhere(&schema, &table), None));
+                }
+            }
+        }
+        // A child in another schema (PostgreSQL `INHERITS`) changes, or goes, with its parent.
+        for t in dml.iter().chain(&self.destroyed) {
+            for (schema, table) in s.inheriting_elsewhere(t).await? {
+                if !s.is_empty_in(&schema, &table).await? {
+                    let why = format!(
+                        "in another schema, it inherits from {t}, so what the step does to {t} reaches its rows too, and it holds rows"
                     );
                     return Err(refuse(format!("{schema}.{table}"), why, &elsewhere(&schema, &table), None));
                 }

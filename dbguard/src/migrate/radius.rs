@@ -483,12 +483,16 @@ fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
                 let (cols, constraint, condition) = match constraint {
                     C::Unique(u) => {
                         let cols = index_columns(&u.columns);
-                        (cols.clone(), format!("UNIQUE ({cols})"), duplicates(&relation, &cols, None))
+                        let nulls_equal = matches!(u.nulls_distinct, sqlparser::ast::NullsDistinctOption::NotDistinct);
+                        let n = u.columns.len();
+                        let condition = duplicates(&relation, &cols, n, None, nulls_equal);
+                        (cols.clone(), format!("UNIQUE ({cols})"), condition)
                     }
                     C::PrimaryKey(k) => {
                         let cols = index_columns(&k.columns);
                         let nulls: Vec<String> = cols.split(", ").map(|c| format!(" OR {c} IS NULL")).collect();
-                        let condition = format!("{}{}", duplicates(&relation, &cols, None), nulls.concat());
+                        let condition =
+                            format!("{}{}", duplicates(&relation, &cols, k.columns.len(), None, false), nulls.concat());
                         (cols.clone(), format!("PRIMARY KEY ({cols})"), condition)
                     }
                     C::Check(c) if c.enforced != Some(false) => {
@@ -537,15 +541,24 @@ fn index_columns(columns: &[sqlparser::ast::IndexColumn]) -> String {
     columns.iter().map(|c| c.column.expr.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-/// The condition on `relation`'s rows that holds for those sharing their `cols` (SQL) with
-/// another row (where `filter` holds, for a partial index): what a new UNIQUE refuses. Rows
-/// with a NULL among them are never equal, as the constraint sees them.
-fn duplicates(relation: &str, cols: &str, filter: Option<&str>) -> String {
+/// The condition on `relation`'s rows that holds for those sharing their `cols` (SQL, `n` of
+/// them) with another row (where `filter` holds, for a partial index): what a new UNIQUE
+/// refuses. Rows with a NULL among them are never equal, as the constraint sees them, unless
+/// it says `NULLS NOT DISTINCT` (PostgreSQL): then NULLs are equal too.
+fn duplicates(relation: &str, cols: &str, n: usize, filter: Option<&str>, nulls_equal: bool) -> String {
     let (where_, and) = match filter {
         Some(f) => (format!(" WHERE {f}"), format!(" AND ({f})")),
         None => (String::new(), String::new()),
     };
-    format!("({cols}) IN (SELECT {cols} FROM {relation}{where_} GROUP BY {cols} HAVING COUNT(*) > 1){and}")
+    let groups = format!("SELECT {cols} FROM {relation}{where_} GROUP BY {cols} HAVING COUNT(*) > 1");
+    if !nulls_equal {
+        return format!("({cols}) IN ({groups}){and}");
+    }
+    // The groups' columns renamed, so that `cols` inside means the outer row's.
+    let aliases = (1..=n).map(|i| format!("dbguard_c{i}")).collect::<Vec<_>>().join(", ");
+    format!(
+        "EXISTS (SELECT 1 FROM ({groups}) AS dbguard_dup ({aliases}) WHERE ROW({aliases}) IS NOT DISTINCT FROM ROW({cols})){and}"
+    )
 }
 
 /// `CREATE UNIQUE INDEX ... ON t (cols)`: the rows the index would refuse.
@@ -565,7 +578,13 @@ fn unique_index(text: &str, dialect: Dialect) -> Option<ValueTarget> {
         column: cols.clone(),
         change: ValueChange::Rejects {
             constraint: format!("UNIQUE ({cols})"),
-            condition: duplicates(&relation, &cols, predicate.as_deref()),
+            condition: duplicates(
+                &relation,
+                &cols,
+                ix.columns.len(),
+                predicate.as_deref(),
+                ix.nulls_distinct == Some(false),
+            ),
         },
         after_writes: false,
     })

@@ -436,11 +436,19 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// the tables that reference it (`TRUNCATE ... CASCADE` empties them all).
     fn referencing_tables_sql(&self, every: bool) -> String;
 
-    /// A query with one parameter (a table) returning the tables that inherit from it
-    /// (PostgreSQL `INHERITS`; not partitions, whose rows a copy of the parent holds whole):
-    /// a `DELETE`, `UPDATE` or `TRUNCATE` of the parent reaches their rows. `None` where tables
-    /// cannot inherit.
-    fn inheriting_tables_sql(&self) -> Option<&'static str> {
+    /// A query with one parameter (a table of the current schema) returning the tables that
+    /// inherit from it (PostgreSQL `INHERITS`; not partitions, whose rows a copy of the parent
+    /// holds whole): a `DELETE`, `UPDATE` or `TRUNCATE` of the parent reaches their rows. With
+    /// `here`, those of the current schema (their names); else those of other schemas
+    /// (`(schema, table)`). `None` where tables cannot inherit.
+    fn inheriting_tables_sql(&self, _here: bool) -> Option<String> {
+        None
+    }
+
+    /// A query with one parameter (a role, or `current_user`) returning the tables it owns:
+    /// what `DROP OWNED BY` drops. With `here`, those of the current schema (their names); else
+    /// those of other schemas (`(schema, table)`). `None` where tables have no owner.
+    fn tables_owned_sql(&self, _here: bool) -> Option<String> {
         None
     }
 
@@ -451,14 +459,16 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     }
 
     /// A query with one parameter (a type's name) returning the tables with columns of that
-    /// type, of arrays of it or of domains over it; `None` where there are no such types.
-    fn tables_using_type_sql(&self) -> Option<&'static str> {
+    /// type, of arrays of it or of domains over it (with `here`, of the current schema, their
+    /// names; else of other schemas, `(schema, table)`); `None` where there are no such types.
+    fn tables_using_type_sql(&self, _here: bool) -> Option<String> {
         None
     }
 
     /// A query with one parameter (an extension's name) returning the tables with columns of
-    /// the extension's types; `None` where there are no extensions.
-    fn tables_using_extension_sql(&self) -> Option<&'static str> {
+    /// the extension's types (`here` as for [`Backend::tables_using_type_sql`]); `None` where
+    /// there are no extensions.
+    fn tables_using_extension_sql(&self, _here: bool) -> Option<String> {
         None
     }
 }

@@ -214,12 +214,29 @@ impl Backend for Postgres {
         )
     }
 
-    fn inheriting_tables_sql(&self) -> Option<&'static str> {
-        Some(
-            "SELECT c.relname::text FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid \
+    fn inheriting_tables_sql(&self, here: bool) -> Option<String> {
+        Some(format!(
+            "SELECT {} FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid \
+             JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
              JOIN pg_catalog.pg_class p ON p.oid = i.inhparent JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace \
-             WHERE p.relname = $1 AND n.nspname = current_schema() AND NOT c.relispartition ORDER BY 1",
-        )
+             WHERE p.relname = $1 AND n.nspname = current_schema() AND NOT c.relispartition \
+             AND cn.nspname {} current_schema() ORDER BY 1",
+            where_(here).0,
+            where_(here).1
+        ))
+    }
+
+    fn tables_owned_sql(&self, here: bool) -> Option<String> {
+        // `current_user`, `current_role`, `session_user` name the roles they stand for.
+        Some(format!(
+            "SELECT {} FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') AND cn.nspname {} current_schema() \
+             AND cn.nspname NOT IN ('pg_catalog', 'information_schema') AND pg_catalog.pg_get_userbyid(c.relowner) = \
+             CASE lower($1) WHEN 'current_user' THEN current_user WHEN 'current_role' THEN current_user \
+             WHEN 'session_user' THEN session_user ELSE $1 END",
+            where_(here).0,
+            where_(here).1
+        ))
     }
 
     // Compared as values (`100.00` and `100` are equal; cents rounded, a string cut,
@@ -244,27 +261,31 @@ impl Backend for Postgres {
         referencing("ch.relname::text", "=", every)
     }
 
-    fn tables_using_type_sql(&self) -> Option<&'static str> {
-        Some(
-            "SELECT DISTINCT c.relname::text FROM pg_catalog.pg_attribute a \
-             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+    fn tables_using_type_sql(&self, here: bool) -> Option<String> {
+        Some(format!(
+            "SELECT DISTINCT {} FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype \
-             WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE c.relkind IN ('r', 'p') AND cn.nspname {} current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
              AND $1 IN (t.typname, e.typname, b.typname)",
-        )
+            where_(here).0,
+            where_(here).1
+        ))
     }
 
-    fn tables_using_extension_sql(&self) -> Option<&'static str> {
-        Some(
-            "SELECT DISTINCT c.relname::text FROM pg_catalog.pg_attribute a \
-             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+    fn tables_using_extension_sql(&self, here: bool) -> Option<String> {
+        Some(format!(
+            "SELECT DISTINCT {} FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
-             WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
+             WHERE c.relkind IN ('r', 'p') AND cn.nspname {} current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
              AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid \
                WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.deptype = 'e' AND x.extname = $1 \
                AND d.objid IN (t.oid, t.typelem, t.typbasetype))",
-        )
+            where_(here).0,
+            where_(here).1
+        ))
     }
 
     fn dump_tool(&self) -> Option<&'static str> {
@@ -425,6 +446,13 @@ fn lock_id(key: &str) -> i64 {
 /// The tables with a foreign key to the table `$1` of the current schema, selecting `columns`,
 /// in the current schema (`=`) or in others (`<>`): those whose rows go or change with its
 /// rows (`ON DELETE/UPDATE CASCADE`, `SET NULL`, `SET DEFAULT`), or with `every` all of them.
+/// What the catalog queries that look here or elsewhere select and how they compare the
+/// table's schema (`cn`) with the current one: this schema's table names, or other schemas'
+/// `(schema, table)`.
+fn where_(here: bool) -> (&'static str, &'static str) {
+    if here { ("c.relname::text", "=") } else { ("cn.nspname::text, c.relname::text", "<>") }
+}
+
 fn referencing(columns: &str, schema: &str, every: bool) -> String {
     let changes =
         if every { "" } else { " AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))" };
