@@ -34,3 +34,4 @@ pub use engine::{
     lint_reader, lint_reader_each, lint_sql, table_effects, transaction_statements, unchecked_names,
 };
 pub use finding::{Cascade, Finding, Severity, Summary};
+pub use rules::dynamic_sql::builds_sql;

@@ -392,10 +392,13 @@ pub enum Error {
     /// A `DELETE` or `UPDATE` whose condition, measured on the live data, matches every row of
     /// its table (`WHERE id > 0`), without the allow a statement with no condition needs.
     #[error(
-        "its condition matches every row of {table} ({rows} rows): to {verb} them all takes the same allow as no WHERE at all.\n  kept safe: the statement did not run.\n  next: {next}"
+        "its condition matches every row of {table} ({} {}): to {verb} them all takes the same allow as no WHERE at all.\n  kept safe: the statement did not run.\n  next: {next}",
+        rows,
+        if *rows == 1 { "row" } else { "rows" }
     )]
     EveryRow {
-        /// The table.
+        /// The table (with the rows of the tables that inherit from it, which the statement
+        /// reaches too).
         table: String,
         /// Its rows.
         rows: i64,

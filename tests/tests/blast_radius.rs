@@ -50,6 +50,16 @@ async fn expected_of(db: &mut Database, name: &str, columns: &str, predicate: &s
     db.content_checksum(name).await.unwrap()
 }
 
+/// A database with migration 1 (`up`, `down`) applied: its tables, for a test's migrations.
+async fn with_tables(kind: BackendKind, up: &str, down: &str) -> Option<(TestDb, Database, MigrationDir)> {
+    let t = TestDb::new(kind).await?;
+    let mut db = t.connect().await;
+    let dir = MigrationDir::new();
+    dir.add("1", "tables", up, down);
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    Some((t, db, dir))
+}
+
 async fn snapshot_tables(db: &mut Database) -> Vec<String> {
     db.tables().await.unwrap().into_iter().filter(|t| t.starts_with("dbguard_bak_")).collect()
 }
@@ -1045,17 +1055,17 @@ on_each_engine!(rows_a_new_constraint_would_refuse_are_counted);
 /// keys on, so a value whose parent is gone since fails the restore (rolled back) instead of
 /// pointing at nothing.
 async fn renamed_then_dropped_is_kept_and_values_keep_their_parents(kind: BackendKind) {
-    let Some(t) = TestDb::new(kind).await else { return };
-    let mut db = t.connect().await;
-    let dir = MigrationDir::new();
-    dir.add(
-        "1",
-        "tables",
+    let Some((_t, mut db, dir)) = with_tables(
+        kind,
         "CREATE TABLE users (id INT PRIMARY KEY);\nINSERT INTO users VALUES (1), (2), (3);\n\
          CREATE TABLE p (id INT PRIMARY KEY);\nINSERT INTO p VALUES (1), (2);\n\
          CREATE TABLE d (id INT PRIMARY KEY, pid INT REFERENCES p (id));\nINSERT INTO d VALUES (1, 1), (2, 2);",
         "DROP TABLE d;\nDROP TABLE p;\nDROP TABLE users;",
-    );
+    )
+    .await
+    else {
+        return;
+    };
     let rename =
         if kind == BackendKind::Mysql { "RENAME TABLE users TO tmp;" } else { "ALTER TABLE users RENAME TO tmp;" };
     dir.add(
@@ -1199,6 +1209,25 @@ async fn generated_columns_are_computed_not_copied(kind: BackendKind) {
     b.restore(&mut db, report.snapshots[0].id, &RestoreOptions::default()).await.unwrap();
     assert_eq!(db.content_checksum("g").await.unwrap(), before, "every row back, b computed again");
     assert_eq!(db.query_i64("SELECT COUNT(*) FROM g WHERE b = a * 2").await.unwrap(), 5);
+
+    // Dropped, it comes back with its generated column (MySQL: its definition and its key,
+    // elsewhere its values).
+    dir.add(
+        "3",
+        "drop",
+        "-- dbguard:allow drop-table reason=\"test\"\nDROP TABLE g;",
+        "-- dbguard: irreversible = \"x\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    assert_eq!(report.snapshots.iter().map(|s| s.row_count).collect::<Vec<_>>(), [5]);
+    m.backups().restore(&mut db, report.snapshots[0].id, &RestoreOptions::default()).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM g WHERE b = a * 2").await.unwrap(), 5);
+    if kind == BackendKind::Mysql {
+        assert!(db.execute("INSERT INTO g (id, a) VALUES (1, 1)").await.is_err(), "the key is back");
+        db.execute("INSERT INTO g (id, a) VALUES (9, 7)").await.unwrap();
+        assert_eq!(db.query_i64("SELECT b FROM g WHERE id = 9").await.unwrap(), 14, "computed");
+    }
 }
 on_each_engine!(generated_columns_are_computed_not_copied);
 
@@ -1249,3 +1278,95 @@ async fn postgres_what_a_drop_or_a_parent_takes_elsewhere_is_refused() {
     db.execute(&format!("DROP OWNED BY {role}")).await.unwrap();
     db.execute(&format!("DROP ROLE {role}")).await.unwrap();
 }
+
+/// A fourth new user's trial (session 11): a second column dropped in the same step (counted
+/// only when it runs) lost its values, the first one's alone kept; a column dropped under the
+/// table's new name, after a rename in the step, kept nothing. Both keep the table whole now.
+async fn columns_dropped_after_another_change_keep_the_table(kind: BackendKind) {
+    let Some((_t, mut db, dir)) = with_tables(
+        kind,
+        "CREATE TABLE u (id INT PRIMARY KEY, legacy VARCHAR(10), x INT);\n\
+         INSERT INTO u VALUES (1, 'l1', 1), (2, NULL, 2), (3, 'l3', NULL);\n\
+         CREATE TABLE acct (id INT PRIMARY KEY, legacy VARCHAR(10));\nINSERT INTO acct VALUES (1, 'a'), (2, NULL), (3, 'c');",
+        "DROP TABLE acct;\nDROP TABLE u;",
+    )
+    .await
+    else {
+        return;
+    };
+    let allow = "-- dbguard:allow drop-column reason=\"test\"\n";
+    dir.add(
+        "2",
+        "two_drops",
+        &format!("{allow}ALTER TABLE u DROP COLUMN legacy;\n{allow}ALTER TABLE u DROP COLUMN x;"),
+        "-- dbguard: irreversible = \"x\"\n",
+    );
+    dir.add(
+        "3",
+        "rename_then_drop",
+        &format!("ALTER TABLE acct RENAME TO accounts;\n{allow}ALTER TABLE accounts DROP COLUMN legacy;"),
+        "-- dbguard: irreversible = \"x\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    let kept: Vec<_> =
+        report.snapshots.iter().map(|s| (s.source_table.as_str(), s.reason.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("u", "destructive", 3), ("acct", "destructive", 3)]);
+    let q = db.quote(&report.snapshots[0].location);
+    assert_eq!(db.query_i64(&format!("SELECT COUNT(*) FROM {q} WHERE x IS NOT NULL")).await.unwrap(), 2, "x kept");
+}
+on_each_engine!(columns_dropped_after_another_change_keep_the_table);
+
+/// The same trial: an INSERT whose row lands where a trigger fires without being named — a
+/// partition of the table it names (PostgreSQL), the table under an updatable view — and a
+/// trigger that builds its SQL at run time (`EXECUTE format(...)`, every table kept) destroyed
+/// rows with nothing kept.
+async fn triggers_an_insert_reaches_indirectly_are_followed(kind: BackendKind) {
+    if kind == BackendKind::Sqlite {
+        return; // no partitions, and a view takes an INSERT only through its own trigger
+    }
+    let Some(t) = TestDb::new(kind).await else { return };
+    let mut db = t.connect().await;
+    db.execute("CREATE TABLE cart (id INT PRIMARY KEY)").await.unwrap();
+    db.execute("INSERT INTO cart VALUES (1), (2), (3), (4), (5)").await.unwrap();
+    db.execute("CREATE TABLE orders (id INT PRIMARY KEY)").await.unwrap();
+    db.execute("CREATE VIEW ov AS SELECT id FROM orders").await.unwrap();
+    let mut cases = vec![("INSERT INTO ov VALUES (1);", "orders")];
+    if kind == BackendKind::Postgres {
+        for sql in [
+            "CREATE FUNCTION purge_cart() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM cart WHERE id <= 1; RETURN NEW; END $$",
+            "CREATE TRIGGER t AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION purge_cart()",
+            "CREATE TABLE parted (id INT, region TEXT) PARTITION BY LIST (region)",
+            "CREATE TABLE parted_eu PARTITION OF parted FOR VALUES IN ('eu')",
+            "CREATE TRIGGER t AFTER INSERT ON parted_eu FOR EACH ROW EXECUTE FUNCTION purge_cart()",
+            "CREATE TABLE built (id INT)",
+            "CREATE FUNCTION purge_built() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             EXECUTE format('DELETE FROM %I WHERE id <= 1', TG_ARGV[0]); RETURN NEW; END $$",
+            "CREATE TRIGGER t AFTER INSERT ON built FOR EACH ROW EXECUTE FUNCTION purge_built('cart')",
+        ] {
+            db.execute(sql).await.unwrap();
+        }
+        cases.push(("INSERT INTO parted VALUES (1, 'eu');", "parted"));
+        cases.push(("INSERT INTO built VALUES (1);", "built"));
+    } else {
+        db.execute("CREATE TRIGGER t AFTER INSERT ON orders FOR EACH ROW DELETE FROM cart WHERE id <= 1")
+            .await
+            .unwrap();
+    }
+    let dir = MigrationDir::new();
+    for (i, (sql, _)) in cases.iter().enumerate() {
+        let before = db.count_rows("cart").await.unwrap();
+        dir.add(&format!("{}", i + 1), "insert", sql, "-- dbguard: irreversible = \"x\"\n");
+        let m = Migrator::from_dir(dir.path()).unwrap();
+        let report = m.up(&mut db, None).await.unwrap();
+        assert_eq!(db.count_rows("cart").await.unwrap(), before - 1, "{sql}: the trigger ran");
+        let cart = report.snapshots.iter().find(|s| s.source_table == "cart");
+        let Some(cart) = cart else { panic!("{sql}: cart kept: {:?}", report.snapshots) };
+        assert_eq!(cart.row_count, before, "{sql}");
+        m.backups().restore(&mut db, cart.id, &RestoreOptions::default()).await.unwrap();
+        assert_eq!(db.count_rows("cart").await.unwrap(), before, "{sql}: back");
+        db.execute("DELETE FROM cart WHERE id = 1").await.unwrap();
+        db.execute("INSERT INTO cart VALUES (1)").await.unwrap();
+    }
+}
+on_each_engine!(triggers_an_insert_reaches_indirectly_are_followed);

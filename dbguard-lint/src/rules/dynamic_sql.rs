@@ -109,6 +109,28 @@ pub(crate) fn executed_sql(body: &str, dialect: Dialect) -> Vec<Option<String>> 
     out
 }
 
+/// Whether a routine's or trigger's body runs SQL built at run time (`EXECUTE format(...)`,
+/// `EXECUTE v`, `PREPARE s FROM @sql`): which tables it touches, no one can tell before it runs.
+///
+/// ```
+/// use dbguard_lint::{Dialect, builds_sql};
+/// assert!(builds_sql("BEGIN EXECUTE format('DELETE FROM %I', TG_ARGV[0]); END", Dialect::Postgres));
+/// assert!(!builds_sql("BEGIN EXECUTE 'DELETE FROM cart'; END", Dialect::Postgres));
+/// assert!(builds_sql("BEGIN PREPARE s FROM @q; EXECUTE s; END", Dialect::Mysql));
+/// ```
+pub fn builds_sql(body: &str, dialect: Dialect) -> bool {
+    if executed_sql(body, dialect).iter().any(Option::is_none) {
+        return true;
+    }
+    let toks: Vec<_> = crate::lexer::Lexer::new(body, dialect).filter(|t| !t.is_trivia()).collect();
+    (0..toks.len()).filter(|&i| toks[i].is_word(body, "PREPARE")).any(|i| {
+        let from = (i + 1..toks.len())
+            .take_while(|&j| toks[j].kind != Kind::Semicolon)
+            .find(|&j| toks[j].is_word(body, "FROM"));
+        from.is_none_or(|f| toks.get(f + 1).is_none_or(|t| t.kind != Kind::String || !plain_string(body, &toks, f + 1)))
+    })
+}
+
 /// The SQL of `PREPARE name FROM 'literal'` or `EXECUTE IMMEDIATE 'literal'`; `None` when it
 /// comes from a variable or an expression.
 pub(crate) fn prepared_text(s: &Stmt) -> Option<String> {

@@ -101,19 +101,43 @@ async fn free_name(s: &mut Session<'_>, table: &str, version: Option<i64>) -> Re
     }
 }
 
-/// The select list that copies `table` into a snapshot: `*`, or every column with those of
-/// types the database defines kept as text (a snapshot must not depend on an object the
-/// migration it guards may drop).
+/// The select list that copies `table` into a whole snapshot: `*`, or every column with those
+/// of types the database defines kept as text (a snapshot must not depend on an object the
+/// migration it guards may drop). Generated columns are in it (a copy keeps their values, or,
+/// on MySQL, their definitions: see [`written_columns`]), so that a table dropped comes back
+/// with them.
 async fn copy_list(s: &mut Session<'_>, table: &str) -> Result<Option<String>> {
-    copy_list_of(s, table, None).await
+    list_of(s, table, None, true).await
 }
 
-/// [`copy_list`] of some columns only (`only`, as the table names them): always a list.
+/// The select list of some rows' columns (`only`, as the table names them; else all), without
+/// generated columns, which are computed again when the rows go back: always a list when the
+/// table has generated columns or `only` is given.
 async fn copy_list_of(s: &mut Session<'_>, table: &str, only: Option<&[String]>) -> Result<Option<String>> {
-    let defined = s.defined_type_columns(table).await?;
-    // Generated columns are computed again from the others: not copied (MySQL's copy made
-    // `LIKE` the table refuses values for them).
+    list_of(s, table, only, false).await
+}
+
+/// The (quoted) columns of `table` other than its generated ones, when it has any: what a copy
+/// that keeps their definitions writes (see `Backend::copy_table`).
+async fn written_columns(s: &mut Session<'_>, table: &str) -> Result<Option<String>> {
     let generated = s.generated_columns(table).await?;
+    if generated.is_empty() {
+        return Ok(None);
+    }
+    let columns = s.columns(table).await?;
+    let written: Vec<String> =
+        columns.iter().filter(|c| !generated.contains(c)).map(|c| s.env.backend.quote(c)).collect();
+    Ok(Some(written.join(", ")))
+}
+
+async fn list_of(
+    s: &mut Session<'_>,
+    table: &str,
+    only: Option<&[String]>,
+    with_generated: bool,
+) -> Result<Option<String>> {
+    let defined = s.defined_type_columns(table).await?;
+    let generated = if with_generated { Vec::new() } else { s.generated_columns(table).await? };
     if defined.is_empty() && generated.is_empty() && only.is_none() {
         return Ok(None);
     }
@@ -142,7 +166,10 @@ pub(crate) async fn take(s: &mut Session<'_>, table: &str, version: Option<i64>,
     // Made empty, then filled: the count of rows copied is the INSERT's (SQLite reports none
     // for a `CREATE TABLE ... AS`).
     let statements = match copy_list(s, table).await? {
-        None => s.env.backend.copy_table(&src, &dest),
+        None => {
+            let written = written_columns(s, table).await?;
+            s.env.backend.copy_table(&src, &dest, written.as_deref())
+        }
         Some(list) => {
             vec![s.env.backend.empty_copy(&src, &dest, &list), format!("INSERT INTO {dest} SELECT {list} FROM {src}")]
         }
@@ -450,6 +477,16 @@ pub(crate) async fn plan_restore(
             ),
         });
     }
+    // Values go back onto their rows: with no table of that name (renamed or dropped since),
+    // only `--into` a new table, to read them, is meant.
+    if !exists && reason::is_values(&snapshot.reason) && opts.into.is_none() {
+        return Err(Error::RestoreRefused {
+            message: format!(
+                "table {target} is not there (renamed or dropped since): snapshot {} holds values of some of its columns, by primary key, written back onto its rows.\n  nothing was changed.\n  next: revert the migration that renamed or dropped it (`cargo dbguard down --to <the version before it>`), then restore again; or restore into a new table (`--into {target}_values`) to read the values",
+                snapshot.id
+            ),
+        });
+    }
     // Values go back onto their rows by key, into their columns: a column dropped since must
     // be there again first (reverting the migration that dropped it re-adds it).
     if exists && reason::is_values(&snapshot.reason) && !report.unmapped.is_empty() {
@@ -568,11 +605,20 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
         if let Some((_, on)) = fk.session {
             s.execute(on, &context).await?;
         }
+        // Rolled back, the table is as it was: the copy of it taken first is not needed.
+        if result.is_err()
+            && let Some(p) = report.pre_restore.take()
+        {
+            let dropped = format!("dropping {}, not needed after the restore was rolled back", p.location);
+            s.execute(&format!("DROP TABLE {}", s.env.backend.quote(&p.location)), &dropped).await?;
+            catalog::delete(s, p.id).await?;
+        }
         result?;
         return Ok(report);
     } else {
         s.env.progress.work(Work::new(Task::Restore, &target).rows(snapshot.row_count));
-        for sql in s.env.backend.copy_table(&src, &dest) {
+        let written = written_columns(s, &snapshot.location).await?;
+        for sql in s.env.backend.copy_table(&src, &dest, written.as_deref()) {
             s.execute(&sql, &format!("recreating {target} from snapshot {}", snapshot.id)).await?;
         }
     }
@@ -615,15 +661,8 @@ async fn verify_restored(
         };
         return Err(Error::RestoreFailed {
             message: format!(
-                "restoring {target} from snapshot {} did not verify: the table would have {} rows (snapshot: {}), content checksum {mapped_now} (snapshot: {mapped_snap}).\n  kept safe: {kept}{}.\n  next: if a migration changed a column's type since the snapshot (a conversion that lost these values), revert it first; otherwise check the triggers on {target} that may change written rows; then restore again",
-                snapshot.id,
-                report.rows,
-                snapshot.row_count,
-                report
-                    .pre_restore
-                    .as_ref()
-                    .map(|p| format!("; the table's previous content is also in snapshot {}", p.id))
-                    .unwrap_or_default()
+                "restoring {target} from snapshot {} did not verify: the table would have {} rows (snapshot: {}), content checksum {mapped_now} (snapshot: {mapped_snap}).\n  kept safe: {kept}.\n  next: if a migration changed a column's type since the snapshot (a conversion that lost these values), revert it first; otherwise check the triggers on {target} that may change written rows; then restore again",
+                snapshot.id, report.rows, snapshot.row_count,
             ),
         });
     }
@@ -721,7 +760,7 @@ async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest
 async fn take_rows_of(s: &mut Session<'_>, table: &str, version: Option<i64>, m: &str) -> Result<Option<SnapshotInfo>> {
     catalog::ensure(s).await?;
     let location = free_name(s, table, version).await?;
-    let list = copy_list(s, table).await?.unwrap_or_else(|| "*".into());
+    let list = copy_list_of(s, table, None).await?.unwrap_or_else(|| "*".into());
     let (src, dest) = (s.env.backend.quote(table), s.env.backend.quote(&location));
     let context = format!("copying the rows of {table} a restore overwrites");
     s.execute(&s.env.backend.empty_copy(&src, &dest, &list), &context).await?;
@@ -760,9 +799,8 @@ async fn in_transaction(s: &mut Session<'_>, begin: &str, statements: &[String],
 fn restore_failed(e: Error, target: &str, report: &RestoreReport) -> Error {
     Error::RestoreFailed {
         message: format!(
-            "restoring {target} from snapshot {} failed and was rolled back: {e}\n  kept safe: {target} is as it was{}; the snapshot is untouched.\n  next: fix the cause (a NOT NULL column the snapshot lacks needs a default), then restore again",
+            "restoring {target} from snapshot {} failed and was rolled back: {e}\n  kept safe: {target} is as it was; the snapshot is untouched.\n  next: if a migration changed a column's type since the snapshot (its values too long or too precise for it now), revert it first; if a NOT NULL column the snapshot lacks has no default, give it one; then restore again",
             report.snapshot.id,
-            report.pre_restore.as_ref().map(|p| format!(" (and copied in snapshot {})", p.id)).unwrap_or_default()
         ),
     }
 }

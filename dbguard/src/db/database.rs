@@ -630,6 +630,18 @@ impl Session<'_> {
         self.texts(sql, table, &format!("reading the triggers on {table}")).await
     }
 
+    /// The views of the current schema.
+    pub async fn views(&mut self) -> Result<Vec<String>> {
+        let sql = self.env.backend.views_sql();
+        self.strings(sql, "listing the views").await
+    }
+
+    /// The definition of the view `name` of the current schema (`None`: no such view).
+    pub async fn view_definition(&mut self, name: &str) -> Result<Option<String>> {
+        let sql = self.env.backend.view_definition_sql().to_string();
+        Ok(self.texts(sql, name, &format!("reading the definition of the view {name}")).await?.into_iter().next())
+    }
+
     /// The tables (and views) of the current schema that have triggers or rules.
     pub async fn triggered_tables(&mut self) -> Result<Vec<String>> {
         let sql = self.env.backend.triggered_tables_sql();

@@ -323,10 +323,35 @@ fn pinned_schema(url: &str) -> Option<String> {
             w => w.strip_prefix("-c").or_else(|| w.strip_prefix("--")),
         };
         if let Some(v) = setting.and_then(|s| s.strip_prefix("search_path=")) {
-            return Some(v.to_string()).filter(|v| !v.is_empty());
+            return Some(schema_names(v)).filter(|v| !v.is_empty());
         }
     }
     None
+}
+
+/// A `search_path` as the server reads it: each name quoted (`"Tenant A"`: as written) or not
+/// (`Tenant_A`: folded to lower case), so that two spellings of one schema are one key.
+fn schema_names(path: &str) -> String {
+    let mut names: Vec<String> = Vec::new();
+    let (mut name, mut quoted, mut in_quotes) = (String::new(), false, false);
+    let fold = |name: String, quoted: bool| if quoted { name } else { name.trim().to_lowercase() };
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if in_quotes && chars.peek() == Some(&'"') => {
+                chars.next();
+                name.push('"');
+            }
+            '"' => (in_quotes, quoted) = (!in_quotes, true),
+            ',' if !in_quotes => {
+                names.push(fold(std::mem::take(&mut name), quoted));
+                quoted = false;
+            }
+            c => name.push(c),
+        }
+    }
+    names.push(fold(name, quoted));
+    names.join(",")
 }
 
 /// The parts of a server URL a dump tool takes as arguments.
@@ -477,8 +502,12 @@ mod tests {
         );
         assert_eq!(
             audit_key(&format!("{base}?sslmode=disable&options=-csearch_path%3D%22T%5C%20b%22")),
-            format!("{}?search_path=\"T b\"", audit_key(base))
+            format!("{}?search_path=T b", audit_key(base))
         );
+        // One schema, spelled quoted or not, is one key; a quoted capital is another schema.
+        let key = |path: &str| audit_key(&format!("{base}?options=-c%20search_path%3D{path}"));
+        assert_eq!(key("%22tenant_a%22"), key("Tenant_A"));
+        assert_ne!(key("%22Tenant_A%22"), key("Tenant_A"));
         assert_ne!(
             audit_key(&format!("{base}?options=-c%20search_path%3Da")),
             audit_key(&format!("{base}?options=-c%20search_path%3Db"))

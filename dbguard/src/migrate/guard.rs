@@ -160,6 +160,13 @@ impl Protect {
                 let mut gone = dbguard_lint::table_effects(sql, dialect).1;
                 gone.extend(p.destroyed.iter().cloned());
                 gone.extend(p.rows.iter().map(|r| r.table.clone()));
+                // A column dropped or converted under the new name: the old table's values.
+                gone.extend(
+                    p.values
+                        .iter()
+                        .filter(|v| !matches!(v.change, ValueChange::Rejects { .. }))
+                        .map(|v| v.table.clone()),
+                );
                 loop {
                     let back: Vec<String> = renames
                         .iter()
@@ -303,8 +310,26 @@ impl Protect {
         let inserted = std::mem::take(&mut self.inserted);
         let mut tables = Vec::new();
         if !inserted.is_empty() {
-            tables = s.triggered_tables().await?;
-            tables.retain(|t| inserted.iter().any(|i| i.eq_ignore_ascii_case(t)));
+            let triggered = s.triggered_tables().await?;
+            // A view inserted into (an updatable one, or through its rules) writes its tables,
+            // firing their triggers: the tables its definition names, views in turn.
+            let views = if triggered.is_empty() { Vec::new() } else { s.views().await? };
+            let (mut into, mut written) = (inserted.clone(), inserted.clone());
+            let mut expanded: Vec<String> = Vec::new();
+            while let Some(name) = into.pop() {
+                let Some(view) = views.iter().find(|v| v.eq_ignore_ascii_case(&name)) else { continue };
+                if expanded.contains(view) {
+                    continue;
+                }
+                expanded.push(view.clone());
+                if let Some(definition) = s.view_definition(view).await? {
+                    let words = radius::words(&definition);
+                    into.extend(words.iter().cloned());
+                    written.extend(words);
+                }
+            }
+            tables = triggered;
+            tables.retain(|t| written.iter().any(|i| i.eq_ignore_ascii_case(t)));
         }
         self.follow(s, tables, names).await
     }
@@ -340,6 +365,14 @@ impl Protect {
             let Some((schema, body)) = bodies.pop() else { break };
             // A routine's calls are followed whatever it does itself (`RETURN g()`).
             names.extend(radius::called(&body, dialect));
+            // SQL it builds at run time (`EXECUTE format(...)`) may touch any table.
+            if dbguard_lint::builds_sql(&body, dialect) {
+                let why = "every table: a routine or trigger the step runs builds its SQL at run time (EXECUTE)";
+                let unknown = dbguard_lint::Cascade::Unknown(why.into());
+                if !self.cascades.contains(&unknown) {
+                    self.cascades.push(unknown);
+                }
+            }
             if !destroys(&body) {
                 continue;
             }
@@ -783,11 +816,13 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
                     break;
                 }
             }
-            if counted.is_none() {
-                protect.uncounted_values.push(v.table.clone());
-            }
             counted
         };
+        // Not counted (a cast that fails, a statement after a write to the table, a table the
+        // step makes or renames): its values cannot be chosen, so the table is kept whole.
+        if rows.is_none() && verb != Verb::Rejects {
+            protect.uncounted_values.push(v.table.clone());
+        }
         let column = Some(v.column.clone()).filter(|c| !c.is_empty());
         let (statement, line, table) = (v.statement + 1, v.line, v.table.clone());
         let (snapshot, every_row) = (None, false);
@@ -884,7 +919,9 @@ pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, ind
         if has_rows && matches_every_row(s, t).await? {
             let rule = t.verb.allow_rule();
             let verb = if t.verb == Verb::Delete { "delete" } else { "update" };
-            let rows = s.count(&t.table).await?;
+            // As the statement sees the table: with its children's rows.
+            let rows =
+                s.query_i64(&format!("SELECT COUNT(*) FROM {}", t.relation), "counting the rows it changes").await?;
             let next = if t.allow_without_reason {
                 format!(
                     "the `-- dbguard:allow {rule}` before it gives no reason, so it does not count: add `reason=\"...\"` to it"

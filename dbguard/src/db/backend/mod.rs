@@ -182,6 +182,13 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// triggers (for PostgreSQL, of their functions, and its rules).
     fn trigger_bodies_sql(&self) -> &'static str;
 
+    /// A query with one parameter (a name) returning the definition of the view of the current
+    /// schema so named (none when it is no view): an INSERT into it fires its tables' triggers.
+    fn view_definition_sql(&self) -> &'static str;
+
+    /// The views of the current schema, by name.
+    fn views_sql(&self) -> &'static str;
+
     /// The tables (and views) of the current schema with triggers (or PostgreSQL rules) on
     /// them: what an INSERT into them may run.
     fn triggered_tables_sql(&self) -> &'static str;
@@ -218,8 +225,10 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
 
     /// Statements that copy table `src` into a new table `dest` (both quoted) with every row,
     /// as fast as the database's own `CREATE TABLE ... AS SELECT`. The last one's rows-affected
-    /// is the number of rows copied.
-    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
+    /// is the number of rows copied. `written`: when `src` has generated columns, the (quoted)
+    /// others, for a copy that keeps their definitions (MySQL's `LIKE`), which refuses values
+    /// for them; elsewhere a copy holds their values as plain columns.
+    fn copy_table(&self, src: &str, dest: &str, _written: Option<&str>) -> Vec<String> {
         vec![format!("CREATE TABLE {dest} AS SELECT * FROM {src}")]
     }
 

@@ -153,8 +153,12 @@ impl Backend for Mysql {
 
     // `LIKE` + `INSERT` keeps the indexes and AUTO_INCREMENT, so a table dropped by a
     // non-transactional migration comes back usable, not only its rows.
-    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
-        vec![format!("CREATE TABLE {dest} LIKE {src}"), format!("INSERT INTO {dest} SELECT * FROM {src}")]
+    fn copy_table(&self, src: &str, dest: &str, written: Option<&str>) -> Vec<String> {
+        let insert = match written {
+            Some(cols) => format!("INSERT INTO {dest} ({cols}) SELECT {cols} FROM {src}"),
+            None => format!("INSERT INTO {dest} SELECT * FROM {src}"),
+        };
+        vec![format!("CREATE TABLE {dest} LIKE {src}"), insert]
     }
 
     // `CREATE TABLE ... AS SELECT` is refused under GTID consistency; LIKE keeps the types.
@@ -291,6 +295,14 @@ impl Backend for Mysql {
     fn trigger_bodies_sql(&self) -> &'static str {
         "SELECT CAST(ACTION_STATEMENT AS CHAR) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() \
          AND EVENT_OBJECT_TABLE = ?"
+    }
+
+    fn views_sql(&self) -> &'static str {
+        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()"
+    }
+
+    fn view_definition_sql(&self) -> &'static str {
+        "SELECT CAST(VIEW_DEFINITION AS CHAR) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?"
     }
 
     fn triggered_tables_sql(&self) -> &'static str {

@@ -117,7 +117,7 @@ impl Backend for Postgres {
     }
 
     // `AS TABLE` keeps every column's type (numeric precision, timestamptz, arrays, enums).
-    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
+    fn copy_table(&self, src: &str, dest: &str, _written: Option<&str>) -> Vec<String> {
         vec![format!("CREATE TABLE {dest} AS TABLE {src}")]
     }
 
@@ -337,17 +337,34 @@ impl Backend for Postgres {
          WHERE p.proname = $1 AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
     }
 
+    // The table's own, and those of its partitions and children (a row inserted into a
+    // partitioned table fires its partition's triggers; a DELETE of a parent, its children's).
     fn trigger_bodies_sql(&self) -> &'static str {
-        "SELECT p.prosrc::text FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid \
-         JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid WHERE c.relname = $1 AND NOT t.tgisinternal \
+        "WITH RECURSIVE tree(oid) AS (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname = $1 \
          AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema()) \
-         UNION ALL SELECT definition::text FROM pg_catalog.pg_rules WHERE tablename = $1 AND schemaname = current_schema()"
+         UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN tree ON i.inhparent = tree.oid) \
+         SELECT p.prosrc::text FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid \
+         WHERE t.tgrelid IN (SELECT oid FROM tree) AND NOT t.tgisinternal \
+         UNION ALL SELECT pg_catalog.pg_get_ruledef(w.oid)::text FROM pg_catalog.pg_rewrite w \
+         WHERE w.ev_class IN (SELECT oid FROM tree) AND w.rulename <> '_RETURN'"
+    }
+
+    // With the tables whose partitions or children have them (see `trigger_bodies_sql`).
+    fn views_sql(&self) -> &'static str {
+        "SELECT viewname::text FROM pg_catalog.pg_views WHERE schemaname = current_schema()"
+    }
+
+    fn view_definition_sql(&self) -> &'static str {
+        "SELECT pg_catalog.pg_get_viewdef(c.oid)::text FROM pg_catalog.pg_class c WHERE c.relname = $1 \
+         AND c.relkind IN ('v', 'm') AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema())"
     }
 
     fn triggered_tables_sql(&self) -> &'static str {
-        "SELECT c.relname::text FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid \
-         WHERE NOT t.tgisinternal AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema()) \
-         UNION SELECT tablename::text FROM pg_catalog.pg_rules WHERE schemaname = current_schema()"
+        "WITH RECURSIVE fired(oid) AS (SELECT t.tgrelid FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal \
+         UNION SELECT w.ev_class FROM pg_catalog.pg_rewrite w WHERE w.rulename <> '_RETURN' \
+         UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN fired ON i.inhrelid = fired.oid) \
+         SELECT c.relname::text FROM pg_catalog.pg_class c JOIN fired ON fired.oid = c.oid \
+         WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema())"
     }
 
     fn run_against(&self, schema: &str) -> String {

@@ -143,6 +143,14 @@ impl Backend for Sqlite {
         "SELECT substr(sql, instr(upper(sql), 'BEGIN')) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE"
     }
 
+    fn views_sql(&self) -> &'static str {
+        "SELECT name FROM sqlite_master WHERE type = 'view'"
+    }
+
+    fn view_definition_sql(&self) -> &'static str {
+        "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1 COLLATE NOCASE"
+    }
+
     fn triggered_tables_sql(&self) -> &'static str {
         "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger'"
     }
@@ -176,7 +184,7 @@ impl Backend for Sqlite {
 
     // An empty CREATE TABLE AS gives the same column declarations; the INSERT then reports the
     // rows it copied (a CREATE TABLE AS reports none) and takes SQLite's bulk-transfer path.
-    fn copy_table(&self, src: &str, dest: &str) -> Vec<String> {
+    fn copy_table(&self, src: &str, dest: &str, _written: Option<&str>) -> Vec<String> {
         vec![
             format!("CREATE TABLE {dest} AS SELECT * FROM {src} WHERE 0"),
             format!("INSERT INTO {dest} SELECT * FROM {src}"),
