@@ -159,11 +159,14 @@ pub enum Error {
 
     /// A fleet target's schema (PostgreSQL) does not exist: nothing was run on it.
     #[error(
-        "the schema \"{schema}\" does not exist in {url} (names are case-sensitive).\n  nothing was run on this target.\n  next: create it (`CREATE SCHEMA ...`) or fix `schema` in the fleet file"
+        "the schema \"{schema}\" does not exist in {url} (names are case-sensitive).\n  nothing was run on this target.\n  next: create it (`CREATE SCHEMA ...`) or fix `schema` in the fleet file{}",
+        closest.as_ref().map(|c| format!(" (did you mean `schema = \"{c}\"`?)")).unwrap_or_default()
     )]
     FleetSchemaMissing {
         /// The schema the fleet file names (or the default search path).
         schema: String,
+        /// The existing schema whose name is closest, when one is close.
+        closest: Option<String>,
         /// The database, password masked.
         url: String,
     },

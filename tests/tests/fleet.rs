@@ -204,6 +204,10 @@ async fn a_production_fleet_needs_the_fleet_confirmation() {
         "{err:?}"
     );
     assert!(err.to_string().contains("--confirm fleet:tenants.toml"), "{err}");
+    // The refusal is audited, for the production target it stopped at.
+    let prod_url = &tenants.iter().find(|t| t.name == "sqlite2").unwrap().url;
+    let refused = dbguard::audit::read_file(&audit, prod_url).unwrap();
+    assert!(matches!(&refused[..], [e] if e.outcome == "refused" && e.command == "fleet up"), "{refused:#?}");
     for t in &tenants {
         assert_eq!(t.version(&m).await, None, "{}: nothing ran", t.name);
     }
@@ -227,8 +231,10 @@ async fn a_production_fleet_needs_the_fleet_confirmation() {
     // The audit log says which confirmation stood for the production target.
     let prod = tenants.iter().find(|t| t.name == "sqlite2").unwrap();
     let entries = dbguard::audit::read_file(&audit, &prod.url).unwrap();
-    let confirmations: Vec<_> = entries.iter().filter_map(|e| e.confirmation.as_deref()).collect();
-    assert_eq!(confirmations.last(), Some(&"fleet:tenants.toml (the fleet's confirmation)"), "{entries:#?}");
+    let confirmations: Vec<_> = entries.iter().map(|e| (e.outcome.as_str(), e.confirmation.as_deref())).collect();
+    // Newest first: the run, the refusal with a database's name, the refusal with none.
+    let fleet = Some("fleet:tenants.toml (the fleet's confirmation)");
+    assert_eq!(confirmations, [("ok", fleet), ("refused", Some("sqlite2")), ("refused", None)], "{entries:#?}");
 }
 
 /// Fleet files fail closed: a typo in a key, a variable that is not set, a name used twice, a
@@ -284,6 +290,7 @@ async fn a_schema_target_is_judged_by_its_own_schema() {
     assert_eq!(status.targets[0].outcome.as_ref().unwrap().note, "20 pending");
     let TargetStatus::Failed(typo) = &status.targets[1].status else { panic!("{status:#?}") };
     assert!(typo.contains("the schema \"Fresh\" does not exist"), "{typo}");
+    assert!(typo.contains("did you mean `schema = \"fresh\"`?"), "{typo}");
 }
 
 /// `fleet status` does not call a target with a stopped migration ok.

@@ -630,6 +630,14 @@ impl Session<'_> {
         self.texts(sql, table, &format!("reading the triggers on {table}")).await
     }
 
+    /// The schemas of the database (empty where there are none).
+    pub async fn schemas(&mut self) -> Result<Vec<String>> {
+        match self.env.backend.schemas_sql() {
+            Some(sql) => self.strings(sql, "listing the schemas").await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The views of the current schema.
     pub async fn views(&mut self) -> Result<Vec<String>> {
         let sql = self.env.backend.views_sql();

@@ -171,17 +171,20 @@ pub(crate) fn inserted(sql: &str) -> Vec<String> {
     };
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
-    while i + 6 <= b.len() {
+    while i + 4 <= b.len() {
         let at = i;
         i += 1;
-        if b[at] | 0x20 != b'i' || !b[at..at + 6].eq_ignore_ascii_case(b"insert") {
-            continue;
-        }
-        if (at > 0 && word(b[at - 1])) || b.get(at + 6).is_some_and(|c| word(*c)) {
+        // `INSERT`, and PostgreSQL's `COPY t FROM`, which fires the same triggers.
+        let len = match b[at] | 0x20 {
+            b'i' if b[at..].len() >= 6 && b[at..at + 6].eq_ignore_ascii_case(b"insert") => 6,
+            b'c' if b[at..at + 4].eq_ignore_ascii_case(b"copy") => 4,
+            _ => continue,
+        };
+        if (at > 0 && word(b[at - 1])) || b.get(at + len).is_some_and(|c| word(*c)) {
             continue;
         }
         // The modifiers between INSERT and the table.
-        let mut j = skip_space(at + 6);
+        let mut j = skip_space(at + len);
         loop {
             let k = word_end(j);
             match sql[j..k].to_ascii_lowercase().as_str() {
@@ -868,6 +871,7 @@ mod tests {
                    INSERT OR REPLACE INTO main.\"Log\" SELECT 1; INSERT INTO orders VALUES (2); reinserted; INSERT";
         assert_eq!(inserted(sql), ["orders", "Audit", "nope", "Log"]);
         assert!(inserted("CREATE TABLE insertions (id INT)").is_empty());
+        assert_eq!(inserted("COPY orders (id) FROM '/tmp/o.csv'; COPY (SELECT 1) TO STDOUT"), ["orders"]);
     }
 
     #[test]

@@ -434,12 +434,22 @@ impl Fleet {
             let prod = self.production_targets(&migrator.safety.tiers)?;
             let expected = format!("fleet:{}", self.file.name);
             if !prod.is_empty() && self.confirmed.as_deref() != Some(expected.as_str()) {
-                return Err(Error::FleetConfirmationRequired {
+                let refused = Error::FleetConfirmationRequired {
                     fleet: self.file.name.clone(),
                     production: prod.iter().map(|t| t.name.clone()).collect(),
                     selected: selected.len(),
                     given: self.confirmed.clone(),
-                });
+                };
+                // Refusals are audited: one entry for each production target it stopped at.
+                for t in &prod {
+                    let command = if matches!(op, FleetOp::Down(_)) { "fleet down" } else { "fleet up" };
+                    let mut entry = crate::store::audit::AuditEntry::new(&t.connect_url(), Tier::Prod, command);
+                    entry.outcome = "refused".into();
+                    entry.confirmation = self.confirmed.clone();
+                    entry.message = Some(crate::db::url::scrub(&refused.to_string(), &t.url));
+                    migrator.safety.audit.append(&entry)?;
+                }
+                return Err(refused);
             }
         }
         let confirmed = self.confirmed.as_deref();
@@ -549,9 +559,11 @@ async fn run_target(
         // None of the search path exists: no schema to work in. Said as such, never reported
         // as a database with everything pending.
         Some(s) if s.is_empty() => {
+            let schemas = db.session().schemas().await.unwrap_or_default();
             db.close().await.ok();
             let schema = t.schema.as_deref().unwrap_or("(the default search path)");
-            return Err(Error::FleetSchemaMissing { schema: schema.to_string(), url: mask_url(&t.url) }.into());
+            let closest = t.schema.as_deref().and_then(|s| crate::migrate::guard::closest(s, &schemas));
+            return Err(Error::FleetSchemaMissing { schema: schema.to_string(), closest, url: mask_url(&t.url) }.into());
         }
         // Each schema has its own version table: its own lock, named after the schema the
         // names resolve to (whether the file names it or the search path picks it, such as

@@ -186,6 +186,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// schema so named (none when it is no view): an INSERT into it fires its tables' triggers.
     fn view_definition_sql(&self) -> &'static str;
 
+    /// The schemas of the database (not the server's own), for a name given that is not one;
+    /// `None` where a database has no schemas.
+    fn schemas_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The views of the current schema, by name.
     fn views_sql(&self) -> &'static str;
 

@@ -350,6 +350,13 @@ impl Backend for Postgres {
     }
 
     // With the tables whose partitions or children have them (see `trigger_bodies_sql`).
+    fn schemas_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%' \
+             AND nspname <> 'information_schema' ORDER BY 1",
+        )
+    }
+
     fn views_sql(&self) -> &'static str {
         "SELECT viewname::text FROM pg_catalog.pg_views WHERE schemaname = current_schema()"
     }
