@@ -450,6 +450,7 @@ fn fleet_up_status_and_confirmation() {
     let o = run(p, "", &["fleet", "--fleet", "fleet/tenants.toml", "--continue-on-failure", "status"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("2 ok, 1 failed, 0 skipped") && text(&o).contains("does not exist"), "{}", text(&o));
+    assert!(text(&o).contains("run the same `cargo dbguard fleet ...` command again"), "{}", text(&o));
     assert!(!p.join("fleet/db/b.db").exists(), "the missing tenant was not created");
 
     // The configuration's fleet, when no --fleet is given.

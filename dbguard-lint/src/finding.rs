@@ -58,6 +58,9 @@ impl std::fmt::Display for Cascade {
         match self {
             Cascade::Type(n) => write!(f, "type `{n}`"),
             Cascade::Extension(n) => write!(f, "extension `{n}`"),
+            Cascade::Routine(n) => {
+                write!(f, "every table: the body of the stored procedure `{n}` (CALL), unless it is read")
+            }
             Cascade::Owned(roles) => write!(f, "every object owned by `{}`", roles.join("`, `")),
             Cascade::Unknown(what) => f.write_str(what),
         }
@@ -71,6 +74,9 @@ pub enum Cascade {
     Type(String),
     /// An extension: the tables with columns of its types.
     Extension(String),
+    /// A stored procedure called (`CALL p()`, its name without schema): what its body does is
+    /// read from the database when the step runs; when it cannot be, every table is at stake.
+    Routine(String),
     /// Everything the roles own (`DROP OWNED BY a, b`): their tables, in every schema.
     Owned(Vec<String>),
     /// Anything else that columns may depend on (a function, a collation, an operator...),

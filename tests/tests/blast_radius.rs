@@ -1370,3 +1370,34 @@ async fn triggers_an_insert_reaches_indirectly_are_followed(kind: BackendKind) {
     }
 }
 on_each_engine!(triggers_an_insert_reaches_indirectly_are_followed);
+
+/// A procedure `CALL`ed whose body can be read keeps what that body names, not every table of
+/// the database (MariaDB copied them all for any CALL); one that cannot be read keeps them all.
+async fn a_called_procedure_keeps_what_its_body_names(kind: BackendKind) {
+    if kind == BackendKind::Sqlite {
+        return; // no stored procedures
+    }
+    let Some(t) = TestDb::new(kind).await else { return };
+    let mut db = t.connect().await;
+    db.execute("CREATE TABLE stale (id INT PRIMARY KEY)").await.unwrap();
+    db.execute("INSERT INTO stale VALUES (1), (2)").await.unwrap();
+    db.execute("CREATE TABLE bystander (id INT PRIMARY KEY)").await.unwrap();
+    db.execute("INSERT INTO bystander VALUES (1)").await.unwrap();
+    let procedure = match kind {
+        BackendKind::Postgres => "CREATE PROCEDURE purge_stale() LANGUAGE sql AS $$ DELETE FROM stale $$",
+        _ => "CREATE PROCEDURE purge_stale() DELETE FROM stale",
+    };
+    db.execute(procedure).await.unwrap();
+    let dir = MigrationDir::new();
+    dir.add(
+        "1",
+        "purge",
+        "-- dbguard:allow dynamic-sql reason=\"test\"\nCALL purge_stale();",
+        "-- dbguard: irreversible = \"x\"\n",
+    );
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let kept: Vec<_> = report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("stale", 2)]);
+    assert_eq!(db.count_rows("stale").await.unwrap(), 0);
+}
+on_each_engine!(a_called_procedure_keeps_what_its_body_names);

@@ -136,6 +136,13 @@ fn print(r: &dbguard::FleetReport) {
             eprintln!("\n{} {} ({}):\n{e}", paint(ERROR, "failed:"), t.name, t.url);
         }
     }
+    if failed > 0 {
+        // Each failure's own advice names the single-database command; in a fleet, the fleet's.
+        eprintln!(
+            "\n{} fix what failed, then run the same `cargo dbguard fleet ...` command again (not `cargo dbguard up` on each): every target continues where it stopped",
+            paint(WARN, "next:")
+        );
+    }
     if let Some(why) = r.halted.as_ref().filter(|_| skipped > 0) {
         eprintln!(
             "\n{} {why}: the targets not yet started were skipped; run the same command again to continue",

@@ -49,7 +49,11 @@ impl super::Rule for Rule {
         } else if s.is(0, "CALL") {
             let mut hit =
                 Hit::new(0, s.tokens.len() - 1, "calls a stored procedure: what its body does cannot be checked here");
-            hit.cascade = unknown("every table: a stored procedure's body (CALL)");
+            hit.cascade = match s.name(1) {
+                // The runtime reads its body from the database; every table when it cannot.
+                Some((name, _)) => Some(crate::Cascade::Routine(name)),
+                None => unknown("every table: a stored procedure's body (CALL)"),
+            };
             hits.push(hit);
         }
     }
@@ -185,6 +189,11 @@ mod tests {
         let p = guard_targets("PREPARE s FROM 'DROP TABLE users'; EXECUTE s;", Dialect::Mysql);
         assert!(p.unchecked.contains(&"users".to_string()) && p.cascades.is_empty(), "{p:?}");
         assert!(unknown("PREPARE s FROM @sql; EXECUTE s;", Dialect::Mysql));
+        // A procedure called: its body, read when it runs.
+        assert_eq!(
+            guard_targets("CALL app.purge_old(1);", Dialect::Mysql).cascades,
+            [Cascade::Routine("purge_old".into())]
+        );
         let i = guard_targets("EXECUTE IMMEDIATE 'TRUNCATE other';", Dialect::Mysql);
         assert!(i.unchecked.contains(&"other".to_string()) && i.cascades.is_empty(), "{i:?}");
         assert!(unknown("EXECUTE IMMEDIATE CONCAT('TRUNCATE ', 'other');", Dialect::Mysql));
@@ -212,7 +221,8 @@ mod tests {
             guard_targets("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'DELETE FROM other';", Dialect::Postgres);
         assert!(plain.unchecked.contains(&"other".to_string()) && plain.cascades.is_empty(), "{plain:?}");
         for d in [Dialect::Postgres, Dialect::Mysql] {
-            assert!(unknown("CALL purge_users();", d));
+            let t = guard_targets("CALL purge_users();", d);
+            assert_eq!(t.cascades, [Cascade::Routine("purge_users".into())]);
             assert_eq!(hits("dynamic-sql", "CALL purge_users()", d).len(), 1);
         }
     }

@@ -561,7 +561,7 @@ impl Session<'_> {
             Cascade::Owned(roles) => {
                 b.tables_owned_sql(here).map(|sql| roles.iter().map(|r| (sql.clone(), r.clone())).collect())
             }
-            Cascade::Unknown(_) => None,
+            Cascade::Unknown(_) | Cascade::Routine(_) => None,
         }
     }
 

@@ -358,7 +358,14 @@ impl Protect {
             }
             if let Some(n) = names.pop() {
                 if self.followed.insert(format!("r:{}", n.to_lowercase())) {
-                    bodies.extend(s.routine_bodies(&n).await?);
+                    let found = s.routine_bodies(&n).await?;
+                    // A procedure `CALL`ed whose body is read is followed like the step's own
+                    // text: it no longer puts every table at stake.
+                    if !found.is_empty() {
+                        self.cascades
+                            .retain(|c| !matches!(c, dbguard_lint::Cascade::Routine(r) if r.eq_ignore_ascii_case(&n)));
+                    }
+                    bodies.extend(found);
                 }
                 continue;
             }
