@@ -58,6 +58,8 @@ impl std::fmt::Display for Cascade {
         match self {
             Cascade::Type(n) => write!(f, "type `{n}`"),
             Cascade::Extension(n) => write!(f, "extension `{n}`"),
+            Cascade::Collation(n) => write!(f, "collation `{n}`"),
+            Cascade::Schema(n) => write!(f, "types and collations of schema `{n}`"),
             Cascade::Routine(n) => {
                 write!(f, "every table: the body of the stored procedure `{n}` (CALL), unless it is read")
             }
@@ -74,6 +76,11 @@ pub enum Cascade {
     Type(String),
     /// An extension: the tables with columns of its types.
     Extension(String),
+    /// A collation: the columns that use it.
+    Collation(String),
+    /// A schema dropped with `CASCADE`: besides its tables, the columns elsewhere of its types,
+    /// domains and collations.
+    Schema(String),
     /// A stored procedure called (`CALL p()`, its name without schema): what its body does is
     /// read from the database when the step runs; when it cannot be, every table is at stake.
     Routine(String),

@@ -410,6 +410,19 @@ pub enum Error {
         /// What to do: the allow line to add, or the reason to give the one there.
         next: String,
     },
+
+    /// The condition of a `DELETE`/`UPDATE` could not be evaluated to copy the rows it changes,
+    /// after earlier statements of its step changed the table, on a database where copying the
+    /// whole table then would commit the step's transaction (MySQL).
+    #[error(
+        "dbguard cannot evaluate this statement's condition to copy the rows of {table} it changes ({message}), and copying all of {table} here would commit the transaction the step runs in.\n  kept safe: the statement did not run.\n  next: check the statement against the table as the earlier statements leave it; or put it in a migration of its own, where {table} is copied whole before it"
+    )]
+    Unmeasurable {
+        /// The table.
+        table: String,
+        /// What the database said of the condition.
+        message: String,
+    },
 }
 
 impl Error {

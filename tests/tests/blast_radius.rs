@@ -1401,3 +1401,149 @@ async fn a_called_procedure_keeps_what_its_body_names(kind: BackendKind) {
     assert_eq!(db.count_rows("stale").await.unwrap(), 0);
 }
 on_each_engine!(a_called_procedure_keeps_what_its_body_names);
+
+/// A fifth new user's trial (session 11), on PostgreSQL: `DROP COLLATION ... CASCADE` took the
+/// column from the snapshot too (its copy kept the collation), and `DROP SCHEMA ... CASCADE` of
+/// a schema holding only a type took the columns of that type with nothing kept. Snapshots now
+/// hold such columns as plain text; columns elsewhere are refused while they hold rows.
+#[tokio::test]
+async fn postgres_collations_and_schemas_of_types_are_kept() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let mut db = t.connect().await;
+    for sql in [
+        "CREATE COLLATION mycoll (provider = libc, locale = 'C')",
+        "CREATE TABLE t (id INT PRIMARY KEY, x TEXT COLLATE mycoll)",
+        "INSERT INTO t VALUES (1, 'keep me')",
+        "CREATE SCHEMA typs",
+        "CREATE TYPE typs.mood AS ENUM ('a', 'b')",
+        "CREATE TABLE m (id INT PRIMARY KEY, v typs.mood[])",
+        "INSERT INTO m VALUES (1, '{a,b}')",
+        "CREATE SCHEMA other",
+        "CREATE COLLATION other.c2 (provider = libc, locale = 'C')",
+        "CREATE TABLE other.o (id INT, x TEXT COLLATE other.c2)",
+        "INSERT INTO other.o VALUES (1, 'theirs')",
+    ] {
+        db.execute(sql).await.unwrap();
+    }
+    let allow = "-- dbguard:allow drop-cascade reason=\"test\"\n";
+    let dir = MigrationDir::new();
+    dir.add("1", "collation", &format!("{allow}DROP COLLATION mycoll CASCADE;"), "-- dbguard: irreversible = \"x\"\n");
+    dir.add(
+        "2",
+        "schema",
+        "-- dbguard:allow drop-schema reason=\"test\"\nDROP SCHEMA typs CASCADE;",
+        "-- dbguard: irreversible = \"x\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let report = m.up(&mut db, None).await.unwrap();
+    let kept: Vec<_> = report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("t", 1), ("m", 1)]);
+    let (tq, mq) = (db.quote(&report.snapshots[0].location), db.quote(&report.snapshots[1].location));
+    assert_eq!(db.query_i64(&format!("SELECT COUNT(*) FROM {tq} WHERE x = 'keep me'")).await.unwrap(), 1);
+    assert_eq!(db.query_i64(&format!("SELECT COUNT(*) FROM {mq} WHERE v = '{{a,b}}'")).await.unwrap(), 1);
+
+    dir.add("3", "theirs", &format!("{allow}DROP COLLATION other.c2 CASCADE;"), "-- dbguard: irreversible = \"x\"\n");
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    let Error::OutsideSchema(o) = &err else { panic!("{err}") };
+    assert_eq!(o.table, "other.o");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM other.o WHERE x = 'theirs'").await.unwrap(), 1, "untouched");
+}
+
+/// The same trial: a trigger that only inserts fires the triggers of the table it inserts
+/// into (a chain ending in a DELETE), and a function called where no bare `SELECT f()` is
+/// (`VALUES (f())`, `DEFAULT f()`) runs its body: both destroyed rows with nothing kept.
+async fn chains_and_calls_anywhere_are_followed(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let mut db = t.connect().await;
+    for sql in [
+        "CREATE TABLE victim (id INT PRIMARY KEY)",
+        "INSERT INTO victim VALUES (1), (2)",
+        "CREATE TABLE victim2 (id INT PRIMARY KEY)",
+        "INSERT INTO victim2 VALUES (1), (2), (3)",
+        "CREATE TABLE base (id INT PRIMARY KEY)",
+        "CREATE TABLE midt (id INT PRIMARY KEY)",
+        "CREATE TABLE plain (id INT PRIMARY KEY)",
+    ] {
+        db.execute(sql).await.unwrap();
+    }
+    let setup: Vec<&str> = match kind {
+        BackendKind::Sqlite => vec![
+            "CREATE TRIGGER t1 AFTER INSERT ON base BEGIN INSERT INTO midt VALUES (NEW.id); END",
+            "CREATE TRIGGER t2 AFTER INSERT ON midt BEGIN DELETE FROM victim; END",
+        ],
+        BackendKind::Postgres => vec![
+            "CREATE FUNCTION f1() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO midt VALUES (NEW.id); RETURN NEW; END $$",
+            "CREATE FUNCTION f2() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM victim; RETURN NEW; END $$",
+            "CREATE TRIGGER t1 AFTER INSERT ON base FOR EACH ROW EXECUTE FUNCTION f1()",
+            "CREATE TRIGGER t2 AFTER INSERT ON midt FOR EACH ROW EXECUTE FUNCTION f2()",
+            "CREATE FUNCTION wipef() RETURNS int LANGUAGE plpgsql AS $$ BEGIN DELETE FROM victim2; RETURN 1; END $$",
+        ],
+        _ => vec![
+            "CREATE TRIGGER t1 AFTER INSERT ON base FOR EACH ROW INSERT INTO midt VALUES (NEW.id)",
+            "CREATE TRIGGER t2 AFTER INSERT ON midt FOR EACH ROW DELETE FROM victim",
+            "CREATE FUNCTION wipef() RETURNS INT MODIFIES SQL DATA BEGIN DELETE FROM victim2; RETURN 1; END",
+        ],
+    };
+    for sql in setup {
+        db.execute(sql).await.unwrap();
+    }
+    let dir = MigrationDir::new();
+    dir.add("1", "chain", "INSERT INTO base VALUES (5);", "-- dbguard: irreversible = \"x\"\n");
+    let mut expected = vec![("victim", 2)];
+    if kind != BackendKind::Sqlite {
+        dir.add("2", "call", "INSERT INTO plain VALUES (wipef() + 10);", "-- dbguard: irreversible = \"x\"\n");
+        expected.push(("victim2", 3));
+    }
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let kept: Vec<_> = report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
+    assert_eq!(kept, expected);
+    assert_eq!(db.count_rows("victim").await.unwrap(), 0, "the chain ran");
+}
+on_each_engine!(chains_and_calls_anywhere_are_followed);
+
+/// Tenants with the same routines (a database or schema each): a bare `SELECT purge_t()` in
+/// one runs its own, so only its own table is kept; the namesakes of the others were read too
+/// and refused the step for their tables' rows.
+async fn a_bare_call_reads_this_schemas_routine_only(kind: BackendKind) {
+    if kind == BackendKind::Sqlite {
+        return; // no routines
+    }
+    let Some(t) = TestDb::new(kind).await else { return };
+    let Some(other) = TestDb::new(kind).await else { return };
+    let mut db = t.connect().await;
+    let function = |table: &str| match kind {
+        BackendKind::Postgres => {
+            format!("CREATE FUNCTION purge_t() RETURNS int LANGUAGE sql AS $$ DELETE FROM {table}; SELECT 1 $$")
+        }
+        _ => {
+            format!("CREATE FUNCTION purge_t() RETURNS INT MODIFIES SQL DATA BEGIN DELETE FROM {table}; RETURN 1; END")
+        }
+    };
+    let mut theirs: dbguard::Database;
+    let qualified = if kind == BackendKind::Postgres {
+        for sql in ["CREATE SCHEMA tenant_b", "CREATE TABLE tenant_b.t (id INT)", "INSERT INTO tenant_b.t VALUES (1)"] {
+            db.execute(sql).await.unwrap();
+        }
+        db.execute(&function("tenant_b.t").replace("purge_t", "tenant_b.purge_t")).await.unwrap();
+        "tenant_b.t".to_string()
+    } else {
+        theirs = other.connect().await;
+        for sql in ["CREATE TABLE t (id INT)", "INSERT INTO t VALUES (1)"] {
+            theirs.execute(sql).await.unwrap();
+        }
+        theirs.execute(&function("t")).await.unwrap();
+        let name = other.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+        format!("`{name}`.t")
+    };
+    for sql in ["CREATE TABLE t (id INT)", "INSERT INTO t VALUES (1), (2)"] {
+        db.execute(sql).await.unwrap();
+    }
+    db.execute(&function("t")).await.unwrap();
+    let dir = MigrationDir::new();
+    dir.add("1", "purge", "SELECT purge_t();", "-- dbguard: irreversible = \"x\"\n");
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let kept: Vec<_> = report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("t", 2)]);
+    assert_eq!(db.query_i64(&format!("SELECT COUNT(*) FROM {qualified}")).await.unwrap(), 1, "theirs untouched");
+}
+on_each_engine!(a_bare_call_reads_this_schemas_routine_only);

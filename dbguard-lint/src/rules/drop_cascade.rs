@@ -82,6 +82,7 @@ impl super::Rule for Rule {
             ("sequence", _) => None,
             ("type" | "domain", Some(n)) => Some(Cascade::Type(bare(n))),
             ("extension", Some(n)) => Some(Cascade::Extension(bare(n))),
+            ("collation", Some(n)) => Some(Cascade::Collation(bare(n))),
             _ => Some(Cascade::Unknown(format!("{kind} {shown}"))),
         };
         hits.push(hit);
@@ -128,6 +129,7 @@ mod tests {
         assert_eq!(cascades("DROP TYPE IF EXISTS public.mood CASCADE"), [Cascade::Type("mood".into())]);
         assert_eq!(cascades("DROP DOMAIN email CASCADE"), [Cascade::Type("email".into())]);
         assert_eq!(cascades("DROP EXTENSION hstore CASCADE"), [Cascade::Extension("hstore".into())]);
+        assert_eq!(cascades("DROP COLLATION IF EXISTS s.mycoll CASCADE"), [Cascade::Collation("mycoll".into())]);
         assert!(cascades("DROP SEQUENCE s CASCADE").is_empty());
         assert!(matches!(&cascades("DROP FUNCTION f(int) CASCADE")[..], [Cascade::Unknown(_)]));
     }

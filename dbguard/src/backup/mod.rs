@@ -411,9 +411,7 @@ impl Backups {
             async |db, plan| {
                 let mut s = db.session();
                 for snap in &plan.snapshots {
-                    let table = s.env.backend.quote(&snap.location);
-                    s.execute(&format!("DROP TABLE IF EXISTS {table}"), "removing an old snapshot").await?;
-                    catalog::delete(&mut s, snap.id).await?;
+                    snapshot::discard(&mut s, snap, "an old snapshot pruned").await?;
                 }
                 for t in &plan.leftovers {
                     let table = s.env.backend.quote(t);

@@ -150,7 +150,7 @@ async fn list_of(
         .iter()
         .map(|c| {
             let q = s.env.backend.quote(c);
-            if defined.iter().any(|(d, _)| d == c) { format!("CAST({q} AS TEXT) AS {q}") } else { q }
+            if defined.iter().any(|(d, _)| d == c) { format!("{} AS {q}", s.env.backend.as_plain_text(&q)) } else { q }
         })
         .collect::<Vec<_>>()
         .join(", ");
@@ -296,6 +296,13 @@ pub(crate) async fn fill_rows(s: &mut Session<'_>, r: &mut RowsSnapshot) -> Resu
         r.filled = Some(catalog::insert(s, info).await?);
     }
     Ok(n)
+}
+
+/// Removes a snapshot: its table and its catalog entry (`why`, for an error's context).
+pub(crate) async fn discard(s: &mut Session<'_>, snapshot: &SnapshotInfo, why: &str) -> Result<()> {
+    let table = s.env.backend.quote(&snapshot.location);
+    s.execute(&format!("DROP TABLE IF EXISTS {table}"), &format!("removing snapshot {}: {why}", snapshot.id)).await?;
+    catalog::delete(s, snapshot.id).await
 }
 
 /// Drops the prepared snapshot tables that hold no row (the statement changed nothing, or its
@@ -609,9 +616,7 @@ pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Res
         if result.is_err()
             && let Some(p) = report.pre_restore.take()
         {
-            let dropped = format!("dropping {}, not needed after the restore was rolled back", p.location);
-            s.execute(&format!("DROP TABLE {}", s.env.backend.quote(&p.location)), &dropped).await?;
-            catalog::delete(s, p.id).await?;
+            discard(s, &p, "not needed after the restore was rolled back").await?;
         }
         result?;
         return Ok(report);
@@ -825,8 +830,10 @@ impl PrunePolicy {
     }
 }
 
-/// The snapshots `policy` removes from `all`: never the newest verified snapshot of a table,
-/// nor its newest snapshot when none is verified.
+/// The snapshots `policy` removes from `all`: never the newest verified whole snapshot of a
+/// table, nor its newest one when none is verified. `keep` counts whole snapshots only: a
+/// snapshot of some rows or values (a DELETE's rows, a dropped column's values) holds what no
+/// other copy does, so only its age (`older_than`) removes it.
 pub(crate) fn to_prune<'a>(all: &'a [SnapshotInfo], policy: &PrunePolicy) -> Vec<&'a SnapshotInfo> {
     let now = chrono::Utc::now();
     let mut out = Vec::new();
@@ -834,7 +841,10 @@ pub(crate) fn to_prune<'a>(all: &'a [SnapshotInfo], policy: &PrunePolicy) -> Vec
     tables.sort_unstable();
     tables.dedup();
     for table in tables {
-        let mut of_table: Vec<&SnapshotInfo> = all.iter().filter(|s| s.source_table == table).collect();
+        let of_table = all.iter().filter(|s| s.source_table == table);
+        let (mut of_table, partial): (Vec<&SnapshotInfo>, Vec<&SnapshotInfo>) =
+            of_table.partition(|s| !s.holds_some_rows());
+        out.extend(partial.into_iter().filter(|s| policy.too_old(&s.created_at, now)));
         of_table.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         let protected = of_table.iter().find(|s| s.checksum.is_some()).or(of_table.first()).map(|s| s.id);
         for (i, snap) in of_table.iter().enumerate() {
@@ -895,5 +905,15 @@ mod tests {
         let old = PrunePolicy { older_than: Some(chrono::Duration::days(1)), ..Default::default() };
         assert_eq!(ids(&old), [2, 3]);
         assert!(ids(&PrunePolicy::default()).is_empty());
+
+        // Some rows or values are no copy of the rest: `keep` leaves them, age removes them.
+        let mut values = snap(5, "users", "2026-01-01T12:00:00Z", true);
+        values.reason = reason::COLUMN_VALUES.into();
+        let mut rows = snap(6, "users", "2026-01-04T00:00:00Z", true);
+        rows.reason = reason::DELETED_ROWS.into();
+        let all = [all, vec![values, rows]].concat();
+        let ids = |p: &PrunePolicy| to_prune(&all, p).iter().map(|s| s.id).collect::<Vec<_>>();
+        assert_eq!(ids(&PrunePolicy { keep: Some(1), ..Default::default() }), [2]);
+        assert_eq!(ids(&old), [2, 3, 5, 6]);
     }
 }

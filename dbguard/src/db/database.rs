@@ -404,9 +404,10 @@ impl Session<'_> {
     }
 
     /// Runs a query the guard built from a migration's own text (its condition, its columns):
-    /// `None` when the server refuses it, with the transaction around it as it was (where a
-    /// failure would abort it, the query runs inside a savepoint). A lost connection is an error.
-    pub async fn probe_i64(&mut self, sql: &str, context: &str) -> Result<Option<i64>> {
+    /// the server's message when it refuses it, with the transaction around it as it was (where
+    /// a failure would abort it, the query runs inside a savepoint). A lost connection is an
+    /// error.
+    pub async fn probe_i64(&mut self, sql: &str, context: &str) -> Result<std::result::Result<i64, String>> {
         // Outside a transaction the savepoint is refused, and nothing needs it.
         let saved = self.env.backend.failure_aborts_transaction()
             && self.conn.execute(sqlx::raw_sql("SAVEPOINT dbguard_probe")).await.is_ok();
@@ -419,8 +420,8 @@ impl Session<'_> {
             self.execute(end, context).await?;
         }
         match got {
-            Ok(row) => Ok(Some(row.try_get::<i64, _>(0).map_err(|e| self.env.error(context, e))?)),
-            Err(sqlx::Error::Database(_)) => Ok(None),
+            Ok(row) => Ok(Ok(row.try_get::<i64, _>(0).map_err(|e| self.env.error(context, e))?)),
+            Err(sqlx::Error::Database(e)) => Ok(Err(self.env.scrub(e.message()))),
             Err(e) => Err(self.env.error(context, e)),
         }
     }
@@ -439,24 +440,36 @@ impl Session<'_> {
 
     /// Runs a query with one text parameter, returning the first two columns of each row.
     pub async fn text_pairs(&mut self, sql: &str, param: &str, context: &str) -> Result<Vec<(String, String)>> {
-        let rows = self
-            .conn
-            .fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).bind(param.to_string()))
-            .await
-            .map_err(|e| self.env.error(context, e))?;
+        let rows = self.conn.fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).bind(param.to_string())).await;
+        self.two_columns(rows, context)
+    }
+
+    /// Runs a query without parameters, returning the first two columns of each row as text.
+    pub async fn string_pairs(&mut self, sql: &str, context: &str) -> Result<Vec<(String, String)>> {
+        let rows = self.conn.fetch_all(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))).await;
+        self.two_columns(rows, context)
+    }
+
+    fn two_columns(
+        &self,
+        rows: std::result::Result<Vec<sqlx::any::AnyRow>, sqlx::Error>,
+        context: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let rows = rows.map_err(|e| self.env.error(context, e))?;
         rows.iter()
             .map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(|e| self.env.error(context, e))
     }
 
-    /// The columns of `table` whose types the database defines, with their types (see
-    /// `Backend::defined_type_columns_sql`); none where there are no such types.
+    /// The generated columns of `table` (see `Backend::generated_columns_sql`).
     pub async fn generated_columns(&mut self, table: &str) -> Result<Vec<String>> {
         let sql = self.env.backend.generated_columns_sql().to_string();
         self.texts(sql, table, &format!("reading the generated columns of {table}")).await
     }
 
+    /// The columns of `table` whose types (or collations) the database defines, with their
+    /// types (see `Backend::defined_type_columns_sql`); none where there are no such types.
     pub async fn defined_type_columns(&mut self, table: &str) -> Result<Vec<(String, String)>> {
         match self.env.backend.defined_type_columns_sql() {
             Some(sql) => self.text_pairs(sql, table, &format!("reading the column types of {table}")).await,
@@ -558,6 +571,11 @@ impl Session<'_> {
         match object {
             Cascade::Type(n) => b.tables_using_type_sql(here).map(|sql| vec![(sql, n.clone())]),
             Cascade::Extension(n) => b.tables_using_extension_sql(here).map(|sql| vec![(sql, n.clone())]),
+            Cascade::Collation(n) => b.tables_using_collation_sql(here).map(|sql| vec![(sql, n.clone())]),
+            // Where schemas hold no types (MySQL, SQLite), nothing outside one depends on it.
+            Cascade::Schema(n) => {
+                Some(b.tables_using_schema_sql(here).map(|sql| vec![(sql, n.clone())]).unwrap_or_default())
+            }
             Cascade::Owned(roles) => {
                 b.tables_owned_sql(here).map(|sql| roles.iter().map(|r| (sql.clone(), r.clone())).collect())
             }
@@ -619,9 +637,17 @@ impl Session<'_> {
 
     /// The user routines (functions, procedures) named `name`, in any schema: their schema
     /// (empty for the current one) and body.
-    pub async fn routine_bodies(&mut self, name: &str) -> Result<Vec<(String, String)>> {
-        let sql = self.env.backend.routine_bodies_sql();
-        self.text_pairs(sql, name, &format!("reading the routines named {name}")).await
+    pub async fn routine_bodies(&mut self, schema: &str, name: &str) -> Result<Vec<(String, String)>> {
+        let context = format!("reading the routines named {name}");
+        if schema.is_empty() {
+            return self.text_pairs(self.env.backend.routine_bodies_sql(false), name, &context).await;
+        }
+        let sql = self.env.backend.routine_bodies_sql(true);
+        let rows = self
+            .conn
+            .fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(name.to_string()).bind(schema.to_string()))
+            .await;
+        self.two_columns(rows, &context)
     }
 
     /// The bodies of the triggers on `table` (what they run).
@@ -634,6 +660,14 @@ impl Session<'_> {
     pub async fn schemas(&mut self) -> Result<Vec<String>> {
         match self.env.backend.schemas_sql() {
             Some(sql) => self.strings(sql, "listing the schemas").await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The routines users made, `(schema, name)` (see `Backend::routine_names_sql`).
+    pub async fn routine_names(&mut self) -> Result<Vec<(String, String)>> {
+        match self.env.backend.routine_names_sql() {
+            Some(sql) => self.string_pairs(sql, "listing the functions and procedures").await,
             None => Ok(Vec::new()),
         }
     }

@@ -108,13 +108,13 @@ pub(crate) async fn run(
         }
         if let Err(f) = run_step(&mut tx, env, m, step, dir, &mut taken).await {
             tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?;
-            guard::drop_empty(&mut Session { env, conn }, &taken).await?;
+            guard::rolled_back(&mut Session { env, conn }, &taken, snapshot_inside).await?;
             return Err(f.into_error(FailureOutcome::RolledBack));
         }
         let losses = guard::losses(&mut Session { env, conn: &mut tx }, &taken.counted).await?;
         if !losses.is_empty() {
             tx.rollback().await.map_err(|e| env.error("rolling back the migration", e))?;
-            guard::drop_empty(&mut Session { env, conn }, &taken).await?;
+            guard::rolled_back(&mut Session { env, conn }, &taken, snapshot_inside).await?;
             return Err(lost(losses, LossOutcome::RolledBack));
         }
         report.radius.extend(guard::measured_values(&protect, &taken));

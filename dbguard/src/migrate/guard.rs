@@ -56,14 +56,16 @@ pub(crate) struct Protect {
     dml_tables: Vec<String>,
     /// The tables the step creates (or renames to), as the linter reads it.
     created: Vec<String>,
-    /// Routines the step may call: their bodies, read from the database, are text the guard
-    /// cannot follow (every table they name is kept).
-    called: Vec<String>,
+    /// Routines the step may call, `(schema as written or empty, name)`: their bodies, read
+    /// from the database, are text the guard cannot follow (every table they name is kept).
+    called: Vec<(String, String)>,
     /// The words of the bodies of those routines, and of the triggers on the tables the step
     /// changes, that may destroy something.
     body_words: Vec<String>,
     /// The tables the step inserts into: the triggers on them run what the step does not say.
     inserted: Vec<String>,
+    /// Every word before a `(` in the step, with its qualifier: the routines among them are read.
+    call_candidates: Vec<(String, String)>,
     /// Routines (`r:name`) and tables (`t:name`) whose bodies [`Protect::follow`] has read.
     followed: std::collections::HashSet<String>,
 
@@ -83,6 +85,7 @@ impl Protect {
         let mut p = Protect { migration, preserved, values_kept, ..Protect::default() };
         if let Step::Sql(sql) = step {
             p.inserted = radius::inserted(sql);
+            p.call_candidates = radius::call_candidates(sql);
         }
         if let Step::Sql(sql) = step
             && might_destroy(sql)
@@ -116,6 +119,10 @@ impl Protect {
             }
             (p.unchecked, p.cascades) = (targets.unchecked, targets.cascades);
             p.reach = radius::reach(sql, dialect);
+            // A schema dropped takes the columns of its types and collations wherever they are.
+            for (schema, ..) in &p.reach.dropped_schemas {
+                p.cascades.push(dbguard_lint::Cascade::Schema(schema.clone()));
+            }
             // What the linter's rules do not flag still changes rows: a DELETE or UPDATE with
             // a condition, REPLACE, upserts. Read with a parser; what it cannot read is kept whole.
             for t in radius {
@@ -306,7 +313,22 @@ impl Protect {
     /// guard (an `AFTER INSERT` trigger that deletes elsewhere). Before [`Protect::is_empty`]
     /// decides.
     pub(crate) async fn read_routines(&mut self, s: &mut Session<'_>) -> Result<()> {
-        let names = std::mem::take(&mut self.called);
+        let mut names = std::mem::take(&mut self.called);
+        // A routine called anywhere (`INSERT ... VALUES (f())`, `DEFAULT f()`, `SET @x = f()`).
+        let candidates = std::mem::take(&mut self.call_candidates);
+        if !candidates.is_empty() {
+            // A bare name finds a routine of this schema (search path); a qualified one, that
+            // schema's too.
+            for (schema, r) in s.routine_names().await? {
+                let called = candidates
+                    .iter()
+                    .any(|(q, n)| n.eq_ignore_ascii_case(&r) && (schema.is_empty() || q.eq_ignore_ascii_case(&schema)));
+                let call = (schema, r);
+                if called && !names.contains(&call) {
+                    names.push(call);
+                }
+            }
+        }
         let inserted = std::mem::take(&mut self.inserted);
         let mut tables = Vec::new();
         if !inserted.is_empty() {
@@ -338,8 +360,9 @@ impl Protect {
     /// PostgreSQL rules) on the tables given, and, in turn, of the routines those bodies call
     /// and the triggers of the tables they name, each once. The words of the bodies that may
     /// destroy something are kept (with the schema of a routine of another schema, whose bare
-    /// names mean its tables); an audit trigger that only inserts is not followed further.
-    async fn follow(&mut self, s: &mut Session<'_>, tables: Vec<String>, names: Vec<String>) -> Result<()> {
+    /// names mean its tables); an audit trigger that only inserts keeps nothing, but the triggers of
+    /// the tables it inserts into are followed in turn.
+    async fn follow(&mut self, s: &mut Session<'_>, tables: Vec<String>, names: Vec<(String, String)>) -> Result<()> {
         let destroys = |b: &str| {
             let l = b.to_ascii_lowercase();
             ["delete", "update", "truncate", "drop", "replace", "merge", "execute", "alter", "call"]
@@ -349,6 +372,7 @@ impl Protect {
         let dialect = s.env.backend.kind().dialect();
         let (mut tables, mut names, mut bodies) = (tables, names, Vec::<(String, String)>::new());
         let mut existing: Option<Vec<String>> = None;
+        let mut triggered: Option<Vec<String>> = None;
         loop {
             if let Some(t) = tables.pop() {
                 if self.followed.insert(format!("t:{}", t.to_lowercase())) {
@@ -356,9 +380,9 @@ impl Protect {
                 }
                 continue;
             }
-            if let Some(n) = names.pop() {
-                if self.followed.insert(format!("r:{}", n.to_lowercase())) {
-                    let found = s.routine_bodies(&n).await?;
+            if let Some((q, n)) = names.pop() {
+                if self.followed.insert(format!("r:{}.{}", q.to_lowercase(), n.to_lowercase())) {
+                    let found = s.routine_bodies(&q, &n).await?;
                     // A procedure `CALL`ed whose body is read is followed like the step's own
                     // text: it no longer puts every table at stake.
                     if !found.is_empty() {
@@ -370,8 +394,12 @@ impl Protect {
                 continue;
             }
             let Some((schema, body)) = bodies.pop() else { break };
-            // A routine's calls are followed whatever it does itself (`RETURN g()`).
-            names.extend(radius::called(&body, dialect));
+            // A routine's calls are followed whatever it does itself (`RETURN g()`); its bare
+            // names are of its own schema (database).
+            names.extend(radius::called(&body, dialect).into_iter().map(|(q, n)| match q.is_empty() {
+                true => (schema.clone(), n),
+                false => (q, n),
+            }));
             // SQL it builds at run time (`EXECUTE format(...)`) may touch any table.
             if dbguard_lint::builds_sql(&body, dialect) {
                 let why = "every table: a routine or trigger the step runs builds its SQL at run time (EXECUTE)";
@@ -379,6 +407,16 @@ impl Protect {
                 if !self.cascades.contains(&unknown) {
                     self.cascades.push(unknown);
                 }
+            }
+            // The rows it inserts fire the triggers of their tables in turn (a chain of audit
+            // triggers that ends in a DELETE).
+            let into = radius::inserted(&body);
+            if !into.is_empty() {
+                let triggered = match &triggered {
+                    Some(t) => t,
+                    None => triggered.insert(s.triggered_tables().await?),
+                };
+                tables.extend(triggered.iter().filter(|t| into.iter().any(|i| i.eq_ignore_ascii_case(t))).cloned());
             }
             if !destroys(&body) {
                 continue;
@@ -695,9 +733,12 @@ pub(crate) async fn before(s: &mut Session<'_>, protect: &mut Protect, version: 
         if whole.contains(&r.table) || !s.table_exists(&r.table).await? || s.is_empty(&r.table).await? {
             continue;
         }
-        // An UPDATE of the key moves rows to other keys: they cannot be put back by it.
+        // An UPDATE of the key moves rows to other keys: they cannot be put back by it. A
+        // condition the server cannot evaluate as the guard wrote it chooses no rows: the table
+        // is kept whole, here, before the step (on MySQL, outside its transaction).
         let pk = s.primary_key(&r.table).await?;
-        if pk.is_empty() || r.assigned.iter().any(|c| pk.iter().any(|k| k.eq_ignore_ascii_case(c))) {
+        let unreadable = !r.after_writes && refused(s, &r).await?.is_some();
+        if pk.is_empty() || unreadable || r.assigned.iter().any(|c| pk.iter().any(|k| k.eq_ignore_ascii_case(c))) {
             taken.snapshots.push(snapshot::take(s, &r.table, Some(version), reason::DESTRUCTIVE).await?);
             whole.push(r.table.clone());
             continue;
@@ -779,6 +820,18 @@ async fn update_values(s: &mut Session<'_>, r: &RowTarget, pk: &[String]) -> Res
 /// Drops the row snapshot tables [`before`] made that hold no row.
 pub(crate) async fn drop_empty(s: &mut Session<'_>, taken: &Taken) -> Result<()> {
     snapshot::drop_empty_rows(s, &taken.rows).await
+}
+
+/// After a step rolled back whole: what [`before`] kept in its transaction went with it; what
+/// it kept outside (`inside` false: where making a snapshot commits, MySQL) is dropped too, as
+/// the database is as it was. Nothing is left behind.
+pub(crate) async fn rolled_back(s: &mut Session<'_>, taken: &Taken, inside: bool) -> Result<()> {
+    if !inside {
+        for snap in &taken.snapshots {
+            snapshot::discard(s, snap, "not needed after the migration was rolled back").await?;
+        }
+    }
+    drop_empty(s, taken).await
 }
 
 /// Counts, before the step and outside its transaction (a conversion that fails must not abort
@@ -904,14 +957,20 @@ pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, ind
     let mut whole: Vec<String> = Vec::new();
     let targets = taken.checks.iter().chain(taken.rows.iter().map(|r| &r.target));
     for t in targets.filter(|t| t.statement == index).cloned().collect::<Vec<_>>() {
-        if whole.contains(&t.table) || !s.table_exists(&t.table).await? || evaluable(s, &t).await? {
+        if whole.contains(&t.table) || !s.table_exists(&t.table).await? {
             continue;
         }
+        let Some(message) = refused(s, &t).await? else { continue };
         whole.push(t.table.clone());
-        if !taken.snapshots.iter().any(|sn| sn.source_table == t.table && !reason::is_rows(&sn.reason)) {
-            let version = taken.version;
-            taken.snapshots.push(snapshot::take(s, &t.table, Some(version), reason::DESTRUCTIVE).await?);
+        if taken.snapshots.iter().any(|sn| sn.source_table == t.table && !reason::is_rows(&sn.reason)) {
+            continue; // kept whole before the step
         }
+        // Where making the copy commits (MySQL), it cannot be made inside the step's transaction.
+        if !s.env.backend.transactional_ddl() {
+            return Err(crate::error::Error::Unmeasurable { table: t.table.clone(), message });
+        }
+        let version = taken.version;
+        taken.snapshots.push(snapshot::take(s, &t.table, Some(version), reason::DESTRUCTIVE).await?);
     }
     // Their prepared row copies are not needed (and would report no row changed).
     let (dropped, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut taken.rows)
@@ -948,15 +1007,15 @@ pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, ind
 }
 
 /// Whether the server accepts the conditions the guard built for a statement (planned, not run:
-/// `LIMIT 0`), without disturbing the transaction around it.
-async fn evaluable(s: &mut Session<'_>, r: &RowTarget) -> Result<bool> {
+/// `LIMIT 0`), without disturbing the transaction around it: its message when it does not.
+async fn refused(s: &mut Session<'_>, r: &RowTarget) -> Result<Option<String>> {
     let sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE ({}) AND ({}) LIMIT 0) dbguard_probe",
         r.relation,
         r.predicate,
         r.destroys.as_deref().unwrap_or("1 = 1")
     );
-    Ok(s.probe_i64(&sql, "checking a statement's condition").await?.is_some())
+    Ok(s.probe_i64(&sql, "checking a statement's condition").await?.err())
 }
 
 /// Whether no row of the table escapes the statement (found by looking for one): a DELETE
@@ -971,7 +1030,7 @@ async fn matches_every_row(s: &mut Session<'_>, r: &RowTarget) -> Result<bool> {
         r.relation
     );
     // Not evaluable: no row can be shown to escape, nor to match.
-    Ok(s.probe_i64(&sql, "looking for a row the condition keeps").await? == Some(0))
+    Ok(s.probe_i64(&sql, "looking for a row the condition keeps").await? == Ok(0))
 }
 
 /// What [`before`] would do, read-only: the existing tables it would snapshot, and the
@@ -999,7 +1058,7 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
             // The condition may need what earlier statements of the step make: then it is
             // measured when the step runs.
             let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", r.relation, r.predicate);
-            s.probe_i64(&sql, "measuring a statement's rows").await?
+            s.probe_i64(&sql, "measuring a statement's rows").await?.ok()
         } else {
             None // made by the step or one before it: measured when it runs
         };

@@ -115,10 +115,10 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
 /// The routines `sql` may call, normalised (the last part of `other.purge(...)`, `CALL p`):
 /// every name before a `(` outside DDL (which holds column lists and types), and after `CALL`.
 /// What they run is read from the live database (see `guard`), since the text does not say.
-pub(crate) fn called(sql: &str, dialect: Dialect) -> Vec<String> {
+pub(crate) fn called(sql: &str, dialect: Dialect) -> Vec<(String, String)> {
     const NOT_CALLS: [&str; 12] =
         ["values", "in", "exists", "any", "all", "some", "as", "on", "using", "into", "over", "filter"];
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
     for st in dbguard_lint::split::split(sql, dialect) {
         let first = st.first_keyword();
         if matches!(first.as_str(), "CREATE" | "ALTER" | "DROP") {
@@ -139,11 +139,21 @@ pub(crate) fn called(sql: &str, dialect: Dialect) -> Vec<String> {
             if !call || !matches!(s.tokens[k].kind, Kind::Word | Kind::QuotedIdent) {
                 continue;
             }
-            if let Some((name, _)) = s.name(k)
-                && !NOT_CALLS.contains(&name.as_str())
-                && !out.contains(&name)
-            {
-                out.push(name);
+            // `other.purge(`: the name's qualifier, from the token before the dot (at `purge`) or
+            // from the name itself (at `other`, after `CALL`).
+            let Some((name, end)) = s.name(k) else { continue };
+            // One token, as a name (unquoted; a bare word lowercased).
+            let part = |i: usize| dbguard_lint::stmt::Stmt::new(s.tok(i), 0, dialect).name(0).map(|(q, _)| q);
+            let qualifier = if k >= 2 && s.tok(k - 1) == "." {
+                part(k - 2)
+            } else if end > k + 1 {
+                part(k)
+            } else {
+                None
+            };
+            let call = (qualifier.unwrap_or_default(), name);
+            if !NOT_CALLS.contains(&call.1.as_str()) && !out.contains(&call) {
+                out.push(call);
             }
         }
     }
@@ -174,9 +184,17 @@ pub(crate) fn inserted(sql: &str) -> Vec<String> {
     while i + 4 <= b.len() {
         let at = i;
         i += 1;
-        // `INSERT`, and PostgreSQL's `COPY t FROM`, which fires the same triggers.
+        // `INSERT`, and PostgreSQL's `COPY t FROM` and MySQL's `LOAD DATA ... INTO TABLE t`,
+        // which fire the same triggers.
         let len = match b[at] | 0x20 {
             b'i' if b[at..].len() >= 6 && b[at..at + 6].eq_ignore_ascii_case(b"insert") => 6,
+            b'i' if b[at..at + 4].eq_ignore_ascii_case(b"into") && {
+                let t = skip_space(at + 4);
+                t > at + 4 && b.len() >= t + 5 && b[t..t + 5].eq_ignore_ascii_case(b"table")
+            } =>
+            {
+                skip_space(at + 4) + 5 - at
+            }
             b'c' if b[at..at + 4].eq_ignore_ascii_case(b"copy") => 4,
             _ => continue,
         };
@@ -226,6 +244,66 @@ pub(crate) fn inserted(sql: &str) -> Vec<String> {
             out.push(name);
         }
         i = j.max(i);
+    }
+    out
+}
+
+/// Every word written just before a `(` in `sql` (`wipef()`, `DEFAULT f()`, `CHECK (g(x) > 0)`,
+/// in any statement, DDL included), lowercased, each once, with the word before it when a `.`
+/// joins them (`other.f(`): the names a step may call, `(qualifier, name)`. One pass over the
+/// bytes; they are compared with the routines the database has (most are tables, types and
+/// keywords), whose bodies are then read.
+pub(crate) fn call_candidates(sql: &str) -> Vec<(String, String)> {
+    const NOT: [&str; 12] =
+        ["values", "in", "exists", "any", "all", "some", "as", "on", "using", "into", "over", "and"];
+    let b = sql.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (at, _) in b.iter().enumerate().filter(|(_, c)| **c == b'(') {
+        let mut end = at;
+        while end > 0 && b[end - 1].is_ascii_whitespace() {
+            end -= 1;
+        }
+        let (start, stop) = match end.checked_sub(1).map(|i| b[i]) {
+            Some(q @ (b'"' | b'`')) => match b[..end - 1].iter().rposition(|&c| c == q) {
+                Some(open) => (open + 1, end - 1),
+                None => continue,
+            },
+            _ => {
+                let mut start = end;
+                while start > 0 && word(b[start - 1]) {
+                    start -= 1;
+                }
+                (start, end)
+            }
+        };
+        if start == stop || b[start].is_ascii_digit() {
+            continue;
+        }
+        let name = sql[start..stop].to_lowercase();
+        // `other.f(`, `"Other".f(`: the qualifier.
+        let before = if b[start..stop].first() == Some(&b'"') { start - 1 } else { start };
+        let before = if stop < end { start - 1 } else { before };
+        let mut q = String::new();
+        if before > 0 && b[before - 1] == b'.' {
+            let qend = before - 1;
+            let mut qstart = qend;
+            if qend > 0 && (b[qend - 1] == b'"' || b[qend - 1] == b'`') {
+                let quote = b[qend - 1];
+                if let Some(open) = b[..qend - 1].iter().rposition(|&c| c == quote) {
+                    q = sql[open + 1..qend - 1].to_lowercase();
+                }
+            } else {
+                while qstart > 0 && word(b[qstart - 1]) {
+                    qstart -= 1;
+                }
+                q = sql[qstart..qend].to_lowercase();
+            }
+        }
+        let candidate = (q, name);
+        if !NOT.contains(&candidate.1.as_str()) && !out.contains(&candidate) {
+            out.push(candidate);
+        }
     }
     out
 }
@@ -866,12 +944,22 @@ mod tests {
     }
 
     #[test]
+    fn the_names_before_a_parenthesis_are_call_candidates() {
+        let sql = "INSERT INTO base VALUES (wipef() + 10, 1);\nALTER TABLE t ADD COLUMN z INT DEFAULT \"Zap\" ();\n\
+                   SET @x = g (1) + other.h(2) + \"Sch\".\"K\"(3);";
+        let found = call_candidates(sql);
+        let found: Vec<(&str, &str)> = found.iter().map(|(q, n)| (q.as_str(), n.as_str())).collect();
+        assert_eq!(found, [("", "wipef"), ("", "zap"), ("", "g"), ("other", "h"), ("sch", "k")]);
+    }
+
+    #[test]
     fn the_tables_inserted_into_are_found_in_one_pass() {
         let sql = "INSERT INTO orders VALUES (1);\ninsert ignore into `Audit` (a) VALUES ('insert into nope');\n\
                    INSERT OR REPLACE INTO main.\"Log\" SELECT 1; INSERT INTO orders VALUES (2); reinserted; INSERT";
         assert_eq!(inserted(sql), ["orders", "Audit", "nope", "Log"]);
         assert!(inserted("CREATE TABLE insertions (id INT)").is_empty());
         assert_eq!(inserted("COPY orders (id) FROM '/tmp/o.csv'; COPY (SELECT 1) TO STDOUT"), ["orders"]);
+        assert_eq!(inserted("LOAD DATA INFILE '/tmp/f.tsv' IGNORE INTO TABLE `Base` (id)"), ["Base"]);
     }
 
     #[test]
@@ -1052,13 +1140,12 @@ mod tests {
             ),
             [("users".into(), "tmp".into()), ("a".into(), "b".into()), ("c".into(), "d".into())]
         );
-        assert_eq!(
-            called(
-                "SELECT other.purge(1), count(*) FROM t WHERE id IN (1);\nCALL pp;\nCREATE TABLE x (a NUMERIC(10, 2))",
-                Dialect::Postgres
-            ),
-            ["purge", "count", "pp"]
+        let calls = called(
+            "SELECT other.purge(1), count(*) FROM t WHERE id IN (1);\nCALL pp;\nCALL \"Sch\".zap();\nCREATE TABLE x (a NUMERIC(10, 2))",
+            Dialect::Postgres,
         );
+        let calls: Vec<(&str, &str)> = calls.iter().map(|(q, n)| (q.as_str(), n.as_str())).collect();
+        assert_eq!(calls, [("other", "purge"), ("", "count"), ("", "pp"), ("Sch", "zap")]);
         let r = reach("CREATE OR REPLACE TABLE o.t (id INT)", Dialect::Mysql);
         assert_eq!(r.names[0].qualifier, "o");
         // What cannot be parsed keeps every table it names.

@@ -173,10 +173,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// which snapshots (kept in the current schema) do not cover.
     fn tables_elsewhere_sql(&self) -> &'static str;
 
-    /// A query with one parameter (a routine's name) returning, for each of the user's
-    /// functions and procedures of that name in any schema, its schema (empty text for the
-    /// current one) and its body, with the settings it runs with (a `search_path`).
-    fn routine_bodies_sql(&self) -> &'static str;
+    /// A query returning, for each of the user's functions and procedures of a name, its schema
+    /// (empty text for the current one) and its body, with the settings it runs with (a
+    /// `search_path`). Its parameters: the name, and with `qualified` the schema (database) it
+    /// was called in (`other.purge()`); without, those a bare name finds (the current database;
+    /// PostgreSQL's search path).
+    fn routine_bodies_sql(&self, qualified: bool) -> &'static str;
 
     /// A query with one parameter (a table of the current schema) returning the bodies of its
     /// triggers (for PostgreSQL, of their functions, and its rules).
@@ -189,6 +191,13 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// The schemas of the database (not the server's own), for a name given that is not one;
     /// `None` where a database has no schemas.
     fn schemas_sql(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The routines (functions, procedures) users made (not an extension's), as `(schema, name)`
+    /// with the schema empty when a bare name finds it (the current database; PostgreSQL's
+    /// search path): what a step may call. `None` where there are none.
+    fn routine_names_sql(&self) -> Option<&'static str> {
         None
     }
 
@@ -282,12 +291,18 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// A query with one parameter (a table name) returning its column names in order.
     fn columns_sql(&self) -> String;
 
+    /// A (quoted) column of a type the database defines, as plain text for a snapshot (see
+    /// [`Backend::defined_type_columns_sql`]).
+    fn as_plain_text(&self, quoted: &str) -> String {
+        format!("CAST({quoted} AS TEXT)")
+    }
+
     /// A query with one parameter (a table) returning, for each column whose type the database
     /// defines rather than builds in (an enum, a domain, a composite, an extension's type, or an
-    /// array of one), its name and its type as the database spells it. Snapshots store these
-    /// columns as text, so that dropping the type (`DROP TYPE ... CASCADE`) cannot drop the
-    /// snapshot's column with it; a restore casts them back. `None` where columns have no such
-    /// types.
+    /// array of one), or that has a collation the database defines, its name and its type as
+    /// the database spells it. Snapshots store these columns as plain text, so that dropping the
+    /// type or collation (`DROP TYPE ... CASCADE`) cannot drop the snapshot's column with it; a
+    /// restore casts them back. `None` where columns have no such types.
     fn defined_type_columns_sql(&self) -> Option<&'static str> {
         None
     }
@@ -477,6 +492,19 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// type, of arrays of it or of domains over it (with `here`, of the current schema, their
     /// names; else of other schemas, `(schema, table)`); `None` where there are no such types.
     fn tables_using_type_sql(&self, _here: bool) -> Option<String> {
+        None
+    }
+
+    /// A query with one parameter (a collation's name) returning the tables with columns that
+    /// use it (`here` as for [`Backend::tables_using_type_sql`]); `None` where there are none.
+    fn tables_using_collation_sql(&self, _here: bool) -> Option<String> {
+        None
+    }
+
+    /// A query with one parameter (a schema's name) returning the tables of other schemas with
+    /// columns of its types (arrays and domains over them) or collations: what `DROP SCHEMA
+    /// ... CASCADE` takes from them (`here` as for [`Backend::tables_using_type_sql`]).
+    fn tables_using_schema_sql(&self, _here: bool) -> Option<String> {
         None
     }
 

@@ -286,15 +286,28 @@ impl Backend for Mysql {
         "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?".into()
     }
 
-    fn routine_bodies_sql(&self) -> &'static str {
-        "SELECT CAST(IF(ROUTINE_SCHEMA = DATABASE(), '', ROUTINE_SCHEMA) AS CHAR), \
-         CAST(COALESCE(ROUTINE_DEFINITION, '') AS CHAR) FROM information_schema.ROUTINES \
-         WHERE ROUTINE_NAME = ? AND ROUTINE_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema')"
+    fn routine_bodies_sql(&self, qualified: bool) -> &'static str {
+        if qualified {
+            "SELECT CAST(IF(ROUTINE_SCHEMA = DATABASE(), '', ROUTINE_SCHEMA) AS CHAR), \
+             CAST(COALESCE(ROUTINE_DEFINITION, '') AS CHAR) FROM information_schema.ROUTINES \
+             WHERE ROUTINE_NAME = ? AND LOWER(ROUTINE_SCHEMA) = LOWER(?)"
+        } else {
+            "SELECT '', CAST(COALESCE(ROUTINE_DEFINITION, '') AS CHAR) FROM information_schema.ROUTINES \
+             WHERE ROUTINE_NAME = ? AND ROUTINE_SCHEMA = DATABASE()"
+        }
     }
 
     fn trigger_bodies_sql(&self) -> &'static str {
         "SELECT CAST(ACTION_STATEMENT AS CHAR) FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() \
          AND EVENT_OBJECT_TABLE = ?"
+    }
+
+    fn routine_names_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT DISTINCT CAST(IF(ROUTINE_SCHEMA = DATABASE(), '', ROUTINE_SCHEMA) AS CHAR), CAST(ROUTINE_NAME AS CHAR) \
+             FROM information_schema.ROUTINES \
+             WHERE ROUTINE_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema')",
+        )
     }
 
     fn views_sql(&self) -> &'static str {

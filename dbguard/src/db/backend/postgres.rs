@@ -127,8 +127,16 @@ impl Backend for Postgres {
              JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace \
              WHERE c.relname = $1 AND n.nspname = current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
-             AND tn.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY a.attnum",
+             AND (tn.nspname NOT IN ('pg_catalog', 'information_schema') OR a.attcollation IN (SELECT co.oid \
+               FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace \
+               WHERE cn.nspname <> 'pg_catalog')) ORDER BY a.attnum",
         )
+    }
+
+    // Without the column's collation either: a copy keeping it goes with `DROP COLLATION ...
+    // CASCADE`.
+    fn as_plain_text(&self, quoted: &str) -> String {
+        format!("CAST({quoted} AS TEXT) COLLATE \"default\"")
     }
 
     fn primary_key_sql(&self) -> String {
@@ -274,6 +282,33 @@ impl Backend for Postgres {
         ))
     }
 
+    fn tables_using_collation_sql(&self, here: bool) -> Option<String> {
+        Some(format!(
+            "SELECT DISTINCT {} FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
+             JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
+             WHERE c.relkind IN ('r', 'p') AND cn.nspname {} current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
+             AND co.collname = $1",
+            where_(here).0,
+            where_(here).1
+        ))
+    }
+
+    fn tables_using_schema_sql(&self, here: bool) -> Option<String> {
+        Some(format!(
+            "SELECT DISTINCT {} FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
+             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+             LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype \
+             LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
+             WHERE c.relkind IN ('r', 'p') AND cn.nspname {} current_schema() AND cn.nspname <> $1 \
+             AND a.attnum > 0 AND NOT a.attisdropped AND (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1) \
+             IN (t.typnamespace, e.typnamespace, b.typnamespace, co.collnamespace)",
+            where_(here).0,
+            where_(here).1
+        ))
+    }
+
     fn tables_using_extension_sql(&self, here: bool) -> Option<String> {
         Some(format!(
             "SELECT DISTINCT {} FROM pg_catalog.pg_attribute a \
@@ -330,11 +365,18 @@ impl Backend for Postgres {
          AND NOT t.tgisinternal"
     }
 
-    fn routine_bodies_sql(&self) -> &'static str {
-        "SELECT CASE WHEN n.nspname = current_schema() THEN '' ELSE n.nspname::text END, \
-         p.prosrc || ' ' || COALESCE(array_to_string(p.proconfig, ' '), '') \
-         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
-         WHERE p.proname = $1 AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+    fn routine_bodies_sql(&self, qualified: bool) -> &'static str {
+        if qualified {
+            "SELECT CASE WHEN n.nspname = current_schema() THEN '' ELSE n.nspname::text END, \
+             p.prosrc || ' ' || COALESCE(array_to_string(p.proconfig, ' '), '') \
+             FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+             WHERE p.proname = $1 AND n.nspname = $2"
+        } else {
+            "SELECT CASE WHEN n.nspname = current_schema() THEN '' ELSE n.nspname::text END, \
+             p.prosrc || ' ' || COALESCE(array_to_string(p.proconfig, ' '), '') \
+             FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+             WHERE p.proname = $1 AND n.nspname = ANY(current_schemas(false))"
+        }
     }
 
     // The table's own, and those of its partitions and children (a row inserted into a
@@ -354,6 +396,15 @@ impl Backend for Postgres {
         Some(
             "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%' \
              AND nspname <> 'information_schema' ORDER BY 1",
+        )
+    }
+
+    fn routine_names_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT DISTINCT CASE WHEN n.nspname = ANY(current_schemas(false)) THEN '' ELSE n.nspname::text END, p.proname::text \
+             FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+               WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')",
         )
     }
 

@@ -134,8 +134,12 @@ impl Backend for Sqlite {
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE"
     }
 
-    fn routine_bodies_sql(&self) -> &'static str {
-        "SELECT '', sql FROM sqlite_master WHERE 0 AND name = ?1"
+    fn routine_bodies_sql(&self, qualified: bool) -> &'static str {
+        if qualified {
+            "SELECT '', sql FROM sqlite_master WHERE 0 AND name = ?1 AND name = ?2"
+        } else {
+            "SELECT '', sql FROM sqlite_master WHERE 0 AND name = ?1"
+        }
     }
 
     fn trigger_bodies_sql(&self) -> &'static str {
