@@ -270,57 +270,25 @@ impl Backend for Postgres {
     }
 
     fn tables_using_type_sql(&self, here: bool) -> Option<String> {
-        Some(format!(
-            "SELECT DISTINCT {} FROM pg_catalog.pg_attribute a \
-             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
-             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
-             LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype \
-             WHERE c.relkind IN ('r', 'p') AND cn.nspname {} current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
-             AND $1 IN (t.typname, e.typname, b.typname)",
-            where_(here).0,
-            where_(here).1
-        ))
+        Some(column_users(here, TYPES, "$1 IN (t.typname, e.typname, b.typname)"))
     }
 
     fn tables_using_collation_sql(&self, here: bool) -> Option<String> {
-        Some(format!(
-            "SELECT DISTINCT {} FROM pg_catalog.pg_attribute a \
-             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
-             JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
-             WHERE c.relkind IN ('r', 'p') AND cn.nspname {} current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
-             AND co.collname = $1",
-            where_(here).0,
-            where_(here).1
-        ))
+        Some(column_users(here, COLLATION, "co.collname = $1"))
     }
 
     fn tables_using_schema_sql(&self, here: bool) -> Option<String> {
-        Some(format!(
-            "SELECT DISTINCT {} FROM pg_catalog.pg_attribute a \
-             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
-             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
-             LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype \
-             LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
-             WHERE c.relkind IN ('r', 'p') AND cn.nspname {} current_schema() AND cn.nspname <> $1 \
-             AND a.attnum > 0 AND NOT a.attisdropped AND (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1) \
-             IN (t.typnamespace, e.typnamespace, b.typnamespace, co.collnamespace)",
-            where_(here).0,
-            where_(here).1
-        ))
+        let joins = format!("{TYPES} {COLLATION}");
+        let condition = "cn.nspname <> $1 AND (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1) \
+                         IN (t.typnamespace, e.typnamespace, b.typnamespace, co.collnamespace)";
+        Some(column_users(here, &joins, condition))
     }
 
     fn tables_using_extension_sql(&self, here: bool) -> Option<String> {
-        Some(format!(
-            "SELECT DISTINCT {} FROM pg_catalog.pg_attribute a \
-             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
-             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
-             WHERE c.relkind IN ('r', 'p') AND cn.nspname {} current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
-             AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid \
-               WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.deptype = 'e' AND x.extname = $1 \
-               AND d.objid IN (t.oid, t.typelem, t.typbasetype))",
-            where_(here).0,
-            where_(here).1
-        ))
+        let condition = "EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid \
+                         WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.deptype = 'e' AND x.extname = $1 \
+                         AND d.objid IN (t.oid, t.typelem, t.typbasetype))";
+        Some(column_users(here, TYPES, condition))
     }
 
     fn dump_tool(&self) -> Option<&'static str> {
@@ -526,6 +494,26 @@ fn lock_id(key: &str) -> i64 {
 /// `(schema, table)`.
 fn where_(here: bool) -> (&'static str, &'static str) {
     if here { ("c.relname::text", "=") } else { ("cn.nspname::text, c.relname::text", "<>") }
+}
+
+/// The joins giving a column's type (`t`), the element type of an array (`e`) and the base type
+/// of a domain (`b`).
+const TYPES: &str = "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+                     LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype";
+
+/// The join giving a column's collation (`co`).
+const COLLATION: &str = "LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation";
+
+/// The tables (here: names; elsewhere: `(schema, table)`, see [`where_`]) with a column (`a`)
+/// that `condition` holds for, over `joins`: what an object dropped with CASCADE takes.
+fn column_users(here: bool, joins: &str, condition: &str) -> String {
+    let (select, cmp) = where_(here);
+    format!(
+        "SELECT DISTINCT {select} FROM pg_catalog.pg_attribute a \
+         JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace {joins} \
+         WHERE c.relkind IN ('r', 'p') AND cn.nspname {cmp} current_schema() AND a.attnum > 0 AND NOT a.attisdropped \
+         AND {condition}"
+    )
 }
 
 fn referencing(columns: &str, schema: &str, every: bool) -> String {
