@@ -117,6 +117,12 @@ fn lint_with_a_database_measures_the_blast_radius() {
     assert!(text(&o).contains("3 rows deleted") && text(&o).contains("`up` would stop here"), "{}", text(&o));
     // Without a database, the lint reads only the SQL: the condition depends on the data.
     assert_eq!(run(d.path(), &["lint"]).status.code(), Some(0));
+    // A directory given to lint is also the one measured (not the default `migrations/`).
+    std::fs::create_dir_all(d.path().join("db")).unwrap();
+    std::fs::rename(d.path().join("migrations"), d.path().join("db/migs")).unwrap();
+    let o = run(d.path(), &["lint", "db/migs", "-d", &url]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("3 rows deleted"), "{}", text(&o));
     let rows = std::process::Command::new("python3")
         .args(["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from users').fetchone()[0])"])
         .arg(&db)

@@ -934,9 +934,15 @@ pub struct DriftInfo {
 fn drift_message(drift: &[DriftInfo]) -> String {
     let mut s = String::from("applied migrations were edited after they ran (drift):");
     for d in drift {
+        // The checksum covers both files of a migration: either may be the one edited.
+        let both = d.location.strip_suffix("up.sql").map(|dir| format!("{dir}up.sql or {dir}down.sql"));
         s.push_str(&format!(
-            "\n  - {} ({}) in {}: applied with checksum {}, the file now has {}",
-            d.version, d.name, d.location, d.applied_checksum, d.current_checksum
+            "\n  - {} ({}) in {}: applied with checksum {}, the files now have {}",
+            d.version,
+            d.name,
+            both.as_deref().unwrap_or(&d.location),
+            d.applied_checksum,
+            d.current_checksum
         ));
     }
     s.push_str("\n  nothing was run.\n  next: undo the edit (`git diff` / `git log -p` on the file) and put the change in a new migration; if the edit is harmless (a comment), run with `--allow-drift` (`Migrator::allow_drift(true)`)");

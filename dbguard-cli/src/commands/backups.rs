@@ -25,12 +25,16 @@ pub async fn run(ctx: &Ctx, action: BackupsAction) -> CliResult {
                 json(&all);
                 return Ok(ExitCode::SUCCESS);
             }
+            // Columns as wide as what they hold (`pre-restore-rows`, long table names).
+            let width =
+                |f: fn(&dbguard::SnapshotInfo) -> usize, min: usize| all.snapshots.iter().map(f).fold(min, usize::max);
+            let (sw, rw) = (width(|s| s.source_table.len(), 24), width(|s| s.reason.len(), 12));
             println!(
                 "{}",
                 paint(
                     BOLD,
                     format!(
-                        "{:<5} {:<24} {:<9} {:<12} {:>10} {:<9} {:<26} table",
+                        "{:<5} {:<sw$} {:<9} {:<rw$} {:>10} {:<9} {:<26} table",
                         "id", "source", "version", "reason", "rows", "verified", "taken at"
                     )
                 )
@@ -39,7 +43,7 @@ pub async fn run(ctx: &Ctx, action: BackupsAction) -> CliResult {
                 let v = s.migration_version.map_or("-".to_string(), |v| v.to_string());
                 let verified = if s.checksum.is_some() { paint(OK, "yes      ") } else { paint(DIM, "not yet  ") };
                 println!(
-                    "{:<5} {:<24} {:<9} {:<12} {:>10} {verified} {:<26} {}",
+                    "{:<5} {:<sw$} {:<9} {:<rw$} {:>10} {verified} {:<26} {}",
                     s.id, s.source_table, v, s.reason, s.row_count, s.created_at, s.location
                 );
             }

@@ -103,7 +103,16 @@ pub fn run(ctx: &Ctx, paths: &[PathBuf], opts: &Options) -> CliResult {
 /// database (read-only), after the findings; exit 1 when one would be stopped by `up` (a
 /// condition that matches every row without the allow). Text on standard output; for the
 /// machine formats, on standard error, so that their document stays whole.
-pub async fn measure(ctx: &Ctx, format: LintFormat, code: ExitCode) -> CliResult {
+pub async fn measure(ctx: &Ctx, paths: &[PathBuf], format: LintFormat, code: ExitCode) -> CliResult {
+    // `lint DIR --database URL`: the migrations measured are those linted, unless `-m` says.
+    let mut ctx = ctx.clone();
+    if let [dir] = paths
+        && ctx.global.migrations.is_none()
+        && matches!(ctx.source, crate::Source::Directory)
+        && dir.is_dir()
+    {
+        ctx.migrations = crate::paths::absolute(&std::env::current_dir().unwrap_or_default(), dir);
+    }
     let migrator = ctx.migrator()?;
     let mut db = ctx.open(dbguard::OpenMode::ReadOnly, false).await?;
     let plan = migrator.dry_run_up(&mut db, None).await;

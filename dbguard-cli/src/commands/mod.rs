@@ -38,7 +38,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> CliResult {
                 lint::run(ctx, &paths, &lint::Options { format, dialect, strict: warnings_as_errors, jobs, rust_sql })?;
             // Given a database, the lint measures what the pending migrations would destroy there.
             match ctx.global.database.is_some() {
-                true => lint::measure(ctx, format, code).await,
+                true => lint::measure(ctx, &paths, format, code).await,
                 false => Ok(code),
             }
         }

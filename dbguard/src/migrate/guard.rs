@@ -480,7 +480,7 @@ impl Protect {
             for (schema, table) in s.depending_elsewhere(object).await? {
                 if !s.is_empty_in(&schema, &table).await? {
                     let why = format!(
-                        "in another schema, it loses columns or goes with the {object} the step drops, and it holds rows"
+                        "in another schema, it loses columns, or goes, with what the step drops ({object}), and it holds rows"
                     );
                     return Err(refuse(format!("{schema}.{table}"), why, &elsewhere(&schema, &table), None));
                 }
