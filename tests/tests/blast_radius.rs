@@ -1547,3 +1547,27 @@ async fn a_bare_call_reads_this_schemas_routine_only(kind: BackendKind) {
     assert_eq!(db.query_i64(&format!("SELECT COUNT(*) FROM {qualified}")).await.unwrap(), 1, "theirs untouched");
 }
 on_each_engine!(a_bare_call_reads_this_schemas_routine_only);
+
+/// The same trial, on PostgreSQL: an event trigger runs on any DDL a step makes; what its
+/// function destroys is kept first, like a table trigger's.
+#[tokio::test]
+async fn postgres_event_triggers_are_followed() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let mut db = t.connect().await;
+    for sql in [
+        "CREATE TABLE victim (id INT PRIMARY KEY)",
+        "INSERT INTO victim VALUES (1), (2)",
+        "CREATE FUNCTION on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relname = 'newt') THEN DELETE FROM victim; END IF; END $$",
+        "CREATE EVENT TRIGGER wipe_on_ddl ON ddl_command_end EXECUTE FUNCTION on_ddl()",
+    ] {
+        db.execute(sql).await.unwrap();
+    }
+    let dir = MigrationDir::new();
+    dir.add("1", "newt", "CREATE TABLE newt (id INT);", "DROP TABLE newt;");
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let kept: Vec<_> = report.snapshots.iter().map(|s| (s.source_table.as_str(), s.row_count)).collect();
+    db.execute("DROP EVENT TRIGGER wipe_on_ddl").await.unwrap();
+    assert_eq!(db.count_rows("victim").await.unwrap(), 0, "the event trigger ran");
+    assert_eq!(kept, [("victim", 2)]);
+}

@@ -684,6 +684,14 @@ impl Session<'_> {
         Ok(self.texts(sql, name, &format!("reading the definition of the view {name}")).await?.into_iter().next())
     }
 
+    /// The bodies of the enabled event triggers (see `Backend::event_trigger_bodies_sql`).
+    pub async fn event_trigger_bodies(&mut self) -> Result<Vec<String>> {
+        match self.env.backend.event_trigger_bodies_sql() {
+            Some(sql) => self.strings(sql, "reading the event triggers").await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The tables (and views) of the current schema that have triggers or rules.
     pub async fn triggered_tables(&mut self) -> Result<Vec<String>> {
         let sql = self.env.backend.triggered_tables_sql();

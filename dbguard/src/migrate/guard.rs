@@ -248,7 +248,7 @@ impl Protect {
         // on the tables it changes (and of the routines it calls, read before), treated as
         // text the guard cannot follow statement by statement.
         let changed: Vec<String> = self.destroyed.iter().chain(&self.dml_tables).cloned().collect();
-        self.follow(s, changed, Vec::new()).await?;
+        self.follow(s, changed, Vec::new(), Vec::new()).await?;
         if !self.body_words.is_empty() {
             // The tables they name are kept whole; a column's values measured before the step
             // keep their own check just before its statement (what a routine writes there
@@ -353,7 +353,12 @@ impl Protect {
             tables = triggered;
             tables.retain(|t| written.iter().any(|i| i.eq_ignore_ascii_case(t)));
         }
-        self.follow(s, tables, names).await
+        // What the database runs on any DDL (PostgreSQL event triggers), read once.
+        let mut bodies = Vec::new();
+        if self.followed.insert("e:".into()) {
+            bodies = s.event_trigger_bodies().await?.into_iter().map(|b| (String::new(), b)).collect();
+        }
+        self.follow(s, tables, names, bodies).await
     }
 
     /// Follows what runs on the server: the bodies of the routines named, of the triggers (and
@@ -362,7 +367,13 @@ impl Protect {
     /// destroy something are kept (with the schema of a routine of another schema, whose bare
     /// names mean its tables); an audit trigger that only inserts keeps nothing, but the triggers of
     /// the tables it inserts into are followed in turn.
-    async fn follow(&mut self, s: &mut Session<'_>, tables: Vec<String>, names: Vec<(String, String)>) -> Result<()> {
+    async fn follow(
+        &mut self,
+        s: &mut Session<'_>,
+        tables: Vec<String>,
+        names: Vec<(String, String)>,
+        bodies: Vec<(String, String)>,
+    ) -> Result<()> {
         let destroys = |b: &str| {
             let l = b.to_ascii_lowercase();
             ["delete", "update", "truncate", "drop", "replace", "merge", "execute", "alter", "call"]
@@ -370,7 +381,7 @@ impl Protect {
                 .any(|w| l.contains(w))
         };
         let dialect = s.env.backend.kind().dialect();
-        let (mut tables, mut names, mut bodies) = (tables, names, Vec::<(String, String)>::new());
+        let (mut tables, mut names, mut bodies) = (tables, names, bodies);
         let mut existing: Option<Vec<String>> = None;
         let mut triggered: Option<Vec<String>> = None;
         loop {

@@ -204,6 +204,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// The views of the current schema, by name.
     fn views_sql(&self) -> &'static str;
 
+    /// The bodies of the database's enabled event triggers (PostgreSQL), which run on DDL:
+    /// `None` where there are none.
+    fn event_trigger_bodies_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The tables (and views) of the current schema with triggers (or PostgreSQL rules) on
     /// them: what an INSERT into them may run.
     fn triggered_tables_sql(&self) -> &'static str;

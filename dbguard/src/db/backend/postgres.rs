@@ -380,6 +380,13 @@ impl Backend for Postgres {
         "SELECT viewname::text FROM pg_catalog.pg_views WHERE schemaname = current_schema()"
     }
 
+    fn event_trigger_bodies_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT p.prosrc::text FROM pg_catalog.pg_event_trigger e JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid \
+             WHERE e.evtenabled <> 'D'",
+        )
+    }
+
     fn view_definition_sql(&self) -> &'static str {
         "SELECT pg_catalog.pg_get_viewdef(c.oid)::text FROM pg_catalog.pg_class c WHERE c.relname = $1 \
          AND c.relkind IN ('v', 'm') AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema())"
