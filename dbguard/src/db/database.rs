@@ -658,8 +658,13 @@ impl Session<'_> {
 
     /// The schemas of the database (empty where there are none).
     pub async fn schemas(&mut self) -> Result<Vec<String>> {
-        match self.env.backend.schemas_sql() {
-            Some(sql) => self.strings(sql, "listing the schemas").await,
+        self.strings_if(self.env.backend.schemas_sql(), "listing the schemas").await
+    }
+
+    /// [`Session::strings`] of a query the backend may not have: none without it.
+    async fn strings_if(&mut self, sql: Option<&str>, context: &str) -> Result<Vec<String>> {
+        match sql {
+            Some(sql) => self.strings(sql, context).await,
             None => Ok(Vec::new()),
         }
     }
@@ -686,10 +691,7 @@ impl Session<'_> {
 
     /// The bodies of the enabled event triggers (see `Backend::event_trigger_bodies_sql`).
     pub async fn event_trigger_bodies(&mut self) -> Result<Vec<String>> {
-        match self.env.backend.event_trigger_bodies_sql() {
-            Some(sql) => self.strings(sql, "reading the event triggers").await,
-            None => Ok(Vec::new()),
-        }
+        self.strings_if(self.env.backend.event_trigger_bodies_sql(), "reading the event triggers").await
     }
 
     /// The tables (and views) of the current schema that have triggers or rules.
