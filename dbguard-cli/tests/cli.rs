@@ -115,6 +115,30 @@ fn lint_with_a_database_measures_the_blast_radius() {
     let o = run(d.path(), &["lint", "-d", &url]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("3 rows deleted") && text(&o).contains("`up` would stop here"), "{}", text(&o));
+    // `up --dry-run` fails the same way, and so does a new constraint the rows refuse.
+    let o = run(d.path(), &["up", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("`up` would stop: migration 2 (trim) statement 1 (line 1) would be stopped"),
+        "{}",
+        text(&o)
+    );
+    let sql = |q: &str| {
+        let script =
+            format!("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(\"{q}\"); c.commit()");
+        let s = std::process::Command::new("python3").args(["-c", &script]).arg(&db).status();
+        assert!(s.is_ok_and(|s| s.success()));
+    };
+    sql("UPDATE users SET email = 'b' WHERE id = 3");
+    std::fs::write(m.join("up.sql"), "CREATE UNIQUE INDEX users_email ON users (email);\n").unwrap();
+    let o = run(d.path(), &["up", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("would fail: 2 row(s) of users are refused by the new UNIQUE (email)"), "{}", text(&o));
+    sql("UPDATE users SET email = 'c' WHERE id = 3");
+    std::fs::write(m.join("up.sql"), "CREATE UNIQUE INDEX users_id2 ON users (id);\n").unwrap();
+    let o = run(d.path(), &["up", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(0), "no row refused: {}", text(&o));
+    std::fs::write(m.join("up.sql"), "DELETE FROM users WHERE id > 0;\n").unwrap();
     // Without a database, the lint reads only the SQL: the condition depends on the data.
     assert_eq!(run(d.path(), &["lint"]).status.code(), Some(0));
     // A directory given to lint is also the one measured (not the default `migrations/`).

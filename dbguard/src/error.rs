@@ -618,16 +618,27 @@ impl fmt::Display for MigrationFailure {
             ),
             FailureOutcome::RanInPart { statement } => write!(
                 f,
-                "\n  kept safe: the statements before statement {statement} committed and are recorded; statement {statement} changed the schema before it failed: it ran in part, and nothing after it ran.\n  next: {}finish or undo statement {statement} by hand, then `cargo dbguard repair {} --statement-ran` (finished) or `--statement-not-run` (undone), and {again} continues",
+                "\n  kept safe: {}; statement {statement} changed the schema before it failed: it ran in part, and nothing after it ran.\n  next: {}finish or undo statement {statement} by hand, then `cargo dbguard repair {} --statement-ran` (finished) or `--statement-not-run` (undone), and {again} continues",
+                committed_before(statement),
                 self.fault.map(|f| format!("{}: {}; then ", f.what(), f.next_step(None))).unwrap_or_default(),
                 self.version
             ),
             FailureOutcome::Resumable { statement } => write!(
                 f,
-                "\n  kept safe: the statements before statement {statement} committed and are recorded; nothing after them stands. The migration is recorded as stopped at statement {statement}.\n  next: {}, then run {again} again: it continues from statement {statement}",
+                "\n  kept safe: {}; nothing from statement {statement} on stands. The migration is recorded as stopped at statement {statement}.\n  next: {}, then run {again} again: it continues from statement {statement}",
+                committed_before(statement),
                 fix("fix the statement that failed (leave the ones that committed as they are)")
             ),
         }
+    }
+}
+
+/// What stands of a migration stopped at `statement` (1-based): the ones before it, if any.
+fn committed_before(statement: usize) -> String {
+    match statement {
+        0 | 1 => "no statement before it ran (it is the first)".into(),
+        2 => "statement 1 committed and is recorded".into(),
+        n => format!("statements 1 to {} committed and are recorded", n - 1),
     }
 }
 
@@ -996,3 +1007,15 @@ impl fmt::Display for LoadError {
 }
 
 impl std::error::Error for LoadError {}
+
+#[cfg(test)]
+mod tests {
+    use super::committed_before;
+
+    #[test]
+    fn a_first_statement_has_nothing_before_it() {
+        assert_eq!(committed_before(1), "no statement before it ran (it is the first)");
+        assert_eq!(committed_before(2), "statement 1 committed and is recorded");
+        assert_eq!(committed_before(5), "statements 1 to 4 committed and are recorded");
+    }
+}

@@ -345,3 +345,41 @@ async fn each_schema_has_its_own_history() {
     // The database itself, without a schema, has no entry of theirs.
     assert!(dbguard::audit::read_file(&audit, &t.url).unwrap().is_empty());
 }
+
+/// A dry run is not ok for a target where `up` would stop: rows there that the new unique index
+/// refuses fail it with the reason (and halt the rest, as a failed `up` would); a target
+/// without them stays ok.
+#[tokio::test]
+async fn a_dry_run_fails_a_target_whose_rows_a_new_constraint_refuses() {
+    let tenants = tenants(1, 1, 1).await;
+    let dir = MigrationDir::new();
+    dir.add("1", "emails", "CREATE TABLE emails (id BIGINT PRIMARY KEY, address VARCHAR(80));", "DROP TABLE emails;");
+    let m1 = Migrator::from_dir(dir.path()).unwrap();
+    for t in &tenants {
+        let mut db = t.connect().await;
+        m1.up(&mut db, None).await.unwrap();
+        let second = if t.name == "sqlite0" { "a@x" } else { "b@x" };
+        db.execute(&format!("INSERT INTO emails (id, address) VALUES (1, 'a@x'), (2, '{second}')")).await.unwrap();
+        db.close().await.unwrap();
+    }
+    dir.add("2", "unique", "CREATE UNIQUE INDEX emails_address ON emails (address);", "DROP INDEX emails_address;");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let file = fleet_file(&tenants, |_| String::new());
+    let dry = Fleet::new(file).halt_on_failure(false).run(&m, FleetOp::DryRunUp(None)).await.unwrap();
+    assert!(!dry.all_ok(), "{dry:#?}");
+    for t in &dry.targets {
+        match &t.status {
+            TargetStatus::Failed(why) if t.name == "sqlite0" => {
+                assert!(why.contains("migration 2 (unique) statement 1") && why.contains("would fail"), "{why}");
+                assert!(why.contains("2 row(s) of emails are refused by the new UNIQUE"), "{why}");
+            }
+            TargetStatus::Ok if t.name != "sqlite0" => {
+                assert_eq!(t.outcome.as_ref().unwrap().note, "would apply 1", "{}", t.name)
+            }
+            other => panic!("{}: {other:?}", t.name),
+        }
+    }
+    for t in &tenants {
+        assert_eq!(t.version(&m).await, Some(1), "{}: a dry run wrote nothing", t.name);
+    }
+}

@@ -119,13 +119,13 @@ pub async fn measure(ctx: &Ctx, paths: &[PathBuf], format: LintFormat, code: Exi
     db.close().await.ok();
     let plan = plan?;
     let mut lines = vec![format!("blast radius of the pending migrations, measured on {}:", ctx.masked_url())];
-    let mut stopped = 0;
     for step in &plan.steps {
         for r in &step.radius {
-            stopped += usize::from(r.every_row);
             lines.push(format!("  {} {}: {}", step.version, step.name, crate::output::report::radius(r)));
         }
     }
+    let stops = plan.stops();
+    lines.extend(stops.iter().map(|s| format!("  `up` would stop: {s}")));
     if lines.len() == 1 {
         lines.push(format!(
             "  nothing: {} pending migration(s) delete, overwrite, drop or convert no data",
@@ -137,7 +137,7 @@ pub async fn measure(ctx: &Ctx, paths: &[PathBuf], format: LintFormat, code: Exi
         LintFormat::Text => println!("{text}"),
         _ => eprintln!("{text}"),
     }
-    Ok(if stopped > 0 { ExitCode::from(1) } else { code })
+    Ok(if stops.is_empty() { code } else { ExitCode::from(1) })
 }
 
 fn write_error(e: std::io::Error) -> CliError {

@@ -293,7 +293,7 @@ impl Backups {
             opts.dry_run,
             async |db| {
                 let info = Self::get(db, id).await?;
-                let plan = snapshot::plan_restore(&mut db.session(), &info, opts).await?;
+                let plan = snapshot::plan_restore(&mut db.session(), &self.safety.lock.key, &info, opts).await?;
                 let what = format!(
                     "replace the rows of {} with snapshot {id} ({} rows, taken {})",
                     plan.report.table, info.row_count, info.created_at

@@ -415,8 +415,13 @@ pub(crate) struct RestorePlan {
 
 /// Restores a table from a snapshot: plan (column mapping), pre-restore snapshot, replace the
 /// rows in one transaction, then verify count and content checksum. The caller holds the lock.
-pub(crate) async fn restore(s: &mut Session<'_>, info: &SnapshotInfo, opts: &RestoreOptions) -> Result<RestoreReport> {
-    let plan = plan_restore(s, info, opts).await?;
+pub(crate) async fn restore(
+    s: &mut Session<'_>,
+    history: &str,
+    info: &SnapshotInfo,
+    opts: &RestoreOptions,
+) -> Result<RestoreReport> {
+    let plan = plan_restore(s, history, info, opts).await?;
     if opts.dry_run {
         return Ok(plan.report);
     }
@@ -424,9 +429,11 @@ pub(crate) async fn restore(s: &mut Session<'_>, info: &SnapshotInfo, opts: &Res
 }
 
 /// The read-only half of [`restore`]: checks the snapshot, maps the columns, and refuses what
-/// cannot be restored as asked.
+/// cannot be restored as asked. `history` is the version table, read to name the `down`
+/// command that brings back what a snapshot's migration removed.
 pub(crate) async fn plan_restore(
     s: &mut Session<'_>,
+    history: &str,
     info: &SnapshotInfo,
     opts: &RestoreOptions,
 ) -> Result<RestorePlan> {
@@ -487,9 +494,10 @@ pub(crate) async fn plan_restore(
     // Values go back onto their rows: with no table of that name (renamed or dropped since),
     // only `--into` a new table, to read them, is meant.
     if !exists && reason::is_values(&snapshot.reason) && opts.into.is_none() {
+        let down = down_before(s, history, snapshot.migration_version).await;
         return Err(Error::RestoreRefused {
             message: format!(
-                "table {target} is not there (renamed or dropped since): snapshot {} holds values of some of its columns, by primary key, written back onto its rows.\n  nothing was changed.\n  next: revert the migration that renamed or dropped it (`cargo dbguard down --to <the version before it>`), then restore again; or restore into a new table (`--into {target}_values`) to read the values",
+                "table {target} is not there (renamed or dropped since): snapshot {} holds values of some of its columns, by primary key, written back onto its rows.\n  nothing was changed.\n  next: if it was renamed, write them back onto it under its new name (`--into NEW_NAME`); if it was dropped, revert the migration that dropped it ({down}), then restore again; or restore into a new table (`--into {target}_values`) to read the values",
                 snapshot.id
             ),
         });
@@ -501,9 +509,19 @@ pub(crate) async fn plan_restore(
         let values_left = report.mapped.iter().any(|c| !pk.contains(c));
         if !values_left || !opts.drop_unmapped_columns {
             let by = snapshot.migration_version.map(|v| format!(" (dropped by migration {v}?)")).unwrap_or_default();
+            let down = down_before(s, history, snapshot.migration_version).await;
+            // Values of other columns still there can go back on their own, if asked.
+            let partial = match values_left {
+                true => {
+                    let kept: Vec<&str> =
+                        report.mapped.iter().filter(|c| !pk.contains(c)).map(String::as_str).collect();
+                    format!("; or write back only the values of {} (`--drop-unmapped-columns`)", kept.join(", "))
+                }
+                false => String::new(),
+            };
             return Err(Error::RestoreRefused {
                 message: format!(
-                    "table {target} has no column {} now{by}: snapshot {} holds its values by primary key, written back onto their rows once the column is there again.\n  nothing was changed.\n  next: revert the migration that dropped it (`cargo dbguard down --to <the version before it>`: it re-adds the column), then restore again; or restore into a new table (`--into {target}_restored`) to read the values",
+                    "table {target} has no column {} now{by}: snapshot {} holds its values by primary key, written back onto their rows once the column is there again.\n  nothing was changed.\n  next: revert the migration that dropped it ({down}: it re-adds the column), then restore again; or restore into a new table (`--into {target}_restored`) to read the values{partial}",
                     report.unmapped.join(", "),
                     snapshot.id
                 ),
@@ -520,6 +538,19 @@ pub(crate) async fn plan_restore(
         });
     }
     Ok(RestorePlan { report, exists, first_checksum })
+}
+
+/// The command that reverts migration `version` and every later one: `down --to` the version
+/// applied before it, read from the version table `history` (a placeholder when the snapshot
+/// names no migration or the table cannot be read).
+async fn down_before(s: &mut Session<'_>, history: &str, version: Option<i64>) -> String {
+    let placeholder = "`cargo dbguard down --to VERSION`, VERSION the one before it".to_string();
+    let Some(v) = version else { return placeholder };
+    let sql = format!("SELECT COALESCE(MAX(version), 0) FROM {} WHERE version < {v}", s.env.backend.quote(history));
+    match s.query_i64(&sql, "reading the version table").await {
+        Ok(before) => format!("`cargo dbguard down --to {before}`"),
+        Err(_) => placeholder,
+    }
 }
 
 /// The writing half of [`restore`].

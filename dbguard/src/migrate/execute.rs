@@ -190,7 +190,7 @@ pub(crate) async fn run(
     let mut s = Session { env, conn };
     let losses = guard::losses(&mut s, &taken.counted).await?;
     if !losses.is_empty() {
-        let outcome = restore_lost(&mut s, &losses, &taken.snapshots).await;
+        let outcome = restore_lost(&mut s, table, &losses, &taken.snapshots).await;
         // Its other changes stand: a person looks at them; a later `up` does not go on.
         if let Some(mut p) = point {
             p.restored_by_guard = true;
@@ -576,7 +576,7 @@ fn batches(
 }
 
 /// Puts back the rows of each table that lost them, from the snapshot taken before the step.
-async fn restore_lost(s: &mut Session<'_>, losses: &[Loss], snapshots: &[SnapshotInfo]) -> LossOutcome {
+async fn restore_lost(s: &mut Session<'_>, history: &str, losses: &[Loss], snapshots: &[SnapshotInfo]) -> LossOutcome {
     let described = || snapshots.iter().map(|sn| format!("{}: snapshot {}", sn.source_table, sn.id)).collect();
     // A preserved column that is gone cannot take its values back: a restore into the table
     // as it is now would leave them out. Say where they are.
@@ -598,7 +598,7 @@ async fn restore_lost(s: &mut Session<'_>, losses: &[Loss], snapshots: &[Snapsho
             continue;
         };
         let opts = crate::backup::snapshot::RestoreOptions { drop_unmapped_columns: true, ..Default::default() };
-        match crate::backup::snapshot::restore(s, snap, &opts).await {
+        match crate::backup::snapshot::restore(s, history, snap, &opts).await {
             Ok(r) => restored.push(format!("{} <- snapshot {} ({}, {} rows)", r.table, snap.id, snap.location, r.rows)),
             Err(e) => {
                 return LossOutcome::RestoreFailed {

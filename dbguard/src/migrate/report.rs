@@ -3,6 +3,7 @@
 use crate::backup::file::FileBackup;
 use crate::model::direction::Direction;
 use crate::model::plan::Plan;
+use crate::model::row_target::Verb;
 use crate::store::catalog::SnapshotInfo;
 
 /// What a run did.
@@ -102,6 +103,43 @@ pub struct DryRun {
     pub dump: Option<std::path::PathBuf>,
     /// The steps, in the order they would run.
     pub steps: Vec<DryStep>,
+}
+
+impl DryRun {
+    /// Why the run, done now, would stop partway: a new constraint that rows there now
+    /// refuse (its statement fails), a statement that reaches every row of its table with no
+    /// allow saying so (the guard stops before it). One line per cause, naming the migration,
+    /// the statement and the way on; empty when the measured radius stops nothing.
+    ///
+    /// ```
+    /// let run = dbguard::DryRun { direction: dbguard::Direction::Up, file_backup: None, dump: None, steps: vec![] };
+    /// assert!(run.stops().is_empty());
+    /// ```
+    pub fn stops(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.steps {
+            for r in &s.radius {
+                let at = format!("migration {} ({}) statement {} (line {})", s.version, s.name, r.statement, r.line);
+                let n = r.rows.unwrap_or(0);
+                if r.verb == Verb::Rejects && n > 0 {
+                    out.push(format!(
+                        "{at} would fail: {} row(s) of {} are refused by the new {}; fix or remove them first (in an earlier statement or migration)",
+                        crate::thousands(n),
+                        r.table,
+                        r.to.as_deref().unwrap_or("constraint")
+                    ));
+                }
+                if r.every_row {
+                    out.push(format!(
+                        "{at} would be stopped: it reaches every row of {}; if that is meant, say so with `-- dbguard:allow {} reason=\"...\"`",
+                        r.table,
+                        r.verb.allow_rule()
+                    ));
+                }
+            }
+        }
+        out
+    }
 }
 
 /// What kind of step a [`DryStep`] is.

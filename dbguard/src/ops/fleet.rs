@@ -584,28 +584,37 @@ async fn run_target(
             snapshots: r.snapshots.len(),
             note: if r.applied.is_empty() { "up to date".into() } else { format!("applied {}", r.applied.len()) },
         }),
-        FleetOp::DryRunUp(to) => m.dry_run_up(&mut db, to).await.map(|r| {
-            let radius: Vec<String> = r
-                .steps
-                .iter()
-                .flat_map(|s| s.radius.iter().filter(|x| x.rows.is_some_and(|n| n > 0)))
-                .map(|x| format!("{}: {} {}", x.table, crate::thousands(x.rows.unwrap_or(0)), x.verb.past()))
-                .collect();
-            let mut note = match r.steps.len() {
-                0 => "up to date".to_string(),
-                n => format!("would apply {n}"),
-            };
-            if !radius.is_empty() {
-                note.push_str(&format!(" ({})", radius.join("; ")));
-            }
-            TargetOutcome {
-                before,
-                after: r.steps.last().map(|s| s.version).or(before),
-                changed: r.steps.len(),
-                snapshots: r.steps.iter().map(|s| s.snapshots.len()).sum(),
-                note,
-            }
-        }),
+        // A target whose run would stop partway (a constraint its rows refuse, a statement
+        // reaching every row without an allow) is not ok: it fails the dry run, as `up` would.
+        FleetOp::DryRunUp(to) => m
+            .dry_run_up(&mut db, to)
+            .await
+            .and_then(|r| match r.stops() {
+                stops if !stops.is_empty() => Err(Error::FleetTargetUnhealthy { messages: stops }),
+                _ => Ok(r),
+            })
+            .map(|r| {
+                let radius: Vec<String> = r
+                    .steps
+                    .iter()
+                    .flat_map(|s| s.radius.iter().filter(|x| x.rows.is_some_and(|n| n > 0)))
+                    .map(|x| format!("{}: {} {}", x.table, crate::thousands(x.rows.unwrap_or(0)), x.verb.past()))
+                    .collect();
+                let mut note = match r.steps.len() {
+                    0 => "up to date".to_string(),
+                    n => format!("would apply {n}"),
+                };
+                if !radius.is_empty() {
+                    note.push_str(&format!(" ({})", radius.join("; ")));
+                }
+                TargetOutcome {
+                    before,
+                    after: r.steps.last().map(|s| s.version).or(before),
+                    changed: r.steps.len(),
+                    snapshots: r.steps.iter().map(|s| s.snapshots.len()).sum(),
+                    note,
+                }
+            }),
         FleetOp::Down(to) => m.down(&mut db, to).await.map(|r| TargetOutcome {
             before,
             after: r.plan.current_version(),
