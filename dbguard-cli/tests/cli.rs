@@ -138,6 +138,11 @@ fn lint_with_a_database_measures_the_blast_radius() {
     std::fs::write(m.join("up.sql"), "CREATE UNIQUE INDEX users_id2 ON users (id);\n").unwrap();
     let o = run(d.path(), &["up", "--dry-run"]);
     assert_eq!(o.status.code(), Some(0), "no row refused: {}", text(&o));
+    // No WHERE at all: the table is copied whole, said so (never "nothing").
+    std::fs::write(m.join("up.sql"), "DELETE FROM users;\n").unwrap();
+    let o = run(d.path(), &["lint", "-d", &url]);
+    assert!(text(&o).contains("2 trim: users: not measured row by row; every row is copied first"), "{}", text(&o));
+    assert!(!text(&o).contains("nothing:"), "{}", text(&o));
     std::fs::write(m.join("up.sql"), "DELETE FROM users WHERE id > 0;\n").unwrap();
     // Without a database, the lint reads only the SQL: the condition depends on the data.
     assert_eq!(run(d.path(), &["lint"]).status.code(), Some(0));

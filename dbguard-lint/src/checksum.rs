@@ -48,11 +48,40 @@ pub fn normalize(text: &str) -> String {
 /// ```
 pub fn checksum(up: &str, down: &str) -> String {
     let mut hasher = Sha256::new();
-    for part in [normalize(up), normalize(down)] {
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part.as_bytes());
+    // Hashed as it is normalised, with no copy: a seed migration may be tens of megabytes.
+    for part in [up, down] {
+        let mut len = 0u64;
+        each_normalized(part, &mut |piece| len += piece.len() as u64);
+        hasher.update(len.to_be_bytes());
+        each_normalized(part, &mut |piece| hasher.update(piece));
     }
     hex(&hasher.finalize())
+}
+
+/// Hands `f` the bytes of [`normalize`]`(text)`, in pieces, without building it.
+fn each_normalized(text: &str, f: &mut dyn FnMut(&[u8])) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Line breaks not yet handed on: dropped if only blank lines follow (trailing ones go).
+    let mut breaks = 0usize;
+    let mut put = |piece: &str, breaks: &mut usize| {
+        if piece.is_empty() {
+            return;
+        }
+        for _ in 0..std::mem::take(breaks) {
+            f(b"\n");
+        }
+        f(piece.as_bytes());
+    };
+    for line in text.split('\n') {
+        for (i, part) in line.split('\r').enumerate() {
+            let part = part.trim_end();
+            if i > 0 && !part.is_empty() {
+                breaks += 1;
+            }
+            put(part, &mut breaks);
+        }
+        breaks += 1;
+    }
 }
 
 /// Lowercase hex of a byte slice.
@@ -69,6 +98,28 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The streamed normalisation hands on exactly the bytes of `normalize`.
+    #[test]
+    fn streamed_normalisation_is_normalize() {
+        let cases = [
+            "",
+            "\n",
+            "\n\nA",
+            "A\n\n\n",
+            "\u{feff}A  \r\nB\t\r\n\r\n",
+            "A\rB\r",
+            "A\r\rB",
+            " \n \n",
+            "\r",
+            "x\r \r\ny",
+        ];
+        for case in cases {
+            let mut out = Vec::new();
+            each_normalized(case, &mut |p| out.extend_from_slice(p));
+            assert_eq!(String::from_utf8(out).unwrap(), normalize(case), "{case:?}");
+        }
+    }
 
     #[test]
     fn line_endings_bom_and_trailing_space_do_not_matter() {

@@ -306,6 +306,10 @@ struct Linter<'f> {
     cx: FileContext,
     /// Absolute start of every statement, to know which statement a suppression covers.
     starts: Vec<usize>,
+    /// The statements that change rows (`DELETE`, `UPDATE`, `WITH`): an allow of
+    /// `delete-without-where` or `update-without-where` before one is used at run time, when
+    /// its condition, measured, matches every row.
+    changes_rows: HashSet<u32>,
     /// Findings, and the statement each belongs to.
     found: Vec<Finding>,
     found_in: Vec<u32>,
@@ -335,6 +339,7 @@ impl<'f> Linter<'f> {
             dialect,
             cx,
             starts: Vec::new(),
+            changes_rows: HashSet::new(),
             found: Vec::new(),
             found_in: Vec::new(),
             sups: Vec::new(),
@@ -358,9 +363,10 @@ impl<'f> Linter<'f> {
         }
         let mut cut = if eof { text.len() } else { 0 };
         let (base_offset, file, guards) = (self.consumed, self.file, self.guards);
-        let (cx, starts, found, found_in, unchecked, everything) = (
+        let (cx, starts, changes_rows, found, found_in, unchecked, everything) = (
             &mut self.cx,
             &mut self.starts,
+            &mut self.changes_rows,
             &mut self.found,
             &mut self.found_in,
             &mut self.unchecked,
@@ -376,6 +382,9 @@ impl<'f> Linter<'f> {
             let k = starts.len() as u32;
             let offset = base_offset + st.offset;
             starts.push(offset);
+            if matches!(st.first_keyword().as_str(), "DELETE" | "UPDATE" | "WITH") {
+                changes_rows.insert(k);
+            }
             let base = Base { text: st.text, offset, line: st.line, column: st.column };
             if let Some(lost) = st.lost {
                 // The splitter lost track here: say so, then check what follows as well as can
@@ -501,7 +510,7 @@ impl<'f> Linter<'f> {
 
     /// Applies the suppressions and returns the findings sorted by position.
     fn finish(self) -> Vec<Finding> {
-        let Linter { file, starts, found, found_in, sups, .. } = self;
+        let Linter { file, starts, changes_rows, found, found_in, sups, .. } = self;
         let target = |s: &Suppression| starts.partition_point(|&o| o < s.end) as u32;
         let mut used: HashSet<(usize, String)> = HashSet::new();
         let mut k = found_in.into_iter();
@@ -524,7 +533,10 @@ impl<'f> Linter<'f> {
                 match rules::unknown_rule::check(r, file, *pos, *end) {
                     Some(unknown) => out.push(unknown),
                     None if s.reason.is_some() => {
-                        let used = used.contains(&(i, r.clone()));
+                        let runtime = matches!(r.as_str(), "delete-without-where" | "update-without-where")
+                            && !s.file
+                            && changes_rows.contains(&target(s));
+                        let used = runtime || used.contains(&(i, r.clone()));
                         out.extend(rules::unused_suppression::check(r, used, file, *pos, *end));
                     }
                     None => {}

@@ -71,13 +71,44 @@ fn obviously_real(down: &str) -> bool {
     if word_len == 0 || first[..word_len].eq_ignore_ascii_case("SELECT") {
         return false;
     }
-    let upper = down.to_ascii_uppercase();
-    !STAND_INS.iter().any(|s| upper.contains(s))
+    !has_stand_in(down.as_bytes())
+}
+
+/// Whether a stand-in word appears in `text`, whatever its case: upper-cased a window at a
+/// time (an up file is checked too, and a seed file may be tens of megabytes).
+fn has_stand_in(text: &[u8]) -> bool {
+    const WINDOW: usize = 64 * 1024;
+    let overlap = STAND_INS.iter().map(|s| s.len()).max().unwrap_or(0) - 1;
+    let mut upper = Vec::with_capacity(WINDOW + overlap);
+    let mut from = 0;
+    while from < text.len() {
+        let to = (from + WINDOW + overlap).min(text.len());
+        upper.clear();
+        upper.extend(text[from..to].iter().map(u8::to_ascii_uppercase));
+        if STAND_INS.iter().any(|s| memchr::memmem::find(&upper, s.as_bytes()).is_some()) {
+            return true;
+        }
+        from += WINDOW;
+    }
+    false
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stand-in across the edge of a window is found, in any case.
+    #[test]
+    fn stand_ins_are_found_in_big_texts() {
+        for at in [0, 65_530, 65_533, 65_536, 200_000] {
+            let mut text = "x".repeat(at);
+            text.push_str("previous_revision_id");
+            text.push_str(&"y".repeat(70_000));
+            assert!(has_stand_in(text.as_bytes()), "{at}");
+        }
+        assert!(!has_stand_in("x".repeat(300_000).as_bytes()));
+        assert!(!has_stand_in(b""));
+    }
 
     #[test]
     fn fast_path_agrees_with_the_tokenizer() {

@@ -129,6 +129,20 @@ pub fn split(sql: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     out
 }
 
+/// Calls `f` with each statement of `sql`, in order, and the offset just after its delimiter
+/// (`None` when the text ended before one): [`split`] without the list, so that a big
+/// migration is read once, in memory bounded by its largest statement.
+///
+/// ```
+/// use dbguard_lint::{Dialect, split::for_each};
+/// let mut ends = Vec::new();
+/// for_each("SELECT 1; -- one\nSELECT 2", Dialect::Sqlite, &mut |st, end| ends.push((st.text, end)));
+/// assert_eq!(ends, [("SELECT 1", Some(9)), ("SELECT 2", None)]);
+/// ```
+pub fn for_each<'a>(sql: &'a str, dialect: Dialect, f: &mut dyn FnMut(Statement<'a>, Option<usize>)) {
+    for_each_statement(sql, dialect, (1, 1), &mut |st, _, end| f(st, end));
+}
+
 /// Calls `sink` with each statement, in order, its significant tokens (offsets relative to the
 /// statement's text; empty for statements that are not `tokenized`), and the offset just after
 /// its delimiter (`None` when the text ended before one). `start` is the line and column of

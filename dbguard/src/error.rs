@@ -627,7 +627,11 @@ impl fmt::Display for MigrationFailure {
                 f,
                 "\n  kept safe: {}; nothing from statement {statement} on stands. The migration is recorded as stopped at statement {statement}.\n  next: {}, then run {again} again: it continues from statement {statement}",
                 committed_before(statement),
-                fix("fix the statement that failed (leave the ones that committed as they are)")
+                fix(if statement > 1 {
+                    "fix the statement that failed (leave the ones that committed as they are)"
+                } else {
+                    "fix the statement that failed"
+                })
             ),
         }
     }

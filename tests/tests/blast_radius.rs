@@ -311,6 +311,31 @@ async fn dropped_and_converted_values_are_measured(kind: BackendKind) {
 }
 on_each_engine!(dropped_and_converted_values_are_measured);
 
+/// Values a `down` dropped are kept by key; their restore, refused while the column is gone,
+/// names the way back: applying that migration again (not reverting anything more).
+async fn values_dropped_by_a_down_name_up_to_bring_them_back(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    dir.add(
+        "5",
+        "add_w",
+        "ALTER TABLE users ADD COLUMN w VARCHAR(10);\n",
+        "-- dbguard:allow drop-column reason=\"test\"\nALTER TABLE users DROP COLUMN w;\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    m.up(&mut db, None).await.unwrap();
+    db.execute("UPDATE users SET w = 'kept' WHERE id <= 10").await.unwrap();
+    let report = m.down(&mut db, 1).await.unwrap();
+    let snap = report.snapshots.iter().find(|s| s.reason == "column-values").expect("the values are kept");
+    assert_eq!(snap.row_count, 10);
+    let b = m.backups();
+    let err = b.restore(&mut db, snap.id, &RestoreOptions::default()).await.unwrap_err();
+    assert!(err.to_string().contains("`cargo dbguard up --to 5`"), "{err}");
+    m.up(&mut db, Some(5)).await.unwrap();
+    b.restore(&mut db, snap.id, &RestoreOptions::default()).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users WHERE w = 'kept'").await.unwrap(), 10);
+}
+on_each_engine!(values_dropped_by_a_down_name_up_to_bring_them_back);
+
 #[tokio::test]
 async fn postgres_dropped_microseconds_are_counted() {
     let Some((_t, dir, mut db)) = seeded(BackendKind::Postgres).await else { return };
@@ -1571,4 +1596,54 @@ async fn postgres_event_triggers_are_followed() {
     db.execute("DROP EVENT TRIGGER wipe_on_ddl").await.unwrap();
     assert_eq!(db.count_rows("victim").await.unwrap(), 0, "the event trigger ran");
     assert_eq!(kept, [("victim", 2)]);
+}
+
+/// `WHERE 1 = 1` reads as no WHERE to the linter (the table is kept whole), and `up` refuses it
+/// without the allow when it matches every row: the dry run says so too.
+async fn a_dry_run_stops_where_a_tautology_would(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    dir.add("2", "wipe", "DELETE FROM users WHERE 1 = 1;\n", "-- dbguard: irreversible = \"gone\"\n");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let dry = m.dry_run_up(&mut db, None).await.unwrap();
+    assert!(matches!(&dry.stops[..], [s] if s.contains("statement 1 (line 1) would be stopped")), "{:?}", dry.stops);
+    assert!(m.up(&mut db, None).await.is_err(), "up stops it, as the dry run said");
+    // Allowed with a reason, neither stops.
+    let allowed = "-- dbguard:allow delete-without-where reason=\"reset\"\nDELETE FROM users WHERE 1 = 1;\n";
+    dir.add("2", "wipe", allowed, "-- dbguard: irreversible = \"gone\"\n");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    assert!(m.dry_run_up(&mut db, None).await.unwrap().stops.is_empty());
+    m.up(&mut db, None).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users").await.unwrap(), 0);
+}
+on_each_engine!(a_dry_run_stops_where_a_tautology_would);
+
+/// On a strict MariaDB (the default), `MODIFY c ... NOT NULL` over NULLs fails: the dry run
+/// says it would, instead of "values changed"; outside strict mode they are replaced, and kept.
+#[tokio::test]
+async fn mysql_not_null_over_nulls_is_judged_by_the_session_mode() {
+    let Some((_t, dir, mut db)) = seeded(BackendKind::Mysql).await else { return };
+    let nulls = db.query_i64("SELECT COUNT(*) FROM users WHERE name IS NULL").await.unwrap();
+    assert!(nulls > 0);
+    dir.add(
+        "2",
+        "not_null",
+        "ALTER TABLE users MODIFY COLUMN name VARCHAR(80) NOT NULL;\n",
+        "-- dbguard: irreversible = \"test\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let dry = m.dry_run_up(&mut db, None).await.unwrap();
+    let want = format!(
+        "would fail: {nulls} row(s) of users are refused by the new NOT NULL on name (a strict server refuses NULLs)"
+    );
+    assert!(dry.stops.iter().any(|s| s.contains(&want)), "{:?}", dry.stops);
+    assert!(m.up(&mut db, None).await.is_err(), "a strict server refuses them");
+    // The step that turns strict mode off itself: not refused; the NULLs are replaced, and kept.
+    let lenient = "SET SESSION sql_mode = '';\nALTER TABLE users MODIFY COLUMN name VARCHAR(80) NOT NULL;\n";
+    dir.add("2", "not_null", lenient, "-- dbguard: irreversible = \"test\"\n");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let dry = m.dry_run_up(&mut db, None).await.unwrap();
+    assert!(dry.stops.is_empty(), "{:?}", dry.stops);
+    let report = m.up(&mut db, None).await.unwrap();
+    let kept = report.snapshots.iter().find(|s| s.reason == "column-values").expect("the NULLs are kept");
+    assert_eq!(kept.row_count, nulls);
 }

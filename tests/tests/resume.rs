@@ -379,3 +379,30 @@ async fn mysql_a_call_that_commits_is_never_grouped() {
     }
     db.close().await.unwrap();
 }
+
+/// A step that fails at its first statement, which did not run, changed nothing: it is
+/// forgotten like a rolled-back one (no dirty row for a person to judge), its snapshots with it,
+/// and the fixed file runs from the start.
+async fn a_failure_at_the_first_statement_leaves_nothing(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = with_users();
+    let mut db = t.connect().await;
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let broken = "-- dbguard: no-transaction\nALTER TABLE nosuch ADD COLUMN x INT;\n\
+                  -- dbguard:allow drop-column reason=\"test\"\nALTER TABLE users DROP COLUMN email;\n";
+    dir.add("2", "steps", broken, "ALTER TABLE users ADD COLUMN email VARCHAR(100);");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let err = m.up(&mut db, None).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("rolled back; the database is exactly as before it"), "{text}");
+    assert!(!text.contains("committed and are recorded"), "{text}");
+    let plan = m.plan(&mut db).await.unwrap();
+    assert_eq!(plan.entries.iter().find(|e| e.version == 2).unwrap().state, EntryState::Pending, "{plan:?}");
+    let snapshots = m.backups().list(&mut db).await.unwrap();
+    assert!(snapshots.is_empty(), "{snapshots:?}");
+    // Fixed, it runs from its first statement.
+    dir.add("2", "steps", &broken.replace("nosuch", "users"), "ALTER TABLE users ADD COLUMN email VARCHAR(100);");
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users WHERE x IS NULL").await.unwrap(), 3);
+}
+on_each_engine!(a_failure_at_the_first_statement_leaves_nothing);

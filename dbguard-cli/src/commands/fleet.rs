@@ -62,11 +62,12 @@ pub async fn run(ctx: &Ctx, action: FleetAction, o: Options) -> CliResult {
             eprintln!("[{done:>width$}/{total}] {} {how} ({} ms)", t.name, t.duration_ms);
         });
     }
+    let writes = matches!(op, FleetOp::Up(_) | FleetOp::Down(_));
     let report = fleet.run(&migrator, op).await?;
     if o.format == Format::Json {
         json(&report);
     } else {
-        print(&report);
+        print(&report, writes);
     }
     Ok(if report.all_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
@@ -109,7 +110,7 @@ fn load(ctx: &Ctx, path: Option<&std::path::Path>) -> Result<FleetFile, CliError
     Ok(file)
 }
 
-fn print(r: &dbguard::FleetReport) {
+fn print(r: &dbguard::FleetReport, writes: bool) {
     println!("{:<20} {:<10} {:<9} {:>9} {:>9}  {}", "target", "version", "status", "time", "snapshots", "note");
     for t in &r.targets {
         let version = match &t.outcome {
@@ -136,10 +137,16 @@ fn print(r: &dbguard::FleetReport) {
             eprintln!("\n{} {} ({}):\n{e}", paint(ERROR, "failed:"), t.name, t.url);
         }
     }
-    if failed > 0 {
+    if failed > 0 && writes {
         // Each failure's own advice names the single-database command; in a fleet, the fleet's.
         eprintln!(
             "\n{} fix what failed, then run the same `cargo dbguard fleet ...` command again (not `cargo dbguard up` on each): every target continues where it stopped",
+            paint(WARN, "next:")
+        );
+    } else if failed > 0 {
+        // A read (status, check, rehearse, a dry run) changed nothing: there is nothing to continue.
+        eprintln!(
+            "\n{} fix what failed (nothing was changed), then run the same `cargo dbguard fleet ...` command again to check",
             paint(WARN, "next:")
         );
     }

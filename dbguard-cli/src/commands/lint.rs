@@ -123,8 +123,16 @@ pub async fn measure(ctx: &Ctx, paths: &[PathBuf], format: LintFormat, code: Exi
         for r in &step.radius {
             lines.push(format!("  {} {}: {}", step.version, step.name, crate::output::report::radius(r)));
         }
+        // What is not measured row by row (no WHERE, a TRUNCATE, a DROP, what cannot be read)
+        // is copied whole first: never "nothing".
+        for t in &step.snapshots {
+            lines.push(format!(
+                "  {} {}: {t}: not measured row by row; every row is copied first (a snapshot of the whole table)",
+                step.version, step.name
+            ));
+        }
     }
-    let stops = plan.stops();
+    let stops = &plan.stops;
     lines.extend(stops.iter().map(|s| format!("  `up` would stop: {s}")));
     if lines.len() == 1 {
         lines.push(format!(

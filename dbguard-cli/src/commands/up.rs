@@ -30,8 +30,8 @@ pub async fn run(ctx: &Ctx, to: Option<i64>, dry_run: bool, in_memory: bool, for
         let plan = plan?;
         report::dry_run(&plan, format);
         // A run that would stop partway fails its dry run too: CI gates on it.
-        let stops = plan.stops();
-        for stop in &stops {
+        let stops = &plan.stops;
+        for stop in stops {
             eprintln!("{}: {stop}", paint(ERROR, "`up` would stop"));
         }
         return Ok(if stops.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });

@@ -110,6 +110,10 @@ pub fn radius(r: &dbguard::Radius) -> String {
         _ => r.verb.past().to_string(),
     };
     let rows = match r.rows {
+        // Nothing there refuses it: it will not fail on the rows (said so, not "0 refused").
+        Some(0) if r.verb == Verb::Rejects => {
+            format!("no row refused by the new {}", r.to.as_deref().unwrap_or("constraint"))
+        }
         None => "measured when it runs (not before: it needs what earlier statements or migrations make; its table is copied whole if it has rows)".to_string(),
         Some(n) => format!("{} {what}{} {change}", dbguard::thousands(n), plural(n as usize)),
     };

@@ -10,6 +10,7 @@ mod add_column_volatile_default;
 mod add_foreign_key_without_not_valid;
 mod add_not_null_column_without_default;
 mod alter_column_type;
+mod alter_ignore;
 mod create_index_not_concurrently;
 mod delete_without_where;
 pub(crate) mod down_does_not_revert;
@@ -165,7 +166,7 @@ pub trait Rule: Sync {
     fn check(&self, s: &Stmt, cx: &FileContext, hits: &mut Vec<Hit>);
 }
 
-static STATEMENT_RULES: [&dyn Rule; 22] = [
+static STATEMENT_RULES: [&dyn Rule; 23] = [
     &drop_table::Rule,
     &drop_database::Rule,
     &drop_schema::Rule,
@@ -175,6 +176,7 @@ static STATEMENT_RULES: [&dyn Rule; 22] = [
     &drop_column::Rule,
     &recreate_table::Rule,
     &alter_column_type::Rule,
+    &alter_ignore::Rule,
     &drop_view::Rule,
     &drop_view::MATERIALIZED,
     &rename_table::Rule,

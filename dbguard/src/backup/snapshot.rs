@@ -494,10 +494,10 @@ pub(crate) async fn plan_restore(
     // Values go back onto their rows: with no table of that name (renamed or dropped since),
     // only `--into` a new table, to read them, is meant.
     if !exists && reason::is_values(&snapshot.reason) && opts.into.is_none() {
-        let down = down_before(s, history, snapshot.migration_version).await;
+        let undo = undo_of(s, history, snapshot.migration_version).await;
         return Err(Error::RestoreRefused {
             message: format!(
-                "table {target} is not there (renamed or dropped since): snapshot {} holds values of some of its columns, by primary key, written back onto its rows.\n  nothing was changed.\n  next: if it was renamed, write them back onto it under its new name (`--into NEW_NAME`); if it was dropped, revert the migration that dropped it ({down}), then restore again; or restore into a new table (`--into {target}_values`) to read the values",
+                "table {target} is not there (renamed or dropped since): snapshot {} holds values of some of its columns, by primary key, written back onto its rows.\n  nothing was changed.\n  next: if it was renamed, write them back onto it under its new name (`--into NEW_NAME`); if it was dropped, {undo}, then restore again; or restore into a new table (`--into {target}_values`) to read the values",
                 snapshot.id
             ),
         });
@@ -508,20 +508,23 @@ pub(crate) async fn plan_restore(
         let pk = s.primary_key(&target).await?;
         let values_left = report.mapped.iter().any(|c| !pk.contains(c));
         if !values_left || !opts.drop_unmapped_columns {
-            let by = snapshot.migration_version.map(|v| format!(" (dropped by migration {v}?)")).unwrap_or_default();
-            let down = down_before(s, history, snapshot.migration_version).await;
+            let by = snapshot.migration_version.map(|v| format!(" (changed by migration {v})")).unwrap_or_default();
+            let undo = undo_of(s, history, snapshot.migration_version).await;
             // Values of other columns still there can go back on their own, if asked.
             let partial = match values_left {
                 true => {
                     let kept: Vec<&str> =
                         report.mapped.iter().filter(|c| !pk.contains(c)).map(String::as_str).collect();
-                    format!("; or write back only the values of {} (`--drop-unmapped-columns`)", kept.join(", "))
+                    format!(
+                        "; or, if their columns' types are as they were, write back only the values of {} (`--drop-unmapped-columns`)",
+                        kept.join(", ")
+                    )
                 }
                 false => String::new(),
             };
             return Err(Error::RestoreRefused {
                 message: format!(
-                    "table {target} has no column {} now{by}: snapshot {} holds its values by primary key, written back onto their rows once the column is there again.\n  nothing was changed.\n  next: revert the migration that dropped it ({down}: it re-adds the column), then restore again; or restore into a new table (`--into {target}_restored`) to read the values{partial}",
+                    "table {target} has no column {} now{by}: snapshot {} holds its values by primary key, written back onto their rows once the column is there again.\n  nothing was changed.\n  next: {undo} (that re-adds the column), then restore again; or restore into a new table (`--into {target}_restored`) to read the values{partial}",
                     report.unmapped.join(", "),
                     snapshot.id
                 ),
@@ -540,15 +543,22 @@ pub(crate) async fn plan_restore(
     Ok(RestorePlan { report, exists, first_checksum })
 }
 
-/// The command that reverts migration `version` and every later one: `down --to` the version
-/// applied before it, read from the version table `history` (a placeholder when the snapshot
-/// names no migration or the table cannot be read).
-async fn down_before(s: &mut Session<'_>, history: &str, version: Option<i64>) -> String {
-    let placeholder = "`cargo dbguard down --to VERSION`, VERSION the one before it".to_string();
+/// How to undo what migration `version` did to a table, read from the version table
+/// `history`: revert it (`down --to` the version applied before it) when it is applied; apply
+/// it again (`up --to` it) when the snapshot was taken by its `down`. A placeholder when the
+/// snapshot names no migration or the table cannot be read.
+async fn undo_of(s: &mut Session<'_>, history: &str, version: Option<i64>) -> String {
+    let placeholder = "undo the migration that did it (`cargo dbguard down --to VERSION`)".to_string();
     let Some(v) = version else { return placeholder };
-    let sql = format!("SELECT COALESCE(MAX(version), 0) FROM {} WHERE version < {v}", s.env.backend.quote(history));
-    match s.query_i64(&sql, "reading the version table").await {
-        Ok(before) => format!("`cargo dbguard down --to {before}`"),
+    let table = s.env.backend.quote(history);
+    let applied = format!("SELECT COUNT(*) FROM {table} WHERE version = {v}");
+    let before = format!("SELECT COALESCE(MAX(version), 0) FROM {table} WHERE version < {v}");
+    match s.query_i64(&applied, "reading the version table").await {
+        Ok(0) => format!("apply migration {v} again, whose `down` did it (`cargo dbguard up --to {v}`)"),
+        Ok(_) => match s.query_i64(&before, "reading the version table").await {
+            Ok(n) => format!("revert migration {v}, which did it (`cargo dbguard down --to {n}`)"),
+            Err(_) => placeholder,
+        },
         Err(_) => placeholder,
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod backend;
+pub(crate) mod batches;
 pub mod database;
 pub mod lock;
 pub mod open_mode;

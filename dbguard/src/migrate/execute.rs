@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use sqlx::{AnyConnection, Connection};
 
+use crate::db::batches::Batches;
 use crate::db::database::{Database, Env, Session};
 use crate::error::{Error, FailureOutcome, Loss, LossOutcome, MigrationFailure, Result, RowsLost};
 use crate::migrate::guard::{self, Protect};
@@ -174,6 +175,17 @@ pub(crate) async fn run(
             };
             r.map(|()| None).map_err(|f| (f, FailureOutcome::Dirty))
         }
+    };
+    // Stopped at its first statement, which did not run (nothing committed): nothing of it
+    // stands. Forgotten with its snapshots, as a step rolled back is, rather than left dirty
+    // for a person to judge.
+    let outcome = match outcome {
+        Err((f, FailureOutcome::Resumable { statement: 1 })) if resume.is_none() && dir == Direction::Up => {
+            history.delete(env, conn, m.version()).await?;
+            guard::rolled_back(&mut Session { env, conn }, &taken, false).await?;
+            return Err(f.into_error(FailureOutcome::RolledBack));
+        }
+        other => other,
     };
     // Snapshot tables left empty (nothing changed, or rolled back) go; those with rows stay.
     guard::drop_empty(&mut Session { env, conn }, &taken).await?;
@@ -502,9 +514,8 @@ async fn run_batched(
     let Some(record) = history.literal_change(env, written.as_ref(), m.version(), &elapsed) else {
         return Ok(None);
     };
-    // A newline before `;`: the step may end in a `--` comment.
     let dialect = env.backend.kind().dialect();
-    let batches = batches(env.backend.begin_statement(), sql, &record, env.backend.batch_bytes(), dialect);
+    let batches = Batches::new(env.backend.begin_statement(), sql, &record, env.backend.batch_bytes(), dialect);
     // A big step, where the database can, without a round trip per statement; else batch by
     // batch through the driver. Either way a failure leaves nothing (rolled back), and is
     // reported by the statement-by-statement run.
@@ -523,9 +534,9 @@ async fn run_batched(
 
 /// Runs `batches` one round trip each, counting the statements done; false (rolled back) if
 /// one fails.
-async fn run_batches(conn: &mut AnyConnection, env: &Env, batches: &[(String, usize)]) -> bool {
+async fn run_batches(conn: &mut AnyConnection, env: &Env, batches: &Batches<'_>) -> bool {
     use sqlx::Executor;
-    let total = batches.iter().map(|(_, n)| n).sum();
+    let total = batches.statements();
     // Counted only where the step is split (nothing is guarded here, so no work to clear).
     let count = |done| {
         if total > 0 {
@@ -533,9 +544,9 @@ async fn run_batches(conn: &mut AnyConnection, env: &Env, batches: &[(String, us
         }
     };
     let mut done = 0;
-    for (batch, n) in batches {
+    for (batch, n) in batches.iter() {
         count(done);
-        if conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(batch.as_str()))).await.is_err() {
+        if conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(batch.as_ref()))).await.is_err() {
             let _ = conn.execute(sqlx::raw_sql("ROLLBACK")).await;
             return false;
         }
@@ -543,36 +554,6 @@ async fn run_batches(conn: &mut AnyConnection, env: &Env, batches: &[(String, us
     }
     count(done);
     true
-}
-
-/// The round trips of a step run in one transaction: `BEGIN`, the step, the version row
-/// `record`, `COMMIT`; in batches of whole statements of about `limit` bytes when given (a
-/// statement longer than that is a batch of its own), each with the count of the step's
-/// statements in it (counted only where the step is split). A newline before each `;`: a statement
-/// may end in a `--` comment.
-fn batches(
-    begin: &str,
-    sql: &str,
-    record: &str,
-    limit: Option<usize>,
-    dialect: dbguard_lint::Dialect,
-) -> Vec<(String, usize)> {
-    let Some(limit) = limit.filter(|l| sql.len() > *l) else {
-        return vec![(format!("{begin};\n{sql}\n;\n{record};\nCOMMIT"), 0)];
-    };
-    let mut out = vec![(format!("{begin};\n"), 0)];
-    for st in dbguard_lint::split::split(sql, dialect) {
-        let (last, _) = out.last().expect("one batch at least");
-        if !last.is_empty() && last.len() + st.text.len() > limit {
-            out.push((String::new(), 0));
-        }
-        let (last, n) = out.last_mut().expect("one batch at least");
-        last.push_str(st.text);
-        last.push_str("\n;\n");
-        *n += 1;
-    }
-    out.push((format!("{record};\nCOMMIT"), 0));
-    out
 }
 
 /// Puts back the rows of each table that lost them, from the snapshot taken before the step.
@@ -703,34 +684,5 @@ async fn run_step(
             run(&mut tx).await.map_err(|e| fail(None, env.scrub(&e.to_string())))
         }
         Step::Irreversible { reason, .. } => Err(fail(None, format!("the step is irreversible: {reason}"))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use dbguard_lint::Dialect;
-
-    /// What made a 10 MB step take 13 s on SQLite (and 50 MB never finish): the driver was
-    /// handed the whole rest of the step for each statement. Batches stay bounded whatever the
-    /// step's size, and keep every statement, in order.
-    #[test]
-    fn batches_are_bounded_and_keep_every_statement() {
-        let sql: String = (0..5000).map(|i| format!("INSERT INTO t VALUES ({i}, 'x'); -- row {i}\n")).collect();
-        let b = super::batches("BEGIN", &sql, "INSERT INTO v VALUES (1)", Some(4096), Dialect::Sqlite);
-        assert!(b.len() > 40, "{}", b.len());
-        assert_eq!(b.iter().map(|(_, n)| n).sum::<usize>(), 5000, "each statement counted once, for progress");
-        let b: Vec<String> = b.into_iter().map(|(text, _)| text).collect();
-        assert!(b.iter().all(|x| x.len() <= 4096 + 64), "a batch is about the limit");
-        assert!(b[0].starts_with("BEGIN;") && b.last().unwrap().ends_with("COMMIT"));
-        let joined = b.concat();
-        let kept: Vec<_> =
-            dbguard_lint::split::split(&joined, Dialect::Sqlite).iter().map(|s| s.text.to_string()).collect();
-        assert_eq!(kept.len(), 5000 + 3, "BEGIN, every statement, the record, COMMIT");
-        assert!(
-            kept[1].starts_with("INSERT INTO t VALUES (0,") && kept[5000].starts_with("INSERT INTO t VALUES (4999,")
-        );
-        // Small steps, and databases without a limit, go in one round trip.
-        assert_eq!(super::batches("BEGIN", "SELECT 1", "R", Some(4096), Dialect::Sqlite).len(), 1);
-        assert_eq!(super::batches("BEGIN", &sql, "R", None, Dialect::Postgres).len(), 1);
     }
 }

@@ -15,6 +15,9 @@ use crate::store::catalog::SnapshotInfo;
 pub(crate) struct Protect {
     /// The migration, for messages: version, name, location.
     migration: (i64, String, String),
+    /// The step changes `sql_mode` itself: whether a `NOT NULL` replaces NULLs or refuses
+    /// them cannot be read from the session before it.
+    sets_sql_mode: bool,
     /// Declared preserved tables, and whether their count must stay exactly the same.
     preserved: Vec<(String, bool)>,
     /// Preserved columns, by table: their values must stay exactly as they were.
@@ -99,6 +102,7 @@ impl Protect {
                 }
             }
             let radius = radius::targets(sql, dialect);
+            p.sets_sql_mode = sql.as_bytes().windows(8).any(|w| w.eq_ignore_ascii_case(b"sql_mode"));
             // An UPDATE with no WHERE that the parser read keeps what it overwrites, not the
             // whole table (one it could not read is kept whole below).
             let narrowed: Vec<&str> = radius
@@ -850,6 +854,16 @@ pub(crate) async fn rolled_back(s: &mut Session<'_>, taken: &Taken, inside: bool
 /// differently after the cast). A table kept whole only for such columns, none of whose values
 /// is lost, is not copied: a `DROP COLUMN` of an all-NULL column loses nothing.
 pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, version: i64) -> Result<()> {
+    // A strict server refuses the NULLs a new `NOT NULL` meets instead of replacing them: the
+    // statement fails. Reported so (the values are still kept, in case it does not).
+    let strict = match s.env.backend.nulls_refused_sql() {
+        Some(sql)
+            if !protect.sets_sql_mode && protect.values.iter().any(|v| v.change == ValueChange::NullsReplaced) =>
+        {
+            s.query_i64(sql, "reading whether the server is strict").await? > 0
+        }
+        _ => false,
+    };
     for v in protect.values.clone() {
         let (verb, to) = match &v.change {
             ValueChange::Drop => (Verb::DropColumn, None),
@@ -897,6 +911,12 @@ pub(crate) async fn measure_values(s: &mut Session<'_>, protect: &mut Protect, v
         let column = Some(v.column.clone()).filter(|c| !c.is_empty());
         let (statement, line, table) = (v.statement + 1, v.line, v.table.clone());
         let (snapshot, every_row) = (None, false);
+        let (verb, to) = match v.change {
+            ValueChange::NullsReplaced if strict => {
+                (Verb::Rejects, Some("NOT NULL (a strict server refuses NULLs)".into()))
+            }
+            _ => (verb, to),
+        };
         protect.measured.push(Radius { version, statement, line, table, column, verb, to, rows, snapshot, every_row });
     }
     for t in protect.for_values_only.clone() {
@@ -1076,6 +1096,16 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
         // What `up` would refuse: a condition that matches every row, without the allow.
         let every_row = !r.every_row_allowed && rows.is_some_and(|n| n > 0) && matches_every_row(s, r).await?;
         out.radius.push(Radius { every_row, ..row_radius(version, r, rows, None) });
+    }
+    // A table kept whole (`WHERE 1 = 1` reads as no WHERE to the linter) is still refused by
+    // `up` when the condition matches every row: said here too.
+    let whole = protect.rows.iter().filter(|r| protect.kept_whole(&r.table) && !r.every_row_allowed && !r.after_writes);
+    for r in whole.cloned().collect::<Vec<_>>() {
+        if s.table_exists(&r.table).await? && !s.is_empty(&r.table).await? && matches_every_row(s, &r).await? {
+            let rows =
+                s.query_i64(&format!("SELECT COUNT(*) FROM {}", r.relation), "counting the rows it changes").await?;
+            out.radius.push(Radius { every_row: true, ..row_radius(version, &r, Some(rows), None) });
+        }
     }
     Ok(out)
 }

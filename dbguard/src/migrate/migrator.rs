@@ -574,6 +574,7 @@ impl Migrator {
             },
             dump: if versions.is_empty() { None } else { self.dump.as_ref().map(|d| d.dir.clone()) },
             steps: Vec::new(),
+            stops: Vec::new(),
         };
         let mut written: Vec<String> = Vec::new();
         for v in versions {
@@ -612,6 +613,7 @@ impl Migrator {
                 findings,
             });
         }
+        out.stops = out.find_stops();
         Ok(out)
     }
 

@@ -54,7 +54,12 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
         if first == "ALTER" {
             match values(st.text, dialect) {
                 Ok(vs) => {
-                    writes = vs.is_empty() || vs.iter().any(|v| !matches!(v.change, ValueChange::Rejects { .. }));
+                    // A new column reshapes the table even when all that is measured is its refusal.
+                    writes = vs.is_empty()
+                        || vs.iter().any(|v| match &v.change {
+                            ValueChange::Rejects { constraint, .. } => constraint == NEW_NOT_NULL,
+                            _ => true,
+                        });
                     for mut v in vs {
                         (v.statement, v.line) = (i, st.line);
                         v.after_writes = written.contains(&v.table.to_lowercase());
@@ -536,6 +541,9 @@ pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
 
 /// The values the actions of an `ALTER TABLE` drop or convert; `Err` when it cannot be read
 /// (or names another schema's table): then every table it names is kept whole.
+/// What a new `NOT NULL` column without a default refuses on PostgreSQL: every row there.
+const NEW_NOT_NULL: &str = "NOT NULL (a new column without a DEFAULT)";
+
 fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
     use sqlparser::ast::{AlterColumnOperation, AlterTableOperation as Op};
     let mut parsed = sqlparser::parser::Parser::parse_sql(parser_dialect(dialect).as_ref(), text).map_err(|_| ())?;
@@ -583,6 +591,18 @@ fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
                 };
                 let column = sqlparser::ast::Ident::new(cols);
                 push(&column, ValueChange::Rejects { constraint, condition });
+            }
+            // PostgreSQL fills a new column with NULL, or its DEFAULT: `NOT NULL` without one
+            // fails on a table with rows (MySQL fills in the type's own default instead).
+            Op::AddColumn { column_def: d, if_not_exists: false, .. } if dialect == Dialect::Postgres => {
+                use sqlparser::ast::ColumnOption as O;
+                let options = || d.options.iter().map(|o| &o.option);
+                let fills = options().any(|o| matches!(o, O::Default(_) | O::Generated { .. } | O::Identity(_)))
+                    || d.data_type.to_string().to_ascii_uppercase().contains("SERIAL");
+                if options().any(|o| matches!(o, O::NotNull)) && !fills {
+                    let constraint = NEW_NOT_NULL.to_string();
+                    push(&d.name, ValueChange::Rejects { constraint, condition: "1 = 1".into() });
+                }
             }
             Op::AlterColumn { column_name, op: AlterColumnOperation::SetNotNull } => {
                 let condition = format!("{column_name} IS NULL");
@@ -1067,6 +1087,17 @@ mod tests {
                 ("orders".into(), "amount".into(), ValueChange::Convert { to: "NUMERIC(10,0)".into(), using: None })
             ]
         );
+        // A new NOT NULL column without a default: every row refuses it, on PostgreSQL only.
+        let added = whole("ALTER TABLE t ADD COLUMN d INT NOT NULL", Dialect::Postgres);
+        assert!(
+            matches!(&added[..], [Target::Values(v)] if v.change == ValueChange::Rejects {
+            constraint: NEW_NOT_NULL.into(), condition: "1 = 1".into() }),
+            "{added:?}"
+        );
+        for filled in ["ADD COLUMN d INT NOT NULL DEFAULT 0", "ADD COLUMN d BIGSERIAL NOT NULL", "ADD COLUMN d INT"] {
+            assert!(whole(&format!("ALTER TABLE t {filled}"), Dialect::Postgres).is_empty(), "{filled}");
+        }
+        assert!(whole("ALTER TABLE t ADD COLUMN d INT NOT NULL", Dialect::Mysql).is_empty());
         let Target::Values(m) = &whole("ALTER TABLE t MODIFY COLUMN name VARCHAR(10)", Dialect::Mysql)[0] else {
             panic!()
         };

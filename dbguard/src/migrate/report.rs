@@ -103,6 +103,9 @@ pub struct DryRun {
     pub dump: Option<std::path::PathBuf>,
     /// The steps, in the order they would run.
     pub steps: Vec<DryStep>,
+    /// Why the run, done now, would stop partway, one line per cause (see
+    /// [`DryRun::find_stops`]); empty when nothing measured stops it.
+    pub stops: Vec<String>,
 }
 
 impl DryRun {
@@ -112,21 +115,26 @@ impl DryRun {
     /// the statement and the way on; empty when the measured radius stops nothing.
     ///
     /// ```
-    /// let run = dbguard::DryRun { direction: dbguard::Direction::Up, file_backup: None, dump: None, steps: vec![] };
-    /// assert!(run.stops().is_empty());
+    /// let run = dbguard::DryRun { direction: dbguard::Direction::Up, file_backup: None, dump: None, steps: vec![], stops: vec![] };
+    /// assert!(run.find_stops().is_empty());
     /// ```
-    pub fn stops(&self) -> Vec<String> {
+    pub fn find_stops(&self) -> Vec<String> {
         let mut out = Vec::new();
         for s in &self.steps {
             for r in &s.radius {
                 let at = format!("migration {} ({}) statement {} (line {})", s.version, s.name, r.statement, r.line);
                 let n = r.rows.unwrap_or(0);
                 if r.verb == Verb::Rejects && n > 0 {
+                    // `NOT NULL` names no column of its own.
+                    let constraint = match (r.to.as_deref(), r.column.as_deref()) {
+                        (Some(c), Some(col)) if c.starts_with("NOT NULL") => format!("NOT NULL on {col}{}", &c[8..]),
+                        (Some(c), _) => c.to_string(),
+                        (None, _) => "constraint".to_string(),
+                    };
                     out.push(format!(
-                        "{at} would fail: {} row(s) of {} are refused by the new {}; fix or remove them first (in an earlier statement or migration)",
+                        "{at} would fail: {} row(s) of {} are refused by the new {constraint}; fix or remove them first (in an earlier statement or migration)",
                         crate::thousands(n),
                         r.table,
-                        r.to.as_deref().unwrap_or("constraint")
                     ));
                 }
                 if r.every_row {

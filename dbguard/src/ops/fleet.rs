@@ -589,7 +589,7 @@ async fn run_target(
         FleetOp::DryRunUp(to) => m
             .dry_run_up(&mut db, to)
             .await
-            .and_then(|r| match r.stops() {
+            .and_then(|r| match r.stops.clone() {
                 stops if !stops.is_empty() => Err(Error::FleetTargetUnhealthy { messages: stops }),
                 _ => Ok(r),
             })

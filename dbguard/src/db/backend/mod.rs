@@ -282,6 +282,13 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         Vec::new()
     }
 
+    /// A query returning 1 when the session refuses the NULLs a column made `NOT NULL` holds
+    /// (the statement fails) rather than replacing them with the type's default; `None` where
+    /// a new `NOT NULL` always refuses them (or the database has no such change).
+    fn nulls_refused_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// A query with one parameter (a table) returning the character set a string column gets
     /// when a change of its type names none (MySQL: the table's default, which may differ from
     /// the column's: `MODIFY v VARCHAR(20)` converts `✓` to `?` in a latin1 table). `None`
@@ -410,7 +417,7 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     fn run_script<'a>(
         &'a self,
         _url: &'a str,
-        _batches: &'a [(String, usize)],
+        _batches: &'a crate::db::batches::Batches<'a>,
         _progress: &'a crate::model::progress::ProgressHook,
     ) -> Option<Script<'a>> {
         None
@@ -418,8 +425,9 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
 
     /// The most SQL text to hand the driver at once, where handing it more costs more than
     /// linear time (the SQLite driver copies the rest of the text for every statement it
-    /// prepares): a bigger step goes in batches of whole statements of about this size, in
-    /// one transaction. `None`: any size in one round trip.
+    /// prepares) or memory (one round trip is one copy of the step): a bigger step goes in
+    /// batches of whole statements of about this size, in one transaction. `None`: any size
+    /// in one round trip.
     fn batch_bytes(&self) -> Option<usize> {
         None
     }

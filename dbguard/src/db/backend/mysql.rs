@@ -207,6 +207,12 @@ impl Backend for Mysql {
         }
     }
 
+    // Strict modes (MariaDB's and MySQL's default) refuse the NULLs; without one, `MODIFY c
+    // INT NOT NULL` writes 0 over them with a warning.
+    fn nulls_refused_sql(&self) -> Option<&'static str> {
+        Some("SELECT CAST(@@SESSION.sql_mode LIKE '%STRICT%' AS SIGNED)")
+    }
+
     fn default_charset_sql(&self) -> Option<&'static str> {
         Some(
             "SELECT CAST(c.character_set_name AS CHAR) FROM information_schema.tables t \

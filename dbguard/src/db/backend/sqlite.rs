@@ -118,7 +118,7 @@ impl Backend for Sqlite {
     fn run_script<'a>(
         &'a self,
         url: &'a str,
-        batches: &'a [(String, usize)],
+        batches: &'a crate::db::batches::Batches<'a>,
         progress: &'a crate::model::progress::ProgressHook,
     ) -> Option<Script<'a>> {
         self.path.as_ref()?;
@@ -289,7 +289,7 @@ mod script {
     pub(super) async fn run(
         driver_url: String,
         url: &str,
-        batches: &[(String, usize)],
+        batches: &crate::db::batches::Batches<'_>,
         progress: &ProgressHook,
     ) -> Result<Option<String>> {
         let failed = |context: &str, e: sqlx::Error| Error::Database {
@@ -301,15 +301,15 @@ mod script {
         let options = SqliteConnectOptions::from_str(&driver_url).map_err(|e| failed("reading the URL", e))?;
         let mut conn: SqliteConnection =
             options.connect().await.map_err(|e| failed("connecting to run a big migration", e))?;
-        let total = batches.iter().map(|(_, n)| n).sum();
+        let total = batches.statements();
         let outcome = {
             let mut handle = conn.lock_handle().await.map_err(|e| failed("running a big migration", e))?;
             let db = handle.as_raw_handle().as_ptr();
             let mut done = 0;
             let mut outcome = None;
-            for (sql, n) in batches {
+            for (sql, n) in batches.iter() {
                 progress.emit(Progress::Statements { done, total });
-                if let Err(message) = exec(db, sql) {
+                if let Err(message) = exec(db, &sql) {
                     // Whatever ran is undone (an error may have ended the transaction already).
                     let _ = exec(db, "ROLLBACK");
                     outcome = Some(message);
