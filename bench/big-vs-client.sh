@@ -27,7 +27,7 @@ older() {
   read -r ps pm < <(timed "$prev" dbguard up -m "$work/m" -d "$2")
   printf ' %s, %s | %s |' "$ps" "$pm" "$(ratio "$ps" "$cs")"
 }
-fresh_sqlite() { rm -f "$work/d.db"*; rm -rf "$work/d.db.dbguard-backups"; }
+fresh_sqlite() { rm -rf "$work/d.db"*; }
 fresh_pg() { pg "DROP DATABASE IF EXISTS dbguard_bigc WITH (FORCE)"; pg "CREATE DATABASE dbguard_bigc"; }
 fresh_my() { my "DROP DATABASE IF EXISTS dbguard_bigc; CREATE DATABASE dbguard_bigc"; }
 for n in $sizes; do
@@ -46,7 +46,7 @@ PY
   { echo "BEGIN;"; cat "$up"; echo "COMMIT;"; } > "$work/sqlite.sql"
   { echo "SET autocommit = 0;"; cat "$up"; echo "COMMIT;"; } > "$work/mysql.sql"
 
-  rm -f "$work/c.db" "$work/d.db"*
+  rm -rf "$work/c.db" "$work/d.db"*
   read -r cs cm < <(timed sh -c "sqlite3 '$work/c.db' < '$work/sqlite.sql'")
   read -r ds dm < <(timed "$bin" dbguard up -m "$work/m" -d "sqlite://$work/d.db")
   echo "| $n | $size | SQLite | $cs, $cm | $ds, $dm | $(ratio "$ds" "$cs") |$(older fresh_sqlite "sqlite://$work/d.db")"

@@ -705,10 +705,15 @@ async fn verify_restored(
         } else {
             format!("the snapshot is untouched; {target} was created from it")
         };
+        // A snapshot of some rows or values is matched by key: those rows, not the table's.
+        let counted = match rows {
+            Some(_) => format!("the rows written back would be {}", report.rows),
+            None => format!("the table would have {} rows", report.rows),
+        };
         return Err(Error::RestoreFailed {
             message: format!(
-                "restoring {target} from snapshot {} did not verify: the table would have {} rows (snapshot: {}), content checksum {mapped_now} (snapshot: {mapped_snap}).\n  kept safe: {kept}.\n  next: if a migration changed a column's type since the snapshot (a conversion that lost these values), revert it first; otherwise check the triggers on {target} that may change written rows; then restore again",
-                snapshot.id, report.rows, snapshot.row_count,
+                "restoring {target} from snapshot {} did not verify: {counted} (snapshot: {}), content checksum {mapped_now} (snapshot: {mapped_snap}).\n  kept safe: {kept}.\n  next: if a migration changed a column's type since the snapshot (a conversion that lost these values), revert it first; otherwise check the triggers on {target} that may change written rows; then restore again",
+                snapshot.id, snapshot.row_count,
             ),
         });
     }

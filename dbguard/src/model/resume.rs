@@ -20,7 +20,9 @@ pub struct ResumePoint {
     /// A checksum of the statements that committed, so that a file edited since (to fix the
     /// statement that failed) is resumed only if what already ran is unchanged.
     pub prefix: String,
-    /// A short checksum of each statement that committed, to name the one edited since.
+    /// A short checksum of each statement that committed, to name the one edited since: of
+    /// the first [`NAMED`] only, so that the point written with every commit stays small in a
+    /// seed file of 500,000 statements (an edit further on is still caught by `prefix`).
     #[serde(default)]
     pub sums: Vec<String>,
     /// A statement that commits itself (DDL) was running: the state of each object just before
@@ -114,7 +116,9 @@ impl ResumePoint {
         self.done += 1;
         self.prefix = hex(h.clone().finalize().as_slice());
         self.running.0 = Some((len + 1, h));
-        self.sums.push(prefix_checksum(&[text])[..16].to_string());
+        if self.sums.len() < NAMED {
+            self.sums.push(prefix_checksum(&[text])[..16].to_string());
+        }
         self.name_next(statements);
     }
 
@@ -177,6 +181,9 @@ impl ResumePoint {
         }
     }
 }
+
+/// How many committed statements a [`ResumePoint`] can name when one was edited since.
+pub const NAMED: usize = 1000;
 
 /// A checksum of statements in order (each one's text, trimmed, and its length, so that no two
 /// lists collide by moving text between statements).
@@ -358,6 +365,26 @@ mod tests {
             judged_ran: None,
             running: RunningSum::default(),
         }
+    }
+
+    /// The point rewritten with every commit does not grow past the statements it can name:
+    /// a change further on is still caught, by the prefix, without its number.
+    #[test]
+    fn a_long_step_keeps_a_bounded_point() {
+        let text: String = (0..NAMED + 500).map(|i| format!("INSERT INTO a VALUES ({i});\n")).collect();
+        let statements = dbguard_lint::split::split(&text, dbguard_lint::Dialect::Postgres);
+        let mut p = ResumePoint::start(Direction::Up, &statements, serde_json::Value::Null);
+        for _ in 0..statements.len() - 1 {
+            p.advance(&statements);
+        }
+        assert_eq!(p.sums.len(), NAMED);
+        let mut texts: Vec<&str> = statements.iter().map(|s| s.text).collect();
+        assert!(p.continues(Direction::Up, &texts));
+        texts[NAMED + 10] = "INSERT INTO a VALUES (-1)";
+        assert!(!p.ran_unchanged(Direction::Up, &texts), "caught by the prefix");
+        assert_eq!(p.first_changed(&texts), None, "not named");
+        texts[3] = "INSERT INTO a VALUES (-2)";
+        assert_eq!(p.first_changed(&texts), Some(4));
     }
 
     #[test]
