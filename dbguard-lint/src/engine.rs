@@ -427,6 +427,15 @@ impl<'f> Linter<'f> {
                 Stmt::new(st.text, offset, dialect)
             };
             run(&s, cx);
+            // MariaDB's `SET STATEMENT ... FOR <statement>` runs the statement after `FOR`:
+            // checked as if written alone, and every table it names kept by the guards (the
+            // runtime's own analysis reads statements by their first word).
+            if let Some(inner) = s.set_statement_body() {
+                run(&inner, cx);
+                if guards {
+                    unchecked.extend(names_in(inner.text, dialect, true));
+                }
+            }
             // A versioned executable comment (`/*!80000 ... */`) runs only on a server at least
             // that new: what runs depends on the server, so both readings are checked.
             let other_reading = crate::lexer::without_versioned_comments(st.text, dialect);

@@ -120,6 +120,23 @@ impl<'a> Stmt<'a> {
         out
     }
 
+    /// MariaDB's `SET STATEMENT var = value [, ...] FOR <statement>`: the statement it runs,
+    /// which the rules and the guards must see as if written alone.
+    ///
+    /// ```
+    /// use dbguard_lint::{Dialect, stmt::Stmt};
+    /// let s = Stmt::new("SET STATEMENT max_statement_time = 60 FOR DROP TABLE keep", 0, Dialect::Mysql);
+    /// assert_eq!(s.set_statement_body().unwrap().text, "DROP TABLE keep");
+    /// ```
+    pub fn set_statement_body(&self) -> Option<Stmt<'a>> {
+        if !self.starts(&["SET", "STATEMENT"]) {
+            return None;
+        }
+        let depths = self.depths();
+        let at = (2..self.tokens.len()).find(|&i| depths[i] == 0 && self.is(i, "FOR"))?;
+        (at + 1 < self.tokens.len()).then(|| self.sub(at + 1, self.tokens.len()))
+    }
+
     /// Tokens `from..to` as a statement of their own.
     pub fn sub(&self, from: usize, to: usize) -> Stmt<'a> {
         let (start, end) = (self.tokens[from].start, self.tokens[to - 1].end);

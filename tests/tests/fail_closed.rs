@@ -6,7 +6,8 @@
 //! consumed. (The command-line forms are in `dbguard-cli/tests/fail_closed.rs`.)
 
 use dbguard::{
-    BackendKind, Backups, Database, Error, FileBackupPolicy, Migration, Migrator, PrunePolicy, Status, Tier, TierPolicy,
+    BackendKind, Backups, Database, EntryState, Error, FileBackupPolicy, Migration, Migrator, PrunePolicy, Status,
+    Tier, TierPolicy,
 };
 use dbguard_tests::{MigrationDir, TestDb, on_each_engine};
 
@@ -176,6 +177,29 @@ async fn mysql_executable_comments_run_as_written() {
     db.close().await.unwrap();
 }
 
+/// Found by a new-user trial: MariaDB's `SET STATEMENT ... FOR <statement>` hid the statement
+/// from the linter and the guard (a table dropped, rows updated with nothing kept). The
+/// statement after `FOR` is checked, and every table it names is kept whole first.
+#[tokio::test]
+async fn mysql_set_statement_for_hides_nothing() {
+    let Some(t) = TestDb::new(BackendKind::Mysql).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    let sql = "SET STATEMENT max_statement_time = 100 FOR UPDATE users SET email = NULL WHERE id > 1;\n\
+               SET STATEMENT sql_mode = '' FOR DROP TABLE legacy;\n";
+    let f = dbguard_lint::lint_sql("up.sql", sql, dbguard_lint::Dialect::Mysql);
+    assert!(f.iter().any(|f| f.rule == "drop-table" && f.line == 2), "{f:?}");
+    dir.add("2", "hidden", sql, IRREVERSIBLE);
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let mut db = t.connect().await;
+    let report = m.up(&mut db, None).await.unwrap();
+    let mut kept = snapshotted(&report, 2);
+    kept.sort();
+    assert_eq!(kept, ["legacy", "users"], "{:?}", report.snapshots);
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users WHERE email IS NULL").await.unwrap(), 2, "it ran");
+    db.close().await.unwrap();
+}
+
 /// Reproduction 3: `s.case` opened a block in the splitter and hid every statement after it
 /// from the linter and the runtime guard.
 async fn a_keyword_used_as_a_name_hides_nothing(kind: BackendKind) {
@@ -231,6 +255,36 @@ async fn text_the_splitter_cannot_read_is_snapshotted_whole(kind: BackendKind) {
     db.close().await.unwrap();
 }
 on_each_engine!(text_the_splitter_cannot_read_is_snapshotted_whole);
+
+/// A comment or string that never ends took the rest of the step with it, the version row and
+/// `COMMIT` too: SQLite said "applied" for a step that never ran (a big one committed half).
+/// Such a step is refused before anything runs, naming where it starts.
+async fn a_comment_that_never_ends_runs_nothing(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    base(&dir);
+    let mut db = t.connect().await;
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let rows: String = (10..3000).map(|i| format!("INSERT INTO users (id) VALUES ({i});\n")).collect();
+    for sql in [
+        "INSERT INTO users (id) VALUES (10);\n/* unterminated comment".to_string(),
+        format!("{rows}/* oops\n{rows}"),
+        "INSERT INTO users (id) VALUES (10);\nINSERT INTO legacy (id) VALUES ('x);\n".to_string(),
+    ] {
+        dir.add("2", "broken", &sql, IRREVERSIBLE);
+        let m = Migrator::from_dir(dir.path()).unwrap();
+        let before = count(&mut db, "users").await;
+        let err = m.up(&mut db, None).await.unwrap_err();
+        assert!(
+            err.to_string().contains("never ends") && err.to_string().contains("Nothing of the migration ran"),
+            "{err}"
+        );
+        assert_eq!(count(&mut db, "users").await, before, "nothing ran");
+        let plan = m.plan(&mut db).await.unwrap();
+        assert_eq!(plan.entries.iter().find(|e| e.version == 2).unwrap().state, EntryState::Pending);
+    }
+}
+on_each_engine!(a_comment_that_never_ends_runs_nothing);
 
 /// Reproduction 6: a `COMMIT` inside a transactional migration committed half of it while the
 /// error said "exactly as before".

@@ -169,6 +169,25 @@ async fn edited_migration_is_drift_but_line_endings_are_not(kind: BackendKind) {
 }
 on_each_engine!(edited_migration_is_drift_but_line_endings_are_not);
 
+/// A file saved with a byte-order mark (and CRLF) runs on every database: the mark is no SQL.
+async fn a_byte_order_mark_is_not_sql(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    let dir = MigrationDir::new();
+    dir.add(
+        "1",
+        "bom",
+        "\u{feff}CREATE TABLE s (id INT);\r\nINSERT INTO s VALUES (1);\r\n",
+        "\u{feff}DROP TABLE s;\r\n",
+    );
+    let mut db = t.connect().await;
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    m.up(&mut db, None).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM s").await.unwrap(), 1);
+    m.down(&mut db, 0).await.unwrap();
+    assert!(!db.table_exists("s").await.unwrap());
+}
+on_each_engine!(a_byte_order_mark_is_not_sql);
+
 async fn down_reverts_in_reverse_order_to_the_recorded_schema(kind: BackendKind) {
     let Some((t, dir)) = with_three(kind).await else { return };
     let m = Migrator::from_dir(dir.path()).unwrap();

@@ -136,7 +136,7 @@ pub async fn measure(ctx: &Ctx, paths: &[PathBuf], format: LintFormat, code: Exi
     lines.extend(stops.iter().map(|s| format!("  `up` would stop: {s}")));
     if lines.len() == 1 {
         lines.push(format!(
-            "  nothing: {} pending migration(s) delete, overwrite, drop or convert no data",
+            "  nothing now: {} pending migration(s) delete, overwrite, drop or convert none of the data there is now (tables they make and fill themselves are measured when they run)",
             plan.steps.len()
         ));
     }

@@ -689,6 +689,17 @@ impl Session<'_> {
         Ok(self.texts(sql, name, &format!("reading the definition of the view {name}")).await?.into_iter().next())
     }
 
+    /// What the server evaluates for each row inserted into `table` (see
+    /// `Backend::insert_expressions_sql`).
+    pub async fn insert_expressions(&mut self, table: &str) -> Result<Vec<String>> {
+        match self.env.backend.insert_expressions_sql() {
+            Some(sql) => {
+                self.texts(sql.to_string(), table, &format!("reading what {table} computes for its rows")).await
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The bodies of the enabled event triggers (see `Backend::event_trigger_bodies_sql`).
     pub async fn event_trigger_bodies(&mut self) -> Result<Vec<String>> {
         self.strings_if(self.env.backend.event_trigger_bodies_sql(), "reading the event triggers").await

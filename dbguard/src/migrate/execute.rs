@@ -51,6 +51,17 @@ pub(crate) async fn run(
 ) -> Result<Option<AppliedRow>> {
     let Database { conn, env, .. } = db;
     let step = m.step(dir);
+    // A string, quoted name or comment that never ends takes the rest of the file with it
+    // (the version row too, when sent in one round trip): nothing is run of such a step.
+    if let Step::Sql(sql) = step
+        && let Some((at, lost)) = unterminated(sql, env.backend.kind().dialect())
+    {
+        let message = format!(
+            "{}: everything after it would be taken for part of this statement, and not run as written. Nothing of the migration ran",
+            lost.describe()
+        );
+        return Err(failure(m, dir, Some(at), message, true).into_error(FailureOutcome::RolledBack));
+    }
     let history = VersionTable { table };
     let started = Instant::now();
     let at = now();
@@ -178,11 +189,14 @@ pub(crate) async fn run(
     };
     // Stopped at its first statement, which did not run (nothing committed): nothing of it
     // stands. Forgotten with its snapshots, as a step rolled back is, rather than left dirty
-    // for a person to judge.
+    // for a person to judge. Not where a failed statement may have done part of its work (a
+    // MyISAM table keeps the rows an UPDATE changed before it failed): left as it is, dirty.
     let outcome = match outcome {
-        Err((f, FailureOutcome::Resumable { statement: 1 })) if resume.is_none() && dir == Direction::Up => {
+        Err((f, FailureOutcome::Resumable { statement: 1 }))
+            if resume.is_none() && dir == Direction::Up && env.backend.failed_statement_undone() =>
+        {
             history.delete(env, conn, m.version()).await?;
-            guard::rolled_back(&mut Session { env, conn }, &taken, false).await?;
+            guard::nothing_ran(&mut Session { env, conn }, &taken).await?;
             return Err(f.into_error(FailureOutcome::RolledBack));
         }
         other => other,
@@ -554,6 +568,26 @@ async fn run_batches(conn: &mut AnyConnection, env: &Env, batches: &Batches<'_>)
     }
     count(done);
     true
+}
+
+/// The statement (number from 1, line, text) where the splitter lost track of the end of a
+/// string, quoted name or comment, and why.
+fn unterminated(
+    sql: &str,
+    dialect: dbguard_lint::Dialect,
+) -> Option<((usize, usize, String), dbguard_lint::split::Lost)> {
+    use dbguard_lint::split::LostCause;
+    let (mut found, mut n) = (None, 0);
+    dbguard_lint::split::for_each(sql, dialect, &mut |st, _| {
+        n += 1;
+        if found.is_none()
+            && let Some(lost) = st.lost.filter(|l| l.cause == LostCause::Unterminated)
+        {
+            let text: String = st.text.chars().take(200).collect();
+            found = Some(((n, st.line, text), lost));
+        }
+    });
+    found
 }
 
 /// Puts back the rows of each table that lost them, from the snapshot taken before the step.

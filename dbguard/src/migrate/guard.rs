@@ -356,6 +356,21 @@ impl Protect {
             }
             tables = triggered;
             tables.retain(|t| written.iter().any(|i| i.eq_ignore_ascii_case(t)));
+            // A column's DEFAULT, a CHECK, a domain's CHECK may call a function that changes
+            // other tables, for every row inserted: followed like a call in the step.
+            let dialect = s.env.backend.kind().dialect();
+            for t in &inserted {
+                if !self.followed.insert(format!("x:{}", t.to_lowercase())) {
+                    continue;
+                }
+                for expression in s.insert_expressions(t).await? {
+                    for call in radius::called(&expression, dialect) {
+                        if !names.contains(&call) {
+                            names.push(call);
+                        }
+                    }
+                }
+            }
         }
         // What the database runs on any DDL (PostgreSQL event triggers), read once.
         let mut bodies = Vec::new();
@@ -835,6 +850,16 @@ async fn update_values(s: &mut Session<'_>, r: &RowTarget, pk: &[String]) -> Res
 /// Drops the row snapshot tables [`before`] made that hold no row.
 pub(crate) async fn drop_empty(s: &mut Session<'_>, taken: &Taken) -> Result<()> {
     snapshot::drop_empty_rows(s, &taken.rows).await
+}
+
+/// After a step stopped before its first statement took effect: every copy made for it, of
+/// tables, rows or values, is dropped, as the database is as it was.
+pub(crate) async fn nothing_ran(s: &mut Session<'_>, taken: &Taken) -> Result<()> {
+    let why = "not needed: the migration's first statement failed, and nothing of it ran";
+    for snap in taken.snapshots.iter().chain(taken.rows.iter().filter_map(|r| r.filled.as_ref())) {
+        snapshot::discard(s, snap, why).await?;
+    }
+    drop_empty(s, taken).await
 }
 
 /// After a step rolled back whole: what [`before`] kept in its transaction went with it; what

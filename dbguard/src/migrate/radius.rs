@@ -571,14 +571,14 @@ fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
                 use sqlparser::ast::TableConstraint as C;
                 let (cols, constraint, condition) = match constraint {
                     C::Unique(u) => {
-                        let cols = index_columns(&u.columns);
+                        let cols = index_columns(&u.columns, dialect);
                         let nulls_equal = matches!(u.nulls_distinct, sqlparser::ast::NullsDistinctOption::NotDistinct);
                         let n = u.columns.len();
                         let condition = duplicates(&relation, &cols, n, None, nulls_equal);
                         (cols.clone(), format!("UNIQUE ({cols})"), condition)
                     }
                     C::PrimaryKey(k) => {
-                        let cols = index_columns(&k.columns);
+                        let cols = index_columns(&k.columns, dialect);
                         let nulls: Vec<String> = cols.split(", ").map(|c| format!(" OR {c} IS NULL")).collect();
                         let condition =
                             format!("{}{}", duplicates(&relation, &cols, k.columns.len(), None, false), nulls.concat());
@@ -597,9 +597,15 @@ fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
             Op::AddColumn { column_def: d, if_not_exists: false, .. } if dialect == Dialect::Postgres => {
                 use sqlparser::ast::ColumnOption as O;
                 let options = || d.options.iter().map(|o| &o.option);
-                let fills = options().any(|o| matches!(o, O::Default(_) | O::Generated { .. } | O::Identity(_)))
-                    || d.data_type.to_string().to_ascii_uppercase().contains("SERIAL");
-                if options().any(|o| matches!(o, O::NotNull)) && !fills {
+                // `DEFAULT NULL` fills nothing.
+                let null = |e: &sqlparser::ast::Expr| e.to_string().eq_ignore_ascii_case("NULL");
+                let fills = options().any(|o| match o {
+                    O::Default(e) => !null(e),
+                    O::Generated { .. } | O::Identity(_) => true,
+                    _ => false,
+                }) || d.data_type.to_string().to_ascii_uppercase().contains("SERIAL");
+                let not_null = options().any(|o| matches!(o, O::NotNull | O::PrimaryKey(_)));
+                if not_null && !fills {
                     let constraint = NEW_NOT_NULL.to_string();
                     push(&d.name, ValueChange::Rejects { constraint, condition: "1 = 1".into() });
                 }
@@ -638,8 +644,20 @@ fn values(text: &str, dialect: Dialect) -> Result<Vec<ValueTarget>, ()> {
 }
 
 /// The columns of an index or key, as SQL (`a, "B"`).
-fn index_columns(columns: &[sqlparser::ast::IndexColumn]) -> String {
-    columns.iter().map(|c| c.column.expr.to_string()).collect::<Vec<_>>().join(", ")
+fn index_columns(columns: &[sqlparser::ast::IndexColumn], dialect: Dialect) -> String {
+    let part = |c: &sqlparser::ast::IndexColumn| {
+        let text = c.column.expr.to_string();
+        // MySQL's `name(10)` is a key on the first 10 characters (a function needs `((...))`).
+        let prefix = text.split_once('(').and_then(|(name, rest)| {
+            let n = rest.strip_suffix(')')?;
+            (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then(|| format!("LEFT({name}, {n})"))
+        });
+        match prefix {
+            Some(p) if dialect == Dialect::Mysql => p,
+            _ => text,
+        }
+    };
+    columns.iter().map(part).collect::<Vec<_>>().join(", ")
 }
 
 /// The condition on `relation`'s rows that holds for those sharing their `cols` (SQL, `n` of
@@ -669,7 +687,7 @@ fn unique_index(text: &str, dialect: Dialect) -> Option<ValueTarget> {
     if !ix.unique || ix.table_name.0.len() != 1 {
         return None;
     }
-    let cols = index_columns(&ix.columns);
+    let cols = index_columns(&ix.columns, dialect);
     let relation = ix.table_name.to_string();
     let predicate = ix.predicate.as_ref().map(ToString::to_string);
     Some(ValueTarget {
@@ -1094,6 +1112,9 @@ mod tests {
             constraint: NEW_NOT_NULL.into(), condition: "1 = 1".into() }),
             "{added:?}"
         );
+        for refused in ["ADD COLUMN d INT NOT NULL DEFAULT NULL", "ADD COLUMN d INT PRIMARY KEY"] {
+            assert_eq!(whole(&format!("ALTER TABLE t {refused}"), Dialect::Postgres).len(), 1, "{refused}");
+        }
         for filled in ["ADD COLUMN d INT NOT NULL DEFAULT 0", "ADD COLUMN d BIGSERIAL NOT NULL", "ADD COLUMN d INT"] {
             assert!(whole(&format!("ALTER TABLE t {filled}"), Dialect::Postgres).is_empty(), "{filled}");
         }

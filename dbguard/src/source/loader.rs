@@ -371,7 +371,14 @@ fn read_text(src: &dyn Source, path: &Path, problems: &mut Vec<Problem>) -> Opti
         }
     };
     match String::from_utf8(bytes) {
-        Ok(s) => Some(s),
+        // An editor's byte-order mark is no SQL: PostgreSQL and MySQL refuse it as a character
+        // of the first word. (The checksum ignores it too.)
+        Ok(mut s) => {
+            if s.starts_with('\u{feff}') {
+                s.drain(..'\u{feff}'.len_utf8());
+            }
+            Some(s)
+        }
         Err(e) => {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;

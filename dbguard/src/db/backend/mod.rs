@@ -95,6 +95,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         "BEGIN"
     }
 
+    /// Whether a statement that fails has done nothing, whatever the table: not so where a
+    /// table's engine keeps what a statement did before it failed (MySQL's MyISAM, Aria).
+    fn failed_statement_undone(&self) -> bool {
+        true
+    }
+
     /// Whether a failed statement inside a transaction can be rolled back completely,
     /// even for DDL.
     fn transactional_ddl(&self) -> bool {
@@ -203,6 +209,14 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
 
     /// The views of the current schema, by name.
     fn views_sql(&self) -> &'static str;
+
+    /// A query with one parameter (a table of the current schema) returning the expressions
+    /// the server evaluates for each row inserted: its columns' defaults, its `CHECK`s and its
+    /// columns' domains' `CHECK`s, which may call a function that changes other tables; `None`
+    /// where such an expression cannot call a routine of the user's.
+    fn insert_expressions_sql(&self) -> Option<&'static str> {
+        None
+    }
 
     /// The bodies of the database's enabled event triggers (PostgreSQL), which run on DDL:
     /// `None` where there are none.

@@ -213,6 +213,11 @@ impl Backend for Mysql {
         Some("SELECT CAST(@@SESSION.sql_mode LIKE '%STRICT%' AS SIGNED)")
     }
 
+    // A MyISAM or Aria table keeps the rows a failed UPDATE changed before it failed.
+    fn failed_statement_undone(&self) -> bool {
+        false
+    }
+
     fn default_charset_sql(&self) -> Option<&'static str> {
         Some(
             "SELECT CAST(c.character_set_name AS CHAR) FROM information_schema.tables t \

@@ -365,6 +365,21 @@ impl Backend for Postgres {
          WHERE w.ev_class IN (SELECT oid FROM tree) AND w.rulename <> '_RETURN'"
     }
 
+    // MySQL/MariaDB defaults and checks cannot call stored functions; SQLite has none.
+    fn insert_expressions_sql(&self) -> Option<&'static str> {
+        Some(
+            "WITH t AS (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname = $1 \
+             AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema())) \
+             SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid)::text FROM pg_catalog.pg_attrdef d \
+             WHERE d.adrelid IN (SELECT oid FROM t) \
+             UNION ALL SELECT pg_catalog.pg_get_constraintdef(k.oid)::text FROM pg_catalog.pg_constraint k \
+             WHERE k.conrelid IN (SELECT oid FROM t) AND k.contype = 'c' \
+             UNION ALL SELECT pg_catalog.pg_get_constraintdef(k.oid)::text FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_constraint k ON k.contypid = a.atttypid \
+             WHERE a.attrelid IN (SELECT oid FROM t) AND a.attnum > 0 AND NOT a.attisdropped AND k.contype = 'c'",
+        )
+    }
+
     // With the tables whose partitions or children have them (see `trigger_bodies_sql`).
     fn schemas_sql(&self) -> Option<&'static str> {
         Some(
