@@ -200,6 +200,41 @@ async fn mysql_set_statement_for_hides_nothing() {
     db.close().await.unwrap();
 }
 
+/// Found by a new-user trial: a MyISAM table keeps what a statement did when the transaction
+/// around it is rolled back, and dbguard said "rolled back, nothing changed" with a row gone
+/// (its copy dropped). A step that writes such a table runs statement by statement: a row lost
+/// from a preserved one is put back, and a later failure leaves it stopped, with its copy.
+#[tokio::test]
+async fn mysql_a_table_that_cannot_roll_back_is_never_said_rolled_back() {
+    let mk =
+        "CREATE TABLE mk (id INT PRIMARY KEY, v INT) ENGINE=MyISAM;\nINSERT INTO mk VALUES (1, 5), (2, 1), (3, 2);\n";
+    for (step, preserved) in [
+        ("-- dbguard: preserves = mk\nDELETE FROM mk WHERE id = 1;\n", true),
+        ("DELETE FROM mk WHERE id = 1;\nINSERT INTO nonexist VALUES (1);\n", false),
+    ] {
+        let Some(t) = TestDb::new(BackendKind::Mysql).await else { return };
+        let dir = MigrationDir::new();
+        base(&dir);
+        dir.add("2", "mk", mk, "DROP TABLE mk;\n");
+        dir.add("3", "step", step, IRREVERSIBLE);
+        let m = Migrator::from_dir(dir.path()).unwrap();
+        let mut db = t.connect().await;
+        m.up(&mut db, Some(2)).await.unwrap();
+        let err = m.up(&mut db, None).await.unwrap_err();
+        assert!(!err.to_string().contains("exactly as before"), "{err}");
+        let entry = m.plan(&mut db).await.unwrap().entries.into_iter().find(|e| e.version == 3).unwrap();
+        assert_eq!(entry.state, EntryState::Dirty, "{err}");
+        if preserved {
+            assert_eq!(count(&mut db, "mk").await, 3, "put back: {err}");
+        } else {
+            assert_eq!(count(&mut db, "mk").await, 2, "statement 1 committed: {err}");
+            let snapshots = m.backups().list(&mut db).await.unwrap();
+            assert!(snapshots.iter().any(|s| s.source_table == "mk"), "{snapshots:?}");
+        }
+        db.close().await.unwrap();
+    }
+}
+
 /// Reproduction 3: `s.case` opened a block in the splitter and hid every statement after it
 /// from the linter and the runtime guard.
 async fn a_keyword_used_as_a_name_hides_nothing(kind: BackendKind) {
@@ -274,6 +309,8 @@ async fn a_comment_that_never_ends_runs_nothing(kind: BackendKind) {
         dir.add("2", "broken", &sql, IRREVERSIBLE);
         let m = Migrator::from_dir(dir.path()).unwrap();
         let before = count(&mut db, "users").await;
+        let dry = m.dry_run_up(&mut db, None).await.unwrap();
+        assert!(dry.stops.iter().any(|s| s.contains("would be refused before anything runs")), "{:?}", dry.stops);
         let err = m.up(&mut db, None).await.unwrap_err();
         assert!(
             err.to_string().contains("never ends") && err.to_string().contains("Nothing of the migration ran"),

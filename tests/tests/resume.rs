@@ -423,3 +423,28 @@ async fn a_failure_at_the_first_statement_leaves_nothing(kind: BackendKind) {
     }
 }
 on_each_engine!(a_failure_at_the_first_statement_leaves_nothing);
+
+/// Found by a new-user trial: a procedure that deletes, commits, then fails was taken for a
+/// first statement that did not run: forgotten, its snapshot dropped, the rows gone. A `CALL`
+/// (or `DO`) that fails may have committed part of its work: it stays stopped, with its copy.
+#[tokio::test]
+async fn postgres_a_first_call_that_commits_is_not_forgotten() {
+    let Some(t) = TestDb::new(BackendKind::Postgres).await else { return };
+    let dir = with_users();
+    let mut db = t.connect().await;
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    db.execute(
+        "CREATE PROCEDURE purge() LANGUAGE plpgsql AS $$ BEGIN DELETE FROM users; COMMIT; RAISE EXCEPTION 'boom'; END $$",
+    )
+    .await
+    .unwrap();
+    dir.add("2", "purge", "-- dbguard: no-transaction\nCALL purge();\n", "-- dbguard: irreversible = \"a test\"\n");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(!err.to_string().contains("exactly as before"), "{err}");
+    let entry = m.plan(&mut db).await.unwrap().entries.into_iter().find(|e| e.version == 2).unwrap();
+    assert_eq!(entry.state, EntryState::Dirty);
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users").await.unwrap(), 0, "the procedure committed");
+    let snapshots = m.backups().list(&mut db).await.unwrap();
+    assert!(snapshots.iter().any(|s| s.source_table == "users" && s.row_count == 3), "{snapshots:?}");
+}

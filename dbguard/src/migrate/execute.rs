@@ -66,7 +66,10 @@ pub(crate) async fn run(
     let started = Instant::now();
     let at = now();
     let elapsed = || started.elapsed().as_millis() as i64;
-    let atomic = resume.is_none() && m.is_transactional() && rolls_back_completely(env, step);
+    // Tables that keep what a statement did, whatever happens after (MyISAM, Aria): a step that
+    // writes one cannot be rolled back, so it runs statement by statement, recorded as it goes.
+    let kept_anyway = untransactional_named(&mut Session { env, conn }, step).await?;
+    let atomic = resume.is_none() && m.is_transactional() && rolls_back_completely(env, step) && kept_anyway.is_empty();
     let mut protect = Protect::for_step(m, step, env.backend.kind().dialect());
     if let Some(r) = resume {
         let counted = serde_json::from_value(r.counted.clone()).map_err(|e| Error::Dirty {
@@ -162,7 +165,7 @@ pub(crate) async fn run(
                     p
                 }
             };
-            run_statements(&history, &mut s, m, dir, &statements, point, &mut taken).await.map(Some)
+            run_statements(&history, &mut s, m, dir, (&statements, &kept_anyway), point, &mut taken).await.map(Some)
         }
         _ => {
             match dir {
@@ -191,9 +194,17 @@ pub(crate) async fn run(
     // stands. Forgotten with its snapshots, as a step rolled back is, rather than left dirty
     // for a person to judge. Not where a failed statement may have done part of its work (a
     // MyISAM table keeps the rows an UPDATE changed before it failed): left as it is, dirty.
+    // Nor where the statement may have committed part of its work itself (a procedure or a
+    // `DO` block that runs `COMMIT`).
+    let may_commit = |f: &StepFailure| {
+        f.failure.statement.as_ref().is_none_or(|(_, _, text)| {
+            let first = text.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+            matches!(first.as_str(), "CALL" | "DO" | "EXECUTE")
+        })
+    };
     let outcome = match outcome {
         Err((f, FailureOutcome::Resumable { statement: 1 }))
-            if resume.is_none() && dir == Direction::Up && env.backend.failed_statement_undone() =>
+            if resume.is_none() && dir == Direction::Up && env.backend.failed_statement_undone() && !may_commit(&f) =>
         {
             history.delete(env, conn, m.version()).await?;
             guard::nothing_ran(&mut Session { env, conn }, &taken).await?;
@@ -290,7 +301,7 @@ async fn run_statements(
     s: &mut Session<'_>,
     m: &Migration,
     dir: Direction,
-    statements: &[dbguard_lint::split::Statement<'_>],
+    (statements, kept_anyway): (&[dbguard_lint::split::Statement<'_>], &[String]),
     mut point: ResumePoint,
     taken: &mut guard::Taken,
 ) -> Result<ResumePoint, (StepFailure, FailureOutcome)> {
@@ -309,7 +320,10 @@ async fn run_statements(
     let mut tx_open = false;
     // Where the open transaction started: what a rollback returns to.
     let mut group_start = point.clone();
-    let groups = |k: usize| !own_transactions && groups_with_progress(env, m, &statements[k]);
+    // A statement writing a table that cannot roll back is never grouped: if it fails, it may
+    // have done part of its work, which only a person can judge.
+    let writes_kept = |k: usize| names_any(statements[k].text, kept_anyway);
+    let groups = |k: usize| !own_transactions && groups_with_progress(env, m, &statements[k]) && !writes_kept(k);
     let mut i = point.done;
     while i < statements.len() {
         env.progress.emit(Progress::Statements { done: i, total: statements.len() });
@@ -387,7 +401,7 @@ async fn run_statements(
             // (fixed) next time. One that changed it before failing ran in part.
             let after = s.object_states().await.map_err(internal)?;
             point.in_flight = None;
-            point.failed_partway = after != before;
+            point.failed_partway = after != before || writes_kept(i);
             history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
             let outcome = if point.failed_partway {
                 FailureOutcome::RanInPart { statement: point.done + 1 }
@@ -570,9 +584,29 @@ async fn run_batches(conn: &mut AnyConnection, env: &Env, batches: &Batches<'_>)
     true
 }
 
+/// The tables of the current database whose changes a rollback does not undo (see
+/// `Backend::untransactional_tables_sql`) that the step names; all of them for a Rust step.
+async fn untransactional_named(s: &mut Session<'_>, step: &Step) -> Result<Vec<String>> {
+    let Some(sql) = s.env.backend.untransactional_tables_sql() else { return Ok(Vec::new()) };
+    let tables = s.strings(sql, "listing the tables that cannot roll back").await?;
+    Ok(match step {
+        Step::Sql(text) if !tables.is_empty() => {
+            let words: std::collections::HashSet<String> = crate::migrate::radius::words(text).into_iter().collect();
+            tables.into_iter().filter(|t| words.contains(&t.to_lowercase())).collect()
+        }
+        _ => tables,
+    })
+}
+
+/// Whether `text` names one of `tables` (as a word, whatever its case).
+fn names_any(text: &str, tables: &[String]) -> bool {
+    !tables.is_empty()
+        && crate::migrate::radius::words(text).iter().any(|w| tables.iter().any(|t| t.eq_ignore_ascii_case(w)))
+}
+
 /// The statement (number from 1, line, text) where the splitter lost track of the end of a
 /// string, quoted name or comment, and why.
-fn unterminated(
+pub(crate) fn unterminated(
     sql: &str,
     dialect: dbguard_lint::Dialect,
 ) -> Option<((usize, usize, String), dbguard_lint::split::Lost)> {

@@ -614,6 +614,18 @@ impl Migrator {
             });
         }
         out.stops = out.find_stops();
+        // A step `up` refuses before running anything of it (see `execute::unterminated`).
+        for v in versions {
+            let m = self.get(*v);
+            if let Some(((n, line, _), lost)) = m.step(dir).sql().and_then(|sql| execute::unterminated(sql, dialect)) {
+                out.stops.push(format!(
+                    "migration {} ({}) statement {n} (line {line}) would be refused before anything runs: {}",
+                    m.version(),
+                    m.name(),
+                    lost.describe()
+                ));
+            }
+        }
         Ok(out)
     }
 

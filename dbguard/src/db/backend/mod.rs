@@ -95,6 +95,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         "BEGIN"
     }
 
+    /// A query listing the current database's tables whose changes a rollback does not undo
+    /// (MySQL's MyISAM, Aria, MEMORY, ...); `None` where every table's do.
+    fn untransactional_tables_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Whether a statement that fails has done nothing, whatever the table: not so where a
     /// table's engine keeps what a statement did before it failed (MySQL's MyISAM, Aria).
     fn failed_statement_undone(&self) -> bool {

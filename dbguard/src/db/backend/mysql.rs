@@ -213,6 +213,14 @@ impl Backend for Mysql {
         Some("SELECT CAST(@@SESSION.sql_mode LIKE '%STRICT%' AS SIGNED)")
     }
 
+    // InnoDB alone rolls back (Aria's "transactional" tables are crash-safe, not undone).
+    fn untransactional_tables_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() \
+             AND table_type = 'BASE TABLE' AND engine IS NOT NULL AND engine <> 'InnoDB'",
+        )
+    }
+
     // A MyISAM or Aria table keeps the rows a failed UPDATE changed before it failed.
     fn failed_statement_undone(&self) -> bool {
         false
