@@ -1669,11 +1669,30 @@ async fn postgres_functions_in_defaults_and_checks_are_followed() {
     db.execute("CREATE TABLE by_default (id INT PRIMARY KEY, a INT DEFAULT empty_carts())").await.unwrap();
     db.execute("CREATE TABLE by_check (id INT PRIMARY KEY, b INT CHECK (b > empty_carts()))").await.unwrap();
     db.execute("CREATE TABLE by_domain (id INT PRIMARY KEY, c checked_int)").await.unwrap();
+    // A domain's own DEFAULT, a domain over a checked domain.
+    db.execute("CREATE DOMAIN defaulted_int AS int DEFAULT empty_carts()").await.unwrap();
+    db.execute("CREATE DOMAIN over_checked AS checked_int").await.unwrap();
+    db.execute("CREATE TABLE by_domain_default (id INT PRIMARY KEY, d defaulted_int)").await.unwrap();
+    db.execute("CREATE TABLE by_base_domain (id INT PRIMARY KEY, e over_checked)").await.unwrap();
+    // Rows inserted by a trigger, and through a view.
+    db.execute(
+        "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         INSERT INTO by_default (id) VALUES (NEW.id + 1000); RETURN NEW; END $$",
+    )
+    .await
+    .unwrap();
+    db.execute("CREATE TABLE audited (id INT PRIMARY KEY)").await.unwrap();
+    db.execute("CREATE TRIGGER audit AFTER INSERT ON audited FOR EACH ROW EXECUTE FUNCTION audit()").await.unwrap();
+    db.execute("CREATE VIEW by_view AS SELECT id FROM by_default").await.unwrap();
     let dir = MigrationDir::new();
     let inserts = [
         ("by_default", "(id) VALUES (1)"),
         ("by_check", "(id, b) VALUES (1, 5)"),
         ("by_domain", "(id, c) VALUES (1, 1)"),
+        ("by_domain_default", "(id) VALUES (1)"),
+        ("by_base_domain", "(id, e) VALUES (1, 1)"),
+        ("audited", "(id) VALUES (1)"),
+        ("by_view", "(id) VALUES (2)"),
     ];
     for (i, (table, values)) in inserts.iter().enumerate() {
         db.execute("INSERT INTO carts VALUES (1, 3), (2, 5), (3, 7)").await.unwrap();

@@ -357,18 +357,12 @@ impl Protect {
             tables = triggered;
             tables.retain(|t| written.iter().any(|i| i.eq_ignore_ascii_case(t)));
             // A column's DEFAULT, a CHECK, a domain's CHECK may call a function that changes
-            // other tables, for every row inserted: followed like a call in the step.
-            let dialect = s.env.backend.kind().dialect();
-            for t in &inserted {
-                if !self.followed.insert(format!("x:{}", t.to_lowercase())) {
-                    continue;
-                }
-                for expression in s.insert_expressions(t).await? {
-                    for call in radius::called(&expression, dialect) {
-                        if !names.contains(&call) {
-                            names.push(call);
-                        }
-                    }
+            // other tables, for every row inserted (into the tables of a view too): followed
+            // like a call in the step.
+            let into = if expanded.is_empty() { &inserted } else { &written };
+            for call in self.insert_calls(s, into).await? {
+                if !names.contains(&call) {
+                    names.push(call);
                 }
             }
         }
@@ -378,6 +372,25 @@ impl Protect {
             bodies = s.event_trigger_bodies().await?.into_iter().map(|b| (String::new(), b)).collect();
         }
         self.follow(s, tables, names, bodies).await
+    }
+
+    /// The routines the server may call for each row inserted into `tables` (their columns'
+    /// defaults and checks, see `Backend::insert_expressions_sql`), each table read once.
+    async fn insert_calls(&mut self, s: &mut Session<'_>, tables: &[String]) -> Result<Vec<(String, String)>> {
+        let dialect = s.env.backend.kind().dialect();
+        let mut out = Vec::new();
+        if s.env.backend.insert_expressions_sql().is_none() {
+            return Ok(out);
+        }
+        for t in tables {
+            if !self.followed.insert(format!("x:{}", t.to_lowercase())) {
+                continue;
+            }
+            for expression in s.insert_expressions(t).await? {
+                out.extend(radius::called(&expression, dialect));
+            }
+        }
+        Ok(out)
     }
 
     /// Follows what runs on the server: the bodies of the routines named, of the triggers (and
@@ -441,6 +454,8 @@ impl Protect {
             // The rows it inserts fire the triggers of their tables in turn (a chain of audit
             // triggers that ends in a DELETE).
             let into = radius::inserted(&body);
+            // And what their columns' defaults and checks call.
+            names.extend(self.insert_calls(s, &into).await?);
             if !into.is_empty() {
                 let triggered = match &triggered {
                     Some(t) => t,

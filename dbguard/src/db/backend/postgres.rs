@@ -367,16 +367,22 @@ impl Backend for Postgres {
 
     // MySQL/MariaDB defaults and checks cannot call stored functions; SQLite has none.
     fn insert_expressions_sql(&self) -> Option<&'static str> {
+        // The types of its columns, and in turn the domains' base types, arrays' elements and
+        // composite types' fields: a domain's DEFAULT and CHECK apply wherever it is used.
         Some(
-            "WITH t AS (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname = $1 \
-             AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema())) \
+            "WITH RECURSIVE t AS (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname = $1 \
+             AND c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema())), \
+             types(oid) AS (SELECT a.atttypid FROM pg_catalog.pg_attribute a \
+             WHERE a.attrelid IN (SELECT oid FROM t) AND a.attnum > 0 AND NOT a.attisdropped \
+             UNION SELECT n.x FROM types JOIN pg_catalog.pg_type ty ON ty.oid = types.oid, \
+             LATERAL (SELECT ty.typbasetype UNION ALL SELECT ty.typelem UNION ALL SELECT f.atttypid \
+             FROM pg_catalog.pg_attribute f WHERE f.attrelid = ty.typrelid AND f.attnum > 0) n(x) WHERE n.x <> 0) \
              SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid)::text FROM pg_catalog.pg_attrdef d \
              WHERE d.adrelid IN (SELECT oid FROM t) \
              UNION ALL SELECT pg_catalog.pg_get_constraintdef(k.oid)::text FROM pg_catalog.pg_constraint k \
-             WHERE k.conrelid IN (SELECT oid FROM t) AND k.contype = 'c' \
-             UNION ALL SELECT pg_catalog.pg_get_constraintdef(k.oid)::text FROM pg_catalog.pg_attribute a \
-             JOIN pg_catalog.pg_constraint k ON k.contypid = a.atttypid \
-             WHERE a.attrelid IN (SELECT oid FROM t) AND a.attnum > 0 AND NOT a.attisdropped AND k.contype = 'c'",
+             WHERE k.contype = 'c' AND (k.conrelid IN (SELECT oid FROM t) OR k.contypid IN (SELECT oid FROM types)) \
+             UNION ALL SELECT ty.typdefault::text FROM pg_catalog.pg_type ty \
+             WHERE ty.oid IN (SELECT oid FROM types) AND ty.typdefault IS NOT NULL",
         )
     }
 
