@@ -618,7 +618,7 @@ impl fmt::Display for MigrationFailure {
             ),
             FailureOutcome::RanInPart { statement } => write!(
                 f,
-                "\n  kept safe: {}; statement {statement} did part of its work before it failed (it changed the schema, or wrote a table that keeps what a failed statement did: MyISAM, Aria), and nothing after it ran.\n  next: {}finish or undo statement {statement} by hand, then `cargo dbguard repair {} --statement-ran` (finished) or `--statement-not-run` (undone), and {again} continues",
+                "\n  kept safe: {}; statement {statement} may have done part of its work before it failed (it changed the schema, wrote a table that keeps what a failed statement did: MyISAM, Aria, or ran a procedure or block that may commit), and nothing after it ran.\n  next: {}finish or undo statement {statement} by hand, then `cargo dbguard repair {} --statement-ran` (finished) or `--statement-not-run` (undone), and {again} continues",
                 committed_before(statement),
                 self.fault.map(|f| format!("{}: {}; then ", f.what(), f.next_step(None))).unwrap_or_default(),
                 self.version

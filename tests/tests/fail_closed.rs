@@ -206,16 +206,19 @@ async fn mysql_set_statement_for_hides_nothing() {
 /// from a preserved one is put back, and a later failure leaves it stopped, with its copy.
 #[tokio::test]
 async fn mysql_a_table_that_cannot_roll_back_is_never_said_rolled_back() {
-    let mk =
-        "CREATE TABLE mk (id INT PRIMARY KEY, v INT) ENGINE=MyISAM;\nINSERT INTO mk VALUES (1, 5), (2, 1), (3, 2);\n";
+    // (`k`'s trigger deletes from `mk`: a step that names only `k` writes `mk` too.)
+    let mk = "CREATE TABLE mk (id INT PRIMARY KEY, v INT) ENGINE=MyISAM;\nINSERT INTO mk VALUES (1, 5), (2, 1), (3, 2);\n\
+              CREATE TABLE k (id INT PRIMARY KEY) ENGINE=InnoDB;\n\
+              CREATE TRIGGER k_ai AFTER INSERT ON k FOR EACH ROW DELETE FROM mk WHERE id = NEW.id;\n";
     for (step, preserved) in [
         ("-- dbguard: preserves = mk\nDELETE FROM mk WHERE id = 1;\n", true),
         ("DELETE FROM mk WHERE id = 1;\nINSERT INTO nonexist VALUES (1);\n", false),
+        ("INSERT INTO k VALUES (1);\nINSERT INTO k VALUES (1);\n", false),
     ] {
         let Some(t) = TestDb::new(BackendKind::Mysql).await else { return };
         let dir = MigrationDir::new();
         base(&dir);
-        dir.add("2", "mk", mk, "DROP TABLE mk;\n");
+        dir.add("2", "mk", mk, "DROP TABLE k;\nDROP TABLE mk;\n");
         dir.add("3", "step", step, IRREVERSIBLE);
         let m = Migrator::from_dir(dir.path()).unwrap();
         let mut db = t.connect().await;

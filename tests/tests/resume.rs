@@ -442,6 +442,11 @@ async fn postgres_a_first_call_that_commits_is_not_forgotten() {
     let m = Migrator::from_dir(dir.path()).unwrap();
     let err = m.up(&mut db, None).await.unwrap_err();
     assert!(!err.to_string().contains("exactly as before"), "{err}");
+    assert!(!err.to_string().contains("nothing from statement 1 on stands"), "{err}");
+    assert!(
+        err.to_string().contains("may have done part of its work") && err.to_string().contains("--statement-ran"),
+        "{err}"
+    );
     let entry = m.plan(&mut db).await.unwrap().entries.into_iter().find(|e| e.version == 2).unwrap();
     assert_eq!(entry.state, EntryState::Dirty);
     assert_eq!(db.query_i64("SELECT COUNT(*) FROM users").await.unwrap(), 0, "the procedure committed");

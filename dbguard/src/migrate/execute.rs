@@ -66,10 +66,6 @@ pub(crate) async fn run(
     let started = Instant::now();
     let at = now();
     let elapsed = || started.elapsed().as_millis() as i64;
-    // Tables that keep what a statement did, whatever happens after (MyISAM, Aria): a step that
-    // writes one cannot be rolled back, so it runs statement by statement, recorded as it goes.
-    let kept_anyway = untransactional_named(&mut Session { env, conn }, step).await?;
-    let atomic = resume.is_none() && m.is_transactional() && rolls_back_completely(env, step) && kept_anyway.is_empty();
     let mut protect = Protect::for_step(m, step, env.backend.kind().dialect());
     if let Some(r) = resume {
         let counted = serde_json::from_value(r.counted.clone()).map_err(|e| Error::Dirty {
@@ -92,12 +88,17 @@ pub(crate) async fn run(
             done: Default::default(),
         }))
     };
-    // Snapshots live in the migration's transaction where DDL is transactional (so a
-    // rolled-back migration leaves none behind); elsewhere they must be committed first.
-    let snapshot_inside = atomic && env.backend.transactional_ddl();
     let mut taken = guard::Taken::default();
     // A routine the step calls may destroy something: read before deciding it needs no guard.
     protect.read_routines(&mut Session { env, conn }).await?;
+    // Tables that keep what a statement did, whatever happens after (MyISAM, Aria): a step that
+    // writes one, itself or through a trigger or routine, cannot be rolled back, so it runs
+    // statement by statement, recorded as it goes.
+    let kept_anyway = untransactional_named(&mut Session { env, conn }, step, protect.reached_words()).await?;
+    let atomic = resume.is_none() && m.is_transactional() && rolls_back_completely(env, step) && kept_anyway.is_empty();
+    // Snapshots live in the migration's transaction where DDL is transactional (so a
+    // rolled-back migration leaves none behind); elsewhere they must be committed first.
+    let snapshot_inside = atomic && env.backend.transactional_ddl();
     if !protect.is_empty() && !snapshot_inside {
         taken = guard::before(&mut Session { env, conn }, &mut protect, m.version()).await?;
     }
@@ -196,12 +197,7 @@ pub(crate) async fn run(
     // MyISAM table keeps the rows an UPDATE changed before it failed): left as it is, dirty.
     // Nor where the statement may have committed part of its work itself (a procedure or a
     // `DO` block that runs `COMMIT`).
-    let may_commit = |f: &StepFailure| {
-        f.failure.statement.as_ref().is_none_or(|(_, _, text)| {
-            let first = text.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
-            matches!(first.as_str(), "CALL" | "DO" | "EXECUTE")
-        })
-    };
+    let may_commit = |f: &StepFailure| f.failure.statement.as_ref().is_none_or(|(_, _, text)| may_commit_inside(text));
     let outcome = match outcome {
         Err((f, FailureOutcome::Resumable { statement: 1 }))
             if resume.is_none() && dir == Direction::Up && env.backend.failed_statement_undone() && !may_commit(&f) =>
@@ -401,7 +397,7 @@ async fn run_statements(
             // (fixed) next time. One that changed it before failing ran in part.
             let after = s.object_states().await.map_err(internal)?;
             point.in_flight = None;
-            point.failed_partway = after != before || writes_kept(i);
+            point.failed_partway = after != before || writes_kept(i) || may_commit_inside(st.text);
             history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
             let outcome = if point.failed_partway {
                 FailureOutcome::RanInPart { statement: point.done + 1 }
@@ -585,23 +581,37 @@ async fn run_batches(conn: &mut AnyConnection, env: &Env, batches: &Batches<'_>)
 }
 
 /// The tables of the current database whose changes a rollback does not undo (see
-/// `Backend::untransactional_tables_sql`) that the step names; all of them for a Rust step.
-async fn untransactional_named(s: &mut Session<'_>, step: &Step) -> Result<Vec<String>> {
+/// `Backend::untransactional_tables_sql`) that the step names; with `*` when one is reached
+/// only through what the step runs (`reached`: the words of the triggers' and routines' bodies
+/// it fires), or when the step is Rust: then any of its statements may write one.
+async fn untransactional_named(s: &mut Session<'_>, step: &Step, reached: &[String]) -> Result<Vec<String>> {
     let Some(sql) = s.env.backend.untransactional_tables_sql() else { return Ok(Vec::new()) };
     let tables = s.strings(sql, "listing the tables that cannot roll back").await?;
-    Ok(match step {
-        Step::Sql(text) if !tables.is_empty() => {
-            let words: std::collections::HashSet<String> = crate::migrate::radius::words(text).into_iter().collect();
-            tables.into_iter().filter(|t| words.contains(&t.to_lowercase())).collect()
-        }
-        _ => tables,
-    })
+    if tables.is_empty() {
+        return Ok(tables);
+    }
+    let Step::Sql(text) = step else { return Ok(vec!["*".into()]) };
+    let words: std::collections::HashSet<String> = crate::migrate::radius::words(text).into_iter().collect();
+    let (mut out, rest): (Vec<String>, Vec<String>) =
+        tables.into_iter().partition(|t| words.contains(&t.to_lowercase()));
+    if rest.iter().any(|t| reached.iter().any(|w| w.eq_ignore_ascii_case(t))) {
+        out.push("*".into());
+    }
+    Ok(out)
 }
 
-/// Whether `text` names one of `tables` (as a word, whatever its case).
+/// Whether `text` names one of `tables` (as a word, whatever its case); always with `*`.
 fn names_any(text: &str, tables: &[String]) -> bool {
-    !tables.is_empty()
-        && crate::migrate::radius::words(text).iter().any(|w| tables.iter().any(|t| t.eq_ignore_ascii_case(w)))
+    tables.iter().any(|t| t == "*")
+        || (!tables.is_empty()
+            && crate::migrate::radius::words(text).iter().any(|w| tables.iter().any(|t| t.eq_ignore_ascii_case(w))))
+}
+
+/// Whether a statement may commit part of its work itself before failing: a procedure or a
+/// `DO` block (PostgreSQL's may `COMMIT`), SQL run by `EXECUTE`.
+fn may_commit_inside(text: &str) -> bool {
+    let first = text.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+    matches!(first.as_str(), "CALL" | "DO" | "EXECUTE")
 }
 
 /// The statement (number from 1, line, text) where the splitter lost track of the end of a

@@ -312,6 +312,12 @@ impl Protect {
         Ok(())
     }
 
+    /// The words of the trigger and routine bodies the step runs that may destroy something
+    /// (after [`Protect::read_routines`]).
+    pub(crate) fn reached_words(&self) -> &[String] {
+        &self.body_words
+    }
+
     /// Reads the bodies of the routines the step calls (in any schema) and of the triggers on
     /// the tables it inserts into: those that may destroy something make the step one to
     /// guard (an `AFTER INSERT` trigger that deletes elsewhere). Before [`Protect::is_empty`]
