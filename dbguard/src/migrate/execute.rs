@@ -195,12 +195,10 @@ pub(crate) async fn run(
     // stands. Forgotten with its snapshots, as a step rolled back is, rather than left dirty
     // for a person to judge. Not where a failed statement may have done part of its work (a
     // MyISAM table keeps the rows an UPDATE changed before it failed): left as it is, dirty.
-    // Nor where the statement may have committed part of its work itself (a procedure or a
-    // `DO` block that runs `COMMIT`).
-    let may_commit = |f: &StepFailure| f.failure.statement.as_ref().is_none_or(|(_, _, text)| may_commit_inside(text));
+    // (A `CALL` or `DO` that may have committed is never `Resumable`: see `may_commit_inside`.)
     let outcome = match outcome {
         Err((f, FailureOutcome::Resumable { statement: 1 }))
-            if resume.is_none() && dir == Direction::Up && env.backend.failed_statement_undone() && !may_commit(&f) =>
+            if resume.is_none() && dir == Direction::Up && env.backend.failed_statement_undone() =>
         {
             history.delete(env, conn, m.version()).await?;
             guard::nothing_ran(&mut Session { env, conn }, &taken).await?;

@@ -589,9 +589,9 @@ async fn run_target(
         FleetOp::DryRunUp(to) => m
             .dry_run_up(&mut db, to)
             .await
-            .and_then(|r| match r.stops.clone() {
-                stops if !stops.is_empty() => Err(Error::FleetTargetUnhealthy { messages: stops }),
-                _ => Ok(r),
+            .and_then(|r| match r.stops.is_empty() {
+                true => Ok(r),
+                false => Err(Error::FleetTargetUnhealthy { messages: r.stops }),
             })
             .map(|r| {
                 let radius: Vec<String> = r
