@@ -29,6 +29,29 @@ fn project() -> tempfile::TempDir {
     d
 }
 
+/// A down that `down` would stop (it deletes every row with no allow) fails its dry run too,
+/// and the stop says how to run it once the down file is fixed.
+#[test]
+fn a_down_dry_run_fails_where_the_down_would_stop() {
+    let d = project();
+    let m = d.path().join("migrations/2_seed");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("up.sql"), "INSERT INTO users VALUES (1, 'a'), (2, 'b');\n").unwrap();
+    std::fs::write(m.join("down.sql"), "DELETE FROM users;\n").unwrap();
+    assert!(run(d.path(), &["up"]).status.success());
+    let o = run(d.path(), &["down", "--to", "1", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("`down` would stop: migration 2 (seed) statement 1"), "{}", text(&o));
+    let o = run(d.path(), &["down", "--to", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("fix its down file, then run the same `cargo dbguard down` with `--allow-drift`"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("reverted earlier in this run stay reverted"), "{}", text(&o));
+}
+
 #[test]
 fn up_status_down_with_the_defaults() {
     let d = project();
@@ -114,7 +137,7 @@ fn lint_with_a_database_measures_the_blast_radius() {
     std::fs::write(m.join("up.sql"), "DELETE FROM users WHERE id > 0;\n").unwrap();
     let o = run(d.path(), &["lint", "-d", &url]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("3 rows deleted") && text(&o).contains("`up` would stop here"), "{}", text(&o));
+    assert!(text(&o).contains("3 rows deleted") && text(&o).contains("the run would stop here"), "{}", text(&o));
     // `up --dry-run` fails the same way, and so does a new constraint the rows refuse.
     let o = run(d.path(), &["up", "--dry-run"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));

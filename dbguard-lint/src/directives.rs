@@ -167,7 +167,12 @@ fn check_stray(sql: &str) -> Result<(), DirectiveError> {
                         line += text.matches('\n').count();
                         continue;
                     }
-                    let (what, fix) = if !exact {
+                    let (what, fix) = if !exact && after.to_ascii_lowercase().starts_with("allow") {
+                        (
+                            "is not read as an allow",
+                            "write it as a line comment: `-- dbguard:allow <rule> reason=\"...\"`",
+                        )
+                    } else if !exact {
                         (
                             "is not read as a directive",
                             "write it exactly as `-- dbguard: <directive>` (lowercase, a line comment)",
@@ -258,8 +263,15 @@ fn parse_leading(sql: &str) -> Result<Directives, DirectiveError> {
                 }
             }
             _ => {
+                // `-- dbguard: allow x` is an allow written like a directive.
+                let word = t.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').next().unwrap_or_default();
+                if word == "allow" || word == "allow-file" {
+                    return Err(err(format!(
+                        "`{t}` is an allow written with a space: write it `-- dbguard:{word} <rule> reason=\"...\"` (no space after the colon)"
+                    )));
+                }
                 return Err(err(format!(
-                    "unknown or malformed directive `{t}`; the directives are: {}",
+                    "unknown or malformed directive `{t}`; the directives are: {} (and the lint allows `-- dbguard:allow <rule> reason=\"...\"`)",
                     KEYS.iter().map(|k| format!("`-- dbguard: {k}`")).collect::<Vec<_>>().join(", ")
                 )));
             }
@@ -317,6 +329,14 @@ mod tests {
         ] {
             let e = parse(sql).unwrap_err();
             assert_eq!(e.line, line, "{sql:?}: {}", e.message);
+        }
+        // An allow misspelled as a directive, or in a block comment: the error shows the form.
+        for sql in [
+            "-- dbguard: allow delete-without-where reason=\"x\"\nDELETE FROM t;",
+            "/* dbguard:allow delete-without-where reason=\"x\" */\nDELETE FROM t;",
+        ] {
+            let e = parse(sql).unwrap_err();
+            assert!(e.message.contains("`-- dbguard:allow <rule> reason="), "{sql:?}: {}", e.message);
         }
         // Suppressions may sit anywhere, and other comments mentioning dbguard are fine.
         parse("SELECT 1;\n-- dbguard:allow drop-table reason=\"x\"\nDROP TABLE t;").unwrap();

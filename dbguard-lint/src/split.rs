@@ -325,8 +325,12 @@ fn opens_block(sql: &str, before: &[Token], tok: Token, depth: usize, rest: Lexe
     if tok.is_word(sql, "CASE") {
         return depth > 0;
     }
-    if !tok.is_word(sql, "BEGIN") || before.is_empty() {
-        return false; // a leading BEGIN is a transaction statement
+    if before.is_empty() {
+        // A leading BEGIN is a transaction statement, unless it is MariaDB's compound
+        // statement `BEGIN NOT ATOMIC ... END`, whose `;`s are its own.
+        let mut next = rest.into_iter().filter(|t| !t.is_trivia());
+        return next.next().is_some_and(|t| t.is_word(sql, "NOT"))
+            && next.next().is_some_and(|t| t.is_word(sql, "ATOMIC"));
     }
     if depth > 0 {
         return true;
@@ -455,6 +459,22 @@ mod tests {
         assert_eq!(texts(sql, Dialect::Postgres), ["INSERT INTO t VALUES ('a;b', E'c\\';d')", "SELECT \"x;y\" FROM t"]);
         let my = "INSERT INTO `a;b` VALUES ('x\\';y'); # c;\nSELECT 1";
         assert_eq!(texts(my, Dialect::Mysql), ["INSERT INTO `a;b` VALUES ('x\\';y')", "SELECT 1"]);
+    }
+
+    #[test]
+    fn a_mariadb_compound_statement_is_one_statement() {
+        let sql = "BEGIN NOT ATOMIC\n  DELETE FROM t WHERE id = 1;\n  IF 1 THEN SELECT 2; END IF;\nEND;\nBEGIN;\nSELECT 3;\nCOMMIT;";
+        assert_eq!(
+            texts(sql, Dialect::Mysql),
+            [
+                "BEGIN NOT ATOMIC\n  DELETE FROM t WHERE id = 1;\n  IF 1 THEN SELECT 2; END IF;\nEND",
+                "BEGIN",
+                "SELECT 3",
+                "COMMIT"
+            ]
+        );
+        let control = crate::transaction_statements(sql, Dialect::Mysql);
+        assert_eq!(control, [(5, "BEGIN".to_string()), (7, "COMMIT".to_string())]);
     }
 
     #[test]

@@ -184,6 +184,37 @@ impl<'a> Stmt<'a> {
         }
     }
 
+    /// Where the table of the `DELETE` or `UPDATE` at token `v` is named: after MySQL's
+    /// modifiers (`LOW_PRIORITY`, `QUICK`, `IGNORE`: never the table, `UPDATE IGNORE t` writes
+    /// `t`), SQLite's `OR <conflict>`, `FROM` and PostgreSQL's `ONLY`.
+    ///
+    /// ```
+    /// use dbguard_lint::{stmt::Stmt, Dialect};
+    /// let s = Stmt::new("DELETE LOW_PRIORITY QUICK IGNORE FROM t", 0, Dialect::Mysql);
+    /// assert_eq!(s.name(s.dml_table_at(0)).unwrap().0, "t");
+    /// let s = Stmt::new("UPDATE OR IGNORE t SET a = 1", 0, Dialect::Sqlite);
+    /// assert_eq!(s.name(s.dml_table_at(0)).unwrap().0, "t");
+    /// ```
+    pub fn dml_table_at(&self, v: usize) -> usize {
+        let delete = self.is(v, "DELETE");
+        let modifiers: &[&str] =
+            if delete { &["LOW_PRIORITY", "QUICK", "IGNORE"] } else { &["LOW_PRIORITY", "IGNORE"] };
+        let mut i = v + 1;
+        while modifiers.iter().any(|k| self.is(i, k)) {
+            i += 1;
+        }
+        if !delete && self.is(i, "OR") {
+            i += 2;
+        }
+        if delete && self.is(i, "FROM") {
+            i += 1;
+        }
+        if self.is(i, "ONLY") {
+            i += 1;
+        }
+        i
+    }
+
     /// Like [`Stmt::name`], with the part before the last when the name is qualified
     /// (`other.users` gives `other`; `db.other.users` too): the schema or database it names.
     pub fn qualified_name(&self, i: usize) -> Option<(Option<String>, String, usize)> {

@@ -392,14 +392,17 @@ pub enum Error {
     #[error("{0}")]
     OutsideSchema(Box<OutsideSchema>),
 
-    /// A `DELETE` or `UPDATE` whose condition, measured on the live data, matches every row of
-    /// its table (`WHERE id > 0`), without the allow a statement with no condition needs.
+    /// A `DELETE` or `UPDATE` with no `WHERE`, or whose condition, measured on the live data,
+    /// matches every row of its table (`WHERE id > 0`), without an allow with a reason.
     #[error(
-        "its condition matches every row of {table} ({} {}): to {verb} them all takes the same allow as no WHERE at all.\n  kept safe: the statement did not run.\n  next: {next}",
+        "{} every row of {table} ({} {}): to {verb} them all takes an allow with a reason.\n  kept safe: the statement did not run.\n  next: {next}",
+        if *no_where { "it has no WHERE: it reaches" } else { "its condition matches" },
         rows,
         if *rows == 1 { "row" } else { "rows" }
     )]
     EveryRow {
+        /// The statement has no WHERE at all (else its condition, measured, matches every row).
+        no_where: bool,
         /// The table (with the rows of the tables that inherit from it, which the statement
         /// reaches too).
         table: String,
@@ -600,15 +603,19 @@ impl fmt::Display for MigrationFailure {
             None => sql.to_string(),
         };
         write!(f, "{}", self.done)?;
-        let again = match self.direction {
-            crate::model::direction::Direction::Up => "`cargo dbguard up`",
-            crate::model::direction::Direction::Down => "the same `cargo dbguard down`",
+        let down = self.direction == crate::model::direction::Direction::Down;
+        // An applied migration's file edited is drift: the down that reverts it says so.
+        let again = if down { "the same `cargo dbguard down` with `--allow-drift`" } else { "`cargo dbguard up`" };
+        let earlier = if down {
+            "reverted earlier in this run stay reverted"
+        } else {
+            "applied earlier in this run stay applied"
         };
         match self.outcome {
             FailureOutcome::RolledBack => write!(
                 f,
-                "\n  kept safe: the migration was rolled back; the database is exactly as before it (migrations applied earlier in this run stay applied).\n  next: {}, then run {again} again",
-                fix("fix the migration")
+                "\n  kept safe: the migration was rolled back; the database is exactly as before it (migrations {earlier}).\n  next: {}, then run {again} again",
+                fix(if down { "fix its down file" } else { "fix the migration" })
             ),
             FailureOutcome::Dirty => write!(
                 f,

@@ -1725,3 +1725,99 @@ async fn mysql_a_prefix_key_counts_the_prefixes() {
     );
     assert!(dry.stops.iter().any(|s| s.contains(&want)), "{:?}", dry.stops);
 }
+
+/// No WHERE at all is stopped at deploy like `WHERE 1 = 1`, whether or not `lint` ran: on a
+/// table with rows, without the allow and its reason, nothing runs; with it, the table is kept
+/// whole. An empty table, or an UPDATE that only fills NULLs, passes without one.
+async fn no_where_needs_the_allow_at_deploy(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    let none = "-- dbguard: irreversible = \"a test\"\n";
+    // An empty table loses nothing.
+    dir.add("2", "clear_notes", "DELETE FROM notes;\n", none);
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    db.execute("INSERT INTO notes (body) VALUES ('a'), ('b')").await.unwrap();
+    let before = db.content_checksum("users").await.unwrap();
+    dir.add("3", "step", "DELETE FROM notes;\n", none);
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("it has no WHERE: it reaches every row of notes (2 rows)"), "{message}");
+    assert!(message.contains("dbguard:allow delete-without-where reason="), "{message}");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM notes").await.unwrap(), 2, "nothing ran");
+    assert!(snapshot_tables(&mut db).await.is_empty(), "no copy left behind");
+    // Every balance changes. (`SET email = lower(email)` would pass: every email already is
+    // lower case, so no value would be overwritten by another.)
+    dir.add("3", "step", "UPDATE users SET balance = balance + 1;\n", none);
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    assert!(err.to_string().contains("it has no WHERE: it reaches every row of users"), "{err}");
+    assert!(err.to_string().contains("dbguard:allow update-without-where"), "{err}");
+    assert_eq!(db.content_checksum("users").await.unwrap(), before, "nothing ran");
+    // A backfill of an empty column overwrites nothing.
+    dir.add("3", "step", "ALTER TABLE users ADD COLUMN nick VARCHAR(120);\n", "ALTER TABLE users DROP COLUMN nick;\n");
+    dir.add("4", "fill", "UPDATE users SET nick = email;\n", none);
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM users WHERE nick = email").await.unwrap(), ROWS);
+    // With the allow and a reason the DELETE runs, and the table is kept whole.
+    dir.add("5", "clear_notes", "-- dbguard:allow delete-without-where reason=\"scratch\"\nDELETE FROM notes;\n", none);
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let kept: Vec<_> =
+        report.snapshots.iter().map(|s| (s.source_table.as_str(), s.reason.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("notes", "destructive", 2)]);
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM notes").await.unwrap(), 0);
+    // After another statement on the table in the same step, too (the table is kept whole).
+    db.execute("INSERT INTO notes (body) VALUES ('a'), ('b')").await.unwrap();
+    dir.add("6", "index_then_clear", "CREATE INDEX notes_body ON notes (body);\nDELETE FROM notes;\n", none);
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    assert!(err.to_string().contains("it has no WHERE: it reaches every row of notes (2 rows)"), "{err}");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM notes").await.unwrap(), 2, "nothing ran");
+}
+on_each_engine!(no_where_needs_the_allow_at_deploy);
+
+/// In strict mode MySQL errors on `'abc' = 12` in an INSERT, not in the DELETE it comes from:
+/// the copy of the rows the DELETE removes runs as the DELETE does, and keeps exactly those.
+#[tokio::test]
+async fn mysql_strict_mode_copies_what_the_statement_deletes() {
+    let Some((_t, mut db, dir)) = with_tables(
+        BackendKind::Mysql,
+        "CREATE TABLE codes (id INT NOT NULL PRIMARY KEY, code VARCHAR(10));\n\
+         INSERT INTO codes VALUES (1, 'abc'), (2, '12'), (3, '12.0'), (4, NULL);\n",
+        "DROP TABLE codes;\n",
+    )
+    .await
+    else {
+        return;
+    };
+    let strict = "SELECT @@SESSION.sql_mode LIKE '%STRICT_TRANS_TABLES%'";
+    assert_eq!(db.query_i64(strict).await.unwrap(), 1, "the test needs strict mode");
+    dir.add("2", "drop_twelves", "DELETE FROM codes WHERE code = 12;\n", "-- dbguard: irreversible = \"a test\"\n");
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let kept: Vec<_> = report.snapshots.iter().map(|s| (s.reason.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("deleted-rows", 2)]);
+    let ids =
+        db.query_i64(&format!("SELECT CAST(SUM(id) AS SIGNED) FROM {}", report.snapshots[0].location)).await.unwrap();
+    assert_eq!(ids, 5, "rows 2 and 3, as the DELETE chose them");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM codes").await.unwrap(), 2);
+    assert_eq!(db.query_i64(strict).await.unwrap(), 1, "the session's mode is put back");
+}
+
+/// MySQL's `LOW_PRIORITY`, `QUICK` and `IGNORE` were read as the table's name (`UPDATE IGNORE t`
+/// changed table `ignore`): the values it overwrote were kept nowhere.
+#[tokio::test]
+async fn mysql_modifiers_are_not_table_names() {
+    let Some((_t, dir, mut db)) = seeded(BackendKind::Mysql).await else { return };
+    let none = "-- dbguard: irreversible = \"a test\"\n";
+    let before = expected_of(&mut db, "before_names", "id, name", "id <= 3").await;
+    dir.add("2", "rename", "UPDATE IGNORE users SET name = 'z' WHERE id <= 3;\n", none);
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let kept: Vec<_> =
+        report.snapshots.iter().map(|s| (s.source_table.as_str(), s.reason.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [("users", "updated-values", 3)]);
+    assert_eq!(db.content_checksum(&report.snapshots[0].location).await.unwrap(), before);
+    for sql in ["UPDATE LOW_PRIORITY users SET balance = 0;\n", "DELETE LOW_PRIORITY QUICK IGNORE FROM users;\n"] {
+        dir.add("3", "all", sql, none);
+        let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("it has no WHERE: it reaches every row of users ({ROWS} rows)")),
+            "{sql}: {err}"
+        );
+    }
+}

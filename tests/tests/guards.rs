@@ -297,7 +297,7 @@ async fn catalog_listing(kind: BackendKind) {
         "2",
         "reset_balances",
         "-- dbguard: preserves = users\n-- dbguard:allow update-without-where reason=\"balances move to the ledger\"\n\
-         -- dbguard:allow delete-without-where reason=\"the log moved\"\nUPDATE users SET balance = 0;\nDELETE FROM audit_log;\n",
+         UPDATE users SET balance = 0;\n-- dbguard:allow delete-without-where reason=\"the log moved\"\nDELETE FROM audit_log;\n",
         "-- dbguard: irreversible = \"the old balances are in the snapshot\"\n",
     );
     let m = Migrator::from_dir(dir.path()).unwrap();

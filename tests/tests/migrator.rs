@@ -210,7 +210,12 @@ on_each_engine!(down_reverts_in_reverse_order_to_the_recorded_schema);
 
 async fn irreversible_down_refuses_before_reverting_anything(kind: BackendKind) {
     let Some((t, dir)) = with_three(kind).await else { return };
-    dir.add("4", "lossy", "UPDATE a SET v = 'gone';", "-- dbguard: irreversible = \"the old values are gone\"\n");
+    dir.add(
+        "4",
+        "lossy",
+        "-- dbguard:allow update-without-where reason=\"a test\"\nUPDATE a SET v = 'gone';",
+        "-- dbguard: irreversible = \"the old values are gone\"\n",
+    );
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
     m.up(&mut db, None).await.unwrap();

@@ -453,3 +453,24 @@ async fn postgres_a_first_call_that_commits_is_not_forgotten() {
     let snapshots = m.backups().list(&mut db).await.unwrap();
     assert!(snapshots.iter().any(|s| s.source_table == "users" && s.row_count == 3), "{snapshots:?}");
 }
+
+/// A statement that writes a MyISAM table through a function leaves the schema as it was:
+/// killed right after it ran, it must not be taken for one that never ran and run again (the
+/// row it wrote stays, MyISAM keeps no transaction). `up` stops and asks a person instead.
+#[tokio::test]
+async fn mysql_a_crash_after_a_myisam_write_is_never_run_twice() {
+    let Some(t) = TestDb::new(BackendKind::Mysql).await else { return };
+    let dir = MigrationDir::new();
+    dir.add("1", "log", "CREATE TABLE log (id INT) ENGINE=MyISAM;\n", "DROP TABLE log;\n");
+    let mut db = t.connect().await;
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    db.execute("CREATE FUNCTION bump() RETURNS INT MODIFIES SQL DATA BEGIN INSERT INTO log VALUES (1); RETURN 1; END")
+        .await
+        .unwrap();
+    dir.add("2", "bump", "SET @x = bump();\nCREATE TABLE after_it (id INT);\n", "DROP TABLE after_it;\n");
+    assert!(up_crashing_at(&t, &dir, "2:1"), "the runner crashed after statement 1");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM log").await.unwrap(), 1);
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    assert!(err.to_string().contains("keeps no transaction (MyISAM, Aria)"), "{err}");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM log").await.unwrap(), 1, "not run a second time");
+}

@@ -16,8 +16,9 @@ pub async fn run(ctx: &Ctx, to: i64, dry_run: bool, format: Format) -> CliResult
         let mut db = ctx.open(OpenMode::ReadOnly, false).await?;
         let plan = migrator.dry_run_down(&mut db, to).await;
         db.close().await.ok();
-        report::dry_run(&plan?, format);
-        return Ok(ExitCode::SUCCESS);
+        let plan = plan?;
+        report::dry_run(&plan, format);
+        return Ok(report::stops(&plan));
     }
     let mut db = ctx.open(OpenMode::Existing, false).await?;
     let bar = (format == Format::Text).then(|| ctx.progress());

@@ -9,7 +9,7 @@ use crate::cli::Format;
 use crate::context::Ctx;
 use crate::error::CliResult;
 use crate::output::report;
-use crate::output::style::{DIM, ERROR, OK, paint};
+use crate::output::style::{DIM, OK, paint};
 
 pub async fn run(ctx: &Ctx, to: Option<i64>, dry_run: bool, in_memory: bool, format: Format) -> CliResult {
     let migrator = ctx.migrator()?;
@@ -29,12 +29,7 @@ pub async fn run(ctx: &Ctx, to: Option<i64>, dry_run: bool, in_memory: bool, for
         db.close().await.ok();
         let plan = plan?;
         report::dry_run(&plan, format);
-        // A run that would stop partway fails its dry run too: CI gates on it.
-        let stops = &plan.stops;
-        for stop in stops {
-            eprintln!("{}: {stop}", paint(ERROR, "`up` would stop"));
-        }
-        return Ok(if stops.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        return Ok(report::stops(&plan));
     }
     let mut db = ctx.open(OpenMode::CreateIfMissing, in_memory).await?;
     if db.created() {

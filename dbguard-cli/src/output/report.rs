@@ -127,11 +127,21 @@ pub fn radius(r: &dbguard::Radius) -> String {
     };
     let stop = if r.every_row {
         let rule = r.verb.allow_rule();
-        format!(": every row of the table; `up` would stop here without `-- dbguard:allow {rule} reason=\"...\"`")
+        format!(": every row of the table; the run would stop here without `-- dbguard:allow {rule} reason=\"...\"`")
     } else {
         String::new()
     };
     format!("{target}: {rows} by statement {} (line {}){kept}{stop}", r.statement, r.line)
+}
+
+/// Prints where the run a dry run describes would stop (on stderr); its exit code: a run that
+/// would stop partway fails its dry run too, so that CI gates on it.
+pub fn stops(run: &DryRun) -> std::process::ExitCode {
+    let label = format!("`{}` would stop", run.direction);
+    for stop in &run.stops {
+        anstream::eprintln!("{}: {stop}", paint(ERROR, &label));
+    }
+    if run.stops.is_empty() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::from(1) }
 }
 
 /// What an `up --dry-run` or `down --dry-run` would do.

@@ -37,14 +37,7 @@ impl super::Rule for Rule {
             Some(w) if s.where_is_always_true(w) => "its WHERE clause is always true".to_string(),
             Some(_) => return,
         };
-        let mut i = v + 1;
-        if s.is(i, "FROM") {
-            i += 1;
-        }
-        if s.is(i, "ONLY") {
-            i += 1;
-        }
-        let Some((name, next)) = s.name(i) else { return };
+        let Some((name, next)) = s.name(s.dml_table_at(v)) else { return };
         if !cx.created.contains(&name) {
             hits.push(Hit::new(v, next - 1, format!("deletes every row of `{name}`: {why}")).on(name));
         }
@@ -67,12 +60,27 @@ mod tests {
         assert_eq!(twice.iter().filter(|f| f.rule == "drop-table").count(), 1, "{twice:?}");
     }
 
+    /// `UPDATE IGNORE t` was read as a change of table `ignore`: the guard then kept nothing.
+    #[test]
+    fn names_the_table_after_mysql_modifiers() {
+        use crate::rules::test_util::hits;
+        for (rule, sql) in [
+            ("delete-without-where", "DELETE LOW_PRIORITY QUICK IGNORE FROM users"),
+            ("update-without-where", "UPDATE LOW_PRIORITY IGNORE users SET a = 1"),
+            ("update-without-where", "UPDATE IGNORE users SET a = 1"),
+        ] {
+            let found = hits(rule, sql, crate::Dialect::Mysql);
+            assert!(found.len() == 1 && found[0].contains("`users`"), "{sql}: {found:?}");
+        }
+    }
+
     #[test]
     fn finds_unbounded_deletes() {
         check(
             "delete-without-where",
             &[
                 "DELETE FROM users",
+                "DELETE LOW_PRIORITY QUICK IGNORE FROM users",
                 "delete from users using orders",
                 "WITH x AS (SELECT id FROM t WHERE a) DELETE FROM t",
                 "DELETE FROM t WHERE_NOT_A_KEYWORD",

@@ -33,8 +33,9 @@ const CONTROL: &[&[&str]] = &[
 
 /// The leading words of `s` when it controls the transaction.
 pub(crate) fn control_words(s: &Stmt) -> Option<String> {
-    // `BEGIN ATOMIC ... END` is a function body, not a transaction.
-    if s.starts(&["BEGIN", "ATOMIC"]) {
+    // `BEGIN ATOMIC ... END` is a function body, MariaDB's `BEGIN NOT ATOMIC ... END` a
+    // compound statement run on its own: neither is a transaction.
+    if s.starts(&["BEGIN", "ATOMIC"]) || s.starts(&["BEGIN", "NOT", "ATOMIC"]) {
         return None;
     }
     // `END IF`, `END LOOP` (PL/pgSQL inside DO blocks) close blocks; only a bare `END` or

@@ -36,8 +36,7 @@ impl super::Rule for Rule {
             Some(w) if s.where_is_always_true(w) => "its WHERE clause is always true".to_string(),
             Some(_) => return,
         };
-        let i = if s.is(v + 1, "ONLY") { v + 2 } else { v + 1 };
-        let Some((name, next)) = s.name(i) else { return };
+        let Some((name, next)) = s.name(s.dml_table_at(v)) else { return };
         if !cx.created.contains(&name) {
             hits.push(Hit::new(v, next - 1, format!("overwrites every row of `{name}`: {why}")).on(name));
         }
@@ -57,6 +56,7 @@ mod tests {
                 "UPDATE t SET a = (SELECT b FROM u WHERE u.id = 1)",
                 "UPDATE users SET email = NULL WHERE true",
                 "WITH x AS (UPDATE users SET email = NULL RETURNING id) SELECT 1",
+                "UPDATE LOW_PRIORITY IGNORE users SET email = NULL",
             ],
             &[
                 "UPDATE users SET email = NULL WHERE id = 1",

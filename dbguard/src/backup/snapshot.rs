@@ -212,7 +212,8 @@ pub(crate) async fn take_values(
     s.env.progress.work(Work::new(Task::Snapshot, format!("{table} ({})", columns[1..].join(", "))));
     s.execute(&s.env.backend.empty_copy(&src, &dest, &list), &context).await?;
     let insert = s.env.backend.insert_converting();
-    let n = s.execute(&format!("{insert} INTO {dest} SELECT {list} FROM {src} WHERE {condition}"), &context).await?;
+    let n =
+        s.copy_matching(&format!("{insert} INTO {dest} SELECT {list} FROM {src} WHERE {condition}"), &context).await?;
     let info = SnapshotInfo {
         id: 0,
         source_table: table.to_string(),
@@ -276,7 +277,7 @@ pub(crate) async fn fill_rows(s: &mut Session<'_>, r: &mut RowsSnapshot) -> Resu
     s.env
         .progress
         .work(Work::new(Task::KeepRows, format!("that statement {} changes in {}", t.statement + 1, t.table)));
-    let n = s.execute(&sql, &context).await? as i64;
+    let n = s.copy_matching(&sql, &context).await? as i64;
     if n > 0 {
         let why = match t.verb {
             crate::model::row_target::Verb::Delete => reason::DELETED_ROWS,

@@ -393,6 +393,19 @@ impl Session<'_> {
         Ok(done.rows_affected())
     }
 
+    /// Runs an `INSERT ... SELECT` whose condition is a statement's own (or made to match the
+    /// rows a statement changes), evaluated as in that statement (see
+    /// [`Backend::copy_as_statement`]); the session's settings are put back whatever happens.
+    pub async fn copy_matching(&mut self, sql: &str, context: &str) -> Result<u64> {
+        let Some((relax, restore)) = self.env.backend.copy_as_statement() else {
+            return self.execute(sql, context).await;
+        };
+        self.execute(relax, context).await?;
+        let copied = self.execute(sql, context).await;
+        self.execute(restore, context).await?;
+        copied
+    }
+
     /// Runs a query returning one integer.
     pub async fn query_i64(&mut self, sql: &str, context: &str) -> Result<i64> {
         let row = self

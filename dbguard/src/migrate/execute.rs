@@ -94,7 +94,7 @@ pub(crate) async fn run(
     // Tables that keep what a statement did, whatever happens after (MyISAM, Aria): a step that
     // writes one, itself or through a trigger or routine, cannot be rolled back, so it runs
     // statement by statement, recorded as it goes.
-    let kept_anyway = untransactional_named(&mut Session { env, conn }, step, protect.reached_words()).await?;
+    let kept_anyway = untransactional_named(&mut Session { env, conn }, step, &protect.reached_words()).await?;
     let atomic = resume.is_none() && m.is_transactional() && rolls_back_completely(env, step) && kept_anyway.is_empty();
     // Snapshots live in the migration's transaction where DDL is transactional (so a
     // rolled-back migration leaves none behind); elsewhere they must be committed first.
@@ -381,6 +381,7 @@ async fn run_statements(
         // Commits itself: marked as in flight with the schema as it is before it.
         let before = s.object_states().await.map_err(internal)?;
         point.in_flight = Some(before.clone());
+        point.in_flight_untransactional = writes_kept(i);
         history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
         if let Err(e) = s.conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(st.text.to_string()))).await {
             let message = env.statement_error(&e, (st.text, st.line, st.column));
@@ -394,7 +395,7 @@ async fn run_statements(
             // A statement that failed with the schema unchanged never ran: it runs again
             // (fixed) next time. One that changed it before failing ran in part.
             let after = s.object_states().await.map_err(internal)?;
-            point.in_flight = None;
+            (point.in_flight, point.in_flight_untransactional) = (None, false);
             point.failed_partway = after != before || writes_kept(i) || may_commit_inside(st.text);
             history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
             let outcome = if point.failed_partway {
@@ -405,7 +406,7 @@ async fn run_statements(
             return Err((failure(m, dir, at, message, false).with_fault(fault), outcome));
         }
         crash_point(version, i + 1);
-        point.in_flight = None;
+        (point.in_flight, point.in_flight_untransactional) = (None, false);
         point.advance(statements);
         history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
         i += 1;

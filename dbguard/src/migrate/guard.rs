@@ -65,6 +65,9 @@ pub(crate) struct Protect {
     /// The words of the bodies of those routines, and of the triggers on the tables the step
     /// changes, that may destroy something.
     body_words: Vec<String>,
+    /// The tables those bodies insert into (an audit trigger's log): written, though nothing
+    /// is destroyed there.
+    body_inserts: Vec<String>,
     /// The tables the step inserts into: the triggers on them run what the step does not say.
     inserted: Vec<String>,
     /// Every word before a `(` in the step, with its qualifier: the routines among them are read.
@@ -108,7 +111,7 @@ impl Protect {
             let narrowed: Vec<&str> = radius
                 .iter()
                 .filter_map(|t| match t {
-                    Target::Rows(r) if r.no_where => Some(r.table.as_str()),
+                    Target::Rows(r) if r.no_where && r.verb == Verb::Update && !r.kept_whole => Some(r.table.as_str()),
                     _ => None,
                 })
                 .collect();
@@ -136,6 +139,11 @@ impl Protect {
                     p.dml_tables.push(table.clone());
                 }
                 match t {
+                    // Kept whole, and checked before it runs.
+                    Target::Rows(r) if r.kept_whole => {
+                        p.destroy(r.table.clone());
+                        p.rows.push(r);
+                    }
                     Target::Rows(r) => p.rows.push(r),
                     Target::Values(v) => p.values.push(v),
                     Target::Whole(table) => {
@@ -312,10 +320,11 @@ impl Protect {
         Ok(())
     }
 
-    /// The words of the trigger and routine bodies the step runs that may destroy something
+    /// The words of the trigger and routine bodies the step runs that may destroy something,
+    /// and the tables any of them inserts into: what the step may write without naming it
     /// (after [`Protect::read_routines`]).
-    pub(crate) fn reached_words(&self) -> &[String] {
-        &self.body_words
+    pub(crate) fn reached_words(&self) -> Vec<String> {
+        self.body_words.iter().chain(&self.body_inserts).cloned().collect()
     }
 
     /// Reads the bodies of the routines the step calls (in any schema) and of the triggers on
@@ -460,6 +469,7 @@ impl Protect {
             // The rows it inserts fire the triggers of their tables in turn (a chain of audit
             // triggers that ends in a DELETE).
             let into = radius::inserted(&body);
+            self.body_inserts.extend(into.iter().cloned());
             // And what their columns' defaults and checks call.
             names.extend(self.insert_calls(s, &into).await?);
             if !into.is_empty() {
@@ -1074,7 +1084,13 @@ pub(crate) async fn before_statement(s: &mut Session<'_>, taken: &mut Taken, ind
                     "if that is intended, put `-- dbguard:allow {rule} reason=\"...\"` before it; otherwise narrow its condition"
                 )
             };
-            return Err(crate::error::Error::EveryRow { table: t.table.clone(), rows, verb, next });
+            return Err(crate::error::Error::EveryRow {
+                no_where: t.no_where,
+                table: t.table.clone(),
+                rows,
+                verb,
+                next,
+            });
         }
     }
     for r in taken.rows.iter_mut().filter(|r| r.target.statement == index && !whole.contains(&r.target.table)) {
@@ -1145,7 +1161,11 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
     }
     // A table kept whole (`WHERE 1 = 1` reads as no WHERE to the linter) is still refused by
     // `up` when the condition matches every row: said here too.
-    let whole = protect.rows.iter().filter(|r| protect.kept_whole(&r.table) && !r.every_row_allowed && !r.after_writes);
+    // With no WHERE, what earlier statements wrote does not change the answer while rows are left.
+    let whole = protect
+        .rows
+        .iter()
+        .filter(|r| protect.kept_whole(&r.table) && !r.every_row_allowed && (!r.after_writes || r.no_where));
     for r in whole.cloned().collect::<Vec<_>>() {
         if s.table_exists(&r.table).await? && !s.is_empty(&r.table).await? && matches_every_row(s, &r).await? {
             let rows =

@@ -302,8 +302,12 @@ impl Migrator {
         let rows = self.history().read(db, true, false).await?;
         let mut plan = Plan::compute(&self.migrations, &rows);
         let Some(v) = plan.in_state(EntryState::Dirty).next().map(|e| e.version) else { return Ok(plan) };
-        let Some(point) = self.history().resume_point(db, v).await? else { return Ok(plan) };
+        let Some(mut point) = self.history().resume_point(db, v).await? else { return Ok(plan) };
         let resume = self.resumable(db, &plan, point.direction).await?;
+        if let Some(Step::Sql(sql)) = self.migrations.iter().find(|m| m.version() == v).map(|m| m.step(point.direction))
+        {
+            point.read_against(&dbguard_lint::split::split(sql, db.kind().dialect()));
+        }
         if let Some(e) = plan.entries.iter_mut().find(|e| e.version == v) {
             e.cannot_continue = resume.point.is_none().then(|| resume.stopped_at.replacen(';', ":", 1));
             e.stopped_at = Some(point);
@@ -823,8 +827,11 @@ impl Migrator {
             }
             _ => Vec::new(),
         };
-        let at = point.describe();
         let mut point = point;
+        if let Some(Step::Sql(sql)) = step {
+            point.read_against(&dbguard_lint::split::split(sql, db.kind().dialect()));
+        }
+        let at = point.describe();
         let mut cannot_tell = None;
         if point.continues(dir, &texts)
             && matches!(step, Some(Step::Sql(_)))
@@ -849,6 +856,13 @@ impl Migrator {
                     point.judged_ran = Some(true);
                     let all = dbguard_lint::split::split(step.and_then(Step::sql).unwrap_or_default(), dialect);
                     point.advance(&all);
+                }
+                // The schema is as before it, but what it wrote to a MyISAM/Aria table stays.
+                InFlight::NotRun if point.in_flight_untransactional => {
+                    cannot_tell = Some(
+                        "it writes a table that keeps no transaction (MyISAM, Aria), and what it wrote stays whether or not it finished"
+                            .to_string(),
+                    )
                 }
                 InFlight::NotRun => point.judged_ran = Some(false),
                 InFlight::Unknown(why) => {

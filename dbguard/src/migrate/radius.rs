@@ -80,15 +80,13 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
             out.push(match target {
                 // Rows chosen before the statement runs are the rows it changes only if
                 // nothing earlier in the step reshaped the table: otherwise keep it whole.
-                Target::Rows(r) if reshaped.contains(&r.table.to_lowercase()) => Target::Whole(r.table),
                 Target::Rows(mut r) => {
+                    r.kept_whole |= reshaped.contains(&r.table.to_lowercase());
                     (r.statement, r.line) = (i, st.line);
                     r.after_writes = written.contains(&r.table.to_lowercase());
-                    // With no WHERE at all, the linter's rule is the gate (as it always was).
-                    if !r.no_where {
-                        (r.every_row_allowed, r.allow_without_reason) =
-                            allowed(&allows, &statements, i, r.verb.allow_rule());
-                    }
+                    // No WHERE, or one that matches every row: the same allow lets it through.
+                    (r.every_row_allowed, r.allow_without_reason) =
+                        allowed(&allows, &statements, i, r.verb.allow_rule());
                     Target::Rows(r)
                 }
                 other => other,
@@ -111,7 +109,9 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
     }
     out.into_iter()
         .map(|t| match t {
-            Target::Rows(r) if per_table[&r.table] > MAX_ROW_COPIES_PER_TABLE => Target::Whole(r.table),
+            Target::Rows(r) if per_table[&r.table] > MAX_ROW_COPIES_PER_TABLE => {
+                Target::Rows(RowTarget { kept_whole: true, ..r })
+            }
             other => other,
         })
         .collect()
@@ -723,15 +723,44 @@ fn target(st: &Statement<'_>, dialect: Dialect) -> Option<Target> {
     if !changes_rows || first == "INSERT" && !may_overwrite() {
         return None;
     }
-    let parsed = sqlparser::parser::Parser::parse_sql(parser_dialect(dialect).as_ref(), text);
+    // MySQL's `LOW_PRIORITY`, `QUICK`, `IGNORE` choose no rows, and the parser does not know
+    // them all (`UPDATE IGNORE t` read as table `ignore`): blanked for it.
+    let stmt = dbguard_lint::stmt::Stmt::new(text, 0, dialect);
+    let blanked = match first.as_str() {
+        "DELETE" | "UPDATE" => {
+            let mut b: Option<String> = None;
+            for t in stmt.tokens.iter().take(stmt.dml_table_at(0)).skip(1) {
+                let w = t.text(text);
+                if ["LOW_PRIORITY", "QUICK", "IGNORE"].iter().any(|k| w.eq_ignore_ascii_case(k)) {
+                    b.get_or_insert_with(|| text.to_string()).replace_range(t.start..t.end, &" ".repeat(w.len()));
+                }
+            }
+            b
+        }
+        _ => None,
+    };
+    let parsed =
+        sqlparser::parser::Parser::parse_sql(parser_dialect(dialect).as_ref(), blanked.as_deref().unwrap_or(text));
     let unknown = || Some(Target::Unknown(words(text)));
     let statement = match parsed {
         Ok(mut v) if v.len() == 1 => v.remove(0),
         _ => return unknown(),
     };
+    // The table the parser found must be the one the statement names: a modifier it does not
+    // know (`UPDATE IGNORE t` read as table `ignore`, alias `t`) would keep nothing.
+    let named = || stmt.name(stmt.dml_table_at(0)).map(|(n, _)| n);
+    let checked = |t: Option<Target>| match t {
+        Some(Target::Rows(RowTarget { ref table, .. }) | Target::Whole(ref table))
+            if named().as_ref() != Some(table) =>
+        {
+            unknown()
+        }
+        None => unknown(),
+        other => other,
+    };
     match statement {
-        Sql::Delete(d) => delete(&d).or_else(unknown),
-        Sql::Update(u) => update(&u, dialect).or_else(unknown),
+        Sql::Delete(d) => checked(delete(&d)),
+        Sql::Update(u) => checked(update(&u, dialect)),
         Sql::Insert(i) => insert(&i, text),
         Sql::Merge(m) => match &m.table {
             TableFactor::Table { name, .. } => Some(Target::Whole(normalise(name)?)),
@@ -855,9 +884,11 @@ fn single(
     // A schema-qualified table is kept whole: snapshots and restores name tables of the
     // current schema.
     let qualified = name.0.len() > 1;
-    // An UPDATE of every row keeps, like one with a condition, only what it overwrites.
-    let no_where = predicate.is_none() && verb == Verb::Update;
-    let predicate = predicate.or_else(|| no_where.then(|| "1 = 1".to_string()));
+    // No WHERE: every row. An UPDATE keeps, like one with a condition, only what it
+    // overwrites; a DELETE keeps the whole table (see `guard`). Either is checked, just before
+    // it runs, like `WHERE 1 = 1`: refused without the allow when the table has rows.
+    let no_where = predicate.is_none();
+    let predicate = predicate.or_else(|| Some("1 = 1".to_string()));
     Some(match predicate {
         Some(p) if narrow && !qualified && !calls_functions(&p) => Target::Rows(RowTarget {
             statement: 0,
@@ -868,9 +899,10 @@ fn single(
             verb,
             assigned,
             after_writes: false,
-            every_row_allowed: no_where,
+            every_row_allowed: false,
             allow_without_reason: false,
             no_where,
+            kept_whole: no_where && verb == Verb::Delete,
             destroys: None,
         }),
         _ => Target::Whole(table),
@@ -1013,7 +1045,14 @@ mod tests {
             [Target::Whole("users".into())]
         );
         assert_eq!(whole("INSERT OR REPLACE INTO users VALUES (1)", Dialect::Sqlite), [Target::Whole("users".into())]);
-        assert_eq!(whole("DELETE FROM users", Dialect::Postgres), [Target::Whole("users".into())]);
+        // No WHERE: every row, checked like `WHERE 1 = 1` (the guard keeps the table whole).
+        assert!(matches!(&whole("DELETE FROM users", Dialect::Postgres)[..],
+            [Target::Rows(r)] if r.no_where && r.predicate == "1 = 1" && !r.every_row_allowed));
+        assert!(
+            matches!(&whole("-- dbguard:allow delete-without-where reason=\"x\"\nDELETE FROM users", Dialect::Postgres)[..],
+            [Target::Rows(r)] if r.every_row_allowed)
+        );
+        assert_eq!(whole("DELETE FROM users LIMIT 3", Dialect::Mysql), [Target::Whole("users".into())]);
         assert_eq!(
             whole("UPDATE users SET a = o.a FROM orgs o WHERE o.id = users.org", Dialect::Postgres)[0],
             Target::Unknown(words("UPDATE users SET a = o.a FROM orgs o WHERE o.id = users.org"))
@@ -1024,11 +1063,12 @@ mod tests {
             panic!()
         };
         assert!(w.contains(&"users".to_string()));
-        // Rows chosen before the step are not those seen after the table changed shape.
-        assert_eq!(
-            whole("ALTER TABLE users ADD COLUMN x INT; DELETE FROM users WHERE x IS NULL", Dialect::Postgres),
-            [Target::Whole("users".into())]
-        );
+        // Rows chosen before the step are not those seen after the table changed shape: kept
+        // whole, and still checked just before it runs.
+        assert!(matches!(
+            &whole("ALTER TABLE users ADD COLUMN x INT; DELETE FROM users WHERE x IS NULL", Dialect::Postgres)[..],
+            [Target::Rows(r)] if r.kept_whole && r.statement == 1 && r.predicate == "x IS NULL"
+        ));
         // What a second evaluation could choose differently, or only some of the matches, or
         // another schema's table: kept whole.
         for (sql, d) in [
@@ -1140,10 +1180,25 @@ mod tests {
         // Thousands of single-row fixes on one table: one copy of the table, not one per statement.
         let many: String =
             (0..=MAX_ROW_COPIES_PER_TABLE).map(|i| format!("DELETE FROM users WHERE id = {i};\n")).collect();
-        assert!(whole(&many, Dialect::Sqlite).iter().all(|t| *t == Target::Whole("users".into())));
+        assert!(whole(&many, Dialect::Sqlite).iter().all(|t| matches!(t, Target::Rows(r) if r.kept_whole)));
         let few: String =
             (0..MAX_ROW_COPIES_PER_TABLE).map(|i| format!("DELETE FROM users WHERE id = {i};\n")).collect();
-        assert!(whole(&few, Dialect::Sqlite).iter().all(|t| matches!(t, Target::Rows(_))));
+        assert!(whole(&few, Dialect::Sqlite).iter().all(|t| matches!(t, Target::Rows(r) if !r.kept_whole)));
+        // The parser's table must be the one the statement names (`UPDATE IGNORE t` was read
+        // as table `ignore`): otherwise every name in it is kept.
+        for sql in
+            ["UPDATE IGNORE users SET a = 1 WHERE id = 2", "UPDATE LOW_PRIORITY IGNORE users SET a = 1 WHERE id = 2"]
+        {
+            assert!(
+                matches!(&whole(sql, Dialect::Mysql)[..], [Target::Rows(r)] if r.table == "users" && r.predicate.starts_with("(id = 2)")),
+                "{sql}"
+            );
+        }
+        assert!(matches!(&whole("DELETE LOW_PRIORITY QUICK IGNORE FROM users", Dialect::Mysql)[..],
+            [Target::Rows(r)] if r.table == "users" && r.no_where));
+        // A name the parser reads another way than the statement says: every name is kept.
+        assert!(matches!(&whole("WITH x AS (SELECT 1) DELETE FROM users WHERE id = 1", Dialect::Postgres)[..],
+            [Target::Unknown(w)] if w.contains(&"users".to_string())));
         // An INSERT that names a conflict, a duplicate or a replace is read; a plain one is not.
         assert!(whole("INSERT INTO users (id, updated_at) VALUES (1, 'x')", Dialect::Postgres).is_empty());
         // Plain inserts and reads change nothing.

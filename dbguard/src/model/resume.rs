@@ -28,6 +28,10 @@ pub struct ResumePoint {
     /// A statement that commits itself (DDL) was running: the state of each object just before
     /// it, by table. See [`judge`] for what tells whether it ran.
     pub in_flight: Option<States>,
+    /// The statement in flight writes a table that keeps no transaction (MyISAM, Aria): what
+    /// it wrote stays whether it finished or not, and an unchanged schema says nothing.
+    #[serde(default)]
+    pub in_flight_untransactional: bool,
     /// The statement in flight failed and the schema changed all the same: it ran in part, and
     /// only a person can tell how to go on.
     pub failed_partway: bool,
@@ -43,6 +47,10 @@ pub struct ResumePoint {
     /// Set when the run that continues it judged the statement in flight: whether it had run.
     #[serde(skip)]
     pub judged_ran: Option<bool>,
+    /// The statement it stopped at reads differently in the file now (fixed since): the file's
+    /// text is what `next_statement` shows, and what runs next.
+    #[serde(skip)]
+    pub edited_since: bool,
     /// The checksum of the statements so far, kept running so that each statement costs its
     /// own length, not the whole prefix's (a 500,000-statement migration was quadratic).
     #[serde(skip)]
@@ -92,11 +100,13 @@ impl ResumePoint {
             prefix: prefix_checksum(&[]),
             sums: Vec::new(),
             in_flight: None,
+            in_flight_untransactional: false,
             failed_partway: false,
             next_statement: None,
             counted,
             restored_by_guard: false,
             judged_ran: None,
+            edited_since: false,
             running: RunningSum::default(),
         };
         p.name_next(statements);
@@ -124,6 +134,15 @@ impl ResumePoint {
 
     fn name_next(&mut self, statements: &[Statement<'_>]) {
         self.next_statement = statements.get(self.done).map(|s| (s.line, shorten(s.text)));
+    }
+
+    /// Names the statement it stopped at as the file has it now (`statements`: the step's,
+    /// split), noting an edit made since it stopped.
+    pub(crate) fn read_against(&mut self, statements: &[Statement<'_>]) {
+        let Some(now) = statements.get(self.done).map(|s| (s.line, shorten(s.text))) else { return };
+        if self.next_statement.as_ref().is_some_and(|then| *then != now) {
+            (self.next_statement, self.edited_since) = (Some(now), true);
+        }
     }
 
     /// The JSON kept in the version table.
@@ -176,6 +195,9 @@ impl ResumePoint {
             return format!("the end of its {} statements (all had run)", self.total);
         }
         match &self.next_statement {
+            Some((line, text)) if self.edited_since => {
+                format!("statement {n} of {} (line {line}, edited since it stopped: {text})", self.total)
+            }
             Some((line, text)) => format!("statement {n} of {} (line {line}: {text})", self.total),
             None => format!("statement {n} of {}", self.total),
         }
@@ -358,11 +380,13 @@ mod tests {
             prefix: prefix_checksum(&statements[..done]),
             sums: statements[..done].iter().map(|s| prefix_checksum(&[s])[..16].to_string()).collect(),
             in_flight: None,
+            in_flight_untransactional: false,
             failed_partway: false,
             next_statement: Some((3, shorten(statements[done]))),
             counted: serde_json::Value::Null,
             restored_by_guard: false,
             judged_ran: None,
+            edited_since: false,
             running: RunningSum::default(),
         }
     }
@@ -443,6 +467,16 @@ mod tests {
         let texts: Vec<&str> = st.iter().map(|s| s.text).collect();
         assert!(p.continues(Direction::Up, &texts));
         assert_eq!(p.describe(), "statement 3 of 3 (line 3: DROP TABLE b)");
+        // Fixed in the file since: named as it reads now.
+        let mut fixed = p.clone();
+        fixed.read_against(&dbguard_lint::split::split(
+            "CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\nDROP TABLE IF EXISTS b;",
+            dbguard_lint::Dialect::Mysql,
+        ));
+        assert_eq!(fixed.describe(), "statement 3 of 3 (line 3, edited since it stopped: DROP TABLE IF EXISTS b)");
+        let mut same = p.clone();
+        same.read_against(&st);
+        assert_eq!(same.describe(), p.describe());
         p.advance(&st);
         assert_eq!((p.done, p.next_statement.clone()), (3, None));
     }

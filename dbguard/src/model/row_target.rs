@@ -70,9 +70,13 @@ pub struct RowTarget {
     pub every_row_allowed: bool,
     /// Whether an allow for it is there but gives no reason (it does not count).
     pub allow_without_reason: bool,
-    /// An UPDATE with no `WHERE` at all (its predicate is `1 = 1`): the linter's
-    /// `update-without-where` is its gate, as before; its rows are kept like any other's.
+    /// A DELETE or UPDATE with no `WHERE` at all (its predicate is `1 = 1`), checked like one
+    /// whose condition matches every row.
     pub no_where: bool,
+    /// Only checked (refused when it reaches every row without the allow): its table is kept
+    /// whole instead of its rows (a DELETE of every row, a table reshaped earlier in the step,
+    /// too many statements on one table).
+    pub kept_whole: bool,
     /// For an UPDATE: the condition on a row under which it loses a value (a non-NULL value
     /// overwritten by another). Every row matching it is what needs the allow; `None`: every
     /// row the predicate matches.

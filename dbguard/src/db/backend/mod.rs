@@ -273,6 +273,14 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         vec![format!("CREATE TABLE {dest} AS SELECT * FROM {src}")]
     }
 
+    /// Statements around an `INSERT ... SELECT ... WHERE <a statement's condition>` that make
+    /// the condition evaluate as it does in the `DELETE`/`UPDATE` it comes from, then put the
+    /// session back: MySQL's strict mode turns a comparison's warning (`'abc' = 12`) into an
+    /// error in an INSERT only, so the copy would fail where the statement runs.
+    fn copy_as_statement(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
     /// A statement creating `dest` (quoted) empty, with the columns `list` selects from `src`
     /// (quoted): the snapshot table the rows a statement changes are copied into, made before
     /// the statement runs (where DDL commits, before its transaction).

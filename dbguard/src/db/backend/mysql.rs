@@ -162,6 +162,14 @@ impl Backend for Mysql {
     }
 
     // `CREATE TABLE ... AS SELECT` is refused under GTID consistency; LIKE keeps the types.
+    fn copy_as_statement(&self) -> Option<(&'static str, &'static str)> {
+        Some((
+            "SET @dbguard_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = \
+             REPLACE(REPLACE(@@SESSION.sql_mode, 'STRICT_TRANS_TABLES', ''), 'STRICT_ALL_TABLES', '')",
+            "SET SESSION sql_mode = @dbguard_sql_mode",
+        ))
+    }
+
     fn empty_copy(&self, src: &str, dest: &str, list: &str) -> String {
         // Whole rows keep the table's definition, keys included; some of its columns (an
         // UPDATE's key and values) take the types of the select.
