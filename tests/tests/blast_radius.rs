@@ -108,6 +108,10 @@ async fn narrowed_statements_keep_exactly_their_rows(kind: BackendKind) {
     // The deleted rows are back: restoring them again would overwrite them, and is refused.
     let again = b.restore(&mut db, del.id, &RestoreOptions::default()).await.unwrap_err();
     assert!(matches!(&again, Error::RestoreRefused { message } if message.contains("200 of the 200 rows")), "{again}");
+    // Its dry run says the same (it said "would restore 200 rows").
+    let dry = RestoreOptions { dry_run: true, ..RestoreOptions::default() };
+    let again = b.restore(&mut db, del.id, &dry).await.unwrap_err();
+    assert!(matches!(&again, Error::RestoreRefused { message } if message.contains("200 of the 200 rows")), "{again}");
     assert_eq!(db.content_checksum("users").await.unwrap(), before, "nothing changed");
 }
 on_each_engine!(narrowed_statements_keep_exactly_their_rows);
@@ -1607,6 +1611,16 @@ async fn a_dry_run_stops_where_a_tautology_would(kind: BackendKind) {
     let dry = m.dry_run_up(&mut db, None).await.unwrap();
     assert!(matches!(&dry.stops[..], [s] if s.contains("statement 1 (line 1) would be stopped")), "{:?}", dry.stops);
     assert!(m.up(&mut db, None).await.is_err(), "up stops it, as the dry run said");
+    // No WHERE after a statement that writes the table: still every row, said so too.
+    dir.add(
+        "2",
+        "wipe",
+        "UPDATE users SET name = 'n' WHERE id = 1;\nDELETE FROM users;\n",
+        "-- dbguard: irreversible = \"gone\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let dry = m.dry_run_up(&mut db, None).await.unwrap();
+    assert!(matches!(&dry.stops[..], [s] if s.contains("statement 2 (line 2) would be stopped")), "{:?}", dry.stops);
     // Allowed with a reason, neither stops.
     let allowed = "-- dbguard:allow delete-without-where reason=\"reset\"\nDELETE FROM users WHERE 1 = 1;\n";
     dir.add("2", "wipe", allowed, "-- dbguard: irreversible = \"gone\"\n");
@@ -1820,4 +1834,34 @@ async fn mysql_modifiers_are_not_table_names() {
             "{sql}: {err}"
         );
     }
+}
+
+/// Found by a new-user trial: where DDL commits (MySQL), the rows a DELETE removes are copied
+/// outside its transaction; when a later statement of the same transaction fails and the
+/// DELETE is rolled back, that copy of rows never deleted is dropped, not left in the catalog.
+#[tokio::test]
+async fn mysql_a_rolled_back_delete_leaves_no_copy() {
+    let Some((_t, mut db, dir)) = with_tables(
+        BackendKind::Mysql,
+        "CREATE TABLE codes (id INT NOT NULL PRIMARY KEY, code VARCHAR(10));\n\
+         INSERT INTO codes VALUES (1, 'a'), (2, 'b');\n",
+        "DROP TABLE codes;\n",
+    )
+    .await
+    else {
+        return;
+    };
+    dir.add(
+        "2",
+        "redo",
+        "CREATE TABLE u (id INT PRIMARY KEY);\nDELETE FROM codes WHERE id = 1;\nINSERT INTO codes (id, code) VALUES (3, 'x'), (3, 'y');\n",
+        "DROP TABLE u;\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let err = m.up(&mut db, None).await.unwrap_err();
+    assert!(err.to_string().contains("Duplicate"), "{err}");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM codes").await.unwrap(), 2, "the DELETE was rolled back");
+    let kept: Vec<_> = m.backups().list(&mut db).await.unwrap().into_iter().map(|s| s.reason).collect();
+    assert!(!kept.iter().any(|r| r == "deleted-rows"), "{kept:?}");
+    assert!(snapshot_tables(&mut db).await.is_empty(), "no copy left behind");
 }

@@ -412,6 +412,8 @@ pub(crate) struct RestorePlan {
     exists: bool,
     /// The snapshot's checksum, to record when this is its first verification.
     first_checksum: Option<String>,
+    /// For a snapshot of some rows, the condition that matches them in the table.
+    rows: Option<String>,
 }
 
 /// Restores a table from a snapshot: plan (column mapping), pre-restore snapshot, replace the
@@ -541,7 +543,16 @@ pub(crate) async fn plan_restore(
             ),
         });
     }
-    Ok(RestorePlan { report, exists, first_checksum })
+    // A snapshot of some rows puts back those rows (by primary key): matched here, read-only,
+    // so that a dry run refuses what the restore would.
+    let rows = match exists && reason::is_rows(&snapshot.reason) {
+        true => {
+            let (src, dest) = (s.env.backend.quote(&snapshot.location), s.env.backend.quote(&target));
+            Some(rows_match(s, &report, &src, &dest).await?)
+        }
+        false => None,
+    };
+    Ok(RestorePlan { report, exists, first_checksum, rows })
 }
 
 /// How to undo what migration `version` did to a table, read from the version table
@@ -566,18 +577,13 @@ async fn undo_of(s: &mut Session<'_>, history: &str, version: Option<i64>) -> St
 
 /// The writing half of [`restore`].
 pub(crate) async fn apply_restore(s: &mut Session<'_>, plan: RestorePlan) -> Result<RestoreReport> {
-    let RestorePlan { mut report, exists, first_checksum } = plan;
+    let RestorePlan { mut report, exists, first_checksum, rows } = plan;
     let snapshot = report.snapshot.clone();
     let target = report.table.clone();
     if let Some(checksum) = &first_checksum {
         catalog::set_checksum(s, snapshot.id, checksum).await?;
     }
     let (src, dest) = (s.env.backend.quote(&snapshot.location), s.env.backend.quote(&target));
-    // A snapshot of some rows puts back those rows (by primary key); a whole one, the table.
-    let rows = match (exists, reason::is_rows(&snapshot.reason)) {
-        (true, true) => Some(rows_match(s, &report, &src, &dest).await?),
-        _ => None,
-    };
     if exists {
         report.pre_restore = match &rows {
             Some(m) => take_rows_of(s, &target, snapshot.migration_version, m).await?,

@@ -334,6 +334,7 @@ async fn run_statements(
             let by_guard = matches!(e, Error::EveryRow { .. });
             let back = if tx_open { &group_start } else { &point };
             let _ = rollback_to(history, s, version, back, tx_open).await;
+            let _ = guard::forget_rows(s, taken, back.done, i).await;
             let outcome = FailureOutcome::Resumable { statement: back.done + 1 };
             return Err((failure(m, dir, at, e.to_string(), by_guard), outcome));
         }
@@ -363,6 +364,7 @@ async fn run_statements(
                 // server, when the connection is gone: the recorded progress is already this).
                 if fault != Some(crate::model::fault::Fault::ServerGone) {
                     rollback_to(history, s, version, &group_start, true).await.map_err(internal)?;
+                    guard::forget_rows(s, taken, group_start.done, last).await.map_err(internal)?;
                 }
                 return Err((failure(m, dir, at, message, false).with_fault(fault), outcome));
             }

@@ -1016,6 +1016,18 @@ pub(crate) fn measured_values(protect: &Protect, taken: &Taken) -> Vec<Radius> {
     out
 }
 
+/// Discards the copies of rows made for statements `from..=to`, which were rolled back (the
+/// copies, made outside their transaction, were not): rows never deleted or changed are no
+/// data to keep, and a restore of them would only be refused.
+pub(crate) async fn forget_rows(s: &mut Session<'_>, taken: &mut Taken, from: usize, to: usize) -> Result<()> {
+    for r in taken.rows.iter_mut().filter(|r| (from..=to).contains(&r.target.statement)) {
+        if let Some(info) = r.filled.take() {
+            snapshot::discard(s, &info, "its statement was rolled back").await?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether [`before_statement`] has work to do before statement `index` (which may create a
 /// table, committing an open transaction on MySQL).
 pub(crate) fn acts_before(taken: &Taken, index: usize) -> bool {
