@@ -162,12 +162,15 @@ fn check_stray(sql: &str) -> Result<(), DirectiveError> {
                     let after = after.trim_start();
                     let exact = t.kind == Kind::LineComment && text.starts_with("-- dbguard:")
                         || text.starts_with("--dbguard:");
-                    // Suppressions (`-- dbguard:allow ...`) may sit anywhere; the linter reads them.
-                    if after.to_ascii_lowercase().starts_with("allow") && t.kind == Kind::LineComment {
+                    // Suppressions (`-- dbguard:allow ...`) may sit anywhere; the linter reads
+                    // them exactly so written. A look-alike anywhere is an error, never ignored.
+                    let allow_like = after.to_ascii_lowercase().starts_with("allow");
+                    let exact_allow = text.starts_with("-- dbguard:allow") || text.starts_with("--dbguard:allow");
+                    if allow_like && exact_allow && t.kind == Kind::LineComment {
                         line += text.matches('\n').count();
                         continue;
                     }
-                    let (what, fix) = if !exact && after.to_ascii_lowercase().starts_with("allow") {
+                    let (what, fix) = if allow_like {
                         (
                             "is not read as an allow",
                             "write it as a line comment: `-- dbguard:allow <rule> reason=\"...\"`",
@@ -334,6 +337,9 @@ mod tests {
         for sql in [
             "-- dbguard: allow delete-without-where reason=\"x\"\nDELETE FROM t;",
             "/* dbguard:allow delete-without-where reason=\"x\" */\nDELETE FROM t;",
+            "SELECT 1;\n-- dbguard: allow delete-without-where reason=\"x\"\nDELETE FROM t;",
+            "SELECT 1;\n-- DBGUARD:allow delete-without-where reason=\"x\"\nDELETE FROM t;",
+            "SELECT 1;\n-- dbguard :allow delete-without-where reason=\"x\"\nDELETE FROM t;",
         ] {
             let e = parse(sql).unwrap_err();
             assert!(e.message.contains("`-- dbguard:allow <rule> reason="), "{sql:?}: {}", e.message);

@@ -442,6 +442,17 @@ impl<'f> Linter<'f> {
             if let Some(alt) = &other_reading {
                 run(&Stmt::new(alt, offset, dialect), cx);
             }
+            // MariaDB's compound statements (`BEGIN NOT ATOMIC ... END`, a top-level `IF`,
+            // `WHILE`, `LOOP`, `REPEAT`) run their statements now: each is checked too, and the
+            // guards keep every table they name.
+            if dialect == Dialect::Mysql && is_compound(&s) {
+                for inner in block_statements(s.text, s.offset, dialect) {
+                    run(&inner, cx);
+                }
+                if guards {
+                    unchecked.extend(names_in(s.text, dialect, true));
+                }
+            }
             // DO blocks run their statements now; function and trigger bodies run later, if ever.
             if s.is(0, "DO") {
                 for inner in do_block_statements(&s) {
@@ -628,9 +639,19 @@ fn do_block_statements<'a>(s: &Stmt<'a>) -> Vec<Stmt<'a>> {
     if raw.len() < 2 * tag {
         return Vec::new();
     }
-    let inner = &raw[tag..raw.len() - tag];
-    let base = s.offset + body.start + tag;
-    let block = Stmt::new(inner, base, s.dialect);
+    block_statements(&raw[tag..raw.len() - tag], s.offset + body.start + tag, s.dialect)
+}
+
+/// Whether `s` is a MariaDB compound statement run where it stands.
+fn is_compound(s: &Stmt) -> bool {
+    s.starts(&["BEGIN", "NOT", "ATOMIC"]) || ["IF", "WHILE", "LOOP", "REPEAT", "CASE"].iter().any(|k| s.is(0, k))
+}
+
+/// The statements of a procedural block's text (`inner`, at `base` in the file): each starts
+/// after the block's start, a `;`, or a block word (BEGIN, THEN, ELSE, LOOP, DO, REPEAT), and
+/// ends at the next `;`.
+fn block_statements(inner: &str, base: usize, dialect: Dialect) -> Vec<Stmt<'_>> {
+    let block = Stmt::new(inner, base, dialect);
     let mut out = Vec::new();
     let mut start: Option<usize> = Some(0);
     // Inside a control head (`IF cond THEN`, `WHILE cond LOOP`): no statement until it ends.
@@ -640,12 +661,14 @@ fn do_block_statements<'a>(s: &Stmt<'a>) -> Vec<Stmt<'a>> {
         if t.kind == Kind::Semicolon {
             if let Some(from) = start.take().filter(|&f| f < i && !in_head) {
                 let text = &inner[block.tokens[from].start..block.tokens[i - 1].end];
-                out.push(Stmt::new(text, base + block.tokens[from].start, s.dialect));
+                out.push(Stmt::new(text, base + block.tokens[from].start, dialect));
             }
             (start, in_head) = (Some(i + 1), false);
-        } else if in_head && word(&["THEN", "LOOP"]) {
+        } else if in_head && word(&["THEN", "LOOP", "DO"]) {
             (start, in_head) = (Some(i + 1), false);
-        } else if start == Some(i) && word(&["BEGIN", "THEN", "ELSE", "LOOP", "DECLARE", "EXCEPTION"]) {
+        } else if start == Some(i)
+            && word(&["BEGIN", "NOT", "ATOMIC", "THEN", "ELSE", "LOOP", "REPEAT", "DECLARE", "EXCEPTION"])
+        {
             start = Some(i + 1);
         } else if start == Some(i) && word(&["IF", "ELSIF", "WHILE", "FOR", "WHEN"]) {
             (start, in_head) = (None, true);

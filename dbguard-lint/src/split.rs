@@ -323,7 +323,8 @@ fn opens_block(sql: &str, before: &[Token], tok: Token, depth: usize, rest: Lexe
         return false;
     }
     if tok.is_word(sql, "CASE") {
-        return depth > 0;
+        // `END CASE` closes the CASE its END already counted.
+        return depth > 0 && !before.last().is_some_and(|t| t.is_word(sql, "END"));
     }
     if before.is_empty() {
         // A leading BEGIN is a transaction statement, unless it is MariaDB's compound
@@ -473,6 +474,8 @@ mod tests {
                 "COMMIT"
             ]
         );
+        let case = "BEGIN NOT ATOMIC\n  CASE WHEN 1 THEN SELECT 1; ELSE SELECT 2; END CASE;\nEND;\nSELECT 3";
+        assert_eq!(texts(case, Dialect::Mysql).len(), 2, "{:?}", texts(case, Dialect::Mysql));
         let control = crate::transaction_statements(sql, Dialect::Mysql);
         assert_eq!(control, [(5, "BEGIN".to_string()), (7, "COMMIT".to_string())]);
     }

@@ -15,6 +15,17 @@ fn do_blocks_run_now_and_are_linted() {
     assert_eq!(got, [("delete-without-where", 4, 5), ("truncate", 8, 26)]);
 }
 
+/// MariaDB's compound statements run now too (a new-user trial found them unlinted).
+#[test]
+fn mariadb_compound_statements_run_now_and_are_linted() {
+    let sql = "BEGIN NOT ATOMIC\n  DELETE FROM users;\n  WHILE 1 DO TRUNCATE logs; END WHILE;\nEND;\nSELECT 1;";
+    let f = lint_sql("f.sql", sql, Dialect::Mysql);
+    let got: Vec<_> = f.iter().map(|f| (&*f.rule, f.line)).collect();
+    assert_eq!(got, [("delete-without-where", 2), ("truncate", 3)]);
+    let names = dbguard_lint::guard_targets(sql, Dialect::Mysql).unchecked;
+    assert!(names.contains(&"users".to_string()) && names.contains(&"logs".to_string()), "{names:?}");
+}
+
 #[test]
 fn function_and_trigger_bodies_run_later_and_are_not() {
     let sql = "CREATE FUNCTION purge() RETURNS trigger AS $body$\nBEGIN\n  DELETE FROM sessions;\n  DROP TABLE tmp;\n  RETURN NULL;\nEND;\n$body$ LANGUAGE plpgsql;\nCREATE TRIGGER t AFTER TRUNCATE ON users EXECUTE FUNCTION purge();";

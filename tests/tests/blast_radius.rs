@@ -1621,6 +1621,16 @@ async fn a_dry_run_stops_where_a_tautology_would(kind: BackendKind) {
     let m = Migrator::from_dir(dir.path()).unwrap();
     let dry = m.dry_run_up(&mut db, None).await.unwrap();
     assert!(matches!(&dry.stops[..], [s] if s.contains("statement 2 (line 2) would be stopped")), "{:?}", dry.stops);
+    // A condition after another statement on the table (the table is kept whole): the same.
+    dir.add(
+        "2",
+        "wipe",
+        "CREATE INDEX users_name ON users (name);\nDELETE FROM users WHERE id > 0;\n",
+        "-- dbguard: irreversible = \"gone\"\n",
+    );
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    let dry = m.dry_run_up(&mut db, None).await.unwrap();
+    assert!(matches!(&dry.stops[..], [s] if s.contains("statement 2 (line 2) would be stopped")), "{:?}", dry.stops);
     // Allowed with a reason, neither stops.
     let allowed = "-- dbguard:allow delete-without-where reason=\"reset\"\nDELETE FROM users WHERE 1 = 1;\n";
     dir.add("2", "wipe", allowed, "-- dbguard: irreversible = \"gone\"\n");
@@ -1865,3 +1875,45 @@ async fn mysql_a_rolled_back_delete_leaves_no_copy() {
     assert!(!kept.iter().any(|r| r == "deleted-rows"), "{kept:?}");
     assert!(snapshot_tables(&mut db).await.is_empty(), "no copy left behind");
 }
+
+/// Found by a new-user trial: what a block runs (a PostgreSQL `DO`, a MariaDB `BEGIN NOT ATOMIC
+/// ... END`) was not measured, and a `DELETE ... WHERE` in it kept nothing; SQLite's `ON
+/// CONFLICT REPLACE` (and `UPDATE OR REPLACE`) deletes rows a plain INSERT or UPDATE collides
+/// with. Each keeps the whole table now.
+async fn blocks_and_replacing_conflicts_keep_the_whole_table(kind: BackendKind) {
+    let Some((_t, dir, mut db)) = seeded(kind).await else { return };
+    db.execute("INSERT INTO notes (body) VALUES ('a'), ('b')").await.unwrap();
+    let none = "-- dbguard: irreversible = \"a test\"\n";
+    let (sql, table) = match kind {
+        BackendKind::Postgres => ("DO $$ BEGIN DELETE FROM notes WHERE body = 'a'; END $$;\n".to_string(), "notes"),
+        BackendKind::Mysql => ("BEGIN NOT ATOMIC DELETE FROM notes WHERE body = 'a'; END;\n".to_string(), "notes"),
+        BackendKind::Sqlite => {
+            db.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, name TEXT UNIQUE ON  CONFLICT\nREPLACE)")
+                .await
+                .unwrap();
+            db.execute("INSERT INTO c VALUES (1, 'a'), (2, 'b')").await.unwrap();
+            ("INSERT INTO c VALUES (9, 'b');\n".to_string(), "c")
+        }
+    };
+    dir.add("2", "block", &sql, none);
+    let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let kept: Vec<_> =
+        report.snapshots.iter().map(|s| (s.source_table.as_str(), s.reason.as_str(), s.row_count)).collect();
+    assert_eq!(kept, [(table, "destructive", 2)], "{sql}");
+    // One row of the two is gone: deleted by the block, or replaced by the new row.
+    let gone = if kind == BackendKind::Sqlite {
+        "SELECT COUNT(*) FROM c WHERE id = 2"
+    } else {
+        "SELECT COUNT(*) FROM notes WHERE body = 'a'"
+    };
+    assert_eq!(db.query_i64(gone).await.unwrap(), 0, "{sql} ran");
+    if kind == BackendKind::Sqlite {
+        db.execute("CREATE UNIQUE INDEX users_email ON users (email)").await.unwrap();
+        let upd = "UPDATE OR REPLACE users SET email = 'u2@example.com' WHERE id = 1;\n";
+        dir.add("3", "replace", upd, none);
+        let report = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+        let kept: Vec<_> = report.snapshots.iter().map(|s| (s.reason.as_str(), s.row_count)).collect();
+        assert_eq!(kept, [("destructive", ROWS)], "the row whose email it took is kept");
+    }
+}
+on_each_engine!(blocks_and_replacing_conflicts_keep_the_whole_table);

@@ -474,3 +474,29 @@ async fn mysql_a_crash_after_a_myisam_write_is_never_run_twice() {
     assert!(err.to_string().contains("keeps no transaction (MyISAM, Aria)"), "{err}");
     assert_eq!(db.query_i64("SELECT COUNT(*) FROM log").await.unwrap(), 1, "not run a second time");
 }
+
+/// A step continued after a crash runs in a new connection: a session setting with a constant
+/// value that an earlier statement made is made again first; one read from the data cannot be,
+/// and `up` stops for a person instead of running the rest without it.
+#[tokio::test]
+async fn mysql_a_resume_sets_again_what_the_connection_had() {
+    let Some(t) = TestDb::new(BackendKind::Mysql).await else { return };
+    let dir = MigrationDir::new();
+    dir.add("1", "vals", "CREATE TABLE vals (v INT);\n", "DROP TABLE vals;\n");
+    let mut db = t.connect().await;
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    dir.add("2", "set", "SET @n = 7;\nCREATE TABLE a (id INT);\nINSERT INTO vals VALUES (@n);\n", "DROP TABLE a;\n");
+    assert!(up_crashing_at(&t, &dir, "2:2"), "the runner crashed after statement 2");
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM vals WHERE v = 7").await.unwrap(), 1, "@n was set again");
+    dir.add(
+        "3",
+        "computed",
+        "SET @m = (SELECT COUNT(*) + 40 FROM vals);\nCREATE TABLE b (id INT);\nINSERT INTO vals VALUES (@m);\n",
+        "DROP TABLE b;\n",
+    );
+    assert!(up_crashing_at(&t, &dir, "3:2"), "the runner crashed after statement 2");
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    assert!(err.to_string().contains("statement 1, which had run, set a session value computed when it ran"), "{err}");
+    assert_eq!(db.query_i64("SELECT COUNT(*) FROM vals").await.unwrap(), 1, "the INSERT did not run without @m");
+}

@@ -158,7 +158,15 @@ pub(crate) async fn run(
             let statements = dbguard_lint::split::split(sql, env.backend.kind().dialect());
             let mut s = Session { env, conn };
             let point = match resume {
-                Some(r) => continue_from(r, statements.len(), report, m),
+                Some(r) => {
+                    // The settings the statements that ran made in their connection, made again
+                    // in this one (`Migrator::resumable` stopped the resume where that cannot be).
+                    let done: Vec<&str> = statements.iter().take(r.done).map(|st| st.text).collect();
+                    for k in crate::model::resume::session_state(&done).unwrap_or_default() {
+                        s.execute(done[k], "setting again what a statement that ran set in its connection").await?;
+                    }
+                    continue_from(r, statements.len(), report, m)
+                }
                 None => {
                     let p =
                         ResumePoint::start(dir, &statements, serde_json::to_value(&taken.counted).unwrap_or_default());

@@ -332,6 +332,18 @@ impl Protect {
     /// guard (an `AFTER INSERT` trigger that deletes elsewhere). Before [`Protect::is_empty`]
     /// decides.
     pub(crate) async fn read_routines(&mut self, s: &mut Session<'_>) -> Result<()> {
+        // A table whose constraint replaces the rows a new value conflicts with (SQLite's `ON
+        // CONFLICT REPLACE`) loses rows to a plain INSERT or UPDATE: kept whole.
+        if let Some(sql) = s.env.backend.replacing_tables_sql()
+            && (!self.inserted.is_empty() || !self.dml_tables.is_empty())
+        {
+            for t in s.strings(sql, "listing the tables that replace conflicting rows").await? {
+                let written = self.inserted.iter().chain(&self.dml_tables).any(|w| w.eq_ignore_ascii_case(&t));
+                if written {
+                    self.destroy(t);
+                }
+            }
+        }
         let mut names = std::mem::take(&mut self.called);
         // A routine called anywhere (`INSERT ... VALUES (f())`, `DEFAULT f()`, `SET @x = f()`).
         let candidates = std::mem::take(&mut self.call_candidates);
@@ -1173,11 +1185,9 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
     }
     // A table kept whole (`WHERE 1 = 1` reads as no WHERE to the linter) is still refused by
     // `up` when the condition matches every row: said here too.
-    // With no WHERE, what earlier statements wrote does not change the answer while rows are left.
-    let whole = protect
-        .rows
-        .iter()
-        .filter(|r| protect.kept_whole(&r.table) && !r.every_row_allowed && (!r.after_writes || r.no_where));
+    // Measured now, also after earlier statements of the step on the table (an index, a
+    // column): `up` checks again just before it runs.
+    let whole = protect.rows.iter().filter(|r| protect.kept_whole(&r.table) && !r.every_row_allowed);
     for r in whole.cloned().collect::<Vec<_>>() {
         if s.table_exists(&r.table).await? && !s.is_empty(&r.table).await? && matches_every_row(s, &r).await? {
             let rows =

@@ -870,7 +870,14 @@ impl Migrator {
                 }
             }
         }
-        if cannot_tell.is_none() && point.continues(dir, &texts) && matches!(step, Some(Step::Sql(_))) {
+        let continues = cannot_tell.is_none() && point.continues(dir, &texts) && matches!(step, Some(Step::Sql(_)));
+        // What the statements that ran left in their connection: a new one has only what can be
+        // set again (see `execute`).
+        let lost_state = match continues {
+            true => crate::model::resume::session_state(&texts[..point.done.min(texts.len())]).err(),
+            false => None,
+        };
+        if continues && lost_state.is_none() {
             return Ok(Resume { point: Some((version, point)), stopped_at: String::new() });
         }
         let other = point.direction;
@@ -882,7 +889,12 @@ impl Migrator {
         let repair_next = format!(
             "`cargo dbguard repair {version} --statement-ran` (or `--statement-not-run`), then `cargo dbguard {dir}` continues from there"
         );
-        let stopped_at = if let Some(why) = cannot_tell {
+        let stopped_at = if let Some((k, what)) = lost_state {
+            format!(
+                "; it stopped at {at}, and statement {}, which had run, set {what} in its connection: a new connection does not have it, so the rest would run without it.{committed}\n  next: run the remaining statements by hand in one session (with that statement first), then `cargo dbguard repair {version} --mark-applied`; or undo what ran, then `cargo dbguard repair {version} --forget`",
+                k + 1
+            )
+        } else if let Some(why) = cannot_tell {
             format!(
                 "; it stopped while {at} was running, and dbguard cannot tell whether that statement finished: {why}.{committed}\n  next: check that statement's effect in the database, then {repair_next}"
             )

@@ -76,6 +76,17 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
                 v.after_writes = written.contains(&v.table.to_lowercase());
                 out.push(Target::Values(v));
             }
+        } else if runs_block(st) {
+            // What a block runs is not measured statement by statement (a `DELETE ... WHERE`
+            // in a `DO` block, a loop deleting row by row): every table it names is kept whole.
+            let lower = st.text.to_ascii_lowercase();
+            const CHANGES: [&str; 11] = [
+                "delete", "update", "truncate", "drop", "alter", "replace", "merge", "insert", "execute", "call",
+                "rename",
+            ];
+            if CHANGES.iter().any(|w| lower.contains(w)) {
+                out.push(Target::Unknown(words(st.text)));
+            }
         } else if let Some(target) = target(st, dialect) {
             out.push(match target {
                 // Rows chosen before the statement runs are the rows it changes only if
@@ -115,6 +126,22 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
             other => other,
         })
         .collect()
+}
+
+/// Whether the statement is a block that runs statements of its own: PostgreSQL's `DO`,
+/// MariaDB's `BEGIN NOT ATOMIC ... END` and top-level `IF`/`WHILE`/`LOOP`/`REPEAT`/`FOR`/
+/// `CASE`, labelled ones (`l: LOOP`), `EXECUTE IMMEDIATE`.
+fn runs_block(st: &Statement<'_>) -> bool {
+    let lower = st.text.trim_start().to_ascii_lowercase();
+    let mut words = lower.split(|c: char| c.is_whitespace() || c == ';').filter(|w| !w.is_empty());
+    let (first, second) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
+    match first {
+        "do" | "if" | "while" | "loop" | "repeat" | "for" | "case" => true,
+        "begin" => second == "not",
+        "execute" => second == "immediate",
+        // `label: BEGIN ... END label`
+        _ => first.ends_with(':') && ["begin", "loop", "while", "repeat", "for"].contains(&second),
+    }
 }
 
 /// The routines `sql` may call, normalised (the last part of `other.purge(...)`, `CALL p`):
@@ -790,6 +817,12 @@ fn update(u: &Update, dialect: Dialect) -> Option<Target> {
     if u.from.is_some() || !u.table.joins.is_empty() {
         return None;
     }
+    // SQLite's `UPDATE OR REPLACE` deletes the rows whose keys the new values take: not only
+    // the rows it updates change.
+    if matches!(u.or, Some(SqliteOnConflict::Replace)) {
+        let TableFactor::Table { name, .. } = &u.table.relation else { return None };
+        return Some(Target::Whole(normalise(name)?));
+    }
     // `SET t.a = 1` (MySQL, SQLite) names the table's column; on PostgreSQL `SET c.x = 1` sets
     // a field of the composite column `c`, and a qualifier that is not the table's own name
     // or alias is no column of it: such a row cannot be counted, so the table is kept whole.
@@ -1196,6 +1229,18 @@ mod tests {
         }
         assert!(matches!(&whole("DELETE LOW_PRIORITY QUICK IGNORE FROM users", Dialect::Mysql)[..],
             [Target::Rows(r)] if r.table == "users" && r.no_where));
+        assert_eq!(
+            whole("UPDATE OR REPLACE users SET name = 'b' WHERE id = 1", Dialect::Sqlite),
+            [Target::Whole("users".into())]
+        );
+        // A block runs statements of its own: every name in it is kept.
+        for (sql, d) in [
+            ("DO $$ BEGIN DELETE FROM users WHERE id = 1; END $$", Dialect::Postgres),
+            ("BEGIN NOT ATOMIC DELETE FROM users WHERE id = 1; END", Dialect::Mysql),
+            ("WHILE 1 DO DELETE FROM users WHERE id = 1; END WHILE", Dialect::Mysql),
+        ] {
+            assert!(matches!(&whole(sql, d)[..], [Target::Unknown(w)] if w.contains(&"users".to_string())), "{sql}");
+        }
         // A name the parser reads another way than the statement says: every name is kept.
         assert!(matches!(&whole("WITH x AS (SELECT 1) DELETE FROM users WHERE id = 1", Dialect::Postgres)[..],
             [Target::Unknown(w)] if w.contains(&"users".to_string())));

@@ -360,6 +360,41 @@ pub fn judge(
     }
 }
 
+/// What the committed statements of a step (`done`, their texts) left in their connection that
+/// a new one does not have: the ones to run again before the step continues (settings with a
+/// constant value: `SET @batch = 500`, `SET NAMES utf8mb4`, `USE shop`, `SET search_path TO
+/// app`), or the first one whose state cannot be made again (a value read from the data, `SET
+/// @max = (SELECT ...)`; a temporary table; a prepared statement): its index and what it set.
+pub fn session_state(done: &[&str]) -> Result<Vec<usize>, (usize, String)> {
+    let mut replay = Vec::new();
+    for (i, text) in done.iter().enumerate() {
+        let lower = text.trim().to_ascii_lowercase();
+        let words: Vec<&str> = lower.split_whitespace().take(3).collect();
+        match words.as_slice() {
+            ["use", ..] => replay.push(i),
+            // Server-wide, or for one transaction or statement only: nothing a connection keeps.
+            ["set", "global" | "persist" | "persist_only" | "local" | "transaction" | "constraints", ..] => {}
+            ["set", "statement", ..] => {}
+            ["set", ..] => {
+                let value = lower.split_once('=').or_else(|| lower.split_once(" to ")).map(|(_, v)| v).unwrap_or("");
+                if value.contains('(') || value.contains('@') || value.contains("select") {
+                    return Err((i, format!("a session value computed when it ran (`{}`)", shorten(text))));
+                }
+                replay.push(i);
+            }
+            ["create", "temporary" | "temp", ..] => {
+                return Err((i, format!("a temporary table (`{}`)", shorten(text))));
+            }
+            ["prepare", ..] => return Err((i, format!("a prepared statement (`{}`)", shorten(text)))),
+            ["select", ..] if lower.contains("into @") => {
+                return Err((i, format!("a session variable read from the data (`{}`)", shorten(text))));
+            }
+            _ => {}
+        }
+    }
+    Ok(replay)
+}
+
 /// A statement shortened to its first line, for messages, with what follows `IDENTIFIED BY` or
 /// `PASSWORD` hidden.
 pub(crate) fn shorten(text: &str) -> String {
@@ -454,6 +489,37 @@ mod tests {
         assert!(!p.continues(Direction::Up, &ran[..1]));
         assert!(!p.continues(Direction::Down, &ran));
         assert!(!ResumePoint { failed_partway: true, ..p }.continues(Direction::Up, &ran));
+    }
+
+    #[test]
+    fn what_a_connection_kept_is_made_again_or_stops_the_resume() {
+        let state = session_state;
+        assert_eq!(
+            state(&[
+                "SET @n = 5",
+                "CREATE TABLE t (id INT)",
+                "SET SESSION sql_mode = ''",
+                "USE shop",
+                "SET NAMES utf8mb4"
+            ]),
+            Ok(vec![0, 2, 3, 4])
+        );
+        assert_eq!(state(&["SET search_path TO app, public"]), Ok(vec![0]));
+        assert_eq!(
+            state(&["SET GLOBAL max_connections = 10", "SET LOCAL lock_timeout = '1s'", "INSERT INTO t VALUES (1)"]),
+            Ok(vec![])
+        );
+        for (sql, what) in [
+            ("SET @max = (SELECT MAX(id) FROM t)", "computed"),
+            ("SET @a = @b + 1", "computed"),
+            ("SET @t = NOW()", "computed"),
+            ("CREATE TEMPORARY TABLE x (id INT)", "temporary table"),
+            ("PREPARE p FROM 'DELETE FROM t'", "prepared"),
+            ("SELECT MAX(id) INTO @m FROM t", "read from the data"),
+        ] {
+            let got = state(&["SET @n = 1", sql]);
+            assert!(matches!(&got, Err((1, w)) if w.contains(what)), "{sql}: {got:?}");
+        }
     }
 
     #[test]

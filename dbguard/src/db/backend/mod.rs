@@ -95,6 +95,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         "BEGIN"
     }
 
+    /// A query listing the tables whose constraints delete the rows a new value conflicts with
+    /// (SQLite's `ON CONFLICT REPLACE`): a plain INSERT or UPDATE removes rows there.
+    fn replacing_tables_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// A query listing the current database's tables whose changes a rollback does not undo
     /// (MySQL's MyISAM, Aria, MEMORY, ...); `None` where every table's do.
     fn untransactional_tables_sql(&self) -> Option<&'static str> {

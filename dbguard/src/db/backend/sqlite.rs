@@ -25,6 +25,15 @@ impl Backend for Sqlite {
         &["SELECT tbl_name, type || ':' || name || ':' || rootpage FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"]
     }
 
+    // `ON CONFLICT REPLACE` is written only in a table's own definition (a column or table
+    // constraint), whatever the spacing and case.
+    fn replacing_tables_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND replace(replace(replace(upper(sql), char(10), ' '), char(9), ' '), '  ', ' ') LIKE '%ON CONFLICT REPLACE%'",
+        )
+    }
+
     // Extended result codes carry the primary one in their low byte.
     fn fault(&self, e: &(dyn sqlx::error::DatabaseError + 'static)) -> Option<Fault> {
         let code: i64 = e.code()?.parse().ok()?;
