@@ -33,10 +33,9 @@ pub async fn run(ctx: &Ctx, to: Option<i64>, dry_run: bool, in_memory: bool, for
     }
     let mut db = ctx.open(OpenMode::CreateIfMissing, in_memory).await?;
     if db.created() {
-        say(
-            format,
-            &format!("{} {}: a new, empty database", paint(OK, "created"), db.url().trim_start_matches("sqlite://")),
-        );
+        // The file as the driver opened it (the URL's path percent-decoded).
+        let file = dbguard::sqlite_file(db.url()).map_or_else(|| db.url().to_string(), |f| f.display().to_string());
+        say(format, &format!("{} {file}: a new, empty database", paint(OK, "created")));
     }
     let bar = (format == Format::Text).then(|| ctx.progress());
     let migrator = match &bar {

@@ -459,6 +459,7 @@ pub(crate) async fn plan_restore(
         snapshot.checksum = first_checksum.clone();
     }
     let target = opts.into.clone().unwrap_or_else(|| snapshot.source_table.clone());
+    let (restored, values) = (shell_word(&format!("{target}_restored")), shell_word(&format!("{target}_values")));
     let snap_cols = s.columns(&snapshot.location).await?;
     let exists = s.table_exists(&target).await?;
     let target_cols = if exists { s.columns(&target).await? } else { snap_cols.clone() };
@@ -500,7 +501,7 @@ pub(crate) async fn plan_restore(
         let undo = undo_of(s, history, snapshot.migration_version).await;
         return Err(Error::RestoreRefused {
             message: format!(
-                "table {target} is not there (renamed or dropped since): snapshot {} holds values of some of its columns, by primary key, written back onto its rows.\n  nothing was changed.\n  next: if it was renamed, write them back onto it under its new name (`--into NEW_NAME`); if it was dropped, {undo}, then restore again; or restore into a new table (`--into {target}_values`) to read the values",
+                "table {target} is not there (renamed or dropped since): snapshot {} holds values of some of its columns, by primary key, written back onto its rows.\n  nothing was changed.\n  next: if it was renamed, write them back onto it under its new name (`--into NEW_NAME`); if it was dropped, {undo}, then restore again; or restore into a new table (`--into {values}`) to read the values",
                 snapshot.id
             ),
         });
@@ -527,7 +528,7 @@ pub(crate) async fn plan_restore(
             };
             return Err(Error::RestoreRefused {
                 message: format!(
-                    "table {target} has no column {} now{by}: snapshot {} holds its values by primary key, written back onto their rows once the column is there again.\n  nothing was changed.\n  next: {undo} (that re-adds the column), then restore again; or restore into a new table (`--into {target}_restored`) to read the values{partial}",
+                    "table {target} has no column {} now{by}: snapshot {} holds its values by primary key, written back onto their rows once the column is there again.\n  nothing was changed.\n  next: {undo} (that re-adds the column), then restore again; or restore into a new table (`--into {restored}`) to read the values{partial}",
                     report.unmapped.join(", "),
                     snapshot.id
                 ),
@@ -537,7 +538,7 @@ pub(crate) async fn plan_restore(
     if !report.unmapped.is_empty() && !opts.drop_unmapped_columns {
         return Err(Error::RestoreRefused {
             message: format!(
-                "table {target} no longer has the snapshot's column(s) {}; their values cannot be restored into it.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) to keep every column, or accept restoring only {} (`--drop-unmapped-columns`)",
+                "table {target} no longer has the snapshot's column(s) {}; their values cannot be restored into it.\n  nothing was changed.\n  next: restore into a new table (`--into {restored}`) to keep every column, or accept restoring only {} (`--drop-unmapped-columns`)",
                 report.unmapped.join(", "),
                 report.mapped.join(", ")
             ),
@@ -572,6 +573,16 @@ async fn undo_of(s: &mut Session<'_>, history: &str, version: Option<i64>) -> St
             Err(_) => placeholder,
         },
         Err(_) => placeholder,
+    }
+}
+
+/// A name as one shell word, quoted when it needs to be (a table named `order items`), for
+/// the commands messages give.
+fn shell_word(name: &str) -> String {
+    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+        name.to_string()
+    } else {
+        format!("'{}'", name.replace('\'', "'\\''"))
     }
 }
 
@@ -732,11 +743,12 @@ async fn verify_restored(
 /// a DELETE removed are there again (restoring would overwrite them).
 async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest: &str) -> Result<String> {
     let (snapshot, target) = (&report.snapshot, &report.table);
+    let restored = shell_word(&format!("{target}_restored"));
     let pk = s.primary_key(target).await?;
     if pk.is_empty() || pk.iter().any(|c| !report.mapped.contains(c)) {
         return Err(Error::RestoreRefused {
             message: format!(
-                "snapshot {} holds some rows of {target}, put back by primary key, and {target} {}.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) and copy the rows you need",
+                "snapshot {} holds some rows of {target}, put back by primary key, and {target} {}.\n  nothing was changed.\n  next: restore into a new table (`--into {restored}`) and copy the rows you need",
                 snapshot.id,
                 if pk.is_empty() {
                     "has no primary key now".to_string()
@@ -759,7 +771,7 @@ async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest
     if nulls > 0 {
         return Err(Error::RestoreRefused {
             message: format!(
-                "{nulls} of the rows that snapshot {} holds have NULL in a primary key column of {target} ({}): they cannot be matched to the rows they replace.\n  nothing was changed.\n  next: restore into a new table (`--into '{target}_restored'`) and copy the rows you need",
+                "{nulls} of the rows that snapshot {} holds have NULL in a primary key column of {target} ({}): they cannot be matched to the rows they replace.\n  nothing was changed.\n  next: restore into a new table (`--into {restored}`) and copy the rows you need",
                 snapshot.id,
                 pk.join(", ")
             ),
@@ -777,7 +789,7 @@ async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest
         if back > 0 {
             return Err(Error::RestoreRefused {
                 message: format!(
-                    "{back} of the {} rows that snapshot {} holds are in {target} again (the same primary key): restoring would overwrite them.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) and compare, or delete those rows first",
+                    "{back} of the {} rows that snapshot {} holds are in {target} again (the same primary key): restoring would overwrite them.\n  nothing was changed.\n  next: restore into a new table (`--into {restored}`) and compare, or delete those rows first",
                     snapshot.row_count, snapshot.id
                 ),
             });
@@ -790,7 +802,7 @@ async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest
         if s.rewrites_on_update(target).await? {
             return Err(Error::RestoreRefused {
                 message: format!(
-                    "{target} has a trigger or a column that updates itself (ON UPDATE ...): writing snapshot {}'s values back by UPDATE would change other columns of those rows too.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) and copy the values you need",
+                    "{target} has a trigger or a column that updates itself (ON UPDATE ...): writing snapshot {}'s values back by UPDATE would change other columns of those rows too.\n  nothing was changed.\n  next: restore into a new table (`--into {restored}`) and copy the values you need",
                     snapshot.id
                 ),
             });
@@ -802,7 +814,7 @@ async fn rows_match(s: &mut Session<'_>, report: &RestoreReport, src: &str, dest
         if there < snapshot.row_count {
             return Err(Error::RestoreRefused {
                 message: format!(
-                    "{} of the {} rows whose values snapshot {} holds are no longer in {target} (deleted since): their values have no row to go back to.\n  nothing was changed.\n  next: restore into a new table (`--into {target}_restored`) and copy the values you need",
+                    "{} of the {} rows whose values snapshot {} holds are no longer in {target} (deleted since): their values have no row to go back to.\n  nothing was changed.\n  next: restore into a new table (`--into {restored}`) and copy the values you need",
                     snapshot.row_count - there,
                     snapshot.row_count,
                     snapshot.id
@@ -915,6 +927,13 @@ pub(crate) fn to_prune<'a>(all: &'a [SnapshotInfo], policy: &PrunePolicy) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_in_commands_are_one_shell_word() {
+        assert_eq!(shell_word("users_restored"), "users_restored");
+        assert_eq!(shell_word("order items_restored"), "'order items_restored'");
+        assert_eq!(shell_word("o'k"), "'o'\\''k'");
+    }
 
     #[test]
     fn names_sort_and_fit() {

@@ -4,10 +4,12 @@
 use crate::model::kind::BackendKind;
 
 /// The file a SQLite URL names (`sqlite://app.db`, `sqlite:app.db`, `sqlite:///abs/app.db`);
-/// `None` for in-memory databases and other schemes.
+/// `None` for in-memory databases and other schemes. The path is percent-decoded, as the driver
+/// decodes it: the lock file and backups go beside the file it opens.
 ///
 /// ```
 /// assert_eq!(dbguard::sqlite_file("sqlite://data/app.db?mode=rwc"), Some("data/app.db".into()));
+/// assert_eq!(dbguard::sqlite_file("sqlite:///tmp/my%20app.db"), Some("/tmp/my app.db".into()));
 /// assert_eq!(dbguard::sqlite_file("sqlite::memory:"), None);
 /// ```
 pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
@@ -15,7 +17,8 @@ pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let path = rest.split('?').next().unwrap_or_default();
     let memory = path.is_empty() || path == ":memory:" || url.contains("mode=memory");
-    (!memory).then(|| std::path::PathBuf::from(path))
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    (!memory).then(|| std::path::PathBuf::from(&*decoded))
 }
 
 /// The same server URL naming another database.
