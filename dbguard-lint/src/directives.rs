@@ -122,10 +122,21 @@ fn check_stray(sql: &str) -> Result<(), DirectiveError> {
         {
             return Err(DirectiveError {
                 line: i + 1,
-                message: format!(
-                    "`{}` is not read as a directive: write it exactly as `-- dbguard: <directive>` (a `--` comment)",
-                    l.trim()
-                ),
+                message: if rest.trim_start()[7..].trim_start()[1..]
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("allow")
+                {
+                    format!(
+                        "`{}` is not read as an allow: write it as a line comment: `-- dbguard:allow <rule> reason=\"...\"`",
+                        l.trim()
+                    )
+                } else {
+                    format!(
+                        "`{}` is not read as a directive: write it exactly as `-- dbguard: <directive>` (a `--` comment)",
+                        l.trim()
+                    )
+                },
             });
         }
     }
@@ -165,7 +176,11 @@ fn check_stray(sql: &str) -> Result<(), DirectiveError> {
                     // Suppressions (`-- dbguard:allow ...`) may sit anywhere; the linter reads
                     // them exactly so written. A look-alike anywhere is an error, never ignored.
                     let allow_like = after.to_ascii_lowercase().starts_with("allow");
-                    let exact_allow = text.starts_with("-- dbguard:allow") || text.starts_with("--dbguard:allow");
+                    let exact_allow = ["-- dbguard:allow", "--dbguard:allow"].iter().any(|p| {
+                        text.strip_prefix(p)
+                            .map(|r| r.strip_prefix("-file").unwrap_or(r))
+                            .is_some_and(|r| r.starts_with(char::is_whitespace))
+                    });
                     if allow_like && exact_allow && t.kind == Kind::LineComment {
                         line += text.matches('\n').count();
                         continue;
@@ -340,6 +355,9 @@ mod tests {
             "SELECT 1;\n-- dbguard: allow delete-without-where reason=\"x\"\nDELETE FROM t;",
             "SELECT 1;\n-- DBGUARD:allow delete-without-where reason=\"x\"\nDELETE FROM t;",
             "SELECT 1;\n-- dbguard :allow delete-without-where reason=\"x\"\nDELETE FROM t;",
+            "SELECT 1;\n-- dbguard:allows delete-without-where reason=\"x\"\nDELETE FROM t;",
+            "SELECT 1;\n-- dbguard:allow: delete-without-where reason=\"x\"\nDELETE FROM t;",
+            "SELECT 1;\n# dbguard: allow delete-without-where reason=\"x\"\nDELETE FROM t;",
         ] {
             let e = parse(sql).unwrap_err();
             assert!(e.message.contains("`-- dbguard:allow <rule> reason="), "{sql:?}: {}", e.message);

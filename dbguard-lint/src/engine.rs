@@ -466,11 +466,24 @@ impl<'f> Linter<'f> {
                     }
                 }
             }
+            if guards && (s.is(0, "PREPARE") || s.seq(0, &["EXECUTE", "IMMEDIATE"])) {
+                match rules::dynamic_sql::prepared_text(&s) {
+                    Some(sql) => unchecked.extend(names_in(&sql, dialect, true)),
+                    // From a variable, a hex literal: what it runs cannot be read here.
+                    None => {
+                        everything.get_or_insert_with(|| {
+                            "every table: SQL prepared from text that cannot be read here (a variable, a hex literal)".into()
+                        });
+                    }
+                }
+            }
+            // A block spelled with escapes (`DO E'... \x6eotes ...'`), or a name (`U&"\006eotes"`):
+            // the names it means cannot be read from its text.
             if guards
-                && (s.is(0, "PREPARE") || s.seq(0, &["EXECUTE", "IMMEDIATE"]))
-                && let Some(sql) = rules::dynamic_sql::prepared_text(&s)
+                && ((s.is(0, "DO") && rules::dynamic_sql::opaque_strings(st.text, dialect))
+                    || (dialect == Dialect::Postgres && st.text.to_ascii_lowercase().contains("u&\"")))
             {
-                unchecked.extend(names_in(&sql, dialect, true));
+                everything.get_or_insert_with(|| "every table: SQL that spells its names with escapes".into());
             }
             // A function, procedure or trigger made here may run in this same migration
             // (`SELECT f()`, an INSERT that fires it): the tables its body destroys are

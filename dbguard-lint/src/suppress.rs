@@ -34,6 +34,10 @@ pub fn parse(sql: &str, dialect: Dialect) -> Vec<Suppression> {
                 Some(r) => (true, r),
                 None => (false, rest),
             };
+            // `dbguard:allows x`, `dbguard:allow: x` are no allows (the directives check says so).
+            if !rest.starts_with(char::is_whitespace) {
+                return None;
+            }
             let rest = rest.trim_end_matches("*/");
             let (rules_part, reason) = match rest.find("reason=") {
                 Some(i) => {

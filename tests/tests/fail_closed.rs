@@ -682,3 +682,35 @@ async fn a_hot_journal_does_not_stop_read_only_commands() {
     assert!(ro.execute("DELETE FROM users").await.is_err(), "still read-only");
     ro.close().await.unwrap();
 }
+
+/// Found by a new-user trial: `SET search_path TO app` (or MySQL's `USE other`) in a migration
+/// moves the connection dbguard records it through: the record failed after the step ran (a
+/// no-transaction step stayed dirty for good). Refused before anything runs; a path that keeps
+/// the home schema passes.
+async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKind) {
+    let Some(t) = TestDb::new(kind).await else { return };
+    if kind == BackendKind::Sqlite {
+        return; // nothing moves a SQLite connection's main database
+    }
+    let mut db = t.connect().await;
+    let (away, kept) = match kind {
+        BackendKind::Postgres => {
+            db.execute("CREATE SCHEMA app").await.unwrap();
+            (
+                "SET search_path TO app;\nCREATE TABLE t1 (id INT);\n",
+                "SET search_path TO app, public;\nCREATE TABLE t2 (id INT);\n",
+            )
+        }
+        _ => ("USE information_schema;\nSELECT 1;\n", "SELECT 1;\n"),
+    };
+    let dir = MigrationDir::new();
+    dir.add("1", "away", away, "-- dbguard: irreversible = \"a test\"\n");
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+    assert!(err.to_string().contains("moves the connection away from"), "{err}");
+    assert!(err.to_string().contains("Nothing of the migration ran"), "{err}");
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    assert_eq!(m.plan(&mut db).await.unwrap().pending().count(), 1, "not recorded, not dirty");
+    dir.add("1", "away", kept, "-- dbguard: irreversible = \"a test\"\n");
+    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+}
+on_each_engine!(a_step_that_moves_the_connection_away_is_refused_first);

@@ -189,6 +189,13 @@ mod tests {
         let p = guard_targets("PREPARE s FROM 'DROP TABLE users'; EXECUTE s;", Dialect::Mysql);
         assert!(p.unchecked.contains(&"users".to_string()) && p.cascades.is_empty(), "{p:?}");
         assert!(unknown("PREPARE s FROM @sql; EXECUTE s;", Dialect::Mysql));
+        // Spelled so that its names cannot be read: hex, escapes, Unicode-escaped names.
+        assert!(unknown("PREPARE s FROM x'44454C455445'; EXECUTE s;", Dialect::Mysql));
+        assert!(unknown("EXECUTE IMMEDIATE 0x44454C455445;", Dialect::Mysql));
+        assert!(unknown("DO E'BEGIN DELETE FROM \\x6eotes WHERE id > 1; END';", Dialect::Postgres));
+        assert!(unknown("DO U&'BEGIN DELETE FROM \\006eotes WHERE id > 1; END';", Dialect::Postgres));
+        assert!(unknown("DELETE FROM U&\"\\006eotes\" WHERE id > 1;", Dialect::Postgres));
+        assert!(!unknown("DO $$ BEGIN DELETE FROM notes WHERE id > 1; END $$;", Dialect::Postgres));
         // A procedure called: its body, read when it runs.
         assert_eq!(
             guard_targets("CALL app.purge_old(1);", Dialect::Mysql).cascades,

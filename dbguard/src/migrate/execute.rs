@@ -62,6 +62,11 @@ pub(crate) async fn run(
         );
         return Err(failure(m, dir, Some(at), message, true).into_error(FailureOutcome::RolledBack));
     }
+    if let Step::Sql(sql) = step
+        && let Some((at, message)) = moves_away(&mut Session { env, conn }, sql).await?
+    {
+        return Err(failure(m, dir, Some(at), message, true).into_error(FailureOutcome::RolledBack));
+    }
     let history = VersionTable { table };
     let started = Instant::now();
     let at = now();
@@ -625,6 +630,40 @@ fn may_commit_inside(text: &str) -> bool {
 
 /// The statement (number from 1, line, text) where the splitter lost track of the end of a
 /// string, quoted name or comment, and why.
+/// The statement (number from 1, line, text) that moves the connection away from the schema
+/// (database) where dbguard keeps its tables, and why that stops the step: its version row,
+/// progress and snapshots go through the same connection. `SET search_path TO app, public`
+/// keeps `public` and passes.
+async fn moves_away(s: &mut Session<'_>, sql: &str) -> Result<Option<((usize, usize, String), String)>> {
+    let Some(home_sql) = s.env.backend.home_sql() else { return Ok(None) };
+    let lower = |w: &[u8]| sql.as_bytes().windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+    if !lower(b"search_path") && !lower(b"use") && !lower(b"schema") {
+        return Ok(None);
+    }
+    let dialect = s.env.backend.kind().dialect();
+    // Only what moves the connection itself: the search path (`SET`, `set_config`), `SET
+    // SCHEMA`, `USE`; not a function's own `SET search_path` clause.
+    let moving = dbguard_lint::split::split(sql, dialect).into_iter().enumerate().find(|(_, st)| {
+        let l = st.text.trim_start().to_ascii_lowercase();
+        (l.starts_with("set ") && (l.contains("search_path") || l.starts_with("set schema")))
+            || (l.starts_with("select") && l.contains("set_config") && l.contains("search_path"))
+            || l.starts_with("use ")
+            || l.starts_with("use\n")
+            || l.starts_with("use\t")
+    });
+    let Some((i, st)) = moving else { return Ok(None) };
+    let home = s.strings(home_sql, "reading the schema dbguard keeps its tables in").await?.into_iter().next();
+    let home = home.unwrap_or_default();
+    let moved_to = crate::migrate::radius::reach(st.text, dialect).moved_to;
+    if moved_to.as_ref().is_some_and(|to| to.iter().any(|t| t.eq_ignore_ascii_case(&home))) {
+        return Ok(None);
+    }
+    let message = format!(
+        "it moves the connection away from {home}, where dbguard keeps its version table and snapshots, and dbguard records the migration through that same connection: it could not be recorded. Nothing of the migration ran.\n  next: name the tables with their schema instead (`CREATE TABLE app.t ...`), or keep {home} in the path (`SET search_path TO app, {home}`); to migrate another schema or database, point dbguard at it (a fleet target's `schema`, or the URL)"
+    );
+    Ok(Some(((i + 1, st.line, st.text.to_string()), message)))
+}
+
 pub(crate) fn unterminated(
     sql: &str,
     dialect: dbguard_lint::Dialect,

@@ -273,6 +273,26 @@ impl Protect {
             }
         }
         if !self.unchecked.is_empty() {
+            // A view named there (a block deleting through it): the tables its query names, in
+            // turn, are what changes.
+            let views = s.views().await?;
+            let mut todo: Vec<String> =
+                views.iter().filter(|v| self.unchecked.iter().any(|n| n.eq_ignore_ascii_case(v))).cloned().collect();
+            let mut expanded: Vec<String> = Vec::new();
+            while let Some(view) = todo.pop() {
+                if expanded.contains(&view) {
+                    continue;
+                }
+                if let Some(definition) = s.view_definition(&view).await? {
+                    for w in radius::words(&definition) {
+                        if let Some(v) = views.iter().find(|v| v.eq_ignore_ascii_case(&w)) {
+                            todo.push(v.clone());
+                        }
+                        self.unchecked.push(w);
+                    }
+                }
+                expanded.push(view);
+            }
             for t in s.user_tables().await? {
                 let named = self.unchecked.iter().any(|n| *n == t || n.eq_ignore_ascii_case(&t));
                 if named {
@@ -332,18 +352,7 @@ impl Protect {
     /// guard (an `AFTER INSERT` trigger that deletes elsewhere). Before [`Protect::is_empty`]
     /// decides.
     pub(crate) async fn read_routines(&mut self, s: &mut Session<'_>) -> Result<()> {
-        // A table whose constraint replaces the rows a new value conflicts with (SQLite's `ON
-        // CONFLICT REPLACE`) loses rows to a plain INSERT or UPDATE: kept whole.
-        if let Some(sql) = s.env.backend.replacing_tables_sql()
-            && (!self.inserted.is_empty() || !self.dml_tables.is_empty())
-        {
-            for t in s.strings(sql, "listing the tables that replace conflicting rows").await? {
-                let written = self.inserted.iter().chain(&self.dml_tables).any(|w| w.eq_ignore_ascii_case(&t));
-                if written {
-                    self.destroy(t);
-                }
-            }
-        }
+        let written_by_step: Vec<String> = self.inserted.iter().chain(&self.dml_tables).cloned().collect();
         let mut names = std::mem::take(&mut self.called);
         // A routine called anywhere (`INSERT ... VALUES (f())`, `DEFAULT f()`, `SET @x = f()`).
         let candidates = std::mem::take(&mut self.call_candidates);
@@ -398,7 +407,24 @@ impl Protect {
         if self.followed.insert("e:".into()) {
             bodies = s.event_trigger_bodies().await?.into_iter().map(|b| (String::new(), b)).collect();
         }
-        self.follow(s, tables, names, bodies).await
+        self.follow(s, tables, names, bodies).await?;
+        // A table whose constraint replaces the rows a new value conflicts with (SQLite's `ON
+        // CONFLICT REPLACE`) loses rows to a plain INSERT or UPDATE, the step's or a trigger's:
+        // kept whole.
+        if let Some(sql) = s.env.backend.replacing_tables_sql() {
+            let written: Vec<String> = written_by_step.into_iter().chain(self.body_inserts.iter().cloned()).collect();
+            if written.is_empty() {
+                return Ok(());
+            }
+            let dialect = s.env.backend.kind().dialect();
+            for row in s.strings(sql, "listing the tables that replace conflicting rows").await? {
+                let Some((table, definition)) = row.split_once('\0') else { continue };
+                if written.iter().any(|w| w.eq_ignore_ascii_case(table)) && replaces_on_conflict(definition, dialect) {
+                    self.destroy(table.to_string());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The routines the server may call for each row inserted into `tables` (their columns'
@@ -1038,6 +1064,16 @@ pub(crate) async fn forget_rows(s: &mut Session<'_>, taken: &mut Taken, from: us
         }
     }
     Ok(())
+}
+
+/// Whether a table's definition holds `ON CONFLICT REPLACE`, whatever comments and spacing
+/// sit between the words.
+fn replaces_on_conflict(definition: &str, dialect: dbguard_lint::Dialect) -> bool {
+    let words: Vec<String> = dbguard_lint::lexer::Lexer::new(definition, dialect)
+        .filter(|t| !t.is_trivia())
+        .map(|t| t.text(definition).to_ascii_uppercase())
+        .collect();
+    words.windows(3).any(|w| w[0] == "ON" && w[1] == "CONFLICT" && w[2] == "REPLACE")
 }
 
 /// Whether [`before_statement`] has work to do before statement `index` (which may create a

@@ -368,7 +368,12 @@ pub fn judge(
 pub fn session_state(done: &[&str]) -> Result<Vec<usize>, (usize, String)> {
     let mut replay = Vec::new();
     for (i, text) in done.iter().enumerate() {
-        let lower = text.trim().to_ascii_lowercase();
+        let mut lower = text.trim().to_ascii_lowercase();
+        // An executable comment (`/*!40101 SET NAMES latin1 */`) runs what it holds.
+        if let Some(inner) = lower.strip_prefix("/*!").or_else(|| lower.strip_prefix("/*m!")) {
+            let inner = inner.trim_start_matches(|c: char| c.is_ascii_digit());
+            lower = inner.trim_end().trim_end_matches("*/").trim().to_string();
+        }
         let words: Vec<&str> = lower.split_whitespace().take(3).collect();
         match words.as_slice() {
             ["use", ..] => replay.push(i),
@@ -388,6 +393,16 @@ pub fn session_state(done: &[&str]) -> Result<Vec<usize>, (usize, String)> {
             ["prepare", ..] => return Err((i, format!("a prepared statement (`{}`)", shorten(text)))),
             ["select", ..] if lower.contains("into @") => {
                 return Err((i, format!("a session variable read from the data (`{}`)", shorten(text))));
+            }
+            // Set inside another statement: `SELECT @s := ...`, `DO @t := 9`, a block's or
+            // dynamic SQL's `SET`, PostgreSQL's `set_config(...)`.
+            _ if (lower.contains(":=") && lower.contains('@'))
+                || lower.contains("set_config(")
+                || ["set @", "set names", "set session", "set search_path", "set sql_mode", " use "]
+                    .iter()
+                    .any(|w| lower.contains(w)) =>
+            {
+                return Err((i, format!("a session setting made inside another statement (`{}`)", shorten(text))));
             }
             _ => {}
         }
@@ -505,6 +520,9 @@ mod tests {
             Ok(vec![0, 2, 3, 4])
         );
         assert_eq!(state(&["SET search_path TO app, public"]), Ok(vec![0]));
+        // What an executable comment holds is what runs.
+        assert_eq!(state(&["/*!40101 SET NAMES latin1 */", "/*!40014 SET FOREIGN_KEY_CHECKS=0 */"]), Ok(vec![0, 1]));
+        assert!(state(&["/*!40101 SET @c = (SELECT 3) */"]).is_err());
         assert_eq!(
             state(&["SET GLOBAL max_connections = 10", "SET LOCAL lock_timeout = '1s'", "INSERT INTO t VALUES (1)"]),
             Ok(vec![])
@@ -516,6 +534,11 @@ mod tests {
             ("CREATE TEMPORARY TABLE x (id INT)", "temporary table"),
             ("PREPARE p FROM 'DELETE FROM t'", "prepared"),
             ("SELECT MAX(id) INTO @m FROM t", "read from the data"),
+            ("SELECT @s := (SELECT 5)", "inside another statement"),
+            ("DO @t := 9", "inside another statement"),
+            ("BEGIN NOT ATOMIC SET @a = 1; END", "inside another statement"),
+            ("EXECUTE IMMEDIATE 'SET @b = 2'", "inside another statement"),
+            ("SELECT set_config('search_path', 'app', false)", "inside another statement"),
         ] {
             let got = state(&["SET @n = 1", sql]);
             assert!(matches!(&got, Err((1, w)) if w.contains(what)), "{sql}: {got:?}");

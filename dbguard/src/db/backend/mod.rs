@@ -95,8 +95,10 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         "BEGIN"
     }
 
-    /// A query listing the tables whose constraints delete the rows a new value conflicts with
-    /// (SQLite's `ON CONFLICT REPLACE`): a plain INSERT or UPDATE removes rows there.
+    /// A query listing the tables whose constraints may delete the rows a new value conflicts
+    /// with (SQLite's `ON CONFLICT REPLACE`), each as its name, a NUL and its definition: a
+    /// plain INSERT or UPDATE removes rows there. The caller reads the definitions (comments
+    /// and spacing may sit between the words).
     fn replacing_tables_sql(&self) -> Option<&'static str> {
         None
     }
@@ -180,6 +182,13 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// unqualified names resolve to (empty text when none of the search path exists).
     fn current_schema_sql(&self) -> Option<&'static str> {
         None
+    }
+
+    /// A query naming the schema (PostgreSQL) or database (MySQL) where dbguard keeps its
+    /// tables for this connection: a step that moves the connection away from it (`SET
+    /// search_path`, `USE`) leaves dbguard unable to record it. `None` where nothing can move it.
+    fn home_sql(&self) -> Option<&'static str> {
+        self.current_schema_sql()
     }
 
     /// A query with one parameter (the table name) that returns a row when the table exists.

@@ -162,6 +162,10 @@ impl Backend for Mysql {
     }
 
     // `CREATE TABLE ... AS SELECT` is refused under GTID consistency; LIKE keeps the types.
+    fn home_sql(&self) -> Option<&'static str> {
+        Some("SELECT COALESCE(DATABASE(), '')")
+    }
+
     fn copy_as_statement(&self) -> Option<(&'static str, &'static str)> {
         Some((
             "SET @dbguard_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = \

@@ -26,11 +26,11 @@ impl Backend for Sqlite {
     }
 
     // `ON CONFLICT REPLACE` is written only in a table's own definition (a column or table
-    // constraint), whatever the spacing and case.
+    // constraint); the definitions that may hold it are read whole (see the trait).
     fn replacing_tables_sql(&self) -> Option<&'static str> {
         Some(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             AND replace(replace(replace(upper(sql), char(10), ' '), char(9), ' '), '  ', ' ') LIKE '%ON CONFLICT REPLACE%'",
+            "SELECT name || char(0) || sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND upper(sql) LIKE '%REPLACE%'",
         )
     }
 
