@@ -143,7 +143,7 @@ pub enum Command {
         rust_sql: bool,
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
-        /// SQL dialect (default: from the database URL, else postgres).
+        /// SQL dialect (default: the database URL's: `--database`, `DATABASE_URL`, the configuration, else the default sqlite://dbguard.db).
         #[arg(long, value_enum)]
         dialect: Option<DialectArg>,
         /// Fail on warnings too.

@@ -807,9 +807,9 @@ fn delete(d: &Delete) -> Option<Target> {
     if !d.tables.is_empty() || d.using.is_some() || from.len() != 1 || !from[0].joins.is_empty() {
         return None;
     }
-    // `ORDER BY ... LIMIT n` changes some of the rows the condition matches: which ones, only
-    // the statement knows.
-    let narrow = d.order_by.is_empty() && d.limit.is_none();
+    // `LIMIT n` changes some of the rows the condition matches: which ones, only the statement
+    // knows. (`ORDER BY` alone changes them all, in some order.)
+    let narrow = d.limit.is_none();
     single(&from[0], d.selection.as_ref(), Verb::Delete, narrow, Vec::new())
 }
 
@@ -883,7 +883,7 @@ fn update(u: &Update, dialect: Dialect) -> Option<Target> {
             .collect::<Vec<_>>()
             .join(" OR ")
     });
-    let narrow = u.order_by.is_empty() && u.limit.is_none();
+    let narrow = u.limit.is_none();
     let assigned = u
         .assignments
         .iter()
@@ -1086,6 +1086,11 @@ mod tests {
             [Target::Rows(r)] if r.every_row_allowed)
         );
         assert_eq!(whole("DELETE FROM users LIMIT 3", Dialect::Mysql), [Target::Whole("users".into())]);
+        // ORDER BY without LIMIT changes every row it matches: measured like any other.
+        assert!(matches!(&whole("DELETE FROM users WHERE id > 0 ORDER BY id", Dialect::Mysql)[..],
+            [Target::Rows(r)] if r.predicate == "id > 0"));
+        assert!(matches!(&whole("UPDATE users SET name = 'k' ORDER BY id", Dialect::Mysql)[..],
+            [Target::Rows(r)] if r.no_where));
         assert_eq!(
             whole("UPDATE users SET a = o.a FROM orgs o WHERE o.id = users.org", Dialect::Postgres)[0],
             Target::Unknown(words("UPDATE users SET a = o.a FROM orgs o WHERE o.id = users.org"))
