@@ -698,7 +698,7 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
             db.execute("CREATE SCHEMA app").await.unwrap();
             (
                 "SET search_path TO app;\nCREATE TABLE t1 (id INT);\n",
-                "SET search_path TO app, public;\nCREATE TABLE t2 (id INT);\n",
+                "SET search_path TO public, app;\nCREATE TABLE t2 (id INT);\n",
             )
         }
         _ => ("USE information_schema;\nSELECT 1;\n", "SELECT 1;\n"),
@@ -710,7 +710,60 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
     assert!(err.to_string().contains("Nothing of the migration ran"), "{err}");
     let m = Migrator::from_dir(dir.path()).unwrap();
     assert_eq!(m.plan(&mut db).await.unwrap().pending().count(), 1, "not recorded, not dirty");
+    // The dry run says so too, and exits as a stop.
+    let dry = Migrator::from_dir(dir.path()).unwrap().dry_run_up(&mut db, None).await.unwrap();
+    assert!(dry.stops.iter().any(|s| s.contains("would be refused before anything runs")), "{:?}", dry.stops);
+    // Paths that keep the home schema, or go back to the connection's own, pass; one that
+    // empties the path (pg_dump's first lines) or cannot be read is refused.
+    let (passing, refused): (Vec<&str>, Vec<(&str, &str)>) = match kind {
+        BackendKind::Postgres => (
+            vec![
+                "SET search_path = \"$user\", public",
+                "SET search_path TO public, \"$user\"",
+                "SET search_path TO DEFAULT",
+                "RESET search_path",
+                "SELECT set_config('search_path', 'nothere, public, app', false)",
+                "SELECT pg_catalog.set_config('search_path', 'public', true)",
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = app AS 'SELECT 1'",
+            ],
+            vec![
+                ("SELECT pg_catalog.set_config('search_path', '', false)", "delete that line"),
+                ("SET search_path = \"$user\"", "to schemas none of which exist"),
+                ("SET search_path TO app, public", "away from public, to app"),
+                ("DO $$ BEGIN PERFORM set_config('search_path', 'app', false); END $$", "cannot read"),
+                ("SELECT set_config('search_path', current_setting('x.y'), false)", "cannot read"),
+            ],
+        ),
+        _ => {
+            let here = t.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+            (vec![Box::leak(format!("USE `{here}`").into_boxed_str()) as &str], vec![("USE mysql", ", to mysql")])
+        }
+    };
+    for (i, sql) in passing.iter().enumerate() {
+        let v = (10 + i).to_string();
+        dir.add(
+            &v,
+            "kept",
+            &format!("{sql};\nCREATE TABLE kept{v} (id INT);\n"),
+            "-- dbguard: irreversible = \"a test\"\n",
+        );
+    }
     dir.add("1", "away", kept, "-- dbguard: irreversible = \"a test\"\n");
-    Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap();
+    let m = Migrator::from_dir(dir.path()).unwrap();
+    assert!(m.dry_run_up(&mut db, None).await.unwrap().stops.is_empty());
+    m.up(&mut db, None).await.unwrap();
+    for (i, (sql, why)) in refused.iter().enumerate() {
+        let v = (50 + i).to_string();
+        dir.add(
+            &v,
+            "away",
+            &format!("{sql};\nCREATE TABLE away{v} (id INT);\n"),
+            "-- dbguard: irreversible = \"a test\"\n",
+        );
+        let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
+        assert!(err.to_string().contains(why), "{sql}: {err}");
+        assert!(err.to_string().contains("Nothing of the migration ran"), "{err}");
+        std::fs::remove_dir_all(dir.path().join(format!("{v}_away"))).unwrap();
+    }
 }
 on_each_engine!(a_step_that_moves_the_connection_away_is_refused_first);

@@ -51,21 +51,11 @@ pub(crate) async fn run(
 ) -> Result<Option<AppliedRow>> {
     let Database { conn, env, .. } = db;
     let step = m.step(dir);
-    // A string, quoted name or comment that never ends takes the rest of the file with it
-    // (the version row too, when sent in one round trip): nothing is run of such a step.
     if let Step::Sql(sql) = step
-        && let Some((at, lost)) = unterminated(sql, env.backend.kind().dialect())
+        && let Some(r) = refused_before_running(&mut Session { env, conn }, sql).await?
     {
-        let message = format!(
-            "{}: everything after it would be taken for part of this statement, and not run as written. Nothing of the migration ran",
-            lost.describe()
-        );
-        return Err(failure(m, dir, Some(at), message, true).into_error(FailureOutcome::RolledBack));
-    }
-    if let Step::Sql(sql) = step
-        && let Some((at, message)) = moves_away(&mut Session { env, conn }, sql).await?
-    {
-        return Err(failure(m, dir, Some(at), message, true).into_error(FailureOutcome::RolledBack));
+        let message = format!("{}. Nothing of the migration ran{}", r.why, r.next);
+        return Err(failure(m, dir, Some(r.at), message, true).into_error(FailureOutcome::RolledBack));
     }
     let history = VersionTable { table };
     let started = Instant::now();
@@ -628,58 +618,109 @@ fn may_commit_inside(text: &str) -> bool {
     matches!(first.as_str(), "CALL" | "DO" | "EXECUTE")
 }
 
-/// The statement (number from 1, line, text) where the splitter lost track of the end of a
-/// string, quoted name or comment, and why.
-/// The statement (number from 1, line, text) that moves the connection away from the schema
-/// (database) where dbguard keeps its tables, and why that stops the step: its version row,
-/// progress and snapshots go through the same connection. `SET search_path TO app, public`
-/// keeps `public` and passes.
-async fn moves_away(s: &mut Session<'_>, sql: &str) -> Result<Option<((usize, usize, String), String)>> {
-    let Some(home_sql) = s.env.backend.home_sql() else { return Ok(None) };
-    let lower = |w: &[u8]| sql.as_bytes().windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
-    if !lower(b"search_path") && !lower(b"use") && !lower(b"schema") {
-        return Ok(None);
-    }
-    let dialect = s.env.backend.kind().dialect();
-    // Only what moves the connection itself: the search path (`SET`, `set_config`), `SET
-    // SCHEMA`, `USE`; not a function's own `SET search_path` clause.
-    let moving = dbguard_lint::split::split(sql, dialect).into_iter().enumerate().find(|(_, st)| {
-        let l = st.text.trim_start().to_ascii_lowercase();
-        (l.starts_with("set ") && (l.contains("search_path") || l.starts_with("set schema")))
-            || (l.starts_with("select") && l.contains("set_config") && l.contains("search_path"))
-            || l.starts_with("use ")
-            || l.starts_with("use\n")
-            || l.starts_with("use\t")
-    });
-    let Some((i, st)) = moving else { return Ok(None) };
-    let home = s.strings(home_sql, "reading the schema dbguard keeps its tables in").await?.into_iter().next();
-    let home = home.unwrap_or_default();
-    let moved_to = crate::migrate::radius::reach(st.text, dialect).moved_to;
-    if moved_to.as_ref().is_some_and(|to| to.iter().any(|t| t.eq_ignore_ascii_case(&home))) {
-        return Ok(None);
-    }
-    let message = format!(
-        "it moves the connection away from {home}, where dbguard keeps its version table and snapshots, and dbguard records the migration through that same connection: it could not be recorded. Nothing of the migration ran.\n  next: name the tables with their schema instead (`CREATE TABLE app.t ...`), or keep {home} in the path (`SET search_path TO app, {home}`); to migrate another schema or database, point dbguard at it (a fleet target's `schema`, or the URL)"
-    );
-    Ok(Some(((i + 1, st.line, st.text.to_string()), message)))
+/// Why `up` (or `down`) refuses a step before running anything of it: the statement (number
+/// from 1, line, its first 200 characters), why, and what to do (empty, or `\n  next: ...`).
+pub(crate) struct Refusal {
+    pub at: (usize, usize, String),
+    pub why: String,
+    pub next: String,
 }
 
-pub(crate) fn unterminated(
-    sql: &str,
-    dialect: dbguard_lint::Dialect,
-) -> Option<((usize, usize, String), dbguard_lint::split::Lost)> {
+/// What stops a step before anything of it runs, read in one pass over its text:
+/// - a string, quoted name or comment that never ends takes the rest of the file with it (the
+///   version row too, when sent in one round trip);
+/// - a statement that moves the connection away from the schema (database) where dbguard
+///   keeps its tables (`SET search_path`, `USE`): its version row, progress and snapshots go
+///   through the same connection. A path whose first existing schema is the home one passes
+///   (`SET search_path TO public, app`; `"$user", public` with no schema of the user's own),
+///   as does a return to the connection's own path (`DEFAULT`, `RESET`).
+pub(crate) async fn refused_before_running(s: &mut Session<'_>, sql: &str) -> Result<Option<Refusal>> {
+    use crate::migrate::radius::{Moves, moves};
     use dbguard_lint::split::LostCause;
-    let (mut found, mut n) = (None, 0);
+    let dialect = s.env.backend.kind().dialect();
+    let can_move = s.env.backend.home_sql().is_some();
+    let (mut lost, mut moving, mut n) = (None, Vec::new(), 0);
     dbguard_lint::split::for_each(sql, dialect, &mut |st, _| {
         n += 1;
-        if found.is_none()
-            && let Some(lost) = st.lost.filter(|l| l.cause == LostCause::Unterminated)
+        let at = || (n, st.line, st.text.chars().take(200).collect::<String>());
+        if lost.is_none()
+            && let Some(l) = st.lost.filter(|l| l.cause == LostCause::Unterminated)
         {
-            let text: String = st.text.chars().take(200).collect();
-            found = Some(((n, st.line, text), lost));
+            lost = Some((at(), l));
+        }
+        // Only statements that can move the connection are read further: the first keyword
+        // is looked at only where the first letter allows it (a seeding file of INSERTs
+        // costs nothing here).
+        let first_letter = st.text.trim_start().bytes().next().map(|b| b.to_ascii_lowercase());
+        if can_move && matches!(first_letter, Some(b'u' | b's' | b'r' | b'd' | b'c' | b'e' | b'p' | b'-' | b'/' | b'#'))
+        {
+            let first = st.first_keyword();
+            if matches!(first.as_str(), "USE" | "SET" | "RESET" | "SELECT" | "DO" | "CALL" | "EXECUTE" | "PERFORM")
+                && let Some(to) = moves(&dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect), &first)
+            {
+                moving.push((at(), to));
+            }
         }
     });
-    found
+    if let Some((at, l)) = lost {
+        let why = format!(
+            "{}: everything after it would be taken for part of this statement, and not run as written",
+            l.describe()
+        );
+        return Ok(Some(Refusal { at, why, next: String::new() }));
+    }
+    let Some(home_sql) = s.env.backend.home_sql().filter(|_| !moving.is_empty()) else {
+        return Ok(None);
+    };
+    let home = s.strings(home_sql, "reading the schema dbguard keeps its tables in").await?.into_iter().next();
+    let home = home.unwrap_or_default();
+    // Where unqualified names are created after each move: dbguard's snapshots and records,
+    // made through the same connection, go there too, so it must stay the home schema.
+    // `SET search_path TO public, app` keeps it; `app, public` does not.
+    let mut away = None;
+    for (at, to) in moving {
+        let lands = match &to {
+            Moves::Back => continue,
+            Moves::To(v) if v.is_empty() => None,
+            Moves::To(v) => match s.env.backend.path_schema_sql() {
+                Some(sql) => s
+                    .texts(sql.to_string(), &v.join("\n"), "reading where a search path resolves")
+                    .await?
+                    .into_iter()
+                    .next(),
+                None => v.first().cloned(),
+            },
+            Moves::Unreadable => None,
+        };
+        if lands.as_deref() != Some(home.as_str()) {
+            away = Some((at, to, lands));
+            break;
+        }
+    }
+    let Some((at, to, lands)) = away else { return Ok(None) };
+    let why = match (&to, &lands) {
+        (Moves::To(v), _) if v.is_empty() => format!(
+            "it empties the search path (pg_dump writes this line at the top of a dump), so nothing would resolve to {home}, where dbguard keeps its version table and snapshots, and dbguard records the migration through that same connection"
+        ),
+        (Moves::To(_), Some(there)) => format!(
+            "it moves the connection away from {home}, to {there}: unqualified names, dbguard's own snapshots and records among them (made through that same connection), would be created there, apart from its version table"
+        ),
+        (Moves::To(_), None) => format!(
+            "it moves the connection away from {home}, to schemas none of which exist, where dbguard keeps its version table and snapshots, and dbguard records the migration through that same connection"
+        ),
+        _ => format!(
+            "it sets where unqualified names resolve to a value dbguard cannot read before it runs; if that is not {home}, where dbguard keeps its version table and snapshots, they would be made elsewhere through that same connection"
+        ),
+    };
+    let next = match &to {
+        Moves::To(v) if v.is_empty() => {
+            "\n  next: delete that line; a dump names every table with its schema, and dbguard sets the connection's path itself".to_string()
+        }
+        _ => format!(
+            "\n  next: name the tables with their schema instead (`CREATE TABLE app.t ...`), or write the path out with {home} first (`SET search_path TO {home}, app`); to migrate another schema or database, point dbguard at it (a fleet target's `schema`, or the URL)"
+        ),
+    };
+    Ok(Some(Refusal { at, why, next }))
 }
 
 /// Puts back the rows of each table that lost them, from the snapshot taken before the step.

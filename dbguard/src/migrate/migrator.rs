@@ -618,15 +618,19 @@ impl Migrator {
             });
         }
         out.stops = out.find_stops();
-        // A step `up` refuses before running anything of it (see `execute::unterminated`).
+        // A step `up` refuses before running anything of it.
         for v in versions {
             let m = self.get(*v);
-            if let Some(((n, line, _), lost)) = m.step(dir).sql().and_then(|sql| execute::unterminated(sql, dialect)) {
+            if let Some(sql) = m.step(dir).sql()
+                && let Some(r) = execute::refused_before_running(&mut db.session(), sql).await?
+            {
+                let (n, line, _) = r.at;
                 out.stops.push(format!(
-                    "migration {} ({}) statement {n} (line {line}) would be refused before anything runs: {}",
+                    "migration {} ({}) statement {n} (line {line}) would be refused before anything runs: {}{}",
                     m.version(),
                     m.name(),
-                    lost.describe()
+                    r.why,
+                    r.next
                 ));
             }
         }

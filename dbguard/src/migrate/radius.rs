@@ -379,40 +379,99 @@ pub(crate) fn renames(sql: &str, dialect: Dialect) -> Vec<(String, String)> {
     out
 }
 
-/// The schemas a statement that moves names moves them to, normalised; `None` when it cannot
-/// be read (`set_config(...)`, `$user`).
-fn moved_to(s: &dbguard_lint::stmt::Stmt<'_>, first: &str) -> Option<Vec<String>> {
-    let from = match first {
-        "USE" => 1,
-        "ATTACH" => {
-            return (1..s.tokens.len()).rev().find_map(|k| s.name(k).filter(|_| s.is(k - 1, "AS"))).map(|n| vec![n.0]);
+/// Where a statement that moves the connection's unqualified names sends them (see
+/// [`moves`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Moves {
+    /// To these schemas (databases), in order, normalised (`"$user"` kept as `$user`); empty:
+    /// to none at all (`set_config('search_path', '', false)`, as pg_dump writes).
+    To(Vec<String>),
+    /// Back to the connection's own path (`SET search_path TO DEFAULT`, `RESET search_path`).
+    Back,
+    /// Somewhere the text does not say (a computed value, a `DO` block setting it).
+    Unreadable,
+}
+
+/// Whether statement `s` (whose first keyword is `first`) moves the connection's unqualified
+/// names elsewhere, and where: `USE db`, `SET [SESSION|LOCAL] search_path {TO|=} ...`, `SET
+/// SCHEMA 'x'`, `RESET search_path`/`RESET ALL`, `set_config('search_path', ...)`, and a `DO`
+/// or `CALL` whose text sets the path. A function's own `SET search_path` clause (`CREATE
+/// FUNCTION ... SET search_path = x`) applies inside the function only and is not a move.
+pub(crate) fn moves(s: &dbguard_lint::stmt::Stmt<'_>, first: &str) -> Option<Moves> {
+    let list = |from: usize| {
+        let mut out = Vec::new();
+        let mut k = from;
+        while let Some((name, next)) = s.name(k) {
+            if name.contains(',') {
+                return Moves::Unreadable;
+            }
+            out.push(name);
+            if s.tok(next) != "," {
+                return if next == s.tokens.len() { Moves::To(out) } else { Moves::Unreadable };
+            }
+            k = next + 1;
         }
+        Moves::Unreadable
+    };
+    match first {
+        "USE" => Some(list(1)),
+        "RESET" => (s.is(1, "search_path") || s.is(1, "ALL")).then_some(Moves::Back),
         "SET" => {
             let mut k = 1;
             while s.is(k, "SESSION") || s.is(k, "LOCAL") {
                 k += 1;
             }
-            match () {
-                _ if s.is(k, "SCHEMA") => k + 1,
-                _ if s.is(k, "search_path") && (s.is(k + 1, "TO") || s.tok(k + 1) == "=") => k + 2,
-                _ => return None,
+            if s.is(k, "SCHEMA") {
+                return Some(list(k + 1));
             }
+            if !(s.is(k, "search_path") && (s.is(k + 1, "TO") || s.tok(k + 1) == "=")) {
+                return None;
+            }
+            Some(if s.is(k + 2, "DEFAULT") && k + 3 == s.tokens.len() { Moves::Back } else { list(k + 2) })
         }
-        _ => return None,
-    };
-    let mut out = Vec::new();
-    let mut k = from;
-    while let Some((name, next)) = s.name(k) {
-        if name.starts_with('$') || name.contains(',') {
-            return None;
+        "SELECT" | "DO" | "CALL" | "EXECUTE" | "PERFORM" => {
+            let lower = s.text.to_ascii_lowercase();
+            if !lower.contains("search_path") {
+                return None;
+            }
+            // `SELECT [pg_catalog.]set_config('search_path', '<list>', <local>)`.
+            let call = (0..s.tokens.len()).find(|&k| {
+                s.is(k, "set_config") && s.tok(k + 1) == "(" && s.name(k + 2).is_some_and(|(n, _)| n == "search_path")
+            });
+            if let Some(k) = call {
+                let value = s.tokens.get(k + 4).filter(|t| t.kind == Kind::String && s.tok(k + 3) == ",");
+                return Some(match value.map(|t| t.text(s.text)) {
+                    Some(v) if v.starts_with('\'') => {
+                        let v = dbguard_lint::stmt::unquote(v);
+                        let names: Option<Vec<String>> = v
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|n| !n.is_empty())
+                            .map(|n| match n.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+                                Some(q) if !q.contains('"') => Some(q.to_string()),
+                                Some(_) => None,
+                                None => Some(n.to_ascii_lowercase()),
+                            })
+                            .collect();
+                        names.map_or(Moves::Unreadable, Moves::To)
+                    }
+                    _ => Moves::Unreadable,
+                });
+            }
+            sets_path_inside(&lower).then_some(Moves::Unreadable)
         }
-        out.push(name);
-        if s.tok(next) != "," {
-            return (next == s.tokens.len()).then_some(out);
-        }
-        k = next + 1;
+        _ => None,
     }
-    None
+}
+
+/// Whether text the guard cannot read token by token (a `DO` body, SQL in a string) sets the
+/// search path: `SET [LOCAL|SESSION] search_path` or `set_config('search_path'` in it.
+fn sets_path_inside(lower: &str) -> bool {
+    lower.contains("set_config") || {
+        let words: Vec<&str> =
+            lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+        words.windows(2).any(|w| w[1] == "search_path" && matches!(w[0], "set" | "local" | "session"))
+    }
 }
 
 /// Whether statement `i` is allowed `rule` by a suppression in the comments before it (after
@@ -508,7 +567,17 @@ pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
             || lower.contains("search_path")
         {
             out.moves.get_or_insert((i, st.line));
-            let to = moved_to(&stmt(), &first);
+            // Where names go after it, as far as it says: `$user` and `DEFAULT` depend on
+            // the connection, read as anywhere.
+            let s = stmt();
+            let to = if first == "ATTACH" {
+                (1..s.tokens.len()).rev().find_map(|k| s.name(k).filter(|_| s.is(k - 1, "AS"))).map(|n| vec![n.0])
+            } else {
+                match moves(&s, &first) {
+                    Some(Moves::To(v)) if !v.is_empty() && !v.iter().any(|n| n.starts_with('$')) => Some(v),
+                    _ => None,
+                }
+            };
             out.moved_to = match (std::mem::take(&mut out.moved_to), to) {
                 (Some(mut a), Some(b)) => {
                     a.extend(b);
@@ -1276,12 +1345,29 @@ mod tests {
         for (sql, d, to) in [
             ("SET LOCAL search_path = other, \"Public\";", Dialect::Postgres, Some(vec!["other", "Public"])),
             ("USE `shop`", Dialect::Mysql, Some(vec!["shop"])),
-            ("SELECT set_config('search_path', 'x', false)", Dialect::Postgres, None),
+            ("SELECT set_config('search_path', 'x', false)", Dialect::Postgres, Some(vec!["x"])),
+            ("SET search_path TO DEFAULT", Dialect::Postgres, None),
             ("SET search_path TO \"$user\", public", Dialect::Postgres, None),
         ] {
             let r = reach(sql, d);
             assert_eq!(r.moved_to, to.map(|v| v.iter().map(|s| s.to_string()).collect()), "{sql}");
         }
+        // What a move says, as `up` reads it before anything runs.
+        let read = |sql: &str| {
+            let st = &dbguard_lint::split::split(sql, Dialect::Postgres)[0];
+            moves(&dbguard_lint::stmt::Stmt::new(st.text, 0, Dialect::Postgres), &st.first_keyword())
+        };
+        let to = |v: &[&str]| Some(Moves::To(v.iter().map(|s| s.to_string()).collect()));
+        assert_eq!(read("SET search_path = \"$user\", public"), to(&["$user", "public"]));
+        assert_eq!(read("SET SESSION search_path TO DEFAULT"), Some(Moves::Back));
+        assert_eq!(read("RESET ALL"), Some(Moves::Back));
+        assert_eq!(read("SELECT pg_catalog.set_config('search_path', '', false)"), to(&[]));
+        assert_eq!(read("SELECT set_config('search_path', ' \"A\" , b', true)"), to(&["A", "b"]));
+        assert_eq!(read("SELECT set_config('search_path', $1, false)"), Some(Moves::Unreadable));
+        assert_eq!(read("DO $$ BEGIN EXECUTE 'SET LOCAL search_path = x'; END $$"), Some(Moves::Unreadable));
+        assert_eq!(read("DO $$ BEGIN RAISE NOTICE '%', current_setting('search_path'); END $$"), None);
+        assert_eq!(read("CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = a AS 'SELECT 1'"), None);
+        assert_eq!(read("SET search_path TO a, b c"), Some(Moves::Unreadable));
         let dropped: Vec<_> = r.dropped_schemas.iter().map(|(n, i, _, ok)| (n.as_str(), *i, *ok)).collect();
         assert_eq!(dropped, [("old", 5, false), ("older", 5, false)]);
         assert!(!r.allowed_anywhere);

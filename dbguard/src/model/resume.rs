@@ -366,7 +366,7 @@ pub fn judge(
 /// app`), or the first one whose state cannot be made again (a value read from the data, `SET
 /// @max = (SELECT ...)`; a temporary table; a prepared statement): its index and what it set.
 pub fn session_state(done: &[&str]) -> Result<Vec<usize>, (usize, String)> {
-    let mut replay = Vec::new();
+    let (mut replay, mut variables) = (Vec::new(), Vec::new());
     for (i, text) in done.iter().enumerate() {
         let mut lower = text.trim().to_ascii_lowercase();
         // An executable comment (`/*!40101 SET NAMES latin1 */`) runs what it holds.
@@ -381,8 +381,7 @@ pub fn session_state(done: &[&str]) -> Result<Vec<usize>, (usize, String)> {
             ["set", "global" | "persist" | "persist_only" | "local" | "transaction" | "constraints", ..] => {}
             ["set", "statement", ..] => {}
             ["set", ..] => {
-                let value = lower.split_once('=').or_else(|| lower.split_once(" to ")).map(|(_, v)| v).unwrap_or("");
-                if value.contains('(') || value.contains('@') || value.contains("select") {
+                if !replayable_set(&lower[3..], &mut variables) {
                     return Err((i, format!("a session value computed when it ran (`{}`)", shorten(text))));
                 }
                 replay.push(i);
@@ -408,6 +407,91 @@ pub fn session_state(done: &[&str]) -> Result<Vec<usize>, (usize, String)> {
         }
     }
     Ok(replay)
+}
+
+/// Whether the assignments of a `SET` (`assignments`, lowercased, after `SET`) make the same
+/// values when run again on a new connection after the statements before it: constants, the
+/// connection's settings (`@@sql_mode`, as mysqldump saves them: `SET @OLD_SQL_MODE=@@SQL_MODE,
+/// SQL_MODE='...'`) and user variables such a `SET` gave a value (`variables`, which the
+/// variables it sets join). Not a function call, a subquery, or a value that differs per
+/// connection or per moment (`@@last_insert_id`, `@@timestamp`, a variable never set here).
+fn replayable_set(assignments: &str, variables: &mut Vec<String>) -> bool {
+    const MOMENTARY: &[&str] = &[
+        "last_insert_id",
+        "insert_id",
+        "identity",
+        "warning_count",
+        "error_count",
+        "timestamp",
+        "rand_seed1",
+        "rand_seed2",
+        "pseudo_thread_id",
+        "last_gtid",
+        "gtid_next",
+        "sql_log_bin",
+    ];
+    // Split at the commas between assignments; what is inside quotes is a constant.
+    let (mut parts, mut current, mut quote) = (Vec::new(), String::new(), None);
+    for c in assignments.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '(') => return false,
+            (None, ',') => {
+                parts.push(std::mem::take(&mut current));
+                continue;
+            }
+            (None, c) => {
+                current.push(c);
+                continue;
+            }
+        }
+        // A quoted constant stands for one placeholder character.
+        if quote.is_none() {
+            current.push('0');
+        }
+    }
+    parts.push(current);
+    let mut set = Vec::new();
+    for part in &parts {
+        let (target, value) = match part.split_once(":=").or_else(|| part.split_once('=')) {
+            Some(pair) => pair,
+            None => match part.trim().split_once(char::is_whitespace) {
+                Some((t, v)) => (t, v.trim_start().strip_prefix("to ").unwrap_or(v)),
+                // A list's next item (`SET search_path TO app, public`).
+                None => ("", part.as_str()),
+            },
+        };
+        if value.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|w| w == "select") {
+            return false;
+        }
+        let mut rest = value;
+        while let Some(at) = rest.find('@') {
+            let after = &rest[at + 1..];
+            let (system, name) = match after.strip_prefix('@') {
+                Some(n) => (true, n),
+                None => (false, after),
+            };
+            let name = name.trim_start_matches("session.").trim_start_matches("global.").trim_start_matches("local.");
+            let end = name
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '.'))
+                .unwrap_or(name.len());
+            let word = &name[..end];
+            if word.is_empty()
+                || (system && MOMENTARY.contains(&word))
+                || (!system && !variables.iter().any(|v| v == word))
+            {
+                return false;
+            }
+            rest = &name[end..];
+        }
+        if let Some(v) = target.trim().strip_prefix('@').filter(|v| !v.starts_with('@')) {
+            set.push(v.trim_matches('`').to_string());
+        }
+    }
+    variables.extend(set);
+    true
 }
 
 /// A statement shortened to its first line, for messages, with what follows `IDENTIFIED BY` or
@@ -520,6 +604,18 @@ mod tests {
             Ok(vec![0, 2, 3, 4])
         );
         assert_eq!(state(&["SET search_path TO app, public"]), Ok(vec![0]));
+        // mysqldump's header and footer: settings saved in variables and set back.
+        assert_eq!(
+            state(&[
+                "/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO,ANSI_QUOTES' */",
+                "/*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */",
+                "/*!40101 SET @saved_cs_client     = @@character_set_client */",
+                "/*!40101 SET character_set_client = @saved_cs_client */",
+                "/*!40101 SET SQL_MODE=@OLD_SQL_MODE */",
+                "SET @a = @saved_cs_client",
+            ]),
+            Ok(vec![0, 1, 2, 3, 4, 5])
+        );
         // What an executable comment holds is what runs.
         assert_eq!(state(&["/*!40101 SET NAMES latin1 */", "/*!40014 SET FOREIGN_KEY_CHECKS=0 */"]), Ok(vec![0, 1]));
         assert!(state(&["/*!40101 SET @c = (SELECT 3) */"]).is_err());
@@ -531,6 +627,11 @@ mod tests {
             ("SET @max = (SELECT MAX(id) FROM t)", "computed"),
             ("SET @a = @b + 1", "computed"),
             ("SET @t = NOW()", "computed"),
+            ("SET @id = @@last_insert_id", "computed"),
+            ("SET @c = @@session.identity", "computed"),
+            ("SET sql_mode = @never_set", "computed"),
+            ("SET @x = 1, @y = (2)", "computed"),
+            ("SET @x = 'a' + @z", "computed"),
             ("CREATE TEMPORARY TABLE x (id INT)", "temporary table"),
             ("PREPARE p FROM 'DELETE FROM t'", "prepared"),
             ("SELECT MAX(id) INTO @m FROM t", "read from the data"),

@@ -191,6 +191,13 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         self.current_schema_sql()
     }
 
+    /// A query with one text parameter, the schemas a search path lists (one per line, as
+    /// written: `$user` too), returning the one unqualified names would then be created in:
+    /// the first that exists. `None` where a move names one schema (database), which is it.
+    fn path_schema_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// A query with one parameter (the table name) that returns a row when the table exists.
     fn table_exists_sql(&self) -> String;
 

@@ -325,6 +325,15 @@ impl Backend for Postgres {
         Some("SELECT COALESCE(current_schema(), '')::text")
     }
 
+    // `$user` is the user's own schema; a schema that does not exist is passed over.
+    fn path_schema_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT s FROM unnest(string_to_array($1, E'\\n')) WITH ORDINALITY AS p(name, o) \
+             CROSS JOIN LATERAL (SELECT CASE WHEN p.name = '$user' THEN current_user::text ELSE p.name END AS s) r \
+             WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = r.s) ORDER BY o LIMIT 1",
+        )
+    }
+
     fn list_tables_sql(&self) -> &'static str {
         "SELECT tablename::text FROM pg_catalog.pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
     }
