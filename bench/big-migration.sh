@@ -17,16 +17,7 @@ pg() { psql -h 127.0.0.1 -U postgres -d postgres -qAt -c "$1" >/dev/null 2>&1; }
 echo "| rows | size | binary | SQLite | PostgreSQL |"
 echo "|---|---|---|---|---|"
 for n in $sizes; do
-  rm -rf "$work/m"; mkdir -p "$work/m/1_seed"
-  python3 - "$n" "$work/m/1_seed/up.sql" <<'PY'
-import sys
-n, path = int(sys.argv[1]), sys.argv[2]
-with open(path, "w") as f:
-    f.write("CREATE TABLE seed (id BIGINT PRIMARY KEY, name TEXT, v BIGINT);\n")
-    for i in range(1, n + 1):
-        f.write(f"INSERT INTO seed (id, name, v) VALUES ({i}, 'name number {i} with some padding text', {i * 7});\n")
-PY
-  printf 'DROP TABLE seed;\n' > "$work/m/1_seed/down.sql"
+  rm -rf "$work/m"; python3 bench/write-seed.py "$n" "$work/m" TEXT
   size=$(du -h "$work/m/1_seed/up.sql" | cut -f1)
   for which in new old; do
     bin=$new; [ "$which" = old ] && bin=$old

@@ -31,16 +31,7 @@ fresh_sqlite() { rm -rf "$work/d.db"*; }
 fresh_pg() { pg "DROP DATABASE IF EXISTS dbguard_bigc WITH (FORCE)"; pg "CREATE DATABASE dbguard_bigc"; }
 fresh_my() { my "DROP DATABASE IF EXISTS dbguard_bigc; CREATE DATABASE dbguard_bigc"; }
 for n in $sizes; do
-  rm -rf "$work/m"; mkdir -p "$work/m/1_seed"
-  python3 - "$n" "$work/m/1_seed/up.sql" <<'PY'
-import sys
-n, path = int(sys.argv[1]), sys.argv[2]
-with open(path, "w") as f:
-    f.write("CREATE TABLE seed (id BIGINT PRIMARY KEY, name VARCHAR(100), v BIGINT);\n")
-    for i in range(1, n + 1):
-        f.write(f"INSERT INTO seed (id, name, v) VALUES ({i}, 'name number {i} with some padding text', {i * 7});\n")
-PY
-  printf 'DROP TABLE seed;\n' > "$work/m/1_seed/down.sql"
+  rm -rf "$work/m"; python3 bench/write-seed.py "$n" "$work/m" 'VARCHAR(100)'
   up="$work/m/1_seed/up.sql"
   size=$(du -h "$up" | cut -f1)
   { echo "BEGIN;"; cat "$up"; echo "COMMIT;"; } > "$work/sqlite.sql"

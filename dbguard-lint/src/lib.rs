@@ -23,6 +23,7 @@ pub mod placeholder;
 mod position;
 pub mod rules;
 pub mod split;
+pub mod statements;
 pub mod stmt;
 pub mod suppress;
 pub mod version;

@@ -167,6 +167,21 @@ pub(crate) fn for_each_statement<'a>(
     pos
 }
 
+/// Calls `f` with each statement of `sql` from byte `start`, a statement's first character
+/// at line and column `at`, with offsets in all of `sql`: the statements a split of the whole
+/// text gives from there, when nothing before `start` is pending (a top-level statement
+/// boundary) and the delimiter is `;` (see [`crate::statements::Statements`]).
+pub(crate) fn for_each_from<'a>(
+    sql: &'a str,
+    start: usize,
+    at: (usize, usize),
+    dialect: Dialect,
+    f: &mut dyn FnMut(Statement<'a>),
+) {
+    let mut pos = Positions { src: sql, byte: start, line: at.0, column: at.1 };
+    split_tokens(sql, start, sql.len(), dialect, &mut pos, &mut |st, _, _| f(st));
+}
+
 struct Segment<'a> {
     start: usize,
     end: usize,

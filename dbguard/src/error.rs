@@ -568,6 +568,9 @@ impl fmt::Display for Done {
 /// What state a failed migration left behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureOutcome {
+    /// Refused before anything of it was sent to the database (the message says why and
+    /// what to do).
+    NotRun,
     /// Rolled back in its transaction: the database is exactly as before this migration.
     RolledBack,
     /// Could not be rolled back; recorded as dirty.
@@ -612,6 +615,10 @@ impl fmt::Display for MigrationFailure {
             "applied earlier in this run stay applied"
         };
         match self.outcome {
+            FailureOutcome::NotRun => write!(
+                f,
+                "\n  kept safe: nothing of the migration ran; the database is exactly as before it (migrations {earlier})."
+            ),
             FailureOutcome::RolledBack => write!(
                 f,
                 "\n  kept safe: the migration was rolled back; the database is exactly as before it (migrations {earlier}).\n  next: {}, then run {again} again",

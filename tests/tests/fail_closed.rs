@@ -316,7 +316,8 @@ async fn a_comment_that_never_ends_runs_nothing(kind: BackendKind) {
         assert!(dry.stops.iter().any(|s| s.contains("would be refused before anything runs")), "{:?}", dry.stops);
         let err = m.up(&mut db, None).await.unwrap_err();
         assert!(
-            err.to_string().contains("never ends") && err.to_string().contains("Nothing of the migration ran"),
+            err.to_string().contains("never ends")
+                && err.to_string().contains("kept safe: nothing of the migration ran"),
             "{err}"
         );
         assert_eq!(count(&mut db, "users").await, before, "nothing ran");
@@ -707,7 +708,7 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
     dir.add("1", "away", away, "-- dbguard: irreversible = \"a test\"\n");
     let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
     assert!(err.to_string().contains("moves the connection away from"), "{err}");
-    assert!(err.to_string().contains("Nothing of the migration ran"), "{err}");
+    assert!(err.to_string().contains("kept safe: nothing of the migration ran"), "{err}");
     let m = Migrator::from_dir(dir.path()).unwrap();
     assert_eq!(m.plan(&mut db).await.unwrap().pending().count(), 1, "not recorded, not dirty");
     // The dry run says so too, and exits as a stop.
@@ -732,11 +733,23 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
                 ("SET search_path TO app, public", "away from public, to app"),
                 ("DO $$ BEGIN PERFORM set_config('search_path', 'app', false); END $$", "cannot read"),
                 ("SELECT set_config('search_path', current_setting('x.y'), false)", "cannot read"),
+                // Written out first, the temporary schema takes the new tables (gone at the end
+                // of the session), the catalog too.
+                ("SET search_path TO pg_temp, public", "away from public, to pg_temp"),
+                ("SET search_path TO pg_catalog, public", "away from public, to pg_catalog"),
+                ("SET \"search_path\" TO app", "away from public, to app"),
+                // A schema the step creates exists by the time the path is set.
+                ("CREATE SCHEMA made;\nSET search_path TO made, public", "away from public, to made"),
+                ("UPDATE pg_settings SET setting = 'app' WHERE name = 'search_path'", "cannot read"),
             ],
         ),
         _ => {
             let here = t.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
-            (vec![Box::leak(format!("USE `{here}`").into_boxed_str()) as &str], vec![("USE mysql", ", to mysql")])
+            (
+                vec![Box::leak(format!("USE `{here}`").into_boxed_str()) as &str],
+                // The server runs what is inside an executable comment.
+                vec![("USE mysql", ", to mysql"), ("/*!50000 USE mysql */", ", to mysql")],
+            )
         }
     };
     for (i, sql) in passing.iter().enumerate() {
@@ -762,7 +775,8 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
         );
         let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err();
         assert!(err.to_string().contains(why), "{sql}: {err}");
-        assert!(err.to_string().contains("Nothing of the migration ran"), "{err}");
+        assert!(err.to_string().contains("kept safe: nothing of the migration ran"), "{err}");
+        assert_eq!(err.to_string().matches("next:").count(), 1, "one thing to do: {err}");
         std::fs::remove_dir_all(dir.path().join(format!("{v}_away"))).unwrap();
     }
 }

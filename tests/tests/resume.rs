@@ -301,11 +301,13 @@ async fn postgres_an_invalid_index_is_never_taken_for_a_built_one() {
 /// Many statements that commit with their progress go to the server in round trips of
 /// several (MySQL/MariaDB runs such a step statement by statement): a failure among them is
 /// put on its own statement and line, everything of their transaction is undone, and a crash
-/// inside a round trip loses nothing and repeats nothing.
+/// inside a round trip loses nothing and repeats nothing. 10,000 statements: more than two of
+/// the windows a step is read in (4,096 statements), so that the failure, the crash and the
+/// resume each fall in a later window than the first.
 async fn a_failure_or_crash_inside_a_round_trip_is_exact(kind: BackendKind) {
     let inserts = |bad: Option<usize>| -> String {
         let mut up = String::from("CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY);\n");
-        for i in 1..=1200 {
+        for i in 1..=10_000 {
             // Statement `i + 1` on line `i + 1`; `bad` repeats the key of the one before it.
             let id = if Some(i) == bad { i - 1 } else { i };
             up.push_str(&format!("INSERT INTO t (id) VALUES ({id});\n"));
@@ -314,13 +316,13 @@ async fn a_failure_or_crash_inside_a_round_trip_is_exact(kind: BackendKind) {
     };
     let Some(t) = TestDb::new(kind).await else { return };
     let dir = MigrationDir::new();
-    dir.add("1", "many", &inserts(Some(900)), "DROP TABLE t;");
+    dir.add("1", "many", &inserts(Some(9000)), "DROP TABLE t;");
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
     let err = m.up(&mut db, None).await.unwrap_err();
     let Error::MigrationFailed(f) = &err else { panic!("{err}") };
     let (number, line, text) = f.statement.clone().expect("the failing statement is named");
-    assert_eq!((number, line, text.as_str()), (901, 901, "INSERT INTO t (id) VALUES (899)"), "{err}");
+    assert_eq!((number, line, text.as_str()), (9001, 9001, "INSERT INTO t (id) VALUES (8999)"), "{err}");
     // Where the step is not one transaction (MySQL), the table stays; its rows do not.
     if db.table_exists("t").await.unwrap() {
         assert_eq!(db.count_rows("t").await.unwrap(), 0, "the failed transaction is undone whole");
@@ -328,10 +330,10 @@ async fn a_failure_or_crash_inside_a_round_trip_is_exact(kind: BackendKind) {
     dir.add("1", "many", &inserts(None), "DROP TABLE t;");
     let m = Migrator::from_dir(dir.path()).unwrap();
     m.up(&mut db, None).await.unwrap();
-    assert_eq!(db.count_rows("t").await.unwrap(), 1200);
+    assert_eq!(db.count_rows("t").await.unwrap(), 10_000);
     db.close().await.unwrap();
 
-    // Killed right after statement 700 ran, in the middle of a round trip (MySQL/MariaDB: the
+    // Killed right after statement 8,200 ran, in the middle of a round trip (MySQL/MariaDB: the
     // other databases run the step as one transaction, statement crash points do not apply).
     if kind != BackendKind::Mysql {
         return;
@@ -339,11 +341,11 @@ async fn a_failure_or_crash_inside_a_round_trip_is_exact(kind: BackendKind) {
     let Some(t) = TestDb::new(kind).await else { return };
     let dir = MigrationDir::new();
     dir.add("1", "many", &inserts(None), "DROP TABLE t;");
-    assert!(up_crashing_at(&t, &dir, "1:700"), "the runner crashed after statement 700");
+    assert!(up_crashing_at(&t, &dir, "1:8200"), "the runner crashed after statement 8200");
     let m = Migrator::from_dir(dir.path()).unwrap();
     let mut db = t.connect().await;
     m.up(&mut db, None).await.unwrap();
-    assert_eq!(db.count_rows("t").await.unwrap(), 1200, "each row once");
+    assert_eq!(db.count_rows("t").await.unwrap(), 10_000, "each row once");
     assert!(m.status(&mut db).await.unwrap().is_up_to_date());
     db.close().await.unwrap();
 }

@@ -74,10 +74,21 @@ impl Env {
     /// starts in its file): the message, where it points in the file, detail and hint;
     /// scrubbed of secrets.
     pub fn statement_error(&self, e: &sqlx::Error, statement: (&str, usize, usize)) -> String {
+        self.statement_error_after(e, statement, 0)
+    }
+
+    /// [`Env::statement_error`] for a statement sent after `sent_before` characters of others in
+    /// the same round trip: the server's position counts from the start of what was sent.
+    pub fn statement_error_after(
+        &self,
+        e: &sqlx::Error,
+        statement: (&str, usize, usize),
+        sent_before: usize,
+    ) -> String {
         let sqlx::Error::Database(dbe) = e else { return self.scrub(&e.to_string()) };
         let x = self.backend.explain(dbe.as_ref());
         let mut out = x.message;
-        if let Some(p) = x.position {
+        if let Some(p) = x.position.and_then(|p| p.checked_sub(sent_before)).filter(|p| *p > 0) {
             let (text, line, column) = statement;
             let before: String = text.chars().take(p.saturating_sub(1)).collect();
             let newlines = before.matches('\n').count();

@@ -424,10 +424,17 @@ pub(crate) fn moves(s: &dbguard_lint::stmt::Stmt<'_>, first: &str) -> Option<Mov
             if s.is(k, "SCHEMA") {
                 return Some(list(k + 1));
             }
-            if !(s.is(k, "search_path") && (s.is(k + 1, "TO") || s.tok(k + 1) == "=")) {
+            // `search_path` or `"search_path"`: the same setting.
+            let setting = s.name(k).filter(|(n, next)| n.eq_ignore_ascii_case("search_path") && *next == k + 1);
+            if !(setting.is_some() && (s.is(k + 1, "TO") || s.tok(k + 1) == "=")) {
                 return None;
             }
             Some(if s.is(k + 2, "DEFAULT") && k + 3 == s.tokens.len() { Moves::Back } else { list(k + 2) })
+        }
+        // `UPDATE pg_settings SET setting = ... WHERE name = 'search_path'`.
+        "UPDATE" => {
+            let lower = s.text.to_ascii_lowercase();
+            (lower.contains("pg_settings") && lower.contains("search_path")).then_some(Moves::Unreadable)
         }
         "SELECT" | "DO" | "CALL" | "EXECUTE" | "PERFORM" => {
             let lower = s.text.to_ascii_lowercase();
@@ -462,6 +469,17 @@ pub(crate) fn moves(s: &dbguard_lint::stmt::Stmt<'_>, first: &str) -> Option<Mov
         }
         _ => None,
     }
+}
+
+/// The schema a `CREATE SCHEMA` statement creates (`CREATE SCHEMA [IF NOT EXISTS] name`, or
+/// `CREATE SCHEMA AUTHORIZATION role`, named for the role); `None` for any other statement.
+pub(crate) fn created_schema(s: &dbguard_lint::stmt::Stmt<'_>) -> Option<String> {
+    if !(s.is(0, "CREATE") && s.is(1, "SCHEMA")) {
+        return None;
+    }
+    let k = if s.seq(2, &["IF", "NOT", "EXISTS"]) { 5 } else { 2 };
+    let k = if s.is(k, "AUTHORIZATION") { k + 1 } else { k };
+    s.name(k).map(|(n, _)| n)
 }
 
 /// Whether text the guard cannot read token by token (a `DO` body, SQL in a string) sets the
@@ -1368,6 +1386,13 @@ mod tests {
         assert_eq!(read("DO $$ BEGIN RAISE NOTICE '%', current_setting('search_path'); END $$"), None);
         assert_eq!(read("CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = a AS 'SELECT 1'"), None);
         assert_eq!(read("SET search_path TO a, b c"), Some(Moves::Unreadable));
+        assert_eq!(read("SET \"search_path\" TO a"), to(&["a"]));
+        assert_eq!(read("SET search_path_x TO a"), None);
+        assert_eq!(read("UPDATE pg_settings SET setting = 'a' WHERE name = 'search_path'"), Some(Moves::Unreadable));
+        let made = |sql: &str| created_schema(&dbguard_lint::stmt::Stmt::new(sql, 0, Dialect::Postgres));
+        assert_eq!(made("CREATE SCHEMA IF NOT EXISTS \"App\""), Some("App".into()));
+        assert_eq!(made("CREATE SCHEMA AUTHORIZATION bob"), Some("bob".into()));
+        assert_eq!(made("CREATE TABLE app (id INT)"), None);
         let dropped: Vec<_> = r.dropped_schemas.iter().map(|(n, i, _, ok)| (n.as_str(), *i, *ok)).collect();
         assert_eq!(dropped, [("old", 5, false), ("older", 5, false)]);
         assert!(!r.allowed_anywhere);

@@ -92,11 +92,22 @@ pub enum InFlight {
 
 impl ResumePoint {
     /// The point before the first of `statements`, with the preserved tables' counts.
+    #[cfg(test)]
     pub(crate) fn start(direction: Direction, statements: &[Statement<'_>], counted: serde_json::Value) -> Self {
+        Self::begin(direction, statements.len(), statements.first(), counted)
+    }
+
+    /// [`ResumePoint::start`] for a step of `total` statements whose first is `first`.
+    pub(crate) fn begin(
+        direction: Direction,
+        total: usize,
+        first: Option<&Statement<'_>>,
+        counted: serde_json::Value,
+    ) -> Self {
         let mut p = ResumePoint {
             direction,
             done: 0,
-            total: statements.len(),
+            total,
             prefix: prefix_checksum(&[]),
             sums: Vec::new(),
             in_flight: None,
@@ -107,21 +118,39 @@ impl ResumePoint {
             restored_by_guard: false,
             judged_ran: None,
             edited_since: false,
-            running: RunningSum::default(),
+            running: RunningSum(Some((0, sum_of(Sha256::new(), std::iter::empty())))),
         };
-        p.name_next(statements);
+        p.name_next(first);
         p
     }
 
     /// One more statement committed.
     pub(crate) fn advance(&mut self, statements: &[Statement<'_>]) {
-        // The running sum is rebuilt once when missing or behind (a point read back from the
-        // version table), then grows by one statement.
+        if !self.has_running_sum() {
+            self.catch_up(statements[..self.done].iter().map(|s| s.text));
+        }
+        self.advance_by(statements[self.done].text, statements.get(self.done + 1));
+    }
+
+    /// Whether the running checksum of what ran is there: a point read back from the version
+    /// table has none until [`ResumePoint::catch_up`] rebuilds it.
+    pub(crate) fn has_running_sum(&self) -> bool {
+        self.running.0.as_ref().is_some_and(|(len, _)| *len == self.done)
+    }
+
+    /// Rebuilds the running checksum from the texts of the statements that ran, in order.
+    pub(crate) fn catch_up<'t>(&mut self, ran: impl Iterator<Item = &'t str>) {
+        self.running.0 = Some((self.done, sum_of(Sha256::new(), ran)));
+    }
+
+    /// One more statement committed, `text`, followed by `next` (`None` at the end): for a
+    /// step read a window at a time. The running checksum must be there (see
+    /// [`ResumePoint::catch_up`]).
+    pub(crate) fn advance_by(&mut self, text: &str, next: Option<&Statement<'_>>) {
         let (len, mut h) = match self.running.0.take() {
             Some((len, h)) if len == self.done => (len, h),
-            _ => (self.done, sum_of(Sha256::new(), statements[..self.done].iter().map(|s| s.text))),
+            _ => unreachable!("advance_by without the running checksum: catch_up first"),
         };
-        let text = statements[self.done].text;
         h = sum_of(h, std::iter::once(text));
         self.done += 1;
         self.prefix = hex(h.clone().finalize().as_slice());
@@ -129,11 +158,11 @@ impl ResumePoint {
         if self.sums.len() < NAMED {
             self.sums.push(prefix_checksum(&[text])[..16].to_string());
         }
-        self.name_next(statements);
+        self.name_next(next);
     }
 
-    fn name_next(&mut self, statements: &[Statement<'_>]) {
-        self.next_statement = statements.get(self.done).map(|s| (s.line, shorten(s.text)));
+    fn name_next(&mut self, next: Option<&Statement<'_>>) {
+        self.next_statement = next.map(|s| (s.line, shorten(s.text)));
     }
 
     /// Names the statement it stopped at as the file has it now (`statements`: the step's,
@@ -365,9 +394,10 @@ pub fn judge(
 /// constant value: `SET @batch = 500`, `SET NAMES utf8mb4`, `USE shop`, `SET search_path TO
 /// app`), or the first one whose state cannot be made again (a value read from the data, `SET
 /// @max = (SELECT ...)`; a temporary table; a prepared statement): its index and what it set.
-pub fn session_state(done: &[&str]) -> Result<Vec<usize>, (usize, String)> {
+pub fn session_state<S: AsRef<str>>(done: impl IntoIterator<Item = S>) -> Result<Vec<usize>, (usize, String)> {
     let (mut replay, mut variables) = (Vec::new(), Vec::new());
-    for (i, text) in done.iter().enumerate() {
+    for (i, text) in done.into_iter().enumerate() {
+        let text = text.as_ref();
         let mut lower = text.trim().to_ascii_lowercase();
         // An executable comment (`/*!40101 SET NAMES latin1 */`) runs what it holds.
         if let Some(inner) = lower.strip_prefix("/*!").or_else(|| lower.strip_prefix("/*m!")) {
@@ -592,7 +622,7 @@ mod tests {
 
     #[test]
     fn what_a_connection_kept_is_made_again_or_stops_the_resume() {
-        let state = session_state;
+        let state = |done: &[&str]| session_state(done);
         assert_eq!(
             state(&[
                 "SET @n = 5",

@@ -7,6 +7,7 @@
 //!
 //! Every problem in the directory is reported at once, each with its file, line and fix.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -223,16 +224,16 @@ impl Loader {
         }
 
         let down_step = if let Some(reason) = down_directives.irreversible {
-            Step::Irreversible { reason: reason.into(), text: down_sql.into() }
+            Step::Irreversible { reason: reason.into(), text: down_sql }
         } else if let Some(kind) = placeholder::check(&down_sql, self.dialect) {
             if self.accept_legacy_downs {
-                Step::Irreversible { reason: format!("its down {}", kind.describe()).into(), text: down_sql.into() }
+                Step::Irreversible { reason: format!("its down {}", kind.describe()).into(), text: down_sql }
             } else {
                 problems.push(Problem::new(&down_path, format!("the down migration {}", kind.describe()), DOWN_FIX));
                 return None;
             }
         } else {
-            Step::Sql(down_sql.into())
+            Step::Sql(down_sql)
         };
 
         let run_in_transaction = meta.as_deref().map_or(Some(true), |p| read_metadata(src, p, problems));
@@ -246,7 +247,7 @@ impl Loader {
         if problems.len() > before {
             return None;
         }
-        let mut m = Migration::new(name.version, name.name.clone(), Step::Sql(up_sql.into()), down_step)
+        let mut m = Migration::new(name.version, name.name.clone(), Step::Sql(up_sql), down_step)
             .preserving(up_directives.preserves)
             .preserving_exactly(up_directives.preserves_exactly)
             .with_origin(Origin::Files { up: up_path, down: Some(down_path) });
@@ -271,7 +272,15 @@ trait Source {
     fn list(&self, dir: &Path) -> std::io::Result<Vec<(String, PathBuf, bool)>>;
     fn exists(&self, path: &Path) -> bool;
     fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+    /// The file's bytes, borrowed where they can stay where they are (a big file, mapped).
+    fn read_big(&self, path: &Path) -> std::io::Result<Cow<'static, [u8]>> {
+        self.read(path).map(Cow::Owned)
+    }
 }
+
+/// From this size a migration file is mapped into memory rather than read (see
+/// [`Disk::read_big`]).
+const MAP_FROM: u64 = 4 << 20;
 
 struct Disk;
 
@@ -289,6 +298,13 @@ impl Source for Disk {
 
     fn exists(&self, path: &Path) -> bool {
         path.exists()
+    }
+
+    fn read_big(&self, path: &Path) -> std::io::Result<Cow<'static, [u8]>> {
+        match Self::map(path)? {
+            Some(bytes) => Ok(Cow::Borrowed(bytes)),
+            None => self.read(path).map(Cow::Owned),
+        }
     }
 
     // Not std::fs::read nor File::read_to_end: both stat the file and ask for its position
@@ -316,6 +332,26 @@ impl Source for Disk {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+impl Disk {
+    /// A file of [`MAP_FROM`] bytes or more, mapped for the rest of the process: its pages are
+    /// the file's, read when touched and dropped by the system when memory is short, so the
+    /// memory a migration takes does not grow with its size (a 1 GB seed runs in a process of
+    /// tens of megabytes). Kept for the process's life: the migrations that borrow the text
+    /// live as long as the migrator, which a program keeps.
+    fn map(path: &Path) -> std::io::Result<Option<&'static [u8]>> {
+        let file = std::fs::File::open(path)?;
+        if file.metadata()?.len() < MAP_FROM {
+            return Ok(None);
+        }
+        // SAFETY: the mapping is read only. A file truncated while the migration runs would
+        // end the process (SIGBUS) as a crash does, which the per-statement progress and the
+        // snapshots are made for; one rewritten in place changes the text under the run,
+        // which the checksum kept with the progress catches at the next run.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(Some(Box::leak(Box::new(map))))
     }
 }
 
@@ -351,8 +387,8 @@ impl Source for Embedded<'_> {
     }
 }
 
-fn read_text(src: &dyn Source, path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
-    let bytes = match src.read(path) {
+fn read_text(src: &dyn Source, path: &Path, problems: &mut Vec<Problem>) -> Option<Cow<'static, str>> {
+    let bytes = match src.read_big(path) {
         Ok(b) => b,
         Err(e) => {
             let is_down = path.file_name().is_some_and(|n| n.to_string_lossy().ends_with("down.sql"));
@@ -370,28 +406,27 @@ fn read_text(src: &dyn Source, path: &Path, problems: &mut Vec<Problem>) -> Opti
             return None;
         }
     };
-    match String::from_utf8(bytes) {
-        // An editor's byte-order mark is no SQL: PostgreSQL and MySQL refuse it as a character
-        // of the first word. (The checksum ignores it too.)
-        Ok(mut s) => {
-            if s.starts_with('\u{feff}') {
-                s.drain(..'\u{feff}'.len_utf8());
-            }
-            Some(s)
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+        problems.push(
+            Problem::new(
+                path,
+                "the file is not valid UTF-8",
+                "re-save it as UTF-8 (iconv -f latin1 -t utf-8, or your editor's encoding menu)",
+            )
+            .at_line(line),
+        );
+        return None;
+    }
+    // An editor's byte-order mark is no SQL: PostgreSQL and MySQL refuse it as a character of
+    // the first word. (The checksum ignores it too.)
+    let bom = if bytes.starts_with("\u{feff}".as_bytes()) { "\u{feff}".len() } else { 0 };
+    match bytes {
+        Cow::Owned(mut b) => {
+            b.drain(..bom);
+            String::from_utf8(b).ok().map(Cow::Owned)
         }
-        Err(e) => {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-            problems.push(
-                Problem::new(
-                    path,
-                    "the file is not valid UTF-8",
-                    "re-save it as UTF-8 (iconv -f latin1 -t utf-8, or your editor's encoding menu)",
-                )
-                .at_line(line),
-            );
-            None
-        }
+        Cow::Borrowed(b) => std::str::from_utf8(&b[bom..]).ok().map(Cow::Borrowed),
     }
 }
 

@@ -192,8 +192,10 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     }
 
     /// A query with one text parameter, the schemas a search path lists (one per line, as
-    /// written: `$user` too), returning the one unqualified names would then be created in:
-    /// the first that exists. `None` where a move names one schema (database), which is it.
+    /// written: `$user` too), then a line holding one tab and the schemas the step creates
+    /// (one per line), returning the one unqualified names would then be created in: the
+    /// first that exists or will, the session's temporary schema and the catalog included.
+    /// `None` where a move names one schema (database), which is it.
     fn path_schema_sql(&self) -> Option<&'static str> {
         None
     }

@@ -325,12 +325,16 @@ impl Backend for Postgres {
         Some("SELECT COALESCE(current_schema(), '')::text")
     }
 
-    // `$user` is the user's own schema; a schema that does not exist is passed over.
+    // `$user` is the user's own schema; a schema that does not exist (and that the step does
+    // not create) is passed over. `pg_temp` and `pg_catalog`, written out, come first: a table
+    // created with `pg_temp` first is a temporary one.
     fn path_schema_sql(&self) -> Option<&'static str> {
         Some(
-            "SELECT s FROM unnest(string_to_array($1, E'\\n')) WITH ORDINALITY AS p(name, o) \
+            "WITH a AS (SELECT split_part($1, E'\\n\\t\\n', 1) AS path, string_to_array(split_part($1, E'\\n\\t\\n', 2), E'\\n') AS made) \
+             SELECT s FROM a CROSS JOIN LATERAL unnest(string_to_array(a.path, E'\\n')) WITH ORDINALITY AS p(name, o) \
              CROSS JOIN LATERAL (SELECT CASE WHEN p.name = '$user' THEN current_user::text ELSE p.name END AS s) r \
-             WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = r.s) ORDER BY o LIMIT 1",
+             WHERE r.s LIKE 'pg\\_temp%' OR r.s = 'pg_catalog' OR r.s = ANY(a.made) \
+             OR EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = r.s) ORDER BY o LIMIT 1",
         )
     }
 
