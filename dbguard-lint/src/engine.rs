@@ -115,12 +115,13 @@ pub fn unchecked_names(sql: &str, dialect: Dialect) -> Vec<String> {
 /// ```
 pub fn table_effects(sql: &str, dialect: Dialect) -> (Vec<String>, Vec<String>) {
     let (mut created, mut dropped) = (Vec::new(), Vec::new());
-    for st in split(sql, dialect) {
+    // As the statements are read: a seed of millions is never listed.
+    crate::split::for_each(sql, dialect, &mut |st, _| {
         let e = effects(&Stmt::new(st.text, st.offset, dialect));
         created.extend(e.created_tables);
         created.extend(e.ensured_tables);
         dropped.extend(e.dropped_tables);
-    }
+    });
     (created, dropped)
 }
 

@@ -748,7 +748,12 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
             (
                 vec![Box::leak(format!("USE `{here}`").into_boxed_str()) as &str],
                 // The server runs what is inside an executable comment.
-                vec![("USE mysql", ", to mysql"), ("/*!50000 USE mysql */", ", to mysql")],
+                vec![
+                    ("USE mysql", ", to mysql"),
+                    ("/*!50000 USE mysql */", ", to mysql"),
+                    ("EXECUTE IMMEDIATE 'USE mysql'", "cannot read"),
+                    ("PREPARE s FROM 'USE mysql'", "cannot read"),
+                ],
             )
         }
     };
@@ -778,6 +783,43 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
         assert!(err.to_string().contains("kept safe: nothing of the migration ran"), "{err}");
         assert_eq!(err.to_string().matches("next:").count(), 1, "one thing to do: {err}");
         std::fs::remove_dir_all(dir.path().join(format!("{v}_away"))).unwrap();
+    }
+    // What the text does not show is found when the step has run, before it is recorded:
+    // rolled back, whether it went in one round trip or was guarded statement by statement.
+    if kind == BackendKind::Postgres {
+        // The steps above left `public, app`: back to `"$user", public`.
+        db.execute("RESET search_path").await.unwrap();
+        db.execute("CREATE TABLE kept_rows (id INT PRIMARY KEY, v TEXT)").await.unwrap();
+        db.execute("INSERT INTO kept_rows VALUES (1, 'a'), (2, 'b')").await.unwrap();
+        let hidden = [
+            "CREATE SCHEMA AUTHORIZATION CURRENT_USER",
+            "SELECT set_config('search' || '_path', 'app, public', false)",
+            "UPDATE kept_rows SET v = 'c' WHERE id = 1;\nSELECT set_config('search' || '_path', 'app, public', false)",
+        ];
+        for (i, sql) in hidden.iter().enumerate() {
+            let v = (80 + i).to_string();
+            dir.add(
+                &v,
+                "hidden",
+                &format!("{sql};\nCREATE TABLE away{v} (id INT);\n"),
+                "-- dbguard: irreversible = \"a test\"\n",
+            );
+            let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err().to_string();
+            assert!(err.contains("moved unqualified names away from public, to "), "{sql}: {err}");
+            assert!(err.contains("kept safe: the migration was rolled back"), "{err}");
+            assert_eq!(
+                db.query_i64("SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename LIKE 'away%'").await.unwrap(),
+                0
+            );
+            assert_eq!(db.query_i64("SELECT count(*) FROM kept_rows WHERE v = 'c'").await.unwrap(), 0);
+            let m = Migrator::from_dir(dir.path()).unwrap();
+            assert_eq!(m.plan(&mut db).await.unwrap().pending().count(), 1, "{sql}: not recorded");
+            std::fs::remove_dir_all(dir.path().join(format!("{v}_hidden"))).unwrap();
+        }
+        assert_eq!(
+            db.query_i64("SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = current_user").await.unwrap(),
+            0
+        );
     }
 }
 on_each_engine!(a_step_that_moves_the_connection_away_is_refused_first);

@@ -546,6 +546,19 @@ impl Session<'_> {
         Ok(Some(self.strings(sql, "reading the current schema").await?.into_iter().next().unwrap_or_default()))
     }
 
+    /// Where dbguard keeps its tables and unqualified names resolve (see `Backend::home_sql`):
+    /// the schema (database), `Some("")` when there is none; `None` where nothing can move it.
+    pub async fn home(&mut self) -> Result<Option<String>> {
+        let Some(sql) = self.env.backend.home_sql() else { return Ok(None) };
+        Ok(Some(
+            self.strings(sql, "reading the schema dbguard keeps its tables in")
+                .await?
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
+        ))
+    }
+
     /// The user's tables (not dbguard's own), by name.
     pub async fn user_tables(&mut self) -> Result<Vec<String>> {
         let sql = self.env.backend.list_tables_sql();

@@ -119,8 +119,25 @@ pub(crate) async fn run(
         if !protect.is_empty() && snapshot_inside {
             taken = guard::before(&mut Session { env, conn: &mut tx }, &mut protect, m.version()).await?;
         }
-        if let Err(f) = run_step(&mut tx, env, m, step, dir, &mut taken).await {
+        let home = Session { env, conn: &mut tx }.home().await?;
+        let mut ran = run_step(&mut tx, env, m, step, dir, &mut taken).await;
+        // Whatever moved them (a `SET ROLE`, a schema named for the user, a function setting
+        // the path), names must resolve where they did: dbguard records the step there.
+        if ran.is_ok()
+            && let Some(home) = &home
+            && let Some(now) = (Session { env, conn: &mut tx }).home().await?.filter(|now| now != home)
+        {
+            let now = if now.is_empty() { "no schema at all".to_string() } else { now };
+            let message = format!(
+                "the step moved unqualified names away from {home}, to {now}, in a way its text does not show (a `SET ROLE`, a schema named for the user, a path set by a function or built at run time); dbguard records the migration and makes its snapshots through that same connection. Name the tables with their schema, or end the step where it started (`RESET ROLE`, `SET search_path TO {home}`)"
+            );
+            ran = Err(failure(m, dir, None, message, true));
+        }
+        if let Err(f) = ran {
             tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?;
+            if let (Some(home), Some(back)) = (&home, home.as_deref().and_then(|h| env.backend.go_home_sql(h))) {
+                Session { env, conn }.execute(&back, &format!("going back to {home}")).await?;
+            }
             guard::rolled_back(&mut Session { env, conn }, &taken, snapshot_inside).await?;
             return Err(f.into_error(FailureOutcome::RolledBack));
         }
@@ -583,7 +600,13 @@ async fn run_batched(
         return Ok(None);
     };
     let dialect = env.backend.kind().dialect();
-    let batches = Batches::new(env.backend.begin_statement(), sql, &record, env.backend.batch_bytes(), dialect);
+    // Where the database can, the round trip fails if the step moved unqualified names away
+    // (dbguard's row would be written elsewhere): rolled back, and run again below, checked.
+    let (begin, record) = match env.backend.home_kept_sql() {
+        Some((note, check)) => (format!("{};\n{note}", env.backend.begin_statement()), format!("{check};\n{record}")),
+        None => (env.backend.begin_statement().to_string(), record),
+    };
+    let batches = Batches::new(&begin, sql, &record, env.backend.batch_bytes(), dialect);
     // A big step, where the database can, without a round trip per statement; else batch by
     // batch through the driver. Either way a failure leaves nothing (rolled back), and is
     // reported by the statement-by-statement run.
@@ -710,11 +733,10 @@ pub(crate) async fn refused_before_running(s: &mut Session<'_>, sql: &str) -> Re
         );
         return Ok(Some(Refusal { at, why, next: String::new() }));
     }
-    let Some(home_sql) = s.env.backend.home_sql().filter(|_| !moving.is_empty()) else {
+    if s.env.backend.home_sql().is_none() || moving.is_empty() {
         return Ok(None);
-    };
-    let home = s.strings(home_sql, "reading the schema dbguard keeps its tables in").await?.into_iter().next();
-    let home = home.unwrap_or_default();
+    }
+    let home = s.home().await?.unwrap_or_default();
     // Where unqualified names are created after each move: dbguard's snapshots and records,
     // made through the same connection, go there too, so it must stay the home schema.
     // `SET search_path TO public, app` keeps it; `app, public` does not.

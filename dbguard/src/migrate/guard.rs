@@ -155,21 +155,26 @@ impl Protect {
             }
             // A view the step makes and then writes through: the tables its query names are
             // what changes, read like text the guard cannot follow.
-            for st in dbguard_lint::split::split(sql, dialect) {
+            // (Only statements that start with CREATE, or with a MySQL executable comment, are
+            // lexed: a seed's INSERTs cost nothing.)
+            dbguard_lint::split::for_each(sql, dialect, &mut |st, _| {
+                if !matches!(st.first_keyword().as_str(), "CREATE" | "") {
+                    return;
+                }
                 let v = dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
                 let at = if v.starts(&["CREATE", "VIEW"]) {
                     2
                 } else if v.starts(&["CREATE", "OR", "REPLACE", "VIEW"]) {
                     4
                 } else {
-                    continue;
+                    return;
                 };
                 if let Some((view, _)) = v.name(at)
                     && p.dml_tables.iter().chain(&p.destroyed).any(|t| t.eq_ignore_ascii_case(&view))
                 {
                     p.unchecked.extend(radius::words(st.text));
                 }
-            }
+            });
             p.created = dbguard_lint::table_effects(sql, dialect).0;
             p.called = radius::called(sql, dialect);
             // A table renamed and then dropped, emptied or changed under its new name (which
@@ -1238,11 +1243,16 @@ pub(crate) async fn preview(s: &mut Session<'_>, protect: &mut Protect, version:
 /// are not plain queries (all of them for a Rust step, which is opaque: `*`).
 pub(crate) fn written_tables(step: &Step, dialect: dbguard_lint::Dialect) -> Vec<String> {
     match step {
-        Step::Sql(sql) => dbguard_lint::split::split(sql, dialect)
-            .iter()
-            .filter(|st| st.first_keyword() != "SELECT")
-            .flat_map(|st| radius::words(st.text))
-            .collect(),
+        Step::Sql(sql) => {
+            // Unique as they are read: a seed repeats the same few words millions of times.
+            let mut out = std::collections::BTreeSet::new();
+            dbguard_lint::split::for_each(sql, dialect, &mut |st, _| {
+                if st.first_keyword() != "SELECT" {
+                    out.extend(radius::words(st.text));
+                }
+            });
+            out.into_iter().collect()
+        }
         _ => vec!["*".into()],
     }
 }

@@ -41,13 +41,16 @@ pub(crate) const MAX_ROW_COPIES_PER_TABLE: usize = 32;
 /// The targets of every statement of `sql` that removes or overwrites rows (statements that
 /// do neither, or that the linter already makes the guard keep whole, yield nothing here).
 pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
-    let statements = dbguard_lint::split::split(sql, dialect);
     let allows = dbguard_lint::suppress::parse(sql, dialect);
     let mut out = Vec::new();
     // Words of the earlier statements that change a table's shape, and of those that may write
     // (anything but a query): kept as the statements go, so that each lookup is one probe.
     let (mut reshaped, mut written) = (std::collections::HashSet::new(), std::collections::HashSet::new());
-    for (i, st) in statements.iter().enumerate() {
+    // Statement by statement as they are read (a seed of millions is never listed); where the
+    // one before ended, for the allows written between them.
+    let (mut i, mut from) = (0, 0);
+    dbguard_lint::split::for_each(sql, dialect, &mut |st, _| {
+        let st = &st;
         let first = st.first_keyword();
         // Whether the statement may write rows: adding a constraint or an index does not.
         let mut writes = true;
@@ -96,8 +99,7 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
                     (r.statement, r.line) = (i, st.line);
                     r.after_writes = written.contains(&r.table.to_lowercase());
                     // No WHERE, or one that matches every row: the same allow lets it through.
-                    (r.every_row_allowed, r.allow_without_reason) =
-                        allowed(&allows, &statements, i, r.verb.allow_rule());
+                    (r.every_row_allowed, r.allow_without_reason) = allowed(&allows, from, st, r.verb.allow_rule());
                     Target::Rows(r)
                 }
                 other => other,
@@ -110,7 +112,8 @@ pub(crate) fn targets(sql: &str, dialect: Dialect) -> Vec<Target> {
             }
             written.extend(w);
         }
-    }
+        (i, from) = (i + 1, st.offset + st.text.len());
+    });
     // Too many statements on one table: the whole table, once.
     let mut per_table: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for t in &out {
@@ -151,10 +154,11 @@ pub(crate) fn called(sql: &str, dialect: Dialect) -> Vec<(String, String)> {
     const NOT_CALLS: [&str; 12] =
         ["values", "in", "exists", "any", "all", "some", "as", "on", "using", "into", "over", "filter"];
     let mut out: Vec<(String, String)> = Vec::new();
-    for st in dbguard_lint::split::split(sql, dialect) {
+    // Statement by statement as they are read: a seed of millions is never listed.
+    dbguard_lint::split::for_each(sql, dialect, &mut |st, _| {
         let first = st.first_keyword();
         if matches!(first.as_str(), "CREATE" | "ALTER" | "DROP") {
-            continue;
+            return;
         }
         let s = dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
         // A `DO` block's body: what it `PERFORM`s or calls.
@@ -188,7 +192,7 @@ pub(crate) fn called(sql: &str, dialect: Dialect) -> Vec<(String, String)> {
                 out.push(call);
             }
         }
-    }
+    });
     out
 }
 
@@ -352,10 +356,10 @@ fn dollar_body(text: &str) -> Option<&str> {
 /// emptied under its new name is the old one's rows.
 pub(crate) fn renames(sql: &str, dialect: Dialect) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for st in dbguard_lint::split::split(sql, dialect) {
+    dbguard_lint::split::for_each(sql, dialect, &mut |st, _| {
         let first = st.first_keyword();
         if first != "ALTER" && first != "RENAME" {
-            continue;
+            return;
         }
         let s = dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
         if s.starts(&["RENAME", "TABLE"]) {
@@ -375,7 +379,7 @@ pub(crate) fn renames(sql: &str, dialect: Dialect) -> Vec<(String, String)> {
         {
             out.push((a.table.clone(), to));
         }
-    }
+    });
     out
 }
 
@@ -436,6 +440,20 @@ pub(crate) fn moves(s: &dbguard_lint::stmt::Stmt<'_>, first: &str) -> Option<Mov
             let lower = s.text.to_ascii_lowercase();
             (lower.contains("pg_settings") && lower.contains("search_path")).then_some(Moves::Unreadable)
         }
+        // MySQL's dynamic SQL: `EXECUTE IMMEDIATE 'USE other'`, `PREPARE s FROM 'USE other'`.
+        "EXECUTE" | "PREPARE"
+            if s.tokens.iter().any(|t| {
+                t.kind == Kind::String && {
+                    let inner = dbguard_lint::stmt::unquote(t.text(s.text));
+                    let inner = inner.trim_start();
+                    inner.len() > 3
+                        && inner[..3].eq_ignore_ascii_case("use")
+                        && !inner[3..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                }
+            }) =>
+        {
+            Some(Moves::Unreadable)
+        }
         "SELECT" | "DO" | "CALL" | "EXECUTE" | "PERFORM" => {
             let lower = s.text.to_ascii_lowercase();
             if !lower.contains("search_path") {
@@ -494,9 +512,7 @@ fn sets_path_inside(lower: &str) -> bool {
 
 /// Whether statement `i` is allowed `rule` by a suppression in the comments before it (after
 /// the previous statement) or for the whole file: `(with a reason, only without one)`.
-fn allowed(allows: &[Suppression], statements: &[Statement<'_>], i: usize, rule: &str) -> (bool, bool) {
-    let st = &statements[i];
-    let from = i.checked_sub(1).map_or(0, |p| statements[p].offset + statements[p].text.len());
+fn allowed(allows: &[Suppression], from: usize, st: &Statement<'_>, rule: &str) -> (bool, bool) {
     let applies = |a: &&Suppression| {
         a.rules.iter().any(|x| x == rule) && (a.file || (from..st.offset + st.text.len()).contains(&a.start))
     };
@@ -547,14 +563,18 @@ pub(crate) struct Reach {
 
 /// What `sql` reaches beyond the current schema's tables.
 pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
-    let statements = dbguard_lint::split::split(sql, dialect);
     let allows = dbguard_lint::suppress::parse(sql, dialect);
     let mut out = Reach {
         allowed_anywhere: allows.iter().any(|a| a.reason.is_some() && a.rules.iter().any(|r| r == "outside-schema")),
         ..Reach::default()
     };
     let mut attached: Vec<String> = Vec::new();
-    for (i, st) in statements.iter().enumerate() {
+    // As in `targets`: read as they come, with where the one before ended.
+    let (mut next, mut next_from) = (0, 0);
+    dbguard_lint::split::for_each(sql, dialect, &mut |st, _| {
+        let st = &st;
+        let (i, from) = (next, next_from);
+        (next, next_from) = (i + 1, st.offset + st.text.len());
         let (first, lower) = (st.first_keyword(), st.text.to_ascii_lowercase());
         let stmt = || dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect);
         if first == "ATTACH" {
@@ -569,7 +589,7 @@ pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
             if s.is(1, "SCHEMA") || s.is(1, "DATABASE") {
                 let ok = ["drop-schema", "drop-database", "outside-schema"]
                     .iter()
-                    .any(|rule| allowed(&allows, &statements, i, rule).0);
+                    .any(|rule| allowed(&allows, from, st, rule).0);
                 let mut k = if s.seq(2, &["IF", "EXISTS"]) { 4 } else { 2 };
                 while let Some((name, next)) = s.name(k) {
                     out.dropped_schemas.push((name, i, st.line, ok));
@@ -613,7 +633,7 @@ pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
             _ => true,
         };
         if !changes {
-            continue;
+            return;
         }
         let s = stmt();
         let mut names = s.qualified_names();
@@ -639,7 +659,7 @@ pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
                 }
             }
         }
-        let allowed = !names.is_empty() && allowed(&allows, &statements, i, "outside-schema").0;
+        let allowed = !names.is_empty() && allowed(&allows, from, st, "outside-schema").0;
         out.names.extend(names.into_iter().map(|(qualifier, table)| Qualified {
             statement: i,
             line: st.line,
@@ -649,7 +669,7 @@ pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
             table,
             allowed,
         }));
-    }
+    });
     out
 }
 
@@ -1078,13 +1098,15 @@ fn has_dml_word(text: &str) -> bool {
 
 /// The identifier-like words of `text`, lowercased, quotes removed.
 pub(crate) fn words(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = text
+    // Kept unique as they are read: a whole seed's text repeats the same few words millions
+    // of times.
+    let out: std::collections::HashSet<String> = text
         .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
         .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
         .map(str::to_lowercase)
         .collect();
+    let mut out: Vec<String> = out.into_iter().collect();
     out.sort();
-    out.dedup();
     out
 }
 
@@ -1388,6 +1410,9 @@ mod tests {
         assert_eq!(read("SET search_path TO a, b c"), Some(Moves::Unreadable));
         assert_eq!(read("SET \"search_path\" TO a"), to(&["a"]));
         assert_eq!(read("SET search_path_x TO a"), None);
+        assert_eq!(read("EXECUTE IMMEDIATE ' use `x`'"), Some(Moves::Unreadable));
+        assert_eq!(read("PREPARE s FROM 'USE x'"), Some(Moves::Unreadable));
+        assert_eq!(read("PREPARE s FROM 'UPDATE users SET a = 1'"), None);
         assert_eq!(read("UPDATE pg_settings SET setting = 'a' WHERE name = 'search_path'"), Some(Moves::Unreadable));
         let made = |sql: &str| created_schema(&dbguard_lint::stmt::Stmt::new(sql, 0, Dialect::Postgres));
         assert_eq!(made("CREATE SCHEMA IF NOT EXISTS \"App\""), Some("App".into()));

@@ -191,6 +191,21 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         self.current_schema_sql()
     }
 
+    /// Two statements sent with a step in its round trip, where the database can: the first
+    /// notes where unqualified names resolve, the second fails if the step moved them (a
+    /// `SET ROLE`, a schema named for the user, a path set by a function). `None`: the step's
+    /// text is all there is to read (see `home_sql`), and the step is checked after it runs.
+    fn home_kept_sql(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// The statement that takes the connection back to `home` after a step moved it, where a
+    /// rollback does not (MySQL's `USE`). `None` where the rollback does.
+    fn go_home_sql(&self, home: &str) -> Option<String> {
+        let _ = home;
+        None
+    }
+
     /// A query with one text parameter, the schemas a search path lists (one per line, as
     /// written: `$user` too), then a line holding one tab and the schemas the step creates
     /// (one per line), returning the one unqualified names would then be created in: the

@@ -166,6 +166,11 @@ impl Backend for Mysql {
         Some("SELECT COALESCE(DATABASE(), '')")
     }
 
+    // `USE` is not undone by a rollback.
+    fn go_home_sql(&self, home: &str) -> Option<String> {
+        Some(format!("USE {}", self.quote(home)))
+    }
+
     fn copy_as_statement(&self) -> Option<(&'static str, &'static str)> {
         Some((
             "SET @dbguard_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = \

@@ -325,6 +325,16 @@ impl Backend for Postgres {
         Some("SELECT COALESCE(current_schema(), '')::text")
     }
 
+    // A custom setting local to the transaction holds the schema the step started in.
+    fn home_kept_sql(&self) -> Option<(&'static str, &'static str)> {
+        Some((
+            "SELECT set_config('dbguard.home', COALESCE(current_schema(), ''), true)",
+            "DO $dbguard$ BEGIN IF COALESCE(current_schema(), '') IS DISTINCT FROM current_setting('dbguard.home') \
+             THEN RAISE EXCEPTION 'the step moved unqualified names away from %', current_setting('dbguard.home'); \
+             END IF; END $dbguard$",
+        ))
+    }
+
     // `$user` is the user's own schema; a schema that does not exist (and that the step does
     // not create) is passed over. `pg_temp` and `pg_catalog`, written out, come first: a table
     // created with `pg_temp` first is a temporary one.
