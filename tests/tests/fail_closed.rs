@@ -741,6 +741,12 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
                 // A schema the step creates exists by the time the path is set.
                 ("CREATE SCHEMA made;\nSET search_path TO made, public", "away from public, to made"),
                 ("UPDATE pg_settings SET setting = 'app' WHERE name = 'search_path'", "cannot read"),
+                // A temporary table hides the table of its name, dbguard's own too.
+                (
+                    "CREATE TEMP TABLE dbguard_schema_version (LIKE public.dbguard_schema_version INCLUDING ALL)",
+                    "temporary table named dbguard_schema_version",
+                ),
+                ("CREATE TEMPORARY TABLE kept10 AS SELECT 1 AS id", "temporary table named kept10"),
             ],
         ),
         _ => {
@@ -753,6 +759,7 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
                     ("/*!50000 USE mysql */", ", to mysql"),
                     ("EXECUTE IMMEDIATE 'USE mysql'", "cannot read"),
                     ("PREPARE s FROM 'USE mysql'", "cannot read"),
+                    ("CREATE TEMPORARY TABLE dbguard_schema_version (id INT)", "temporary table named"),
                 ],
             )
         }
@@ -791,12 +798,24 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
         db.execute("RESET search_path").await.unwrap();
         db.execute("CREATE TABLE kept_rows (id INT PRIMARY KEY, v TEXT)").await.unwrap();
         db.execute("INSERT INTO kept_rows VALUES (1, 'a'), (2, 'b')").await.unwrap();
+        let moved = "moved unqualified names away from public, to ";
         let hidden = [
-            "CREATE SCHEMA AUTHORIZATION CURRENT_USER",
-            "SELECT set_config('search' || '_path', 'app, public', false)",
-            "UPDATE kept_rows SET v = 'c' WHERE id = 1;\nSELECT set_config('search' || '_path', 'app, public', false)",
+            ("CREATE SCHEMA AUTHORIZATION CURRENT_USER", moved),
+            ("SELECT set_config('search' || '_path', 'app, public', false)", moved),
+            (
+                "UPDATE kept_rows SET v = 'c' WHERE id = 1;\nSELECT set_config('search' || '_path', 'app, public', false)",
+                moved,
+            ),
+            (
+                "DO $$ BEGIN EXECUTE 'CREATE TEMP TABLE ' || 'kept_rows (id INT)'; END $$",
+                "left a temporary table named kept_rows",
+            ),
+            (
+                "UPDATE kept_rows SET v = 'c' WHERE id = 1;\nDO $$ BEGIN EXECUTE 'CREATE TEMP TABLE ' || 'kept_rows (id INT)'; END $$",
+                "temporary table named kept_rows",
+            ),
         ];
-        for (i, sql) in hidden.iter().enumerate() {
+        for (i, (sql, why)) in hidden.iter().enumerate() {
             let v = (80 + i).to_string();
             dir.add(
                 &v,
@@ -805,7 +824,7 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
                 "-- dbguard: irreversible = \"a test\"\n",
             );
             let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err().to_string();
-            assert!(err.contains("moved unqualified names away from public, to "), "{sql}: {err}");
+            assert!(err.contains(why), "{sql}: {err}");
             assert!(err.contains("kept safe: the migration was rolled back"), "{err}");
             assert_eq!(
                 db.query_i64("SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename LIKE 'away%'").await.unwrap(),

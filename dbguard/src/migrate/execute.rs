@@ -133,6 +133,16 @@ pub(crate) async fn run(
             );
             ran = Err(failure(m, dir, None, message, true));
         }
+        if ran.is_ok()
+            && let Some(sql) = env.backend.shadowing_sql()
+            && let Some(t) =
+                (Session { env, conn: &mut tx }).strings(sql, "listing temporary tables").await?.into_iter().next()
+        {
+            let message = format!(
+                "the step left a temporary table named {t}, which hides the table of that name for the rest of the connection: dbguard's counts, snapshots and records (made through that same connection) would read and write the temporary one. Give the temporary table a name of its own, or drop it before the step ends"
+            );
+            ran = Err(failure(m, dir, None, message, true));
+        }
         if let Err(f) = ran {
             tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?;
             if let (Some(home), Some(back)) = (&home, home.as_deref().and_then(|h| env.backend.go_home_sql(h))) {
@@ -702,7 +712,7 @@ pub(crate) async fn refused_before_running(s: &mut Session<'_>, sql: &str) -> Re
     use dbguard_lint::split::LostCause;
     let dialect = s.env.backend.kind().dialect();
     let can_move = s.env.backend.home_sql().is_some();
-    let (mut lost, mut moving, mut made, mut n) = (None, Vec::new(), Vec::new(), 0);
+    let (mut lost, mut moving, mut made, mut temporary, mut n) = (None, Vec::new(), Vec::new(), Vec::new(), 0);
     dbguard_lint::split::for_each(sql, dialect, &mut |st, _| {
         n += 1;
         let at = || (n, st.line, st.text.chars().take(200).collect::<String>());
@@ -725,6 +735,12 @@ pub(crate) async fn refused_before_running(s: &mut Session<'_>, sql: &str) -> Re
             }
             made.extend(crate::migrate::radius::created_schema(&stmt));
         }
+        if first_letter == Some(b'c')
+            && let Some(t) =
+                crate::migrate::radius::created_temporary(&dbguard_lint::stmt::Stmt::new(st.text, st.offset, dialect))
+        {
+            temporary.push((at(), t));
+        }
     });
     if let Some((at, l)) = lost {
         let why = format!(
@@ -732,6 +748,21 @@ pub(crate) async fn refused_before_running(s: &mut Session<'_>, sql: &str) -> Re
             l.describe()
         );
         return Ok(Some(Refusal { at, why, next: String::new() }));
+    }
+    // A temporary table hides the table of its name for the rest of the connection: dbguard
+    // would count, copy and record into it.
+    if !temporary.is_empty() {
+        let tables = s.user_tables().await?;
+        if let Some((at, t)) = temporary.into_iter().find(|(_, t)| {
+            t.to_ascii_lowercase().starts_with("dbguard_") || tables.iter().any(|x| x.eq_ignore_ascii_case(t))
+        }) {
+            let why = format!(
+                "it creates a temporary table named {t}, which hides the table of that name for the rest of the connection: dbguard's counts, snapshots and records (made through that same connection) would read and write the temporary one"
+            );
+            let next =
+                format!("\n  next: give the temporary table a name of its own (`CREATE TEMPORARY TABLE tmp_{t} ...`)");
+            return Ok(Some(Refusal { at, why, next }));
+        }
     }
     if s.env.backend.home_sql().is_none() || moving.is_empty() {
         return Ok(None);
@@ -790,8 +821,14 @@ pub(crate) async fn refused_before_running(s: &mut Session<'_>, sql: &str) -> Re
                 (None, Moves::To(v)) => v.first().cloned().unwrap_or_else(|| "app".into()),
                 _ => "app".into(),
             };
+            // Where a path lists schemas (PostgreSQL), it can keep the home one first.
+            let keep = if s.env.backend.path_schema_sql().is_some() {
+                format!(", or write the path out with {home} first (`SET search_path TO {home}, {other}`)")
+            } else {
+                String::new()
+            };
             format!(
-                "\n  next: name the tables with their schema instead (`CREATE TABLE {other}.t ...`), or write the path out with {home} first (`SET search_path TO {home}, {other}`); to migrate another schema or database, point dbguard at it (a fleet target's `schema`, or the URL)"
+                "\n  next: name the tables with their schema instead (`CREATE TABLE {other}.t ...`){keep}; to migrate another schema or database, point dbguard at it (a fleet target's `schema`, or the URL)"
             )
         }
     };

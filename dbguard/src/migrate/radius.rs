@@ -500,6 +500,36 @@ pub(crate) fn created_schema(s: &dbguard_lint::stmt::Stmt<'_>) -> Option<String>
     s.name(k).map(|(n, _)| n)
 }
 
+/// The table a `CREATE [GLOBAL|LOCAL] TEMP[ORARY] TABLE` statement creates (normalised):
+/// for the rest of the connection it hides a table of the same name, dbguard's own included.
+pub(crate) fn created_temporary(s: &dbguard_lint::stmt::Stmt<'_>) -> Option<String> {
+    if !s.is(0, "CREATE") {
+        return None;
+    }
+    let mut k = 1;
+    if s.seq(k, &["OR", "REPLACE"]) {
+        k += 2;
+    }
+    if s.is(k, "GLOBAL") || s.is(k, "LOCAL") {
+        k += 1;
+    }
+    if !(s.is(k, "TEMP") || s.is(k, "TEMPORARY")) {
+        return None;
+    }
+    k += 1;
+    if s.is(k, "UNLOGGED") {
+        k += 1;
+    }
+    if !s.is(k, "TABLE") {
+        return None;
+    }
+    k += 1;
+    if s.seq(k, &["IF", "NOT", "EXISTS"]) {
+        k += 3;
+    }
+    s.name(k).map(|(n, _)| n)
+}
+
 /// Whether text the guard cannot read token by token (a `DO` body, SQL in a string) sets the
 /// search path: `SET [LOCAL|SESSION] search_path` or `set_config('search_path'` in it.
 fn sets_path_inside(lower: &str) -> bool {
@@ -600,8 +630,9 @@ pub(crate) fn reach(sql: &str, dialect: Dialect) -> Reach {
                 }
             }
         }
+        // (`SET @n := (SELECT ... WHERE table_schema = DATABASE())` moves nothing.)
         if matches!(first.as_str(), "USE" | "ATTACH")
-            || (first == "SET" && lower.contains("schema"))
+            || (first == "SET" && moves(&stmt(), &first).is_some())
             || lower.contains("search_path")
         {
             out.moves.get_or_insert((i, st.line));
@@ -1418,6 +1449,14 @@ mod tests {
         assert_eq!(made("CREATE SCHEMA IF NOT EXISTS \"App\""), Some("App".into()));
         assert_eq!(made("CREATE SCHEMA AUTHORIZATION bob"), Some("bob".into()));
         assert_eq!(made("CREATE TABLE app (id INT)"), None);
+        let temp = |sql: &str| created_temporary(&dbguard_lint::stmt::Stmt::new(sql, 0, Dialect::Postgres));
+        assert_eq!(temp("CREATE TEMP TABLE dbguard_schema_version (LIKE x)"), Some("dbguard_schema_version".into()));
+        assert_eq!(temp("CREATE GLOBAL TEMPORARY TABLE IF NOT EXISTS \"T\" (id INT)"), Some("T".into()));
+        assert_eq!(temp("CREATE TABLE t (id INT)"), None);
+        // MySQL's "add the column if it is missing" reads `table_schema`: it moves nothing.
+        let probe = "SET @e := (SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE())";
+        assert_eq!(reach(probe, Dialect::Mysql).moves, None);
+        assert_eq!(reach("SET SCHEMA 'x'", Dialect::Postgres).moves, Some((0, 1)));
         let dropped: Vec<_> = r.dropped_schemas.iter().map(|(n, i, _, ok)| (n.as_str(), *i, *ok)).collect();
         assert_eq!(dropped, [("old", 5, false), ("older", 5, false)]);
         assert!(!r.allowed_anywhere);

@@ -199,6 +199,13 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// A query listing the temporary tables (of this connection) that hide a table of the
+    /// home schema: dbguard would count, copy and record into them. `None` where the
+    /// database cannot list them (MySQL), and a step's text is all there is to read.
+    fn shadowing_sql(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The statement that takes the connection back to `home` after a step moved it, where a
     /// rollback does not (MySQL's `USE`). `None` where the rollback does.
     fn go_home_sql(&self, home: &str) -> Option<String> {

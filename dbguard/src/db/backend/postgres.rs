@@ -331,8 +331,22 @@ impl Backend for Postgres {
             "SELECT set_config('dbguard.home', COALESCE(current_schema(), ''), true)",
             "DO $dbguard$ BEGIN IF COALESCE(current_schema(), '') IS DISTINCT FROM current_setting('dbguard.home') \
              THEN RAISE EXCEPTION 'the step moved unqualified names away from %', current_setting('dbguard.home'); \
-             END IF; END $dbguard$",
+             END IF; \
+             IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_class h ON h.relname = c.relname \
+             AND h.relkind IN ('r', 'p', 'v', 'm', 'f') AND h.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace \
+             WHERE nspname = current_setting('dbguard.home')) WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() \
+             AND c.relkind IN ('r', 'p', 'v', 'm', 'f')) THEN RAISE EXCEPTION 'a temporary table hides a table'; END IF; \
+             END $dbguard$",
         ))
+    }
+
+    fn shadowing_sql(&self) -> Option<&'static str> {
+        Some(
+            "SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_class h ON h.relname = c.relname \
+             AND h.relkind IN ('r', 'p', 'v', 'm', 'f') AND h.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace \
+             WHERE nspname = current_schema()) WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() \
+             AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY 1",
+        )
     }
 
     // `$user` is the user's own schema; a schema that does not exist (and that the step does
