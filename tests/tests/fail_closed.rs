@@ -840,5 +840,31 @@ async fn a_step_that_moves_the_connection_away_is_refused_first(kind: BackendKin
             0
         );
     }
+    // A step that cannot run in one transaction is checked statement by statement: the one
+    // that moved the names is stopped, and the connection taken back before anything more is
+    // recorded.
+    let (sql, stopped, elsewhere, home) = match kind {
+        BackendKind::Postgres => (
+            "-- dbguard: no-transaction\nSELECT set_config('search' || '_path', 'app, public', false);\nCREATE TABLE moved_nt (id INT);\n",
+            "statement 1 moved unqualified names away from public, to app",
+            "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'app'",
+            "SELECT count(*) FROM (SELECT 1) x WHERE current_schema() = 'public'",
+        ),
+        _ => (
+            "SET @q = 'USE mysql';\nPREPARE s FROM @q;\nEXECUTE s;\nCREATE TABLE moved_nt (id INT);\n",
+            "statement 3 moved unqualified names away from",
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'mysql' AND (table_name LIKE 'dbguard%' OR table_name = 'moved_nt')",
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'dbguard_schema_version'",
+        ),
+    };
+    dir.add("99", "moved", sql, "-- dbguard: irreversible = \"a test\"\n");
+    let err = Migrator::from_dir(dir.path()).unwrap().up(&mut db, None).await.unwrap_err().to_string();
+    assert!(err.contains(stopped), "{err}");
+    assert_eq!(db.query_i64(elsewhere).await.unwrap(), 0, "nothing of dbguard's (or the step's) went there");
+    assert_eq!(db.query_i64(home).await.unwrap(), 1, "the connection is back home");
+    let status = Migrator::from_dir(dir.path()).unwrap().status(&mut db).await.unwrap();
+    let stopped = status.entries.iter().find(|e| e.version == 99).unwrap().stopped_at.clone();
+    let stopped = stopped.expect("recorded as stopped there, at home");
+    assert!(stopped.failed_partway, "left for a person to judge: {stopped:?}");
 }
 on_each_engine!(a_step_that_moves_the_connection_away_is_refused_first);

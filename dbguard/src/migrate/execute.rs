@@ -127,11 +127,7 @@ pub(crate) async fn run(
             && let Some(home) = &home
             && let Some(now) = (Session { env, conn: &mut tx }).home().await?.filter(|now| now != home)
         {
-            let now = if now.is_empty() { "no schema at all".to_string() } else { now };
-            let message = format!(
-                "the step moved unqualified names away from {home}, to {now}, in a way its text does not show (a `SET ROLE`, a schema named for the user, a path set by a function or built at run time); dbguard records the migration and makes its snapshots through that same connection. Name the tables with their schema, or end the step where it started (`RESET ROLE`, `SET search_path TO {home}`)"
-            );
-            ran = Err(failure(m, dir, None, message, true));
+            ran = Err(failure(m, dir, None, moved_message("the step", home, &now), true));
         }
         if ran.is_ok()
             && let Some(sql) = env.backend.shadowing_sql()
@@ -145,9 +141,7 @@ pub(crate) async fn run(
         }
         if let Err(f) = ran {
             tx.rollback().await.map_err(|e| env.error("rolling back the failed migration", e))?;
-            if let (Some(home), Some(back)) = (&home, home.as_deref().and_then(|h| env.backend.go_home_sql(h))) {
-                Session { env, conn }.execute(&back, &format!("going back to {home}")).await?;
-            }
+            back_home(&mut Session { env, conn }, &home).await?;
             guard::rolled_back(&mut Session { env, conn }, &taken, snapshot_inside).await?;
             return Err(f.into_error(FailureOutcome::RolledBack));
         }
@@ -340,6 +334,9 @@ async fn run_statements(
     let env = s.env;
     let version = m.version();
     let internal = |e: Error| (failure(m, dir, None, e.to_string(), false), FailureOutcome::Dirty);
+    // Where names resolve: a statement that moved them (where its text did not show it) is
+    // stopped before anything more is recorded through the connection.
+    let home = s.home().await.map_err(internal)?;
     // A step that opens and commits its own transactions (allowed in no-transaction
     // migrations) is run as written: nothing is wrapped in a transaction of dbguard's.
     let own_transactions = statements.own_transactions();
@@ -403,6 +400,21 @@ async fn run_statements(
                 }
                 return Err((failure(m, dir, at, message, false).with_fault(fault), outcome));
             }
+            if let Some(now) = moved_from(s, &home, &batch).await.map_err(internal)? {
+                // Rolled back (the statements of the transaction with it), then back home
+                // before the progress is written: a rollback does not undo MySQL's `USE`.
+                s.conn.execute(sqlx::raw_sql("ROLLBACK")).await.map_err(|e| internal(env.error("rolling back", e)))?;
+                back_home(s, &home).await.map_err(internal)?;
+                rollback_to(history, s, version, &group_start, false).await.map_err(internal)?;
+                guard::forget_rows(s, taken, group_start.done, last).await.map_err(internal)?;
+                let what = format!("statement {} or one before it in its round trip", last + 1);
+                let message = moved_message(&what, home.as_deref().unwrap_or_default(), &now);
+                let at = Some((last + 1, batch[batch.len() - 1].line, batch[batch.len() - 1].text.to_string()));
+                return Err((
+                    failure(m, dir, at, message, true),
+                    FailureOutcome::Resumable { statement: group_start.done + 1 },
+                ));
+            }
             for (k, one) in batch.iter().enumerate() {
                 crash_point(version, i + k + 1);
                 let next = (i + k + 1 < total).then(|| statements.get(i + k + 1));
@@ -445,6 +457,15 @@ async fn run_statements(
         }
         crash_point(version, i + 1);
         (point.in_flight, point.in_flight_untransactional) = (None, false);
+        // It ran, and committed itself: back home before anything is recorded, and a person
+        // judges it (its move is part of what it did).
+        if let Some(now) = moved_from(s, &home, std::slice::from_ref(&st)).await.map_err(internal)? {
+            back_home(s, &home).await.map_err(internal)?;
+            point.failed_partway = true;
+            history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
+            let message = moved_message(&format!("statement {}", i + 1), home.as_deref().unwrap_or_default(), &now);
+            return Err((failure(m, dir, at, message, true), FailureOutcome::RanInPart { statement: point.done + 1 }));
+        }
         let next = (i + 1 < total).then(|| statements.get(i + 1));
         point.advance_by(st.text, next.as_ref());
         history.set_resume_point(env, s.conn, version, Some(&point)).await.map_err(internal)?;
@@ -527,6 +548,55 @@ async fn run_batch(
         }
     }
     Ok(())
+}
+
+/// Why a step is stopped when `what` (the step, a statement) moved unqualified names from
+/// `home` to `now` where its text did not show it.
+fn moved_message(what: &str, home: &str, now: &str) -> String {
+    let now = if now.is_empty() { "no schema at all" } else { now };
+    format!(
+        "{what} moved unqualified names away from {home}, to {now}, in a way its text does not show (a `SET ROLE`, a schema named for the user, a path set by a function or built at run time, `USE` in dynamic SQL); dbguard records the migration and makes its snapshots through that same connection. Name the tables with their schema, or leave the connection where the step found it"
+    )
+}
+
+/// Whether a statement surely leaves unqualified names where they were, so that nothing
+/// is read after it: rows written, tables and indexes made or changed, unless its text
+/// names the settings that move them. Anything else (`SET`, `EXECUTE`, `CALL`, `DO`, a
+/// `SELECT` of a function, `CREATE SCHEMA`) is checked on the database once it has run.
+fn leaves_names(st: &Statement<'_>) -> bool {
+    let k = st.keywords(2);
+    let plain = match k.first().map(String::as_str) {
+        Some("INSERT" | "UPDATE" | "DELETE" | "REPLACE") => true,
+        Some("CREATE" | "ALTER" | "DROP") => {
+            matches!(k.get(1).map(String::as_str), Some("TABLE" | "INDEX" | "UNIQUE" | "VIEW" | "SEQUENCE"))
+        }
+        _ => false,
+    };
+    plain && {
+        let lower = st.text.to_ascii_lowercase();
+        !["set_config", "pg_settings", "search_path"].iter().any(|w| lower.contains(w))
+    }
+}
+
+/// Where names resolve now, when the statements just run (`ran`) moved them from `home`.
+async fn moved_from(s: &mut Session<'_>, home: &Option<String>, ran: &[Statement<'_>]) -> Result<Option<String>> {
+    let Some(home) = home else { return Ok(None) };
+    if ran.iter().all(leaves_names) {
+        return Ok(None);
+    }
+    Ok(s.home().await?.filter(|now| now != home))
+}
+
+/// Takes the connection back to `home` if it is elsewhere (see `Backend::go_home_sql`).
+async fn back_home(s: &mut Session<'_>, home: &Option<String>) -> Result<()> {
+    let Some(home) = home else { return Ok(()) };
+    if s.home().await?.as_deref() == Some(home.as_str()) {
+        return Ok(());
+    }
+    match s.env.backend.go_home_sql(home) {
+        Some(sql) => s.execute(&sql, &format!("taking the connection back to {home}")).await.map(|_| ()),
+        None => Ok(()),
+    }
 }
 
 /// The statement of `batch` (the one at `first` in the step, counted from 0) that failed

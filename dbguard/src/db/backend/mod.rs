@@ -206,8 +206,9 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// The statement that takes the connection back to `home` after a step moved it, where a
-    /// rollback does not (MySQL's `USE`). `None` where the rollback does.
+    /// The statement(s) that take the connection back to `home` after a step moved it and
+    /// the move was not rolled back (MySQL's `USE`; a statement that committed itself).
+    /// `None` where nothing can move it.
     fn go_home_sql(&self, home: &str) -> Option<String> {
         let _ = home;
         None

@@ -340,6 +340,12 @@ impl Backend for Postgres {
         ))
     }
 
+    // The role and the path as the connection had them (dbguard's tables are in `home`).
+    fn go_home_sql(&self, home: &str) -> Option<String> {
+        (!home.is_empty())
+            .then(|| format!("RESET SESSION AUTHORIZATION; RESET ROLE; SET search_path TO {}", self.quote(home)))
+    }
+
     fn shadowing_sql(&self) -> Option<&'static str> {
         Some(
             "SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_class h ON h.relname = c.relname \
